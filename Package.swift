@@ -1,0 +1,179 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Scutum",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "scutum", targets: ["scutum"]),
+        .executable(name: "scutum-mock", targets: ["ScutumMockServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // Debian's hiredis, used only as a RESP codec.
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        // OpenAI wire types, model catalog, aliases, pricing, errors; no I/O.
+        .target(
+            name: "ScutumCore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A pipelining Redis client over SwiftNIO with hiredis as the codec.
+        .target(
+            name: "ScutumRedis",
+            dependencies: [
+                "CHiredis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // PostgreSQL access: migrations from sql/ and the key store.
+        .target(
+            name: "ScutumStore",
+            dependencies: [
+                "ScutumCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // One adapter per provider family, translating OpenAI <-> native wire formats.
+        .target(
+            name: "ScutumProviders",
+            dependencies: [
+                "ScutumCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Cluster-wide cache invalidation (PostgreSQL LISTEN/NOTIFY).
+        .target(
+            name: "ScutumCluster",
+            dependencies: [
+                "ScutumStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The port-4000 proxy application: middleware and routes.
+        .target(
+            name: "ScutumProxy",
+            dependencies: [
+                "ScutumCore", "ScutumProviders", "ScutumStore", "ScutumRedis", "ScutumCluster",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Assembles one gateway node's services from configuration.
+        .target(
+            name: "ScutumNode",
+            dependencies: [
+                "ScutumCore", "ScutumProviders", "ScutumStore", "ScutumRedis", "ScutumCluster", "ScutumProxy",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A mock upstream speaking the providers' real wire formats.
+        .target(
+            name: "ScutumMock",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ScutumMockServer",
+            dependencies: [
+                "ScutumMock",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "scutum",
+            dependencies: [
+                "ScutumNode", "ScutumStore", "ScutumCore", "ScutumMock",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Shared fixtures for the test targets: services, a node and a mock in-process.
+        .target(
+            name: "ScutumTestSupport",
+            dependencies: [
+                "ScutumNode", "ScutumMock", "ScutumStore", "ScutumRedis", "ScutumCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ScutumTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ScutumCoreTests",
+            dependencies: ["ScutumCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ScutumRedisTests",
+            dependencies: ["ScutumRedis", "ScutumTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ScutumStoreTests",
+            dependencies: ["ScutumStore", "ScutumTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ScutumProxyTests",
+            dependencies: [
+                "ScutumTestSupport", "ScutumNode", "ScutumMock", "ScutumCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// A change another node (or any SQL) made that caches must forget, as sent on `scutum_invalidate`.
+public struct Invalidation: Sendable, Equatable, Decodable {
+    /// What changed: `key`, `model`, `settings`...
+    public var kind: String
+    /// For `key`: the SHA-256 of the key.
+    public var key_hash: String?
+
+    public init(kind: String, key_hash: String? = nil) {
+        self.kind = kind
+        self.key_hash = key_hash
+    }
+}
+
+/// Listens on the PostgreSQL channel `scutum_invalidate` and hands each change to `onChange`.
+///
+/// Holds one pooled connection for the LISTEN. When the connection drops it reconnects with
+/// back-off and calls `onResync`, since changes made while it was away were not heard.
+public struct InvalidationListener: Service {
+    public static let channel = "scutum_invalidate"
+
+    let client: PostgresClient
+    let logger: Logger
+    let onChange: @Sendable (Invalidation) async -> Void
+    let onResync: @Sendable () async -> Void
+
+    public init(client: PostgresClient, logger: Logger, onChange: @escaping @Sendable (Invalidation) async -> Void,
+        onResync: @escaping @Sendable () async -> Void)
+    {
+        self.client = client
+        self.logger = logger
+        self.onChange = onChange
+        self.onResync = onResync
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await listenForever()
+        }
+    }
+
+    private func listenForever() async {
+        var delay: Duration = .milliseconds(100)
+        let clock = ContinuousClock()
+        while !Task.isCancelled {
+            let started = clock.now
+            do {
+                try await listenOnce()
+            } catch {
+                if Task.isCancelled { return }
+                // A connection that lived a while earns a fresh, short back-off.
+                if clock.now - started > .seconds(5) { delay = .milliseconds(100) }
+                logger.warning("invalidation listener lost PostgreSQL; retrying",
+                    metadata: ["error": "\(String(reflecting: error))", "retry_in": "\(delay)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    private func listenOnce() async throws {
+        try await client.withConnection { connection in
+            try await connection.listen(on: Self.channel) { notifications in
+                // Whatever changed while nobody listened is unknown: start from a clean cache.
+                await onResync()
+                logger.debug("listening for cache invalidations")
+                for try await notification in notifications {
+                    guard let change = try? JSONDecoder().decode(Invalidation.self, from: Data(notification.payload.utf8))
+                    else {
+                        logger.warning("ignoring malformed invalidation", metadata: ["payload": "\(notification.payload)"])
+                        continue
+                    }
+                    await onChange(change)
+                }
+            }
+        }
+    }
+
+    /// Sends an invalidation to every node.
+    public static func publish(_ kind: String, keyHash: String? = nil, client: PostgresClient, logger: Logger) async throws {
+        var payload = ["kind": kind]
+        if let keyHash { payload["key_hash"] = keyHash }
+        let text = String(decoding: try JSONEncoder().encode(payload), as: UTF8.self)
+        try await client.query("SELECT pg_notify(\(Self.channel), \(text))", logger: logger)
+    }
+}
