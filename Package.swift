@@ -138,13 +138,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Shared fixtures for the test targets: services, a node and a mock in-process.
+        // Shared fixtures for the test targets: connections to the test services, fresh databases.
         .target(
             name: "ScutumTestSupport",
             dependencies: [
-                "ScutumNode", "ScutumMock", "ScutumStore", "ScutumRedis", "ScutumCore",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "ScutumMock", "ScutumStore", "ScutumRedis", "ScutumCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
