@@ -1,0 +1,118 @@
+import Foundation
+import NIOCore
+import ScutumCore
+
+/// The adapter for every provider that speaks OpenAI's API: OpenAI, xAI, DeepSeek, any
+/// OpenAI-compatible server, and Azure OpenAI (deployment URLs, `api-version`, `api-key` header).
+///
+/// Request bodies pass through with only `model` replaced (and usage requested on streams, so
+/// the gateway can count tokens); responses pass through with `model` set to the catalog name.
+public struct OpenAICompatibleAdapter: ProviderAdapter {
+    /// Where the adapter finds the endpoint and how it authenticates.
+    public enum Dialect: Sendable {
+        /// `{api_base}/chat/completions` with `Authorization: Bearer`.
+        case openAI
+        /// `{api_base}/openai/deployments/{deployment}/chat/completions?api-version=` with `api-key`.
+        case azure
+    }
+
+    /// The Azure API version used when the credentials name none.
+    public static let defaultAzureAPIVersion = "2024-10-21"
+
+    let http: UpstreamHTTP
+    let dialect: Dialect
+
+    public init(http: UpstreamHTTP, dialect: Dialect) {
+        self.http = http
+        self.dialect = dialect
+    }
+
+    public func chatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
+        async throws(ProviderError) -> ChatCompletionResult
+    {
+        let body = try encode(request.upstreamBody(model: target.deployment.upstreamModel, forceUsage: false))
+        let (url, headers) = try endpoint("chat/completions", target)
+        let response = try await http.postJSON(url: url, headers: headers, body: body)
+        let bytes = try await http.collect(response)
+        guard ChunkInspector.looksLikeObject(bytes) else {
+            throw ProviderError(.malformed, "the completion is not a JSON object")
+        }
+        let (usage, _) = try ChunkInspector.usage(in: bytes)
+        return ChatCompletionResult(body: ChunkInspector.rewriteModel(in: bytes, to: target.deployment.name),
+            usage: usage)
+    }
+
+    public func streamChatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
+        async throws(ProviderError) -> ChatCompletionStream
+    {
+        let body = try encode(request.upstreamBody(model: target.deployment.upstreamModel, forceUsage: true))
+        let (url, headers) = try endpoint("chat/completions", target)
+        let response = try await http.postJSON(url: url, headers: headers, body: body)
+        let contentType = response.headers.first(name: "content-type") ?? ""
+        guard contentType.lowercased().hasPrefix("text/event-stream") else {
+            throw ProviderError(.malformed, "expected an event stream, got '\(contentType)'")
+        }
+        return ChatCompletionStream(OpenAIStreamSource(body: response.body, modelName: target.deployment.name))
+    }
+
+    public func embeddings(_ request: EmbeddingRequest, on target: RoutableDeployment)
+        async throws(ProviderError) -> EmbeddingResult
+    {
+        let body = try encode(request.upstreamBody(model: target.deployment.upstreamModel))
+        let (url, headers) = try endpoint("embeddings", target)
+        let response = try await http.postJSON(url: url, headers: headers, body: body)
+        let bytes = try await http.collect(response)
+        guard ChunkInspector.looksLikeObject(bytes) else {
+            throw ProviderError(.malformed, "the embeddings response is not a JSON object")
+        }
+        let (usage, _) = try ChunkInspector.usage(in: bytes)
+        return EmbeddingResult(body: ChunkInspector.rewriteModel(in: bytes, to: target.deployment.name),
+            usage: usage)
+    }
+
+    /// The URL and auth headers for an operation (`chat/completions`, `embeddings`).
+    func endpoint(_ operation: String, _ target: RoutableDeployment) throws(ProviderError)
+        -> (url: String, headers: [(String, String)])
+    {
+        let credentials = target.credentials
+        switch dialect {
+        case .openAI:
+            guard let base = credentials.apiBase ?? Self.defaultBase(for: target.deployment.provider) else {
+                throw ProviderError(.status(500), "no api_base configured for \(target.deployment.name)")
+            }
+            let headers = credentials.apiKey.map { [("Authorization", "Bearer \($0)")] } ?? []
+            return (Self.join(base, operation), headers)
+        case .azure:
+            guard let base = credentials.apiBase, let key = credentials.apiKey else {
+                throw ProviderError(.status(500), "Azure needs AZURE_API_BASE and AZURE_API_KEY")
+            }
+            let deployment = target.deployment.upstreamModel.addingPercentEncoding(
+                withAllowedCharacters: .urlPathAllowed) ?? target.deployment.upstreamModel
+            let version = credentials.apiVersion ?? Self.defaultAzureAPIVersion
+            let url = Self.join(base, "openai/deployments/\(deployment)/\(operation)") + "?api-version=\(version)"
+            return (url, [("api-key", key)])
+        }
+    }
+
+    /// The public endpoint of a provider when the credentials name no `api_base`.
+    static func defaultBase(for kind: ProviderKind) -> String? {
+        switch kind {
+        case .openai: "https://api.openai.com/v1"
+        case .xai: "https://api.x.ai/v1"
+        case .deepseek: "https://api.deepseek.com/v1"
+        default: nil
+        }
+    }
+
+    static func join(_ base: String, _ path: String) -> String {
+        base.hasSuffix("/") ? base + path : base + "/" + path
+    }
+
+    func encode(_ body: [String: JSONValue]) throws(ProviderError) -> ByteBuffer {
+        do {
+            return ByteBuffer(bytes: try JSONEncoder().encode(JSONValue.object(body)))
+        } catch {
+            throw ProviderError(.malformed, "could not encode the request: \(error)")
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import NIOCore
+import ScutumCore
+
+/// Speaks one provider family's wire format, translating from and to OpenAI's.
+///
+/// Adapters return OpenAI-format JSON with `model` already set to the catalog name the client
+/// sees, so the proxy can pass bytes through without decoding them again.
+public protocol ProviderAdapter: Sendable {
+    /// A non-streaming chat completion.
+    func chatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
+        async throws(ProviderError) -> ChatCompletionResult
+
+    /// A streaming chat completion. Returns once the provider has answered with a success status,
+    /// so that errors before the first byte can still become a proper HTTP status (or a fallback).
+    func streamChatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
+        async throws(ProviderError) -> ChatCompletionStream
+
+    /// An embeddings call.
+    func embeddings(_ request: EmbeddingRequest, on target: RoutableDeployment)
+        async throws(ProviderError) -> EmbeddingResult
+}
+
+/// A finished chat completion in OpenAI's JSON.
+public struct ChatCompletionResult: Sendable {
+    /// The `chat.completion` object, ready to send.
+    public var body: ByteBuffer
+    public var usage: TokenUsage?
+
+    public init(body: ByteBuffer, usage: TokenUsage?) {
+        self.body = body
+        self.usage = usage
+    }
+}
+
+/// One `chat.completion.chunk` of a stream.
+public struct ChatCompletionChunk: Sendable {
+    /// The chunk's JSON (without the `data: ` framing), `model` already rewritten.
+    public var json: ByteBuffer
+    /// Usage, when this chunk reports it.
+    public var usage: TokenUsage?
+    /// The chunk has no choices and exists only to report usage (`stream_options.include_usage`).
+    public var isUsageOnly: Bool
+
+    public init(json: ByteBuffer, usage: TokenUsage? = nil, isUsageOnly: Bool = false) {
+        self.json = json
+        self.usage = usage
+        self.isUsageOnly = isUsageOnly
+    }
+}
+
+/// An embeddings response in OpenAI's JSON.
+public struct EmbeddingResult: Sendable {
+    public var body: ByteBuffer
+    public var usage: TokenUsage?
+
+    public init(body: ByteBuffer, usage: TokenUsage?) {
+        self.body = body
+        self.usage = usage
+    }
+}

@@ -1,0 +1,84 @@
+import NIOCore
+
+/// Splits a Server-Sent Events byte stream into events, as the bytes arrive.
+///
+/// Follows the SSE rules that matter for LLM providers: `data:` lines accumulate (joined with
+/// `\n`), a blank line dispatches, `event:` names the event, lines starting with `:` are comments,
+/// and `\r\n` line endings are accepted.
+public struct SSEDecoder: Sendable {
+    /// One dispatched event.
+    public struct Event: Sendable {
+        /// The `event:` field, if any.
+        public var name: String?
+        public var data: ByteBuffer
+    }
+
+    private var pending = ByteBuffer()
+    private var eventName: String?
+    private var data: ByteBuffer?
+    /// Upper bound for one line, so a stream without newlines cannot grow memory without limit.
+    public let maximumLineLength: Int
+
+    public init(maximumLineLength: Int = 16 * 1024 * 1024) {
+        self.maximumLineLength = maximumLineLength
+    }
+
+    /// Whether a partial line or event is still buffered.
+    public var hasPartialEvent: Bool { pending.readableBytes > 0 || data != nil }
+
+    /// Feeds bytes; returns the events they complete.
+    public mutating func feed(_ bytes: ByteBuffer) throws(ProviderError) -> [Event] {
+        if pending.readableBytes == 0 {
+            pending = bytes
+        } else {
+            var bytes = bytes
+            pending.writeBuffer(&bytes)
+        }
+        var events: [Event] = []
+        while let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+            let length = newline - pending.readerIndex
+            var line = pending.readSlice(length: length)!
+            pending.moveReaderIndex(forwardBy: 1)
+            if line.readableBytesView.last == UInt8(ascii: "\r") {
+                line.moveWriterIndex(to: line.writerIndex - 1)
+            }
+            if let event = process(line: line) { events.append(event) }
+        }
+        if pending.readableBytes > maximumLineLength {
+            throw ProviderError(.malformed, "an event-stream line exceeded \(maximumLineLength) bytes")
+        }
+        if pending.readableBytes == 0 { pending.clear() }
+        return events
+    }
+
+    private mutating func process(line: ByteBuffer) -> Event? {
+        var line = line
+        guard line.readableBytes > 0 else {
+            defer { data = nil; eventName = nil }
+            guard let data else { return nil }
+            return Event(name: eventName, data: data)
+        }
+        if line.readableBytesView.first == UInt8(ascii: ":") { return nil }
+        let colon = line.readableBytesView.firstIndex(of: UInt8(ascii: ":"))
+        let fieldLength = (colon ?? line.writerIndex) - line.readerIndex
+        let field = line.readString(length: fieldLength) ?? ""
+        if colon != nil {
+            line.moveReaderIndex(forwardBy: 1)
+            if line.readableBytesView.first == UInt8(ascii: " ") { line.moveReaderIndex(forwardBy: 1) }
+        }
+        switch field {
+        case "data":
+            if data == nil {
+                data = line
+            } else {
+                data!.writeInteger(UInt8(ascii: "\n"))
+                data!.writeImmutableBuffer(line)
+            }
+        case "event":
+            eventName = line.readString(length: line.readableBytes)
+        default:
+            break
+        }
+        return nil
+    }
+}

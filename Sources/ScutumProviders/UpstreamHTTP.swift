@@ -1,0 +1,124 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// How long the gateway waits on providers.
+public struct UpstreamTimeouts: Sendable {
+    /// To open a connection (TCP + TLS).
+    public var connect: TimeAmount
+    /// From sending the request to the response head. Long for non-streaming calls: the provider
+    /// sends the head only when the whole answer is ready.
+    public var responseHead: TimeAmount
+    /// Longest silence while reading a response body (between stream chunks).
+    public var idle: TimeAmount
+
+    public init(connect: TimeAmount = .seconds(10), responseHead: TimeAmount = .seconds(600),
+        idle: TimeAmount = .seconds(120))
+    {
+        self.connect = connect
+        self.responseHead = responseHead
+        self.idle = idle
+    }
+}
+
+/// The gateway's HTTP client towards providers: one connection pool, the configured timeouts,
+/// and the mapping of transport failures and error statuses to `ProviderError`.
+public final class UpstreamHTTP: Sendable {
+    public let client: HTTPClient
+    public let timeouts: UpstreamTimeouts
+    /// Largest response body read into memory (non-streaming answers, embeddings).
+    public let maximumResponseBytes: Int
+
+    public init(timeouts: UpstreamTimeouts = .init(), maximumConnectionsPerHost: Int = 512,
+        maximumResponseBytes: Int = 256 * 1024 * 1024)
+    {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: timeouts.connect, read: timeouts.idle)
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maximumConnectionsPerHost)
+        configuration.decompression = .enabled(limit: .ratio(50))
+        configuration.httpVersion = .automatic
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.timeouts = timeouts
+        self.maximumResponseBytes = maximumResponseBytes
+    }
+
+    /// Shuts the connection pool down; call once, after the last request.
+    public func shutdown() async throws {
+        try await client.shutdown()
+    }
+
+    /// POSTs JSON and returns the response once its head shows success.
+    /// Error statuses are read (bounded) and turned into a `ProviderError` with the provider's message.
+    public func postJSON(url: String, headers: [(String, String)], body: ByteBuffer) async throws(ProviderError)
+        -> HTTPClientResponse
+    {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json, text/event-stream")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(body)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: timeouts.responseHead)
+        } catch {
+            throw Self.providerError(for: error)
+        }
+        guard (200..<300).contains(response.status.code) else {
+            let bytes = try? await response.body.collect(upTo: 64 * 1024)
+            throw ProviderError(.status(Int(response.status.code)),
+                Self.errorMessage(from: bytes, status: response.status),
+                retryAfter: response.headers.first(name: "retry-after"))
+        }
+        return response
+    }
+
+    /// Reads a whole response body.
+    public func collect(_ response: HTTPClientResponse) async throws(ProviderError) -> ByteBuffer {
+        do {
+            return try await response.body.collect(upTo: maximumResponseBytes)
+        } catch {
+            throw Self.providerError(for: error)
+        }
+    }
+
+    /// Maps a transport error to a `ProviderError`.
+    public static func providerError(for error: any Error) -> ProviderError {
+        if let error = error as? ProviderError { return error }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded: return ProviderError(.timeout, "no response within the response timeout")
+            case .readTimeout: return ProviderError(.timeout, "the response stalled longer than the idle timeout")
+            case .connectTimeout: return ProviderError(.timeout, "could not connect within the connect timeout")
+            case .remoteConnectionClosed: return ProviderError(.connection, "the provider closed the connection")
+            case .cancelled: return ProviderError(.connection, "the request was cancelled")
+            default: return ProviderError(.connection, "\(error)")
+            }
+        }
+        if error is NIOTooManyBytesError {
+            return ProviderError(.malformed, "the response is larger than the gateway accepts")
+        }
+        if error is CancellationError { return ProviderError(.connection, "the request was cancelled") }
+        return ProviderError(.connection, String(describing: error))
+    }
+
+    /// The provider's own error message from an error body (OpenAI and Azure shapes), else a short excerpt.
+    static func errorMessage(from body: ByteBuffer?, status: HTTPResponseStatus) -> String {
+        guard let body, body.readableBytes > 0 else { return "HTTP \(status.code) \(status.reasonPhrase)" }
+        struct Envelope: Decodable {
+            struct Detail: Decodable { var message: String? }
+            var error: Detail?
+            var message: String?
+        }
+        if let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(body.readableBytesView)),
+            let message = envelope.error?.message ?? envelope.message
+        {
+            return message
+        }
+        let text = String(decoding: body.readableBytesView.prefix(300), as: UTF8.self)
+        return text.isEmpty ? "HTTP \(status.code)" : text
+    }
+}

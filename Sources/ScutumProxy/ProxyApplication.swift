@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+import Logging
+import ScutumCore
+import ScutumProviders
+
+/// What the proxy needs from the rest of the node.
+public struct ProxyDependencies: Sendable {
+    public var catalog: CatalogHolder
+    public var providers: ProviderRegistry
+    public var authenticator: Authenticator
+    public var readiness: ReadinessProbe
+    public var usage: UsageRecorder?
+
+    public init(catalog: CatalogHolder, providers: ProviderRegistry, authenticator: Authenticator,
+        readiness: ReadinessProbe, usage: UsageRecorder?)
+    {
+        self.catalog = catalog
+        self.providers = providers
+        self.authenticator = authenticator
+        self.readiness = readiness
+        self.usage = usage
+    }
+}
+
+/// Builds the port-4000 application: health (no auth), then the OpenAI-compatible routes behind
+/// the key check, every error in OpenAI's JSON.
+public enum ProxyApplication {
+    public static func router(configuration: ProxyConfiguration, dependencies: ProxyDependencies, logger: Logger)
+        -> Router<ProxyRequestContext>
+    {
+        let router = Router(context: ProxyRequestContext.self)
+        router.add(middleware: ErrorMiddleware(logger: logger))
+        HealthRoutes(probe: dependencies.readiness).register(on: router)
+        router.add(middleware: AuthMiddleware(authenticator: dependencies.authenticator))
+        let dispatcher = Dispatcher(catalog: dependencies.catalog, providers: dependencies.providers, logger: logger)
+        CompletionRoutes(dispatcher: dispatcher, usage: dependencies.usage,
+            maximumBodyBytes: configuration.maximumBodyBytes, logger: logger
+        ).register(on: router)
+        ModelRoutes(catalog: dependencies.catalog, created: Int(Date().timeIntervalSince1970)).register(on: router)
+        return router
+    }
+
+    /// The application, listening on the configured address.
+    public static func application(configuration: ProxyConfiguration, dependencies: ProxyDependencies,
+        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol
+    {
+        Application(
+            router: router(configuration: configuration, dependencies: dependencies, logger: logger),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "scutum"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+}

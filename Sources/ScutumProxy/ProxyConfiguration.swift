@@ -1,0 +1,28 @@
+/// Settings of the port-4000 proxy application.
+public struct ProxyConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// The master key (`SCUTUM_API_KEY`); nil disables master-key access.
+    public var masterKey: String?
+    /// Largest request body accepted, in bytes (413 above it).
+    public var maximumBodyBytes: Int
+    /// How long a key found in PostgreSQL stays cached (changes invalidate it sooner, via NOTIFY).
+    public var keyCacheTTL: Duration
+    /// How long an unknown key is remembered as unknown.
+    public var negativeKeyCacheTTL: Duration
+    /// Bound on a key lookup or readiness check against a backing service.
+    public var backendTimeout: Duration
+
+    public init(host: String = "0.0.0.0", port: Int = 4000, masterKey: String?,
+        maximumBodyBytes: Int = 32 * 1024 * 1024, keyCacheTTL: Duration = .seconds(300),
+        negativeKeyCacheTTL: Duration = .seconds(5), backendTimeout: Duration = .seconds(2))
+    {
+        self.host = host
+        self.port = port
+        self.masterKey = masterKey
+        self.maximumBodyBytes = maximumBodyBytes
+        self.keyCacheTTL = keyCacheTTL
+        self.negativeKeyCacheTTL = negativeKeyCacheTTL
+        self.backendTimeout = backendTimeout
+    }
+}
