@@ -246,20 +246,25 @@ public struct ModelCatalog: Sendable {
         return names
     }
 
-    /// The same catalog with every deployment's credentials pointing at one endpoint (the demo's mock).
-    /// Deployments keep their names, providers and upstream model ids; every kind counts as supported,
-    /// and the node decides which adapter speaks to the mock for each kind.
-    public func pointingEverything(at apiBase: String, apiKey: String) -> ModelCatalog {
-        let mock = ProviderCredentials(
-            name: "mock", apiKey: apiKey, apiBase: apiBase, apiVersion: "2024-10-21",
-            extra: ["secret_key": "mock", "credentials_file": "mock", "project": "mock", "region": "us-east-1"])
+    /// The same catalog with every deployment pointing at one mock upstream (the demo's).
+    ///
+    /// `root` is the mock's URL without a path: Azure deployments use it as their endpoint, every
+    /// other kind uses `root/v1` as an OpenAI-style base. Deployments keep their names, providers and
+    /// upstream model ids; every kind counts as supported, and the node decides which adapter speaks
+    /// to the mock for each kind.
+    public func pointingEverything(atRoot root: String, apiKey: String) -> ModelCatalog {
+        let root = root.hasSuffix("/") ? String(root.dropLast()) : root
+        let extra = ["secret_key": "mock", "credentials_file": "mock", "project": "mock", "region": "us-east-1"]
+        let openAIStyle = ProviderCredentials(name: "mock", apiKey: apiKey, apiBase: root + "/v1", extra: extra)
+        let azure = ProviderCredentials(
+            name: "mock-azure", apiKey: apiKey, apiBase: root, apiVersion: "2024-10-21", extra: extra)
         let deployments = self.deployments.map { deployment in
             var deployment = deployment
-            deployment.credentials = "mock"
+            deployment.credentials = deployment.provider == .azure ? "mock-azure" : "mock"
             return deployment
         }
         return ModelCatalog(deployments: deployments, groups: groups, fallbacks: fallbacks,
-            credentials: ["mock": mock], supportedKinds: Set(ProviderKind.allCases))
+            credentials: ["mock": openAIStyle, "mock-azure": azure], supportedKinds: Set(ProviderKind.allCases))
     }
 
     /// Whether any credential set would let some model be called.

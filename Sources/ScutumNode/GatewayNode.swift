@@ -1,0 +1,173 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ScutumCluster
+import ScutumCore
+import ScutumMock
+import ScutumProviders
+import ScutumProxy
+import ScutumRedis
+import ScutumStore
+import ServiceLifecycle
+
+/// One gateway node: its services, wired from a configuration, run in one `ServiceGroup`.
+///
+/// Start-up order is the order of `services`; graceful shutdown runs in reverse, so the proxy
+/// stops accepting and drains its open streams first, then counters flush, then the connections
+/// to Redis, providers and PostgreSQL close.
+public struct GatewayNode: Sendable {
+    public let configuration: NodeConfiguration
+    public let catalog: CatalogHolder
+    public let keyCache: KeyCache
+    public let postgres: PostgresClient
+    public let redis: RedisClient
+    public let http: UpstreamHTTP
+    public let usage: UsageRecorder
+    /// Whether the node serves the demo against a mock upstream.
+    public let isDemo: Bool
+    let services: [any Service]
+    let logger: Logger
+
+    /// Builds a node.
+    /// - Parameters:
+    ///   - catalog: the catalog to serve; nil reads `configuration.modelsFile` (demo mode when no
+    ///     provider has credentials, or when `SCUTUM_DEMO_MOCK_URL` is set).
+    ///   - onProxyRunning: called with the proxy's port once it listens.
+    public init(configuration: NodeConfiguration, catalog: ModelCatalog? = nil, logger: Logger,
+        onProxyRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws
+    {
+        self.configuration = configuration
+        self.logger = logger
+        let http = UpstreamHTTP(timeouts: configuration.upstreamTimeouts)
+        var providers = ProviderRegistry.standard(http: http)
+        var services: [any Service] = []
+
+        var demoMock: (any Service)?
+        let resolvedCatalog: ModelCatalog
+        if let catalog {
+            resolvedCatalog = catalog
+            isDemo = false
+        } else {
+            let text: String
+            do {
+                text = try String(contentsOfFile: configuration.modelsFile, encoding: .utf8)
+            } catch {
+                throw NodeConfiguration.Invalid(description: "cannot read the model catalog \(configuration.modelsFile): \(error.localizedDescription)")
+            }
+            let fromFile = try CatalogFile.parse(text).catalog(
+                environment: configuration.variables, supportedKinds: providers.supportedKinds)
+            if let url = configuration.demoMockURL {
+                resolvedCatalog = fromFile.pointingEverything(atRoot: url, apiKey: "scutum-demo")
+                isDemo = true
+            } else if !fromFile.hasAnyProviderCredentials {
+                let port = configuration.demoMockPort
+                resolvedCatalog = fromFile.pointingEverything(atRoot: "http://127.0.0.1:\(port)", apiKey: "scutum-demo")
+                demoMock = MockUpstream.application(host: "127.0.0.1", port: port, knobs: MockKnobs(), log: nil,
+                    logger: Logger(label: "scutum.mock"))
+                isDemo = true
+            } else {
+                resolvedCatalog = fromFile
+                isDemo = false
+            }
+        }
+        if isDemo {
+            // Until the native adapters exist, the mock answers every kind in OpenAI's format.
+            let openAI = OpenAICompatibleAdapter(http: http, dialect: .openAI)
+            for kind in ProviderKind.allCases where kind != .azure {
+                providers = providers.with(kind, servedBy: openAI)
+            }
+        }
+
+        let postgres = PostgresClient(configuration: configuration.database.clientConfiguration,
+            backgroundLogger: logger)
+        let redis = RedisClient(configuration: configuration.redis, logger: logger)
+        let keyCache = KeyCache()
+        let catalogHolder = CatalogHolder(resolvedCatalog)
+        let usage = UsageRecorder(redis: redis, logger: logger)
+        let keyStore = KeyStore(client: postgres, logger: logger)
+
+        let authenticator = Authenticator(
+            masterKey: configuration.proxy.masterKey, cache: keyCache, ttl: configuration.proxy.keyCacheTTL,
+            negativeTTL: configuration.proxy.negativeKeyCacheTTL, timeout: configuration.proxy.backendTimeout,
+            logger: logger
+        ) { hash in
+            guard let record = try await keyStore.find(hash: hash) else { return nil }
+            return KeyCache.CachedKey(
+                key: AuthenticatedKey(id: record.id.uuidString, hash: record.keyHash, alias: record.alias, role: record.role),
+                blocked: record.blocked, expiresAt: record.expiresAt?.timeIntervalSince1970)
+        }
+        let readiness = ReadinessProbe(checks: [
+            .init(name: "postgres") { try await postgres.query("SELECT 1", logger: logger) },
+            .init(name: "redis") { try await redis.ping() },
+        ], timeout: configuration.proxy.backendTimeout)
+        let proxy = ProxyApplication.application(
+            configuration: configuration.proxy,
+            dependencies: ProxyDependencies(catalog: catalogHolder, providers: providers, authenticator: authenticator,
+                readiness: readiness, usage: usage),
+            logger: logger, onServerRunning: onProxyRunning)
+
+        let migrate = configuration.migrateOnStart
+        let sqlDirectory = configuration.sqlDirectory
+        let preparedProxy = PreparedService(prepare: {
+            guard migrate else { return }
+            let migrations = try Migration.load(from: sqlDirectory)
+            try await MigrationRunner(client: postgres, logger: logger).migrate(migrations)
+        }, service: proxy)
+
+        services.append(postgres)
+        services.append(RedisService(client: redis))
+        services.append(UpstreamHTTPService(http: http))
+        services.append(InvalidationListener(client: postgres, logger: logger,
+            onChange: { change in
+                if change.kind == "key", let hash = change.key_hash { keyCache.invalidate(hash: hash) }
+            },
+            onResync: { keyCache.invalidateAll() }))
+        services.append(usage)
+        if let demoMock { services.append(demoMock) }
+        services.append(preparedProxy)
+
+        self.catalog = catalogHolder
+        self.keyCache = keyCache
+        self.postgres = postgres
+        self.redis = redis
+        self.http = http
+        self.usage = usage
+        self.services = services
+    }
+
+    /// The service group, shutting down gracefully on SIGTERM/SIGINT (when `signals`) within the
+    /// configured grace period.
+    public func serviceGroup(handlingSignals signals: Bool = true) -> ServiceGroup {
+        var configuration = ServiceGroupConfiguration(
+            services: services.map {
+                .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup)
+            },
+            gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [],
+            cancellationSignals: [],
+            logger: logger)
+        configuration.maximumGracefulShutdownDuration = self.configuration.shutdownGracePeriod
+        return ServiceGroup(configuration: configuration)
+    }
+
+    /// Logs what the node serves; in demo mode, loudly.
+    public func logStartup() {
+        let catalog = catalog.current
+        let routable = catalog.deployments.filter { catalog.isRoutable($0.name) }.map(\.name)
+        if isDemo {
+            let banner = String(repeating: "=", count: 78)
+            logger.warning("\(banner)")
+            logger.warning("DEMO MODE: no provider credentials are configured, so EVERY model is served by the")
+            logger.warning("bundled mock upstream (\(configuration.demoMockURL ?? "http://127.0.0.1:\(configuration.demoMockPort)")).")
+            logger.warning("Answers are canned, not from a real model. Set provider keys in config/.env")
+            logger.warning("(OPENAI_API_KEY, ANTHROPIC_API_KEY, ...) to serve real models.")
+            logger.warning("\(banner)")
+        }
+        logger.info("serving models", metadata: ["count": "\(routable.count)", "models": "\(routable.joined(separator: ", "))"])
+        if configuration.proxy.masterKey == nil {
+            logger.warning("SCUTUM_API_KEY is not set: only keys created with `scutum keys create` are accepted")
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Logging
+import NIOCore
+import ScutumCore
+import ScutumProviders
+import ScutumProxy
+import ScutumRedis
+import ScutumStore
+
+/// Everything a node is told: from `config/.env`, overridden by the process environment.
+public struct NodeConfiguration: Sendable {
+    /// The merged variables (file, then environment on top); the catalog's `${VAR}`s read these.
+    public var variables: [String: String]
+    public var proxy: ProxyConfiguration
+    public var database: DatabaseConfiguration
+    public var redis: RedisConfiguration
+    public var upstreamTimeouts: UpstreamTimeouts
+    /// The YAML model catalog.
+    public var modelsFile: String
+    /// The folder of numbered SQL migrations.
+    public var sqlDirectory: String
+    /// Apply pending migrations at start-up (under the advisory lock).
+    public var migrateOnStart: Bool
+    /// How long a graceful shutdown may take (open streams drain) before work is cancelled.
+    public var shutdownGracePeriod: Duration
+    /// Serve the demo against this mock upstream URL (instead of starting one in-process).
+    public var demoMockURL: String?
+    /// Port of the in-process demo mock.
+    public var demoMockPort: Int
+    public var logLevel: Logger.Level
+
+    /// A variable that does not hold what it must.
+    public struct Invalid: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Reads `envFile` (if present) and `environment`, the latter winning.
+    public static func load(envFile: String? = "config/.env",
+        environment: [String: String] = ProcessInfo.processInfo.environment) throws -> NodeConfiguration
+    {
+        var variables = try envFile.map { try EnvironmentFile.load(path: $0) } ?? [:]
+        variables.merge(environment) { _, new in new }
+        return try NodeConfiguration(variables: variables)
+    }
+
+    public init(variables: [String: String]) throws {
+        self.variables = variables
+        func value(_ name: String) -> String? {
+            guard let value = variables[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+            return value
+        }
+        func integer(_ name: String, default fallback: Int, range: ClosedRange<Int> = 0...Int.max) throws -> Int {
+            guard let text = value(name) else { return fallback }
+            guard let number = Int(text), range.contains(number) else {
+                throw Invalid(description: "\(name)=\(text) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return number
+        }
+        func seconds(_ name: String, default fallback: Double) throws -> Duration {
+            guard let text = value(name) else { return .milliseconds(Int64(fallback * 1000)) }
+            guard let number = Double(text), number > 0 else {
+                throw Invalid(description: "\(name)=\(text) must be a positive number of seconds")
+            }
+            return .milliseconds(Int64(number * 1000))
+        }
+
+        guard let databaseURL = value("DATABASE_URL") else {
+            throw Invalid(description: "DATABASE_URL is not set (e.g. postgres://scutum:secret@127.0.0.1:5432/scutum); `make run` writes it to config/.env")
+        }
+        do {
+            database = try DatabaseConfiguration(url: databaseURL)
+        } catch {
+            throw Invalid(description: "DATABASE_URL: \(error)")
+        }
+        do {
+            redis = try RedisConfiguration(url: value("REDIS_URL") ?? "redis://127.0.0.1:6379/0")
+        } catch {
+            throw Invalid(description: "REDIS_URL: \(error)")
+        }
+        proxy = ProxyConfiguration(
+            host: value("SCUTUM_HOST") ?? "0.0.0.0",
+            port: try integer("SCUTUM_PROXY_PORT", default: 4000, range: 0...65535),
+            masterKey: value("SCUTUM_API_KEY"),
+            maximumBodyBytes: try integer("SCUTUM_MAX_REQUEST_BYTES", default: 32 * 1024 * 1024, range: 1024...Int.max),
+            backendTimeout: try seconds("SCUTUM_BACKEND_TIMEOUT_SECONDS", default: 2))
+        if let key = proxy.masterKey, key.count < 16 {
+            throw Invalid(description: "SCUTUM_API_KEY is too short (\(key.count) characters); use at least 16 random characters")
+        }
+        upstreamTimeouts = UpstreamTimeouts(
+            connect: .init(try seconds("SCUTUM_UPSTREAM_CONNECT_TIMEOUT_SECONDS", default: 10)),
+            responseHead: .init(try seconds("SCUTUM_UPSTREAM_TIMEOUT_SECONDS", default: 600)),
+            idle: .init(try seconds("SCUTUM_UPSTREAM_IDLE_TIMEOUT_SECONDS", default: 120)))
+        modelsFile = value("SCUTUM_MODELS_FILE") ?? "config/models.yaml"
+        sqlDirectory = value("SCUTUM_SQL_DIR") ?? "sql"
+        migrateOnStart = (value("SCUTUM_MIGRATE_ON_START") ?? "true").lowercased() != "false"
+        shutdownGracePeriod = try seconds("SCUTUM_SHUTDOWN_GRACE_SECONDS", default: 30)
+        demoMockURL = value("SCUTUM_DEMO_MOCK_URL")
+        demoMockPort = try integer("SCUTUM_MOCK_UPSTREAM_PORT", default: 9100, range: 0...65535)
+        let level = value("SCUTUM_LOG_LEVEL") ?? "info"
+        guard let logLevel = Logger.Level(rawValue: level.lowercased()) else {
+            throw Invalid(description: "SCUTUM_LOG_LEVEL=\(level) must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        self.logLevel = logLevel
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

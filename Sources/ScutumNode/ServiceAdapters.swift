@@ -1,0 +1,24 @@
+import ScutumProviders
+import ServiceLifecycle
+
+/// Keeps the upstream HTTP client for the life of the node and shuts its pool down after the
+/// services that use it have finished their graceful shutdown.
+struct UpstreamHTTPService: Service {
+    let http: UpstreamHTTP
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await http.shutdown()
+    }
+}
+
+/// Runs `prepare` (migrations) before `service`, so a node serves only once its schema is ready.
+struct PreparedService<Inner: Service>: Service {
+    let prepare: @Sendable () async throws -> Void
+    let service: Inner
+
+    func run() async throws {
+        try await prepare()
+        try await service.run()
+    }
+}

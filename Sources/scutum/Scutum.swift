@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgresNIO
+import ScutumCore
+import ScutumNode
+import ScutumStore
+
+/// The `scutum` command: serve a gateway node, migrate the database, manage keys.
+@main
+struct Scutum: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scutum",
+        abstract: "Scutum, an OpenAI-compatible LLM gateway.",
+        subcommands: [Serve.self, Migrate.self, Keys.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Options every subcommand shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "A KEY=VALUE file read before the environment (the environment wins).")
+    var envFile: String = "config/.env"
+
+    func load() throws -> NodeConfiguration {
+        do {
+            return try NodeConfiguration.load(envFile: envFile)
+        } catch {
+            throw ValidationError("configuration: \(error)")
+        }
+    }
+
+    func logger(_ configuration: NodeConfiguration, label: String = "scutum") -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = configuration.logLevel
+        return logger
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a gateway node (proxy on :4000).")
+    @OptionGroup var options: CommonOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        let logger = options.logger(configuration)
+        let node = try GatewayNode(configuration: configuration, logger: logger) { port in
+            logger.info("proxy listening", metadata: ["address": "http://\(configuration.proxy.host):\(port)"])
+        }
+        node.logStartup()
+        try await node.serviceGroup().run()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending migrations from the sql/ folder.")
+    @OptionGroup var options: CommonOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        let logger = options.logger(configuration)
+        let migrations = try Migration.load(from: configuration.sqlDirectory)
+        let applied = try await withPostgres(configuration, logger: logger) { client in
+            try await MigrationRunner(client: client, logger: logger).migrate(migrations)
+        }
+        print(applied.isEmpty ? "Database is up to date (\(migrations.count) migrations)." :
+            "Applied migrations: \(applied.map(String.init).joined(separator: ", ")).")
+    }
+}
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list and revoke API keys.", subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a key and print it (shown only once).")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "A name for the key.") var alias: String?
+        @Option(help: "user or admin.") var role: String = "user"
+        @Option(help: "Days until the key expires.") var days: Int?
+
+        func run() async throws {
+            guard role == "user" || role == "admin" else { throw ValidationError("--role must be user or admin") }
+            let configuration = try options.load()
+            let logger = options.logger(configuration)
+            let expires = days.map { Date().addingTimeInterval(Double($0) * 86400) }
+            let (key, _) = try await withPostgres(configuration, logger: logger) { client in
+                try await KeyStore(client: client, logger: logger).create(alias: alias, role: role, expiresAt: expires)
+            }
+            print(key)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List keys (never their secrets).")
+        @OptionGroup var options: CommonOptions
+
+        func run() async throws {
+            let configuration = try options.load()
+            let logger = options.logger(configuration)
+            let keys = try await withPostgres(configuration, logger: logger) { client in
+                try await KeyStore(client: client, logger: logger).list()
+            }
+            for key in keys {
+                let state = key.blocked ? "revoked" : "active"
+                print("\(key.display)\t\(key.alias ?? "-")\t\(key.role)\t\(state)\t\(key.keyHash)")
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a key, given the key or its hash.")
+        @OptionGroup var options: CommonOptions
+        @Argument(help: "The key (sk-...) or its SHA-256 hash.") var key: String
+
+        func run() async throws {
+            let configuration = try options.load()
+            let logger = options.logger(configuration)
+            let hash = key.count == 64 && key.allSatisfy(\.isHexDigit) ? key.lowercased() : APIKey.hash(key)
+            let found = try await withPostgres(configuration, logger: logger) { client in
+                try await KeyStore(client: client, logger: logger).setBlocked(hash: hash, true)
+            }
+            guard found else { throw ValidationError("no such key") }
+            print("Revoked. Every node stops accepting it within about a second.")
+        }
+    }
+}
+
+/// Runs `body` with a PostgreSQL client that runs only for its duration.
+func withPostgres<T: Sendable>(_ configuration: NodeConfiguration, logger: Logger,
+    _ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T
+{
+    let client = PostgresClient(configuration: configuration.database.clientConfiguration, backgroundLogger: logger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            await client.run()
+            return nil
+        }
+        defer { group.cancelAll() }
+        return try await body(client)
+    }
+}

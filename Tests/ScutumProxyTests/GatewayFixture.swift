@@ -1,0 +1,239 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import PostgresNIO
+import ScutumCore
+import ScutumMock
+import ScutumNode
+import ScutumStore
+import ScutumTestSupport
+import ServiceLifecycle
+import Synchronization
+
+/// A running gateway node for tests: a mock upstream on a free port, a fresh migrated database,
+/// the test Redis, and the node's proxy on a free port.
+struct Gateway: Sendable {
+    static let masterKey = "sk-test-master-key-0123456789abcdef"
+
+    let baseURL: String
+    let node: GatewayNode
+    let keys: KeyStore
+    let mockLog: MockRequestLog
+    let database: DatabaseConfiguration
+    let group: ServiceGroup
+
+    /// Starts the node's graceful shutdown (as SIGTERM would).
+    func shutdown() async { await group.triggerGracefulShutdown() }
+
+    /// The test catalog: every model points at the mock.
+    static func catalogYAML(mockPort: Int) -> String {
+        """
+        credentials:
+          openai: {api_key: sk-upstream-openai, api_base: "http://127.0.0.1:\(mockPort)/v1"}
+          azure: {api_key: azure-upstream-key, api_base: "http://127.0.0.1:\(mockPort)", api_version: "2024-10-21"}
+          deepseek: {api_base: "http://127.0.0.1:\(mockPort)/v1"}
+          anthropic: {api_key: sk-ant-upstream}
+        models:
+          - {model_name: gpt-test, provider: openai, model: gpt-upstream-id, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}
+          - {model_name: gpt-test-2, provider: openai, model: gpt-upstream-2}
+          - {model_name: azure-text-embedding-3-large, provider: azure, model: text-embedding-3-large, mode: embedding}
+          - {model_name: azure-chat, provider: azure, model: my-gpt-deployment}
+          - {model_name: deepseek-nokey, provider: deepseek, model: deepseek-chat}
+          - {model_name: claude-native, provider: anthropic, model: claude-sonnet-4-5}
+        aliases:
+          fast: [gpt-test, gpt-test-2]
+          broken: [deepseek-nokey]
+        """
+    }
+
+    /// Starts everything, runs `body`, then shuts the node down gracefully.
+    static func with<T: Sendable>(
+        variables: [String: String] = [:],
+        redisURL: String = TestEnvironment.redisURL,
+        knobs: MockKnobs = MockKnobs(),
+        database: DatabaseConfiguration? = nil,
+        _ body: @escaping @Sendable (Gateway) async throws -> T
+    ) async throws -> T {
+        let mockLog = MockRequestLog()
+        let mockPort = PortBox()
+        let mock = MockUpstream.application(host: "127.0.0.1", port: 0, knobs: knobs, log: mockLog,
+            logger: Logger(label: "test.mock")) { port in mockPort.set(port) }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await mock.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            let upstreamPort = try await mockPort.wait()
+            if let database {
+                return try await runNode(database: database, redisURL: redisURL, variables: variables,
+                    catalogYAML: catalogYAML(mockPort: upstreamPort), mockLog: mockLog, body)
+            }
+            return try await withMigratedDatabase { _, database in
+                try await runNode(database: database, redisURL: redisURL, variables: variables,
+                    catalogYAML: catalogYAML(mockPort: upstreamPort), mockLog: mockLog, body)
+            }
+        }
+    }
+
+    /// Starts a node on an existing database; used directly by multi-node tests.
+    static func runNode<T: Sendable>(
+        database: DatabaseConfiguration, redisURL: String = TestEnvironment.redisURL,
+        variables: [String: String] = [:], catalogYAML: String, mockLog: MockRequestLog,
+        _ body: @escaping @Sendable (Gateway) async throws -> T
+    ) async throws -> T {
+        var all = [
+            "DATABASE_URL": "postgres://unused@127.0.0.1/unused",
+            "REDIS_URL": redisURL,
+            "SCUTUM_API_KEY": masterKey,
+            "SCUTUM_HOST": "127.0.0.1",
+            "SCUTUM_PROXY_PORT": "0",
+            "SCUTUM_SQL_DIR": TestEnvironment.sqlDirectory,
+            "SCUTUM_SHUTDOWN_GRACE_SECONDS": "10",
+        ]
+        all.merge(variables) { _, new in new }
+        var configuration = try NodeConfiguration(variables: all)
+        configuration.database = database
+        let catalog = try CatalogFile.parse(catalogYAML).catalog(
+            environment: [:], supportedKinds: [.openai, .azure, .xai, .deepseek, .openaiCompatible])
+        let proxyPort = PortBox()
+        let node = try GatewayNode(configuration: configuration, catalog: catalog, logger: TestEnvironment.logger) {
+            port in proxyPort.set(port)
+        }
+        let group = node.serviceGroup(handlingSignals: false)
+        return try await withThrowingTaskGroup(of: T?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
+            let port = try await proxyPort.wait()
+            let gateway = Gateway(baseURL: "http://127.0.0.1:\(port)", node: node,
+                keys: KeyStore(client: node.postgres, logger: TestEnvironment.logger), mockLog: mockLog,
+                database: database, group: group)
+            do {
+                let result = try await body(gateway)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+}
+
+/// A port reported by a server callback, awaited by the test.
+final class PortBox: Sendable {
+    private let port = Mutex<Int?>(nil)
+
+    func set(_ value: Int) { port.withLock { $0 = value } }
+
+    func wait(timeout: Duration = .seconds(60)) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let value = port.withLock({ $0 }) { return value }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestFailure("server did not start within \(timeout)")
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A plain HTTP response, body collected.
+struct HTTPResult: Sendable {
+    var status: Int
+    var headers: [(String, String)]
+    var body: String
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    /// The body as a JSON object.
+    var json: [String: Any] {
+        get throws {
+            guard let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
+                throw TestFailure("not a JSON object: \(body)")
+            }
+            return object
+        }
+    }
+
+    /// The `error` object of an OpenAI error body, checked to have exactly its four fields.
+    var openAIError: [String: Any] {
+        get throws {
+            guard let error = try json["error"] as? [String: Any] else { throw TestFailure("no error object: \(body)") }
+            guard Set(error.keys) == ["message", "type", "param", "code"] else {
+                throw TestFailure("error fields are \(error.keys.sorted())")
+            }
+            return error
+        }
+    }
+}
+
+extension Gateway {
+    /// Sends a request to the proxy and collects the answer.
+    func request(_ method: HTTPMethod = .POST, _ path: String, key: String? = Gateway.masterKey, body: String? = nil,
+        headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)) async throws -> HTTPResult
+    {
+        try await Self.send(method, baseURL + path, key: key, body: body, headers: headers, timeout: timeout)
+    }
+
+    static func send(_ method: HTTPMethod, _ url: String, key: String?, body: String?, headers: [(String, String)] = [],
+        timeout: TimeAmount = .seconds(30)) async throws -> HTTPResult
+    {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        return HTTPResult(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+            body: String(buffer: bytes))
+    }
+
+    /// A chat body with one user message.
+    static func chat(model: String = "gpt-test", _ content: String, stream: Bool = false, extra: String = "") -> String {
+        let escaped = String(decoding: try! JSONEncoder().encode(content), as: UTF8.self)
+        return #"{"model":"\#(model)","messages":[{"role":"user","content":\#(escaped)}]"#
+            + (stream ? #","stream":true"# : "") + extra + "}"
+    }
+}
+
+extension Gateway {
+    /// Streams a request, timing the first body bytes and the whole response.
+    func timeToFirstFrame(_ path: String, body: String) async throws -> (elapsed: Duration, total: Duration) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(Gateway.masterKey)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: body))
+        let clock = ContinuousClock()
+        let start = clock.now
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        var first: Duration?
+        for try await buffer in response.body where buffer.readableBytes > 0 {
+            if first == nil { first = clock.now - start }
+        }
+        return (first ?? clock.now - start, clock.now - start)
+    }
+}
+
+extension MockRecordedRequest {
+    /// A request header, by case-insensitive name.
+    func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+}
