@@ -119,6 +119,8 @@ let package = Package(
             name: "ScutumMock",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -158,6 +160,11 @@ let package = Package(
         .testTarget(
             name: "ScutumCoreTests",
             dependencies: ["ScutumCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ScutumProvidersTests",
+            dependencies: ["ScutumProviders", "ScutumCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

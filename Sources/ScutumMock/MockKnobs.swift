@@ -1,0 +1,76 @@
+/// How the mock upstream misbehaves (or not). Server-wide defaults; each request can override
+/// them with directives in its messages (see `MockDirectives`).
+public struct MockKnobs: Sendable {
+    /// Delay before the response head.
+    public var latency: Duration
+    /// Extra delay before the first stream chunk.
+    public var timeToFirstToken: Duration
+    /// Pace of stream chunks; 0 sends them as fast as possible.
+    public var tokensPerSecond: Double
+    /// When set, every request fails with this status (OpenAI's error JSON).
+    public var status: Int?
+    /// Streaming: drop the connection after this many content chunks.
+    public var disconnectAfterChunks: Int?
+    /// Streaming: send a broken `data:` line after the first content chunk.
+    public var malformedSSE: Bool
+
+    public init(latency: Duration = .zero, timeToFirstToken: Duration = .zero, tokensPerSecond: Double = 0,
+        status: Int? = nil, disconnectAfterChunks: Int? = nil, malformedSSE: Bool = false)
+    {
+        self.latency = latency
+        self.timeToFirstToken = timeToFirstToken
+        self.tokensPerSecond = tokensPerSecond
+        self.status = status
+        self.disconnectAfterChunks = disconnectAfterChunks
+        self.malformedSSE = malformedSSE
+    }
+}
+
+/// The knobs for one request: the server's, overridden by `[mock:...]` directives in the messages.
+///
+/// Directives: `[mock:status=503]`, `[mock:retry_after=7]`, `[mock:latency_ms=250]`,
+/// `[mock:ttft_ms=100]`, `[mock:tokens_per_sec=20]`, `[mock:disconnect_after=3]`,
+/// `[mock:malformed]`, `[mock:hang]`, `[mock:tool_call]`.
+struct MockDirectives: Sendable {
+    var knobs: MockKnobs
+    var retryAfter: String?
+    var hang = false
+    var toolCall = false
+
+    init(knobs: MockKnobs, text: String) {
+        self.knobs = knobs
+        var rest = Substring(text)
+        while let open = rest.range(of: "[mock:") {
+            guard let close = rest[open.upperBound...].firstIndex(of: "]") else { break }
+            let directive = rest[open.upperBound..<close]
+            rest = rest[rest.index(after: close)...]
+            let parts = directive.split(separator: "=", maxSplits: 1).map(String.init)
+            let value = parts.count > 1 ? parts[1] : ""
+            switch parts.first ?? "" {
+            case "status": self.knobs.status = Int(value)
+            case "retry_after": retryAfter = value
+            case "latency_ms": self.knobs.latency = .milliseconds(Int(value) ?? 0)
+            case "ttft_ms": self.knobs.timeToFirstToken = .milliseconds(Int(value) ?? 0)
+            case "tokens_per_sec": self.knobs.tokensPerSecond = Double(value) ?? 0
+            case "disconnect_after": self.knobs.disconnectAfterChunks = Int(value)
+            case "malformed": self.knobs.malformedSSE = true
+            case "hang": hang = true
+            case "tool_call": toolCall = true
+            default: break
+            }
+        }
+    }
+
+    /// Removes every `[mock:...]` directive from `text`.
+    static func strip(_ text: String) -> String {
+        guard text.contains("[mock:") else { return text }
+        var result = ""
+        var rest = Substring(text)
+        while let open = rest.range(of: "[mock:"), let close = rest[open.upperBound...].firstIndex(of: "]") {
+            result += rest[..<open.lowerBound]
+            rest = rest[rest.index(after: close)...]
+        }
+        result += rest
+        return result.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+    }
+}

@@ -1,0 +1,111 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// A mock LLM provider speaking the real wire formats of OpenAI and Azure OpenAI, for tests, the
+/// offline demo and benchmarks.
+///
+/// Routes: `POST /v1/chat/completions`, `POST /v1/embeddings` (OpenAI, `Authorization: Bearer`),
+/// `POST /openai/deployments/{deployment}/chat/completions|embeddings?api-version=` (Azure,
+/// `api-key`), `GET /health`, and `GET /__mock/requests` (the request log as JSON).
+public enum MockUpstream {
+    /// Largest request body the mock reads.
+    static let maximumBodyBytes = 64 * 1024 * 1024
+
+    /// A router serving every mocked provider route.
+    public static func router(knobs: MockKnobs, log: MockRequestLog?) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/health") { _, _ in MockResponses.json(#"{"status":"ok"}"#) }
+        router.get("/__mock/requests") { _, _ in MockResponses.json(requestLogJSON(log)) }
+
+        router.post("/v1/chat/completions") { request, _ in
+            try await handle(request, log: log, auth: .bearer, knobs: knobs) { body, directives in
+                try await OpenAIChat.respond(body: body, model: body["model"] as? String ?? "gpt-4o", directives: directives)
+            }
+        }
+        router.post("/v1/embeddings") { request, _ in
+            try await handle(request, log: log, auth: .bearer, knobs: knobs) { body, _ in
+                embeddings(body, model: body["model"] as? String ?? "text-embedding-3-small")
+            }
+        }
+        router.post("/openai/deployments/{deployment}/chat/completions") { request, context in
+            let deployment = context.parameters.get("deployment") ?? ""
+            return try await handle(request, log: log, auth: .azure, knobs: knobs) { body, directives in
+                try await OpenAIChat.respond(body: body, model: body["model"] as? String ?? deployment, directives: directives)
+            }
+        }
+        router.post("/openai/deployments/{deployment}/embeddings") { request, context in
+            let deployment = context.parameters.get("deployment") ?? ""
+            return try await handle(request, log: log, auth: .azure, knobs: knobs) { body, _ in
+                embeddings(body, model: deployment)
+            }
+        }
+        return router
+    }
+
+    /// A ready-to-run application; port 0 picks a free port, reported through `onServerRunning`.
+    public static func application(host: String, port: Int, knobs: MockKnobs, log: MockRequestLog?, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol
+    {
+        Application(
+            router: router(knobs: knobs, log: log),
+            configuration: .init(address: .hostname(host, port: port), serverName: "scutum-mock"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+
+    enum Auth { case bearer, azure }
+
+    /// Records, authenticates, parses and applies knobs, then answers with `respond`.
+    static func handle(_ request: Request, log: MockRequestLog?, auth: Auth, knobs: MockKnobs,
+        _ respond: ([String: Any], MockDirectives) async throws -> Response) async throws -> Response
+    {
+        let buffer = try await request.body.collect(upTo: maximumBodyBytes)
+        let bytes = Array(buffer.readableBytesView)
+        log?.append(MockRecordedRequest(method: request.method.rawValue, uri: request.uri.description,
+            headers: request.headers.map { ($0.name.canonicalName, $0.value) }, body: bytes))
+        switch auth {
+        case .bearer:
+            let header = request.headers[.authorization] ?? ""
+            guard header.hasPrefix("Bearer "), header.count > 7 else {
+                return MockResponses.openAIError(status: 401, message: "You didn't provide an API key.")
+            }
+        case .azure:
+            guard let key = request.headers[HTTPField.Name("api-key")!], !key.isEmpty else {
+                return MockResponses.openAIError(status: 401,
+                    message: "Access denied due to invalid subscription key or wrong API endpoint.")
+            }
+            guard request.uri.queryParameters.get("api-version") != nil else {
+                return MockResponses.json(#"{"error":{"code":"404","message":"Resource not found"}}"#, status: .notFound)
+            }
+        }
+        guard let body = JSONText.object(bytes) else {
+            return MockResponses.openAIError(status: 400, message: "We could not parse the JSON body of your request.")
+        }
+        let directives = MockDirectives(knobs: knobs, text: ChatPrompt(body).allText)
+        if directives.hang {
+            // Never answer; end when the server shuts down or the connection's task is cancelled.
+            while !Task.isCancelled { try await Task.sleep(for: .seconds(1)) }
+        }
+        if directives.knobs.latency > .zero { try await Task.sleep(for: directives.knobs.latency) }
+        if let status = directives.knobs.status {
+            return MockResponses.openAIError(status: status, retryAfter: directives.retryAfter)
+        }
+        return try await respond(body, directives)
+    }
+
+    static func embeddings(_ body: [String: Any], model: String) -> Response {
+        guard let json = OpenAIEmbeddings.respond(body: body, model: model) else {
+            return MockResponses.openAIError(status: 400, message: "'input' must be a string or an array.")
+        }
+        return MockResponses.json(json)
+    }
+
+    static func requestLogJSON(_ log: MockRequestLog?) -> String {
+        let entries = (log?.entries ?? []).map { entry in
+            #"{"method":\#(JSONText.quote(entry.method)),"uri":\#(JSONText.quote(entry.uri)),"body":\#(JSONText.quote(entry.bodyString()))}"#
+        }
+        return "[" + entries.joined(separator: ",") + "]"
+    }
+}

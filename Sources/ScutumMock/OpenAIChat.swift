@@ -1,0 +1,88 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// OpenAI's chat completion wire format, as `api.openai.com` writes it (JSON and SSE).
+enum OpenAIChat {
+    /// Answers a parsed chat request for `model`.
+    static func respond(body: [String: Any], model: String, directives: MockDirectives) async throws -> Response {
+        let prompt = ChatPrompt(body)
+        let maxTokens = (body["max_completion_tokens"] as? Int) ?? (body["max_tokens"] as? Int)
+        var tokens = CannedAnswers.tokens(CannedAnswers.answer(to: MockDirectives.strip(prompt.lastUser)))
+        var finishReason = "stop"
+        if let maxTokens, maxTokens >= 0, tokens.count > maxTokens {
+            tokens = Array(tokens.prefix(maxTokens))
+            finishReason = "length"
+        }
+        let toolName = directives.toolCall ? firstToolName(body) : nil
+        let id = "chatcmpl-" + JSONText.randomID()
+        let created = Int(Date().timeIntervalSince1970)
+        let usage = usageJSON(prompt: prompt.promptTokens, completion: toolName == nil ? tokens.count : 5)
+        if body["stream"] as? Bool == true {
+            let includeUsage = (body["stream_options"] as? [String: Any])?["include_usage"] as? Bool ?? false
+            return stream(id: id, created: created, model: model, tokens: tokens, finishReason: finishReason,
+                toolName: toolName, usage: includeUsage ? usage : nil, knobs: directives.knobs)
+        }
+        let message: String
+        if let toolName {
+            message = #"{"role":"assistant","content":null,"tool_calls":[{"id":"call_\#(JSONText.randomID())","type":"function","function":{"name":\#(JSONText.quote(toolName)),"arguments":"{}"}}],"refusal":null,"annotations":[]}"#
+            finishReason = "tool_calls"
+        } else {
+            message = #"{"role":"assistant","content":\#(JSONText.quote(tokens.joined())),"refusal":null,"annotations":[]}"#
+        }
+        let json = #"{"id":"\#(id)","object":"chat.completion","created":\#(created),"model":\#(JSONText.quote(model)),"choices":[{"index":0,"message":\#(message),"logprobs":null,"finish_reason":"\#(finishReason)"}],"usage":\#(usage),"service_tier":"default","system_fingerprint":"fp_mock"}"#
+        return MockResponses.json(json)
+    }
+
+    static func usageJSON(prompt: Int, completion: Int) -> String {
+        #"{"prompt_tokens":\#(prompt),"completion_tokens":\#(completion),"total_tokens":\#(prompt + completion),"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}"#
+    }
+
+    static func firstToolName(_ body: [String: Any]) -> String? {
+        guard let tools = body["tools"] as? [[String: Any]], let first = tools.first else { return nil }
+        return (first["function"] as? [String: Any])?["name"] as? String
+    }
+
+    /// The SSE answer: role chunk, one chunk per token, finish chunk, optional usage chunk, `[DONE]`.
+    static func stream(id: String, created: Int, model: String, tokens: [String], finishReason: String,
+        toolName: String?, usage: String?, knobs: MockKnobs) -> Response
+    {
+        let head = #"{"id":"\#(id)","object":"chat.completion.chunk","created":\#(created),"model":\#(JSONText.quote(model)),"service_tier":"default","system_fingerprint":"fp_mock","choices":["#
+        let usageField = usage == nil ? "" : #","usage":null"#
+        @Sendable func chunk(_ delta: String, finish: String? = nil) -> ByteBuffer {
+            let reason = finish.map { "\"\($0)\"" } ?? "null"
+            return ByteBuffer(string: "data: " + head + #"{"index":0,"delta":\#(delta),"logprobs":null,"finish_reason":\#(reason)}]"# + usageField + "}\n\n")
+        }
+        let pause: Duration? = knobs.tokensPerSecond > 0 ? .nanoseconds(Int64(1e9 / knobs.tokensPerSecond)) : nil
+        return Response(status: .ok, headers: MockResponses.eventStreamHeaders, body: ResponseBody { writer in
+            if knobs.timeToFirstToken > .zero { try await Task.sleep(for: knobs.timeToFirstToken) }
+            try await writer.write(chunk(#"{"role":"assistant","content":"","refusal":null}"#))
+            if let toolName {
+                let call = #"{"tool_calls":[{"index":0,"id":"call_\#(JSONText.randomID())","type":"function","function":{"name":\#(JSONText.quote(toolName)),"arguments":""}}]}"#
+                try await writer.write(chunk(call))
+                try await writer.write(chunk(#"{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]}"#))
+                try await writer.write(chunk("{}", finish: "tool_calls"))
+            } else {
+                for (index, token) in tokens.enumerated() {
+                    if let pause { try await Task.sleep(for: pause) }
+                    if let limit = knobs.disconnectAfterChunks, index >= limit {
+                        throw MockDisconnect()
+                    }
+                    try await writer.write(chunk(#"{"content":\#(JSONText.quote(token))}"#))
+                    if knobs.malformedSSE && index == 0 {
+                        try await writer.write(ByteBuffer(string: "data: {\"id\":oops-not-json\n\n"))
+                    }
+                }
+                try await writer.write(chunk("{}", finish: finishReason))
+            }
+            if let usage {
+                try await writer.write(ByteBuffer(string: "data: " + head + "]," + #""usage":"# + usage + "}\n\n"))
+            }
+            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+            try await writer.finish(nil)
+        })
+    }
+}
+
+/// Thrown inside a streaming body to drop the connection mid-answer.
+struct MockDisconnect: Error {}
