@@ -182,6 +182,7 @@ let package = Package(
             dependencies: [
                 "ScutumTestSupport", "ScutumNode", "ScutumMock", "ScutumCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import ScutumCore
 import ScutumTestSupport
 import Testing
@@ -22,7 +23,7 @@ struct AuthTests {
             #expect(wrong.status == 401)
             #expect(try wrong.openAIError["code"] as? String == "invalid_api_key")
 
-            let models = try await gateway.request(.GET, "/v1/models", key: "sk-wrong")
+            let models = try await gateway.request("/v1/models", method: .GET, key: "sk-wrong")
             #expect(models.status == 401)
             #expect(gateway.mockLog.entries.isEmpty)
         }

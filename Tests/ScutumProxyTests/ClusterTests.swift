@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import Logging
 import PostgresNIO
 import ScutumCore
@@ -15,7 +16,7 @@ struct ClusterTests {
         let mockLog = MockRequestLog()
         let mockPort = PortBox()
         let mock = MockUpstream.application(host: "127.0.0.1", port: 0, knobs: MockKnobs(), log: mockLog,
-            logger: Logger(label: "test.mock")) { port in mockPort.set(port) }
+            logger: Gateway.quietLogger) { port in mockPort.set(port) }
         try await withThrowingTaskGroup(of: Void.self) { outer in
             outer.addTask { try await mock.run() }
             defer { outer.cancelAll() }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import ScutumTestSupport
 import Testing
 
@@ -40,7 +41,7 @@ struct ErrorTests {
             let model = try await gateway.request("/v1/chat/completions", body: Gateway.chat(model: "gpt-9000", "hi"))
             #expect(model.status == 404)
             #expect(try model.openAIError["code"] as? String == "model_not_found")
-            let route = try await gateway.request(.GET, "/v1/nothing-here")
+            let route = try await gateway.request("/v1/nothing-here", method: .GET)
             #expect(route.status == 404)
             #expect(try route.openAIError["code"] as? String == "unknown_url")
         }

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import PostgresNIO
 import ScutumCore
 import ScutumMock
@@ -16,6 +17,13 @@ import Synchronization
 /// the test Redis, and the node's proxy on a free port.
 struct Gateway: Sendable {
     static let masterKey = "sk-test-master-key-0123456789abcdef"
+
+    /// For the mock: cancelling its server at the end of a test is expected, not worth a log line.
+    static let quietLogger: Logger = {
+        var logger = Logger(label: "test.mock")
+        logger.logLevel = .critical
+        return logger
+    }()
 
     let baseURL: String
     let node: GatewayNode
@@ -59,7 +67,7 @@ struct Gateway: Sendable {
         let mockLog = MockRequestLog()
         let mockPort = PortBox()
         let mock = MockUpstream.application(host: "127.0.0.1", port: 0, knobs: knobs, log: mockLog,
-            logger: Logger(label: "test.mock")) { port in mockPort.set(port) }
+            logger: Gateway.quietLogger) { port in mockPort.set(port) }
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 try await mock.run()
@@ -181,7 +189,7 @@ struct HTTPResult: Sendable {
 
 extension Gateway {
     /// Sends a request to the proxy and collects the answer.
-    func request(_ method: HTTPMethod = .POST, _ path: String, key: String? = Gateway.masterKey, body: String? = nil,
+    func request(_ path: String, method: HTTPMethod = .POST, key: String? = Gateway.masterKey, body: String? = nil,
         headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)) async throws -> HTTPResult
     {
         try await Self.send(method, baseURL + path, key: key, body: body, headers: headers, timeout: timeout)

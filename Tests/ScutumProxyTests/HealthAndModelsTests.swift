@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import ScutumStore
 import ScutumTestSupport
 import Testing
@@ -8,7 +9,7 @@ struct HealthAndModelsTests {
     @Test("GET /v1/models lists routable models and aliases, not unroutable ones")
     func models() async throws {
         try await Gateway.with { gateway in
-            let result = try await gateway.request(.GET, "/v1/models")
+            let result = try await gateway.request("/v1/models", method: .GET)
             #expect(result.status == 200)
             let json = try result.json
             #expect(json["object"] as? String == "list")
@@ -23,10 +24,10 @@ struct HealthAndModelsTests {
                 #expect(entry["owned_by"] is String)
                 #expect(entry["created"] is Int)
             }
-            let one = try await gateway.request(.GET, "/v1/models/gpt-test")
+            let one = try await gateway.request("/v1/models/gpt-test", method: .GET)
             #expect(one.status == 200)
             #expect(try one.json["id"] as? String == "gpt-test")
-            let unknown = try await gateway.request(.GET, "/v1/models/nope")
+            let unknown = try await gateway.request("/v1/models/nope", method: .GET)
             #expect(unknown.status == 404)
         }
     }
@@ -34,9 +35,9 @@ struct HealthAndModelsTests {
     @Test("liveness and readiness answer without a key when PostgreSQL and Redis are up")
     func healthy() async throws {
         try await Gateway.with { gateway in
-            let live = try await gateway.request(.GET, "/health/liveness", key: nil)
+            let live = try await gateway.request("/health/liveness", method: .GET, key: nil)
             #expect(live.status == 200)
-            let ready = try await gateway.request(.GET, "/health/readiness", key: nil)
+            let ready = try await gateway.request("/health/readiness", method: .GET, key: nil)
             #expect(ready.status == 200, "\(ready.body)")
             #expect(try ready.json["status"] as? String == "ready")
         }
@@ -45,7 +46,7 @@ struct HealthAndModelsTests {
     @Test("Redis down: readiness says so with 503, requests are still served")
     func redisDown() async throws {
         try await Gateway.with(redisURL: "redis://127.0.0.1:9/0") { gateway in
-            let ready = try await gateway.request(.GET, "/health/readiness", key: nil)
+            let ready = try await gateway.request("/health/readiness", method: .GET, key: nil)
             #expect(ready.status == 503)
             let checks = try #require(try ready.json["checks"] as? [String: String])
             #expect(checks["postgres"] == "ok")
@@ -61,7 +62,7 @@ struct HealthAndModelsTests {
         try await Gateway.with(variables: ["SCUTUM_MIGRATE_ON_START": "false", "SCUTUM_BACKEND_TIMEOUT_SECONDS": "1"],
             database: nowhere)
         { gateway in
-            let ready = try await gateway.request(.GET, "/health/readiness", key: nil)
+            let ready = try await gateway.request("/health/readiness", method: .GET, key: nil)
             #expect(ready.status == 503)
             let checks = try #require(try ready.json["checks"] as? [String: String])
             #expect(checks["postgres"] != "ok")
