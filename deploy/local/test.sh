@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# `make test`: install and start PostgreSQL and Redis, run the Swift suites against them, then run the
+# user guide's examples verbatim (curl and the OpenAI Python SDK) against a demo gateway on :4000.
+# Stops everything it started; exits non-zero if anything failed.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+PG_PORT=55432
+REDIS_PORT=56379
+GATEWAY_PORT=${SCUTUM_E2E_PORT:-4000}
+LOGS="$ROOT/.data/test/logs"
+GATEWAY_PID=""
+
+cleanup() {
+    if [ -n "$GATEWAY_PID" ] && kill -0 "$GATEWAY_PID" 2>/dev/null; then
+        kill -TERM "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null
+    fi
+    deploy/local/services.sh stop test "$PG_PORT" "$REDIS_PORT" || true
+}
+trap cleanup EXIT
+step() { printf '\n==> %s\n' "$*"; }
+
+command -v swift >/dev/null || { echo "The Swift toolchain (6.x) is required" >&2; exit 1; }
+need=()
+command -v curl >/dev/null || need+=(curl)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3 python3-venv python3-pip)
+if [ ${#need[@]} -gt 0 ]; then
+    step "installing ${need[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+step "starting PostgreSQL and Redis"
+deploy/local/services.sh start test "$PG_PORT" "$REDIS_PORT" >/dev/null || exit 1
+# shellcheck disable=SC1091
+. .data/test/urls.env
+mkdir -p "$LOGS"
+export SCUTUM_TEST_DATABASE_URL="$DATABASE_URL" SCUTUM_TEST_REDIS_URL="$REDIS_URL"
+
+step "building"
+swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)" | tail -40
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "build failed" >&2; exit 1; }
+
+step "swift test (real PostgreSQL and Redis)"
+swift test --skip-build 2>&1 | tee "$LOGS/swift-test.log" | grep -E "^(✔|✘|◇ Test run|Test Suite|Executed)|recorded an issue" | grep -vE "^✔ Test \"" || true
+swift_status=${PIPESTATUS[0]}
+
+step "end-to-end: the guide's examples against a demo gateway on :$GATEWAY_PORT"
+e2e_status=1
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv || exit 1; fi
+.venv/bin/pip install -q --disable-pip-version-check openai pytest || exit 1
+E2E_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_e2e"
+PGPASSWORD=$(cat .data/test/pg-password) psql -q -h 127.0.0.1 -p "$PG_PORT" -U scutum -d scutum \
+    -c "DROP DATABASE IF EXISTS scutum_e2e WITH (FORCE)" -c "CREATE DATABASE scutum_e2e" || exit 1
+E2E_KEY="sk-e2e-$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40)"
+gateway_env=(env -i PATH="$PATH" HOME="$HOME" SCUTUM_API_KEY="$E2E_KEY" DATABASE_URL="$E2E_URL" REDIS_URL="$REDIS_URL"
+    SCUTUM_HOST=127.0.0.1 SCUTUM_PROXY_PORT="$GATEWAY_PORT" SCUTUM_MOCK_UPSTREAM_PORT=59100 SCUTUM_LOG_LEVEL=info)
+"${gateway_env[@]}" .build/debug/scutum migrate --env-file /dev/null || exit 1
+"${gateway_env[@]}" .build/debug/scutum serve --env-file /dev/null > "$LOGS/gateway.log" 2>&1 &
+GATEWAY_PID=$!
+for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$GATEWAY_PORT/health/readiness" >/dev/null && break
+    sleep 0.2
+done
+if curl -fs "http://127.0.0.1:$GATEWAY_PORT/health/readiness" >/dev/null; then
+    SCUTUM_API_KEY="$E2E_KEY" SCUTUM_BASE_URL="http://localhost:$GATEWAY_PORT" \
+        DATABASE_URL="$E2E_URL" SCUTUM_BIN="$ROOT/.build/debug/scutum" \
+        .venv/bin/python -m pytest -q Tests/e2e 2>&1 | tee "$LOGS/pytest.log"
+    e2e_status=${PIPESTATUS[0]}
+else
+    echo "the gateway did not become ready; its log:" >&2
+    cat "$LOGS/gateway.log" >&2
+fi
+kill -TERM "$GATEWAY_PID" 2>/dev/null; wait "$GATEWAY_PID" 2>/dev/null; GATEWAY_PID=""
+grep -q "DEMO MODE" "$LOGS/gateway.log" || { echo "the gateway did not announce demo mode" >&2; e2e_status=1; }
+
+step "summary"
+grep -E "^(✔|✘) Test run with|^Test Suite 'All tests' (passed|failed)|Executed [0-9]+ tests" "$LOGS/swift-test.log" | tail -3
+grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest.log" | tail -1
+[ "$swift_status" -eq 0 ] && [ "$e2e_status" -eq 0 ]
