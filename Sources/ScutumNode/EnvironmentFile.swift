@@ -37,7 +37,11 @@ public enum EnvironmentFile {
     /// The file's values if it exists, else nothing.
     public static func load(path: String) throws -> [String: String] {
         guard FileManager.default.fileExists(atPath: path) else { return [:] }
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        return try parse(text, path: path)
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw Invalid(description: "\(path): cannot be read")
+        }
+        defer { try? handle.close() }
+        let data = try handle.readToEnd() ?? Data()
+        return try parse(String(decoding: data, as: UTF8.self), path: path)
     }
 }

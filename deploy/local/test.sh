@@ -41,7 +41,7 @@ swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Write|E
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "build failed" >&2; exit 1; }
 
 step "swift test (real PostgreSQL and Redis)"
-swift test --skip-build 2>&1 | tee "$LOGS/swift-test.log" | grep -E "^(✔|✘|◇ Test run|Test Suite|Executed)|recorded an issue" | grep -vE "^✔ Test \"" || true
+swift test --skip-build 2>&1 | tee "$LOGS/swift-test.log" | grep -E "Suite \"|Test run with|recorded an issue|[Ff]ail" || true
 swift_status=${PIPESTATUS[0]}
 
 step "end-to-end: the guide's examples against a demo gateway on :$GATEWAY_PORT"
@@ -74,6 +74,6 @@ kill -TERM "$GATEWAY_PID" 2>/dev/null; wait "$GATEWAY_PID" 2>/dev/null; GATEWAY_
 grep -q "DEMO MODE" "$LOGS/gateway.log" || { echo "the gateway did not announce demo mode" >&2; e2e_status=1; }
 
 step "summary"
-grep -E "^(✔|✘) Test run with|^Test Suite 'All tests' (passed|failed)|Executed [0-9]+ tests" "$LOGS/swift-test.log" | tail -3
+grep -E "Test run with [0-9]+ tests" "$LOGS/swift-test.log" | tail -1
 grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest.log" | tail -1
 [ "$swift_status" -eq 0 ] && [ "$e2e_status" -eq 0 ]
