@@ -51,6 +51,11 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
+        guard context.channel.isActive else {
+            request.promise.fail(RedisClientError.connectionClosed("connection closed"))
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
         var buffer = context.channel.allocator.buffer(capacity: 64 * request.commands.count)
         for command in request.commands {
             Self.encode(command, into: &buffer)

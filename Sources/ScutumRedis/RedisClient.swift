@@ -1,6 +1,7 @@
 import Crypto
 import Logging
 import NIOConcurrencyHelpers
+import Foundation
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -33,24 +34,46 @@ public struct RedisConfiguration: Sendable {
         self.reconnectBackoff = reconnectBackoff
     }
 
-    /// Parses `redis://[:password@]host[:port][/db]`.
+    /// Parses `redis://[[user]:password@]host[:port][/db]`; the password may be percent-encoded.
     public init(url: String) throws {
         guard url.hasPrefix("redis://") else { throw RedisClientError.unavailable("REDIS_URL must start with redis://") }
         var rest = Substring(url.dropFirst("redis://".count))
         var password: String?
         if let at = rest.lastIndex(of: "@") {
             let auth = rest[..<at]
-            password = auth.split(separator: ":", maxSplits: 1).last.map(String.init)
+            if let secret = auth.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).last,
+                !secret.isEmpty
+            {
+                guard let decoded = String(secret).removingPercentEncoding else {
+                    throw RedisClientError.unavailable("REDIS_URL has a badly percent-encoded password")
+                }
+                password = decoded
+            }
             rest = rest[rest.index(after: at)...]
         }
         var database = 0
         if let slash = rest.firstIndex(of: "/") {
-            database = Int(rest[rest.index(after: slash)...]) ?? 0
+            let text = rest[rest.index(after: slash)...]
+            if !text.isEmpty {
+                guard let number = Int(text), number >= 0 else {
+                    throw RedisClientError.unavailable("REDIS_URL database '\(text)' is not a number")
+                }
+                database = number
+            }
             rest = rest[..<slash]
         }
-        let parts = rest.split(separator: ":")
-        self.init(host: parts.first.map(String.init) ?? "127.0.0.1",
-            port: parts.count > 1 ? Int(parts[1]) ?? 6379 : 6379, password: password, database: database)
+        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
+        guard let host = parts.first, !host.isEmpty, parts.count <= 2 else {
+            throw RedisClientError.unavailable("REDIS_URL must look like redis://[:password@]host[:port][/db]")
+        }
+        var port = 6379
+        if parts.count == 2 {
+            guard let number = Int(parts[1]), (1...65535).contains(number) else {
+                throw RedisClientError.unavailable("REDIS_URL port '\(parts[1])' is not a port number")
+            }
+            port = number
+        }
+        self.init(host: String(host), port: port, password: password, database: database)
     }
 }
 
@@ -78,6 +101,7 @@ public final class RedisClient: Sendable {
     private let logger: Logger
     private let slots: [NIOLockedValueBox<Slot>]
     private let counter = NIOLockedValueBox<Int>(0)
+    private let isClosed = NIOLockedValueBox(false)
 
     private enum Slot {
         case idle(retryAfter: NIODeadline)
@@ -104,9 +128,14 @@ public final class RedisClient: Sendable {
 
     /// Sends several commands in one write and returns their replies in order (error replies included).
     public func pipeline(_ commands: [[RedisArgument]]) async throws -> [RedisValue] {
+        guard !commands.isEmpty else { return [] }
         let channel = try await connection()
         let promise = channel.eventLoop.makePromise(of: [RedisValue].self)
-        channel.writeAndFlush(RedisRequest(commands: commands, promise: promise), promise: nil)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            promise.fail(RedisClientError.connectionClosed("write failed: \(error)"))
+        }
+        channel.writeAndFlush(RedisRequest(commands: commands, promise: promise), promise: written)
         return try await promise.futureResult.get()
     }
 
@@ -129,6 +158,7 @@ public final class RedisClient: Sendable {
 
     /// Closes every connection.
     public func close() async {
+        isClosed.withLockedValue { $0 = true }
         for slot in slots {
             let channel: (any Channel)? = slot.withLockedValue { state in
                 defer { state = .idle(retryAfter: .uptimeNanoseconds(0)) }
@@ -140,6 +170,7 @@ public final class RedisClient: Sendable {
     }
 
     private func connection() async throws -> any Channel {
+        if isClosed.withLockedValue({ $0 }) { throw RedisClientError.connectionClosed("the client is closed") }
         let index = counter.withLockedValue { value in
             value = (value &+ 1) % slots.count
             return value

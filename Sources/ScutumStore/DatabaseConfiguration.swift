@@ -31,15 +31,16 @@ public struct DatabaseConfiguration: Sendable {
     public init(url: String) throws {
         guard let components = URLComponents(string: url),
             components.scheme == "postgres" || components.scheme == "postgresql", let host = components.host,
-            let user = components.user
+            let user = components.user, !user.isEmpty
         else {
             throw Invalid(description: "DATABASE_URL must look like postgres://user:password@host:port/database")
         }
         let database = String(components.path.drop(while: { $0 == "/" }))
         let sslmode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value
-        self.init(host: host, port: components.port ?? 5432, username: user.removingPercentEncoding ?? user,
-            password: components.password?.removingPercentEncoding, database: database.isEmpty ? user : database,
-            requireTLS: sslmode == "require" || sslmode == "verify-full")
+        // URLComponents.user, .password and .path are already percent-decoded.
+        self.init(host: host, port: components.port ?? 5432, username: user,
+            password: components.password, database: database.isEmpty ? user : database,
+            requireTLS: ["require", "verify-ca", "verify-full"].contains(sslmode))
     }
 
     /// The pool configuration for postgres-nio.

@@ -19,15 +19,38 @@ public enum SQLScript {
                 continue
             }
             if c == "/" && next == "*" {
+                // Block comments nest in PostgreSQL, and separate tokens like whitespace.
+                var depth = 1
                 index += 2
-                while index + 1 < chars.count && !(chars[index] == "*" && chars[index + 1] == "/") { index += 1 }
-                index += 2
+                while index < chars.count && depth > 0 {
+                    let pair = index + 1 < chars.count ? (chars[index], chars[index + 1]) : (chars[index], " ")
+                    if pair == ("/", "*") {
+                        depth += 1
+                        index += 2
+                    } else if pair == ("*", "/") {
+                        depth -= 1
+                        index += 2
+                    } else {
+                        index += 1
+                    }
+                }
+                current.append(" ")
                 continue
             }
             if c == "'" || c == "\"" {
+                // E'...' strings use backslash escapes: \' does not end them.
+                let escapes = c == "'" && index > 0 && (chars[index - 1] == "E" || chars[index - 1] == "e")
+                    && (index < 2 || !(chars[index - 2] == "_" || chars[index - 2].properties.isAlphabetic
+                        || ("0"..."9").contains(chars[index - 2])))
                 current.append(c)
                 index += 1
                 while index < chars.count {
+                    if escapes && chars[index] == "\\" && index + 1 < chars.count {
+                        current.append(chars[index])
+                        current.append(chars[index + 1])
+                        index += 2
+                        continue
+                    }
                     current.append(chars[index])
                     if chars[index] == c {
                         if index + 1 < chars.count && chars[index + 1] == c {
