@@ -30,16 +30,9 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
     public func chatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionResult
     {
-        let body = try encode(request.upstreamBody(model: target.deployment.upstreamModel, forceUsage: false))
-        let (url, headers) = try endpoint("chat/completions", target)
-        let response = try await http.postJSON(url: url, headers: headers, body: body)
-        let bytes = try await http.collect(response)
-        guard ChunkInspector.looksLikeObject(bytes) else {
-            throw ProviderError(.malformed, "the completion is not a JSON object")
-        }
-        let (usage, _) = try ChunkInspector.usage(in: bytes)
-        return ChatCompletionResult(body: ChunkInspector.rewriteModel(in: bytes, to: target.deployment.name),
-            usage: usage)
+        let body = request.upstreamBody(model: target.deployment.upstreamModel, forceUsage: false)
+        let (bytes, usage) = try await postAndRelabel(body, "chat/completions", target)
+        return ChatCompletionResult(body: bytes, usage: usage)
     }
 
     public func streamChatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
@@ -58,16 +51,23 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
     public func embeddings(_ request: EmbeddingRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> EmbeddingResult
     {
-        let body = try encode(request.upstreamBody(model: target.deployment.upstreamModel))
-        let (url, headers) = try endpoint("embeddings", target)
-        let response = try await http.postJSON(url: url, headers: headers, body: body)
+        let body = request.upstreamBody(model: target.deployment.upstreamModel)
+        let (bytes, usage) = try await postAndRelabel(body, "embeddings", target)
+        return EmbeddingResult(body: bytes, usage: usage)
+    }
+
+    /// POSTs `body` to `operation`, reads the whole JSON answer, and names the catalog model in it.
+    func postAndRelabel(_ body: [String: JSONValue], _ operation: String, _ target: RoutableDeployment)
+        async throws(ProviderError) -> (ByteBuffer, TokenUsage?)
+    {
+        let (url, headers) = try endpoint(operation, target)
+        let response = try await http.postJSON(url: url, headers: headers, body: try encode(body))
         let bytes = try await http.collect(response)
         guard ChunkInspector.looksLikeObject(bytes) else {
-            throw ProviderError(.malformed, "the embeddings response is not a JSON object")
+            throw ProviderError(.malformed, "the \(operation) response is not a JSON object")
         }
         let (usage, _) = try ChunkInspector.usage(in: bytes)
-        return EmbeddingResult(body: ChunkInspector.rewriteModel(in: bytes, to: target.deployment.name),
-            usage: usage)
+        return (ChunkInspector.rewriteModel(in: bytes, to: target.deployment.name), usage)
     }
 
     /// The URL and auth headers for an operation (`chat/completions`, `embeddings`).

@@ -34,6 +34,15 @@ struct CommonOptions: ParsableArguments {
         logger.logLevel = configuration.logLevel
         return logger
     }
+
+    /// Runs `body` with the key store of the configured database.
+    func withKeyStore<T: Sendable>(_ body: @escaping @Sendable (KeyStore) async throws -> T) async throws -> T {
+        let configuration = try load()
+        let logger = logger(configuration)
+        return try await withPostgres(configuration, logger: logger) { client in
+            try await body(KeyStore(client: client, logger: logger))
+        }
+    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -80,11 +89,10 @@ struct Keys: AsyncParsableCommand {
 
         func run() async throws {
             guard role == "user" || role == "admin" else { throw ValidationError("--role must be user or admin") }
-            let configuration = try options.load()
-            let logger = options.logger(configuration)
             let expires = days.map { Date().addingTimeInterval(Double($0) * 86400) }
-            let (key, _) = try await withPostgres(configuration, logger: logger) { client in
-                try await KeyStore(client: client, logger: logger).create(alias: alias, role: role, expiresAt: expires)
+            let (alias, role) = (self.alias, self.role)
+            let (key, _) = try await options.withKeyStore { store in
+                try await store.create(alias: alias, role: role, expiresAt: expires)
             }
             print(key)
         }
@@ -95,11 +103,7 @@ struct Keys: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
 
         func run() async throws {
-            let configuration = try options.load()
-            let logger = options.logger(configuration)
-            let keys = try await withPostgres(configuration, logger: logger) { client in
-                try await KeyStore(client: client, logger: logger).list()
-            }
+            let keys = try await options.withKeyStore { store in try await store.list() }
             for key in keys {
                 let state = key.blocked ? "revoked" : "active"
                 print("\(key.display)\t\(key.alias ?? "-")\t\(key.role)\t\(state)\t\(key.keyHash)")
@@ -113,12 +117,8 @@ struct Keys: AsyncParsableCommand {
         @Argument(help: "The key (sk-...) or its SHA-256 hash.") var key: String
 
         func run() async throws {
-            let configuration = try options.load()
-            let logger = options.logger(configuration)
             let hash = key.count == 64 && key.allSatisfy(\.isHexDigit) ? key.lowercased() : APIKey.hash(key)
-            let found = try await withPostgres(configuration, logger: logger) { client in
-                try await KeyStore(client: client, logger: logger).setBlocked(hash: hash, true)
-            }
+            let found = try await options.withKeyStore { store in try await store.setBlocked(hash: hash, true) }
             guard found else { throw ValidationError("no such key") }
             print("Revoked. Every node stops accepting it within about a second.")
         }

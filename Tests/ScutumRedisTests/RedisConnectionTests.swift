@@ -247,18 +247,14 @@ struct RedisConfigurationTests {
 
     @Test("a port that is not a number is refused")
     func badPort() {
-        do {
-            #expect(throws: RedisClientError.self) { try RedisConfiguration(url: "redis://h:63790x/0") }
-            #expect(throws: RedisClientError.self) { try RedisConfiguration(url: "redis://h:6379/zero") }
-        }
+        #expect(throws: RedisClientError.self) { try RedisConfiguration(url: "redis://h:63790x/0") }
+        #expect(throws: RedisClientError.self) { try RedisConfiguration(url: "redis://h:6379/zero") }
     }
 
     @Test("a percent-encoded password is decoded")
-    func percentEncodedPassword() {
-        do {
-            let configuration = try RedisConfiguration(url: "redis://:p%40ss%3Aword@h:6379/0")
-            #expect(configuration.password == "p@ss:word")
-        }
+    func percentEncodedPassword() throws {
+        let configuration = try RedisConfiguration(url: "redis://:p%40ss%3Aword@h:6379/0")
+        #expect(configuration.password == "p@ss:word")
     }
 
     @Test("at least one connection")

@@ -48,14 +48,12 @@ struct DatabaseConfigurationTests {
     }
 
     @Test("a password with a literal percent sign is decoded exactly once")
-    func percentDecodedOnce() {
-        do {
-            // `100%` written as `100%25`; `a%41` written as `a%2541`.
-            let percent = try DatabaseConfiguration(url: "postgres://u:100%25@h/d")
-            #expect(percent.password == "100%")
-            let escaped = try DatabaseConfiguration(url: "postgres://u:a%2541@h/d")
-            #expect(escaped.password == "a%41")
-        }
+    func percentDecodedOnce() throws {
+        // `100%` written as `100%25`; `a%41` written as `a%2541`.
+        let percent = try DatabaseConfiguration(url: "postgres://u:100%25@h/d")
+        #expect(percent.password == "100%")
+        let escaped = try DatabaseConfiguration(url: "postgres://u:a%2541@h/d")
+        #expect(escaped.password == "a%41")
     }
 
     @Test("sslmode", arguments: [
@@ -67,11 +65,9 @@ struct DatabaseConfigurationTests {
     }
 
     @Test("sslmode=verify-ca requires TLS too")
-    func verifyCA() {
-        do {
-            let configuration = try DatabaseConfiguration(url: "postgres://u:p@h/d?sslmode=verify-ca")
-            #expect(configuration.requireTLS)
-        }
+    func verifyCA() throws {
+        let configuration = try DatabaseConfiguration(url: "postgres://u:p@h/d?sslmode=verify-ca")
+        #expect(configuration.requireTLS)
     }
 
     @Test("malformed URLs are refused with a message showing the expected form", arguments: [
