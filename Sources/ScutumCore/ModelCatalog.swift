@@ -30,7 +30,7 @@ public enum ProviderKind: String, Sendable, CaseIterable, Codable {
         case .openaiCompatible: "its api_base"
         case .anthropic: "ANTHROPIC_API_KEY"
         case .gemini: "GEMINI_API_KEY"
-        case .vertex: "VERTEX_CREDENTIALS_FILE and VERTEX_PROJECT"
+        case .vertex: "VERTEX_CREDENTIALS_FILE (or VERTEX_CREDENTIALS_JSON)"
         case .bedrock: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         }
     }
@@ -72,7 +72,7 @@ public struct ProviderCredentials: Sendable, CustomStringConvertible {
         case .openaiCompatible:
             return apiBase == nil ? "no api_base configured" : nil
         case .vertex:
-            return extra["credentials_file"] == nil || extra["project"] == nil
+            return extra["credentials_file"] == nil && extra["credentials_json"] == nil
                 ? "no service account (set \(kind.keyVariable))" : nil
         case .bedrock:
             return apiKey == nil || extra["secret_key"] == nil ? "no AWS credentials (set \(kind.keyVariable))" : nil
@@ -246,25 +246,43 @@ public struct ModelCatalog: Sendable {
         return names
     }
 
-    /// The same catalog with every deployment pointing at one mock upstream (the demo's).
+    /// The same catalog with every deployment pointing at one mock upstream (the demo's), which
+    /// speaks every provider's wire format.
     ///
-    /// `root` is the mock's URL without a path: Azure deployments use it as their endpoint, every
-    /// other kind uses `root/v1` as an OpenAI-style base. Deployments keep their names, providers and
-    /// upstream model ids; every kind counts as supported, and the node decides which adapter speaks
-    /// to the mock for each kind.
-    public func pointingEverything(atRoot root: String, apiKey: String) -> ModelCatalog {
+    /// `root` is the mock's URL without a path. OpenAI-style kinds use `root/v1` as their base; the
+    /// others use `root` as their endpoint, Vertex with `vertexServiceAccount` (a key whose
+    /// `token_uri` is the mock's) and Bedrock with dummy AWS keys. Deployments keep their names,
+    /// providers and upstream model ids.
+    public func pointingEverything(atRoot root: String, apiKey: String, vertexServiceAccount: String? = nil)
+        -> ModelCatalog
+    {
         let root = root.hasSuffix("/") ? String(root.dropLast()) : root
-        let extra = ["secret_key": "mock", "credentials_file": "mock", "project": "mock", "region": "us-east-1"]
-        let openAIStyle = ProviderCredentials(name: "mock", apiKey: apiKey, apiBase: root + "/v1", extra: extra)
-        let azure = ProviderCredentials(
-            name: "mock-azure", apiKey: apiKey, apiBase: root, apiVersion: "2024-10-21", extra: extra)
+        var credentials: [String: ProviderCredentials] = [:]
+        for kind in ProviderKind.allCases {
+            let name = "mock-\(kind.rawValue)"
+            credentials[name] = switch kind {
+            case .openai, .xai, .deepseek, .openaiCompatible:
+                ProviderCredentials(name: name, apiKey: apiKey, apiBase: root + "/v1")
+            case .azure:
+                ProviderCredentials(name: name, apiKey: apiKey, apiBase: root, apiVersion: "2024-10-21")
+            case .anthropic, .gemini:
+                ProviderCredentials(name: name, apiKey: apiKey, apiBase: root)
+            case .vertex:
+                ProviderCredentials(name: name, apiBase: root, extra: [
+                    "credentials_json": vertexServiceAccount ?? "", "project": "scutum-demo", "location": "us-central1",
+                ])
+            case .bedrock:
+                ProviderCredentials(name: name, apiKey: "AKIDSCUTUMDEMO", apiBase: root,
+                    extra: ["secret_key": apiKey, "region": "us-east-1"])
+            }
+        }
         let deployments = self.deployments.map { deployment in
             var deployment = deployment
-            deployment.credentials = deployment.provider == .azure ? "mock-azure" : "mock"
+            deployment.credentials = "mock-\(deployment.provider.rawValue)"
             return deployment
         }
         return ModelCatalog(deployments: deployments, groups: groups, fallbacks: fallbacks,
-            credentials: ["mock": openAIStyle, "mock-azure": azure], supportedKinds: Set(ProviderKind.allCases))
+            credentials: credentials, supportedKinds: Set(ProviderKind.allCases))
     }
 
     /// Whether any credential set would let some model be called.

@@ -41,7 +41,7 @@ public struct GatewayNode: Sendable {
         self.configuration = configuration
         self.logger = logger
         let http = UpstreamHTTP(timeouts: configuration.upstreamTimeouts)
-        var providers = ProviderRegistry.standard(http: http)
+        let providers = ProviderRegistry.standard(http: http)
         var services: [any Service] = []
 
         var demoMock: (any Service)?
@@ -59,24 +59,19 @@ public struct GatewayNode: Sendable {
             let fromFile = try CatalogFile.parse(text).catalog(
                 environment: configuration.variables, supportedKinds: providers.supportedKinds)
             if let url = configuration.demoMockURL {
-                resolvedCatalog = fromFile.pointingEverything(atRoot: url, apiKey: "scutum-demo")
+                resolvedCatalog = fromFile.pointingEverything(atRoot: url, apiKey: "scutum-demo",
+                    vertexServiceAccount: DemoServiceAccount.json(tokenURI: url + "/token"))
                 isDemo = true
             } else if !fromFile.hasAnyProviderCredentials {
                 let port = configuration.demoMockPort
-                resolvedCatalog = fromFile.pointingEverything(atRoot: "http://127.0.0.1:\(port)", apiKey: "scutum-demo")
+                resolvedCatalog = fromFile.pointingEverything(atRoot: "http://127.0.0.1:\(port)", apiKey: "scutum-demo",
+                    vertexServiceAccount: DemoServiceAccount.json(tokenURI: "http://127.0.0.1:\(port)/token"))
                 demoMock = MockUpstream.application(host: "127.0.0.1", port: port, knobs: MockKnobs(), log: nil,
                     logger: Logger(label: "scutum.mock"))
                 isDemo = true
             } else {
                 resolvedCatalog = fromFile
                 isDemo = false
-            }
-        }
-        if isDemo {
-            // Until the native adapters exist, the mock answers every kind in OpenAI's format.
-            let openAI = OpenAICompatibleAdapter(http: http, dialect: .openAI)
-            for kind in ProviderKind.allCases where kind != .azure {
-                providers = providers.with(kind, servedBy: openAI)
             }
         }
 

@@ -37,7 +37,7 @@ enum ChunkInspector {
         var out = ByteBuffer()
         out.reserveCapacity(json.readableBytes + name.utf8.count)
         out.writeImmutableBuffer(json.getSlice(at: json.readerIndex, length: valueStart)!)
-        out.writeJSONString(name)
+        out.writeJSONQuoted(name)
         out.writeImmutableBuffer(
             json.getSlice(at: json.readerIndex + valueEnd, length: json.readableBytes - valueEnd)!)
         return out
@@ -81,21 +81,5 @@ enum ChunkInspector {
         } catch {
             throw ProviderError(.malformed, "the response is not the JSON expected (\(error.localizedDescription))")
         }
-    }
-}
-
-extension ByteBuffer {
-    /// Writes `string` as a JSON string literal, quotes included.
-    mutating func writeJSONString(_ string: String) {
-        writeInteger(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): writeStaticString("\\\"")
-            case UInt8(ascii: "\\"): writeStaticString("\\\\")
-            case 0..<0x20: writeString(String(format: "\\u%04x", byte))
-            default: writeInteger(byte)
-            }
-        }
-        writeInteger(UInt8(ascii: "\""))
     }
 }

@@ -41,10 +41,7 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         let body = try encode(request.upstreamBody(model: target.deployment.upstreamModel, forceUsage: true))
         let (url, headers) = try endpoint("chat/completions", target)
         let response = try await http.postJSON(url: url, headers: headers, body: body)
-        let contentType = response.headers.first(name: "content-type") ?? ""
-        guard contentType.lowercased().hasPrefix("text/event-stream") else {
-            throw ProviderError(.malformed, "expected an event stream, got '\(contentType)'")
-        }
+        try UpstreamHTTP.expectContentType(response, "text/event-stream")
         return ChatCompletionStream(OpenAIStreamSource(body: response.body, modelName: target.deployment.name))
     }
 
@@ -81,7 +78,7 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
                 throw ProviderError(.status(500), "no api_base configured for \(target.deployment.name)")
             }
             let headers = credentials.apiKey.map { [("Authorization", "Bearer \($0)")] } ?? []
-            return (Self.join(base, operation), headers)
+            return (URLPath.join(base, operation), headers)
         case .azure:
             guard let base = credentials.apiBase, let key = credentials.apiKey else {
                 throw ProviderError(.status(500), "Azure needs AZURE_API_BASE and AZURE_API_KEY")
@@ -89,7 +86,7 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
             let deployment = target.deployment.upstreamModel.addingPercentEncoding(
                 withAllowedCharacters: .urlPathAllowed) ?? target.deployment.upstreamModel
             let version = credentials.apiVersion ?? Self.defaultAzureAPIVersion
-            let url = Self.join(base, "openai/deployments/\(deployment)/\(operation)") + "?api-version=\(version)"
+            let url = URLPath.join(base, "openai/deployments/\(deployment)/\(operation)") + "?api-version=\(version)"
             return (url, [("api-key", key)])
         }
     }
@@ -102,10 +99,6 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         case .deepseek: "https://api.deepseek.com/v1"
         default: nil
         }
-    }
-
-    static func join(_ base: String, _ path: String) -> String {
-        base.hasSuffix("/") ? base + path : base + "/" + path
     }
 
     func encode(_ body: [String: JSONValue]) throws(ProviderError) -> ByteBuffer {

@@ -11,6 +11,8 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
         case connection
         /// The provider sent something the gateway could not understand.
         case malformed
+        /// The client's request cannot be expressed in this provider's format (checked before calling it).
+        case invalidRequest(param: String?)
     }
 
     public var kind: Kind
@@ -30,6 +32,7 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
         switch kind {
         case .status(let status): status == 429 || status >= 500 || status == 401 || status == 403 || status == 404
         case .timeout, .connection, .malformed: true
+        case .invalidRequest: false
         }
     }
 
@@ -37,6 +40,8 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
     /// stay 400, provider rate limits stay 429, everything else the provider did wrong is a 500.
     public func gatewayError(model: String) -> GatewayError {
         switch kind {
+        case .invalidRequest(let param):
+            return GatewayError(status: 400, message: message, type: "invalid_request_error", param: param)
         case .status(let status) where status == 400 || status == 422 || status == 413:
             return GatewayError(status: 400, message: message, type: "invalid_request_error", code: "upstream_rejected")
         case .status(429):

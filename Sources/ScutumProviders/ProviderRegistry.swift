@@ -8,12 +8,17 @@ public struct ProviderRegistry: Sendable {
         self.adapters = adapters
     }
 
-    /// The adapters this build has for real providers: the OpenAI-compatible family and Azure.
+    /// An adapter for every provider kind: the OpenAI-compatible family, Azure, Anthropic, Gemini,
+    /// Vertex AI and Bedrock.
     public static func standard(http: UpstreamHTTP) -> ProviderRegistry {
         let openAI = OpenAICompatibleAdapter(http: http, dialect: .openAI)
         return ProviderRegistry(adapters: [
             .openai: openAI, .xai: openAI, .deepseek: openAI, .openaiCompatible: openAI,
             .azure: OpenAICompatibleAdapter(http: http, dialect: .azure),
+            .anthropic: AnthropicAdapter(http: http),
+            .gemini: GeminiAdapter(http: http),
+            .vertex: VertexAdapter(http: http, authenticator: VertexAuthenticator(http: http)),
+            .bedrock: BedrockAdapter(http: http),
         ])
     }
 

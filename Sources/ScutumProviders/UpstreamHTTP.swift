@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import ScutumCore
 
 /// How long the gateway waits on providers.
 public struct UpstreamTimeouts: Sendable {
@@ -85,6 +86,23 @@ public final class UpstreamHTTP: Sendable {
         }
     }
 
+    /// Reads a whole response body that must be a JSON object.
+    public func collectJSON(_ response: HTTPClientResponse) async throws(ProviderError) -> JSONValue {
+        let bytes = try await collect(response)
+        guard let json = JSONValue.parse(bytes), json.objectValue != nil else {
+            throw ProviderError(.malformed, "the response is not a JSON object")
+        }
+        return json
+    }
+
+    /// Checks a streaming response's content type before reading it.
+    public static func expectContentType(_ response: HTTPClientResponse, _ expected: String) throws(ProviderError) {
+        let contentType = response.headers.first(name: "content-type") ?? ""
+        guard contentType.lowercased().hasPrefix(expected) else {
+            throw ProviderError(.malformed, "expected '\(expected)', got '\(contentType)'")
+        }
+    }
+
     /// Maps a transport error to a `ProviderError`.
     public static func providerError(for error: any Error) -> ProviderError {
         if let error = error as? ProviderError { return error }
@@ -120,5 +138,35 @@ public final class UpstreamHTTP: Sendable {
         }
         let text = String(decoding: body.readableBytesView.prefix(300), as: UTF8.self)
         return text.isEmpty ? "HTTP \(status.code)" : text
+    }
+}
+
+/// Joining a configured base URL and a path.
+enum URLPath {
+    static func join(_ base: String, _ path: String) -> String {
+        base.hasSuffix("/") ? base + path : base + "/" + path
+    }
+
+    /// One path segment percent-encoded: everything but RFC 3986's unreserved characters
+    /// (so a Bedrock model id's `:` is sent as `%3A`, as AWS expects).
+    static func segment(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+                UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to length: Int) -> String {
+        count >= length ? self : String(repeating: "0", count: length - count) + self
     }
 }

@@ -42,18 +42,38 @@ struct Gateway: Sendable {
           openai: {api_key: sk-upstream-openai, api_base: "http://127.0.0.1:\(mockPort)/v1"}
           azure: {api_key: azure-upstream-key, api_base: "http://127.0.0.1:\(mockPort)", api_version: "2024-10-21"}
           deepseek: {api_base: "http://127.0.0.1:\(mockPort)/v1"}
-          anthropic: {api_key: sk-ant-upstream}
+          anthropic: {api_key: sk-ant-upstream, api_base: "http://127.0.0.1:\(mockPort)"}
+          gemini: {api_key: gemini-upstream-key, api_base: "http://127.0.0.1:\(mockPort)"}
+          vertex:
+            api_base: "http://127.0.0.1:\(mockPort)"
+            extra: {project: test-project, location: europe-west4, credentials_json: '\(serviceAccount(mockPort: mockPort))'}
+          bedrock:
+            api_key: AKIDTESTUPSTREAM
+            api_base: "http://127.0.0.1:\(mockPort)"
+            extra: {secret_key: test-secret, region: eu-central-1}
         models:
           - {model_name: gpt-test, provider: openai, model: gpt-upstream-id, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}
           - {model_name: gpt-test-2, provider: openai, model: gpt-upstream-2}
           - {model_name: azure-text-embedding-3-large, provider: azure, model: text-embedding-3-large, mode: embedding}
           - {model_name: azure-chat, provider: azure, model: my-gpt-deployment}
           - {model_name: deepseek-nokey, provider: deepseek, model: deepseek-chat}
-          - {model_name: claude-native, provider: anthropic, model: claude-sonnet-4-5}
+          - {model_name: claude-test, provider: anthropic, model: claude-sonnet-4-5, max_output_tokens: 64000}
+          - {model_name: gemini-test, provider: gemini, model: gemini-3-pro-preview}
+          - {model_name: gemini-embed, provider: gemini, model: gemini-embedding-001, mode: embedding}
+          - {model_name: vertex-gemini, provider: vertex, model: gemini-2.5-pro}
+          - {model_name: vertex-claude, provider: vertex, model: claude-sonnet-4-5@20250929}
+          - {model_name: bedrock-claude, provider: bedrock, model: "anthropic.claude-sonnet-4-5-20250929-v1:0"}
+          - {model_name: bedrock-titan, provider: bedrock, model: "amazon.titan-embed-text-v2:0", mode: embedding}
+          - {model_name: bedrock-cohere, provider: bedrock, model: cohere.embed-english-v3, mode: embedding}
         aliases:
           fast: [gpt-test, gpt-test-2]
           broken: [deepseek-nokey]
         """
+    }
+
+    /// A Google service-account key whose token endpoint is the mock's (one key per test process).
+    static func serviceAccount(mockPort: Int) -> String {
+        DemoServiceAccount.json(tokenURI: "http://127.0.0.1:\(mockPort)/token") ?? "{}"
     }
 
     /// Starts everything, runs `body`, then shuts the node down gracefully.
@@ -105,7 +125,7 @@ struct Gateway: Sendable {
         var configuration = try NodeConfiguration(variables: all)
         configuration.database = database
         let catalog = try CatalogFile.parse(catalogYAML).catalog(
-            environment: [:], supportedKinds: [.openai, .azure, .xai, .deepseek, .openaiCompatible])
+            environment: [:], supportedKinds: Set(ProviderKind.allCases))
         let proxyPort = PortBox()
         let node = try GatewayNode(configuration: configuration, catalog: catalog, logger: TestEnvironment.logger) {
             port in proxyPort.set(port)

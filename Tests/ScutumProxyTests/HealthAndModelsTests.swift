@@ -17,7 +17,7 @@ struct HealthAndModelsTests {
             let ids = Set(data.compactMap { $0["id"] as? String })
             #expect(ids.isSuperset(of: ["gpt-test", "gpt-test-2", "azure-chat", "azure-text-embedding-3-large", "fast", "openai", "azure"]))
             #expect(!ids.contains("deepseek-nokey"))
-            #expect(!ids.contains("claude-native"))
+            #expect(ids.isSuperset(of: ["claude-test", "gemini-test", "vertex-gemini", "vertex-claude", "bedrock-claude"]))
             #expect(!ids.contains("broken"))
             for entry in data {
                 #expect(entry["object"] as? String == "model")

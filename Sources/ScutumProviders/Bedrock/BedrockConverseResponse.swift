@@ -1,0 +1,148 @@
+import NIOCore
+import ScutumCore
+
+/// Reads Bedrock Converse answers, whole or as ConverseStream events.
+enum BedrockConverseResponse {
+    static func reply(_ json: JSONValue, jsonMode: Bool) throws(ProviderError) -> AssistantReply {
+        guard let content = json["output"]?["message"]?["content"]?.arrayValue else {
+            throw ProviderError(.malformed, "expected output.message.content")
+        }
+        var texts: [String] = []
+        var calls: [ChatInput.ToolCall] = []
+        var answeredAsJSON = false
+        for block in content {
+            if let text = block["text"]?.stringValue {
+                texts.append(text)
+            } else if let use = block["toolUse"] {
+                let name = use["name"]?.stringValue ?? ""
+                let input = use["input"] ?? .object([:])
+                if jsonMode && name == AnthropicRequest.jsonToolName {
+                    texts = [input.jsonString]
+                    answeredAsJSON = true
+                } else {
+                    calls.append(ChatInput.ToolCall(id: use["toolUseId"]?.stringValue ?? "tooluse_" + RandomID.make(),
+                        name: name, arguments: input.jsonString))
+                }
+            }
+        }
+        var finish = finishReason(json["stopReason"]?.stringValue)
+        if answeredAsJSON && calls.isEmpty && finish == .toolCalls { finish = .stop }
+        let text = texts.joined()
+        return AssistantReply(text: text.isEmpty && !calls.isEmpty ? nil : text, toolCalls: calls,
+            finishReason: finish, usage: usage(json["usage"]))
+    }
+
+    static func finishReason(_ reason: String?) -> FinishReason {
+        switch reason {
+        case "max_tokens", "model_context_window_exceeded": .length
+        case "tool_use": .toolCalls
+        case "guardrail_intervened", "content_filtered": .contentFilter
+        default: .stop
+        }
+    }
+
+    /// Converse usage; cache reads and writes count as prompt tokens, reads as cached.
+    static func usage(_ usage: JSONValue?) -> TokenUsage? {
+        guard let usage, usage.objectValue != nil else { return nil }
+        let read = usage["cacheReadInputTokens"]?.intValue.map(Int.init)
+        let written = Int(usage["cacheWriteInputTokens"]?.intValue ?? 0)
+        return TokenUsage(promptTokens: Int(usage["inputTokens"]?.intValue ?? 0) + written + (read ?? 0),
+            completionTokens: Int(usage["outputTokens"]?.intValue ?? 0), cachedTokens: read)
+    }
+
+    /// The status an AWS exception name stands for (`ThrottlingException`, `throttlingException`...).
+    static func status(forException name: String) -> Int {
+        switch name.lowercased().replacingOccurrences(of: "exception", with: "") {
+        case "throttling", "toomanyrequests", "servicequotaexceeded": 429
+        case "validation": 400
+        case "accessdenied", "unrecognizedclient": 403
+        case "resourcenotfound": 404
+        case "modeltimeout": 408
+        case "serviceunavailable", "modelnotready": 503
+        default: 500
+        }
+    }
+}
+
+/// Translates ConverseStream events (`messageStart`, `contentBlockStart`, `contentBlockDelta`,
+/// `contentBlockStop`, `messageStop`, `metadata`, and exceptions) into OpenAI chunks.
+struct BedrockStreamTranslator: StreamTranslator {
+    let writer: OpenAIReplyWriter
+    let jsonMode: Bool
+    private var toolIndex: [Int64: Int] = [:]
+    private var jsonBlocks: Set<Int64> = []
+    private var sawFinish = false
+    private(set) var isComplete = false
+
+    init(writer: OpenAIReplyWriter, jsonMode: Bool) {
+        self.writer = writer
+        self.jsonMode = jsonMode
+    }
+
+    mutating func translate(_ message: AWSEventStreamMessage) throws(ProviderError) -> [ChatCompletionChunk] {
+        let payload = JSONValue.parse(ByteBuffer(bytes: message.payload)) ?? .null
+        switch message.messageType ?? "event" {
+        case "event": break
+        case "exception":
+            let name = message.exceptionType ?? "internalServerException"
+            let text = payload["message"]?.stringValue ?? "the provider reported an error"
+            throw ProviderError(.status(BedrockConverseResponse.status(forException: name)), "\(name): \(text)")
+        default:
+            let code = message.headerString(":error-code") ?? "error"
+            let text = message.headerString(":error-message") ?? "the provider reported an error"
+            throw ProviderError(.status(500), "\(code): \(text)")
+        }
+        guard payload.objectValue != nil else {
+            throw ProviderError(.malformed, "an event in the stream is not a JSON object")
+        }
+        switch message.eventType {
+        case "messageStart":
+            return [writer.roleChunk()]
+        case "contentBlockStart":
+            let index = payload["contentBlockIndex"]?.intValue ?? 0
+            guard let use = payload["start"]?["toolUse"] else { return [] }
+            let name = use["name"]?.stringValue ?? ""
+            if jsonMode && name == AnthropicRequest.jsonToolName {
+                jsonBlocks.insert(index)
+                return []
+            }
+            let openAIIndex = toolIndex.count
+            toolIndex[index] = openAIIndex
+            return [writer.toolCallStart(index: openAIIndex,
+                id: use["toolUseId"]?.stringValue ?? "tooluse_" + RandomID.make(), name: name)]
+        case "contentBlockDelta":
+            let index = payload["contentBlockIndex"]?.intValue ?? 0
+            let delta = payload["delta"] ?? .null
+            if let text = delta["text"]?.stringValue {
+                return text.isEmpty ? [] : [writer.contentChunk(text)]
+            }
+            if let partial = delta["toolUse"]?["input"]?.stringValue, !partial.isEmpty {
+                if jsonBlocks.contains(index) { return [writer.contentChunk(partial)] }
+                guard let openAIIndex = toolIndex[index] else { return [] }
+                return [writer.toolCallArguments(index: openAIIndex, partial)]
+            }
+            if let thinking = delta["reasoningContent"]?["text"]?.stringValue, !thinking.isEmpty {
+                return [writer.chunk(delta: ["reasoning_content": .string(thinking)])]
+            }
+            return []
+        case "messageStop":
+            var finish = BedrockConverseResponse.finishReason(payload["stopReason"]?.stringValue)
+            if finish == .toolCalls && toolIndex.isEmpty && !jsonBlocks.isEmpty { finish = .stop }
+            sawFinish = true
+            return [writer.finishChunk(finish)]
+        case "metadata":
+            isComplete = true
+            let usage = BedrockConverseResponse.usage(payload["usage"])
+            return (sawFinish ? [] : [writer.finishChunk(.stop)]) + (usage.map { [writer.usageChunk($0)] } ?? [])
+        default:
+            return []
+        }
+    }
+
+    mutating func finish() throws(ProviderError) -> [ChatCompletionChunk] {
+        guard sawFinish else {
+            throw ProviderError(.connection, "the provider ended the stream before messageStop")
+        }
+        return []
+    }
+}
