@@ -228,17 +228,12 @@ public struct EmbeddingRequest: Sendable {
 
 /// Decodes a request body into a `JSONValue`, mapping parse failures to a clear 400.
 public enum RequestJSON {
-    static let decoder = JSONDecoder()
-
     public static func parse(_ data: some Collection<UInt8>) throws(GatewayError) -> JSONValue {
         guard !data.isEmpty else { throw .invalidJSON("the body is empty") }
         do {
-            return try decoder.decode(JSONValue.self, from: Data(data))
-        } catch let DecodingError.dataCorrupted(context) {
-            let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw .invalidJSON(detail ?? context.debugDescription)
+            return try JSONParser.parse(data)
         } catch {
-            throw .invalidJSON("\(error)")
+            throw .invalidJSON(error.description)
         }
     }
 }

@@ -38,7 +38,7 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
     public func streamChatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionStream
     {
-        let body = try encode(request.upstreamBody(model: target.deployment.upstreamModel, forceUsage: true))
+        let body = JSONValue.object(request.upstreamBody(model: target.deployment.upstreamModel, forceUsage: true)).jsonBytes
         let (url, headers) = try endpoint("chat/completions", target)
         let response = try await http.postJSON(url: url, headers: headers, body: body)
         try UpstreamHTTP.expectContentType(response, "text/event-stream")
@@ -58,7 +58,7 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         async throws(ProviderError) -> (ByteBuffer, TokenUsage?)
     {
         let (url, headers) = try endpoint(operation, target)
-        let response = try await http.postJSON(url: url, headers: headers, body: try encode(body))
+        let response = try await http.postJSON(url: url, headers: headers, body: JSONValue.object(body).jsonBytes)
         let bytes = try await http.collect(response)
         guard ChunkInspector.looksLikeObject(bytes) else {
             throw ProviderError(.malformed, "the \(operation) response is not a JSON object")
@@ -98,14 +98,6 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         case .xai: "https://api.x.ai/v1"
         case .deepseek: "https://api.deepseek.com/v1"
         default: nil
-        }
-    }
-
-    func encode(_ body: [String: JSONValue]) throws(ProviderError) -> ByteBuffer {
-        do {
-            return ByteBuffer(bytes: try JSONEncoder().encode(JSONValue.object(body)))
-        } catch {
-            throw ProviderError(.malformed, "could not encode the request: \(error)")
         }
     }
 }
