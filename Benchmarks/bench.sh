@@ -45,7 +45,8 @@ KEY=$("$BIN/scutum" keys create --alias bench --env-file /dev/null)
 # Runs wrk and prints "rps p50_us p99_us".
 measure() {
     local url=$1 key=$2 stream=$3 connections=$4
-    BENCH_KEY=$key BENCH_STREAM=$stream wrk -t2 -c"$connections" -d"$DURATION" --latency -s Benchmarks/chat.lua "$url" \
+    local threads=$(( connections < 2 ? 1 : 2 ))
+    BENCH_KEY=$key BENCH_STREAM=$stream wrk -t"$threads" -c"$connections" -d"$DURATION" --latency -s Benchmarks/chat.lua "$url" \
         > "$LOGS/wrk.out" 2>&1
     awk '
         function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1000000; return v }

@@ -25,6 +25,13 @@ enum JSONText {
         (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
     }
 
+    /// `value` (a parsed JSON value) as compact JSON text with sorted keys.
+    static func compact(_ value: Any) -> String {
+        let options: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]
+        guard let data = try? JSONSerialization.data(withJSONObject: value, options: options) else { return "null" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// A random id suffix like OpenAI's.
     static func randomID(_ length: Int = 24) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")

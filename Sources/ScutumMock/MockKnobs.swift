@@ -7,15 +7,18 @@ public struct MockKnobs: Sendable {
     public var timeToFirstToken: Duration
     /// Pace of stream chunks; 0 sends them as fast as possible.
     public var tokensPerSecond: Double
-    /// When set, every request fails with this status (OpenAI's error JSON).
+    /// When set, every request fails with this status (in each provider's own error format).
     public var status: Int?
     /// Streaming: drop the connection after this many content chunks.
     public var disconnectAfterChunks: Int?
     /// Streaming: send a broken `data:` line after the first content chunk.
     public var malformedSSE: Bool
+    /// Lifetime of the access tokens the mock's Google OAuth endpoint (`POST /token`) issues.
+    public var tokenLifetimeSeconds: Int
 
     public init(latency: Duration = .zero, timeToFirstToken: Duration = .zero, tokensPerSecond: Double = 0,
-        status: Int? = nil, disconnectAfterChunks: Int? = nil, malformedSSE: Bool = false)
+        status: Int? = nil, disconnectAfterChunks: Int? = nil, malformedSSE: Bool = false,
+        tokenLifetimeSeconds: Int = 3599)
     {
         self.latency = latency
         self.timeToFirstToken = timeToFirstToken
@@ -23,6 +26,7 @@ public struct MockKnobs: Sendable {
         self.status = status
         self.disconnectAfterChunks = disconnectAfterChunks
         self.malformedSSE = malformedSSE
+        self.tokenLifetimeSeconds = tokenLifetimeSeconds
     }
 }
 
@@ -30,12 +34,17 @@ public struct MockKnobs: Sendable {
 ///
 /// Directives: `[mock:status=503]`, `[mock:retry_after=7]`, `[mock:latency_ms=250]`,
 /// `[mock:ttft_ms=100]`, `[mock:tokens_per_sec=20]`, `[mock:disconnect_after=3]`,
-/// `[mock:malformed]`, `[mock:hang]`, `[mock:tool_call]`.
+/// `[mock:malformed]`, `[mock:hang]`, `[mock:tool_call]`, and for the Anthropic, Gemini, Vertex and
+/// Bedrock formats also `[mock:safety]` (a blocked answer), `[mock:cached=N]` (N cached prompt
+/// tokens in the usage) and `[mock:stream_error]` (an in-stream error after the first delta).
 struct MockDirectives: Sendable {
     var knobs: MockKnobs
     var retryAfter: String?
     var hang = false
     var toolCall = false
+    var safety = false
+    var cachedTokens = 0
+    var streamError = false
 
     init(knobs: MockKnobs, text: String) {
         self.knobs = knobs
@@ -56,6 +65,9 @@ struct MockDirectives: Sendable {
             case "malformed": self.knobs.malformedSSE = true
             case "hang": hang = true
             case "tool_call": toolCall = true
+            case "safety": safety = true
+            case "cached": cachedTokens = max(0, Int(value) ?? 0)
+            case "stream_error": streamError = true
             default: break
             }
         }

@@ -1,14 +1,20 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
 
-/// A mock LLM provider speaking the real wire formats of OpenAI and Azure OpenAI, for tests, the
-/// offline demo and benchmarks.
+/// A mock LLM provider speaking the real wire formats of OpenAI, Azure OpenAI, Anthropic, Google
+/// Gemini, Vertex AI and AWS Bedrock, for tests, the offline demo and benchmarks.
 ///
 /// Routes: `POST /v1/chat/completions`, `POST /v1/embeddings` (OpenAI, `Authorization: Bearer`),
 /// `POST /openai/deployments/{deployment}/chat/completions|embeddings?api-version=` (Azure,
-/// `api-key`), `GET /health`, and `GET /__mock/requests` (the request log as JSON).
+/// `api-key`), `POST /v1/messages` (Anthropic, `x-api-key`), `POST /v1beta/models/{model}:generateContent|
+/// streamGenerateContent|embedContent|batchEmbedContents` (Gemini, `x-goog-api-key` or `key=`),
+/// `POST /v1/projects/{p}/locations/{l}/publishers/google/models/{model}:generateContent|streamGenerateContent`
+/// and `.../publishers/anthropic/models/{model}:rawPredict|streamRawPredict` (Vertex AI, a bearer token
+/// from `POST /token`, the mock's Google OAuth endpoint), `POST /model/{modelId}/converse|converse-stream|invoke`
+/// (Bedrock, SigV4-shaped `Authorization`), `GET /health`, and `GET /__mock/requests` (the request log as JSON).
 public enum MockUpstream {
     /// Largest request body the mock reads.
     static let maximumBodyBytes = 64 * 1024 * 1024
@@ -41,6 +47,12 @@ public enum MockUpstream {
                 embeddings(body, model: deployment)
             }
         }
+        AnthropicMessages.register(on: router, knobs: knobs, log: log)
+        GeminiGenerate.register(on: router, knobs: knobs, log: log)
+        let tokens = GoogleOAuth.TokenStore()
+        GoogleOAuth.register(on: router, tokens: tokens, knobs: knobs, log: log)
+        VertexAI.register(on: router, tokens: tokens, knobs: knobs, log: log)
+        BedrockRuntime.register(on: router, knobs: knobs, log: log)
         return router
     }
 
@@ -61,10 +73,7 @@ public enum MockUpstream {
     static func handle(_ request: Request, log: MockRequestLog?, auth: Auth, knobs: MockKnobs,
         _ respond: ([String: Any], MockDirectives) async throws -> Response) async throws -> Response
     {
-        let buffer = try await request.body.collect(upTo: maximumBodyBytes)
-        let bytes = Array(buffer.readableBytesView)
-        log?.append(MockRecordedRequest(method: request.method.rawValue, uri: request.uri.description,
-            headers: request.headers.map { ($0.name.canonicalName, $0.value) }, body: bytes))
+        let bytes = try await record(request, log: log)
         switch auth {
         case .bearer:
             let header = request.headers[.authorization] ?? ""
@@ -84,15 +93,37 @@ public enum MockUpstream {
             return MockResponses.openAIError(status: 400, message: "We could not parse the JSON body of your request.")
         }
         let directives = MockDirectives(knobs: knobs, text: ChatPrompt(body).allText)
+        if let failure = try await misbehave(directives, fail: { MockResponses.openAIError(status: $0, retryAfter: $1) }) {
+            return failure
+        }
+        return try await respond(body, directives)
+    }
+
+    /// Reads a request's body and records the request in the log.
+    static func record(_ request: Request, log: MockRequestLog?) async throws -> [UInt8] {
+        let buffer = try await request.body.collect(upTo: maximumBodyBytes)
+        let bytes = Array(buffer.readableBytesView)
+        log?.append(MockRecordedRequest(method: request.method.rawValue, uri: request.uri.description,
+            headers: request.headers.map { ($0.name.canonicalName, $0.value) }, body: bytes))
+        return bytes
+    }
+
+    /// Applies the hang, latency and status knobs; returns the failure to send, built by `fail`
+    /// from the status and the `retry_after` directive, when the status knob is set.
+    static func misbehave(_ directives: MockDirectives, fail: (Int, String?) -> Response) async throws -> Response? {
         if directives.hang {
             // Never answer; end when the server shuts down or the connection's task is cancelled.
             while !Task.isCancelled { try await Task.sleep(for: .seconds(1)) }
         }
         if directives.knobs.latency > .zero { try await Task.sleep(for: directives.knobs.latency) }
-        if let status = directives.knobs.status {
-            return MockResponses.openAIError(status: status, retryAfter: directives.retryAfter)
-        }
-        return try await respond(body, directives)
+        if let status = directives.knobs.status { return fail(status, directives.retryAfter) }
+        return nil
+    }
+
+    /// A path parameter with its percent-encoding removed (`%3A` in Bedrock model ids).
+    static func pathParameter(_ context: BasicRequestContext, _ name: String) -> String {
+        let raw = context.parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
     }
 
     static func embeddings(_ body: [String: Any], model: String) -> Response {

@@ -25,7 +25,7 @@ enum OpenAIChat {
         }
         let message: String
         if let toolName {
-            message = #"{"role":"assistant","content":null,"tool_calls":[{"id":"call_\#(JSONText.randomID())","type":"function","function":{"name":\#(JSONText.quote(toolName)),"arguments":"{}"}}],"refusal":null,"annotations":[]}"#
+            message = #"{"role":"assistant","content":null,"tool_calls":[{"id":"call_\#(JSONText.randomID())","type":"function","function":{"name":\#(JSONText.quote(toolName)),"arguments":\#(JSONText.quote(MockAnswer.toolArguments))}}],"refusal":null,"annotations":[]}"#
             finishReason = "tool_calls"
         } else {
             message = #"{"role":"assistant","content":\#(JSONText.quote(tokens.joined())),"refusal":null,"annotations":[]}"#
@@ -60,7 +60,7 @@ enum OpenAIChat {
             if let toolName {
                 let call = #"{"tool_calls":[{"index":0,"id":"call_\#(JSONText.randomID())","type":"function","function":{"name":\#(JSONText.quote(toolName)),"arguments":""}}]}"#
                 try await writer.write(chunk(call))
-                try await writer.write(chunk(#"{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]}"#))
+                try await writer.write(chunk(#"{"tool_calls":[{"index":0,"function":{"arguments":\#(JSONText.quote(MockAnswer.toolArguments))}}]}"#))
                 try await writer.write(chunk("{}", finish: "tool_calls"))
             } else {
                 for (index, token) in tokens.enumerated() {

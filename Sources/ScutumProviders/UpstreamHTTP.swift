@@ -147,12 +147,15 @@ enum URLPath {
         base.hasSuffix("/") ? base + path : base + "/" + path
     }
 
-    /// One path segment percent-encoded: everything but RFC 3986's unreserved characters
-    /// (so a Bedrock model id's `:` is sent as `%3A`, as AWS expects).
-    static func segment(_ text: String) -> String {
+    /// One path segment percent-encoded: everything but RFC 3986's unreserved characters and
+    /// `also` (so a Bedrock model id's `:` is sent as `%3A`, as AWS expects, while Vertex AI's
+    /// `claude-sonnet-4-5@20250929` keeps its `@`).
+    static func segment(_ text: String, also: Set<UInt8> = []) -> String {
         var out = ""
         for byte in text.utf8 {
             switch byte {
+            case _ where also.contains(byte):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
                 UInt8(ascii: "~"):

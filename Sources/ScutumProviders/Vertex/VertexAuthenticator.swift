@@ -46,7 +46,7 @@ public final class VertexAuthenticator: Sendable {
         let base = credentials.apiBase
             ?? (location == "global" ? "https://aiplatform.googleapis.com" : "https://\(location)-aiplatform.googleapis.com")
         let path = "v1/projects/\(URLPath.segment(project))/locations/\(URLPath.segment(location))"
-            + "/publishers/\(publisher)/models/\(URLPath.segment(model)):\(method)"
+            + "/publishers/\(publisher)/models/\(URLPath.segment(model, also: [UInt8(ascii: "@")])):\(method)"
         return (URLPath.join(base, path), token)
     }
 
