@@ -13,20 +13,12 @@ public struct TokenUsage: Sendable, Hashable, Codable {
         self.cachedTokens = cachedTokens
     }
 
-    /// OpenAI's `usage` object.
-    public struct Wire: Codable, Sendable {
-        public var prompt_tokens: Int?
-        public var completion_tokens: Int?
-        public var total_tokens: Int?
-        public var prompt_tokens_details: Details?
-
-        public struct Details: Codable, Sendable {
-            public var cached_tokens: Int?
-        }
-
-        public var usage: TokenUsage {
-            TokenUsage(promptTokens: prompt_tokens ?? 0, completionTokens: completion_tokens ?? 0,
-                cachedTokens: prompt_tokens_details?.cached_tokens)
-        }
+    /// Reads OpenAI's `usage` object (`prompt_tokens`, `completion_tokens`,
+    /// `prompt_tokens_details.cached_tokens`); nil when it is not an object.
+    public init?(openAI usage: JSONValue) {
+        guard usage.objectValue != nil else { return nil }
+        self.init(promptTokens: Int(usage["prompt_tokens"]?.intValue ?? 0),
+            completionTokens: Int(usage["completion_tokens"]?.intValue ?? 0),
+            cachedTokens: usage["prompt_tokens_details"]?["cached_tokens"]?.intValue.map(Int.init))
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import NIOCore
 import ScutumCore
 
@@ -8,18 +7,6 @@ import ScutumCore
 /// The searches look for unescaped `"key":` sequences; inside JSON strings quotes are always
 /// escaped, so message text can never match.
 enum ChunkInspector {
-    private struct UsageEnvelope: Decodable {
-        var usage: TokenUsage.Wire?
-        var choices: [Ignored]?
-    }
-
-    private struct Ignored: Decodable {}
-
-    private struct ErrorEnvelope: Decodable {
-        struct Detail: Decodable { var message: String? }
-        var error: Detail?
-    }
-
     /// Replaces the value of the first `"model": "..."` with `name`.
     static func rewriteModel(in json: ByteBuffer, to name: String) -> ByteBuffer {
         guard let key = json.firstOffset(of: #""model""#) else { return json }
@@ -63,23 +50,16 @@ enum ChunkInspector {
         guard json.byte(at: offset) == UInt8(ascii: ":") else { return (nil, false) }
         offset = json.skippingWhitespace(from: offset + 1)
         guard json.byte(at: offset) == UInt8(ascii: "{") else { return (nil, false) }
-        let envelope = try decode(UsageEnvelope.self, from: json)
-        return (envelope.usage?.usage, envelope.choices?.isEmpty ?? false)
+        guard let object = JSONValue.parse(json), let tokens = object["usage"].flatMap(TokenUsage.init(openAI:)) else {
+            throw ProviderError(.malformed, "the response's usage is not valid JSON")
+        }
+        return (tokens, object["choices"]?.arrayValue?.isEmpty ?? false)
     }
 
     /// The message of a top-level `{"error": {...}}` object, if this is one.
     static func errorMessage(in json: ByteBuffer) -> String? {
         guard let key = json.firstOffset(of: #""error""#) else { return nil }
         guard json.skippingWhitespace(from: 1) == key else { return nil }
-        let envelope = try? decode(ErrorEnvelope.self, from: json)
-        return envelope?.error?.message ?? "the provider reported an error"
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, from json: ByteBuffer) throws(ProviderError) -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(json.readableBytesView))
-        } catch {
-            throw ProviderError(.malformed, "the response is not the JSON expected (\(error.localizedDescription))")
-        }
+        return JSONValue.parse(json)?["error"]?["message"]?.stringValue ?? "the provider reported an error"
     }
 }

@@ -158,10 +158,11 @@ struct TokenUsageTests {
     @Test("OpenAI's usage object maps to TokenUsage")
     func wire() throws {
         let json = #"{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":3}}"#
-        let usage = try JSONDecoder().decode(TokenUsage.Wire.self, from: Data(json.utf8)).usage
+        let usage = try #require(TokenUsage(openAI: try JSONParser.parse(Array(json.utf8))))
         #expect(usage == TokenUsage(promptTokens: 10, completionTokens: 5, cachedTokens: 3))
         #expect(usage.totalTokens == 15)
-        let partial = try JSONDecoder().decode(TokenUsage.Wire.self, from: Data(#"{"prompt_tokens":4}"#.utf8)).usage
+        let partial = try #require(TokenUsage(openAI: ["prompt_tokens": 4]))
+        #expect(TokenUsage(openAI: "not an object") == nil)
         #expect(partial == TokenUsage(promptTokens: 4, completionTokens: 0))
         #expect(partial.cachedTokens == nil)
     }

@@ -58,7 +58,7 @@ pg_dir() {
 
 # Runs a PostgreSQL server binary as its owner (the postgres user when we are root: initdb refuses root).
 as_pg() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 pg_password() {
