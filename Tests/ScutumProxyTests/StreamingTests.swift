@@ -62,8 +62,8 @@ struct StreamingTests {
             let started = ContinuousClock.now
             let firstFrame = try await gateway.timeToFirstFrame("/v1/chat/completions",
                 body: Gateway.chat("Write a short poem about APIs. [mock:tokens_per_sec=20]", stream: true))
-            #expect(firstFrame.elapsed < .milliseconds(700), "first frame after \(firstFrame.elapsed)")
-            #expect(firstFrame.total > .seconds(1), "whole stream took \(firstFrame.total)")
+            #expect(firstFrame.total - firstFrame.elapsed > .milliseconds(1200),
+                "first frame after \(firstFrame.elapsed) of \(firstFrame.total)")
             _ = started
         }
     }
