@@ -272,7 +272,7 @@ public struct ModelCatalog: Sendable {
                     "credentials_json": vertexServiceAccount ?? "", "project": "scutum-demo", "location": "us-central1",
                 ])
             case .bedrock:
-                ProviderCredentials(name: name, apiKey: "AKIDSCUTUMDEMO", apiBase: root,
+                ProviderCredentials(name: name, apiKey: "AKIASCUTUMDEMO000001", apiBase: root,
                     extra: ["secret_key": apiKey, "region": "us-east-1"])
             }
         }
