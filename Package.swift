@@ -103,11 +103,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The port-8086 Admin API: login, keys, teams, budgets, models, settings, spend.
+        .target(
+            name: "ScutumAdmin",
+            dependencies: [
+                "ScutumCore", "ScutumStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Assembles one gateway node's services from configuration.
         .target(
             name: "ScutumNode",
             dependencies: [
-                "ScutumCore", "ScutumProviders", "ScutumStore", "ScutumRedis", "ScutumCluster", "ScutumProxy", "ScutumMock",
+                "ScutumCore", "ScutumProviders", "ScutumStore", "ScutumRedis", "ScutumCluster", "ScutumProxy", "ScutumAdmin",
+                "ScutumMock",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -175,6 +189,15 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ScutumAdminTests",
+            dependencies: [
+                "ScutumAdmin", "ScutumTestSupport", "ScutumStore", "ScutumCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

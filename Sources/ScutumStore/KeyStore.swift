@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 import ScutumCore
 
-/// What the proxy knows about a key once it is authenticated.
+/// A key as stored: everything but the key itself, which is kept only as its SHA-256.
 public struct KeyRecord: Sendable, Equatable {
     public var id: UUID
     public var keyHash: String
@@ -12,9 +12,11 @@ public struct KeyRecord: Sendable, Equatable {
     public var role: String
     public var blocked: Bool
     public var expiresAt: Date?
+    public var settings: KeySettings
+    public var createdAt: Date?
 
     public init(id: UUID, keyHash: String, display: String, alias: String?, role: String, blocked: Bool,
-        expiresAt: Date?)
+        expiresAt: Date?, settings: KeySettings = KeySettings(), createdAt: Date? = nil)
     {
         self.id = id
         self.keyHash = keyHash
@@ -23,6 +25,33 @@ public struct KeyRecord: Sendable, Equatable {
         self.role = role
         self.blocked = blocked
         self.expiresAt = expiresAt
+        self.settings = settings
+        self.createdAt = createdAt
+    }
+}
+
+/// What an operator sets on a key besides its alias and role.
+public struct KeySettings: Sendable, Equatable {
+    public var teamID: String?
+    public var userID: String?
+    /// Models the key may call; empty means every model (within its team's list).
+    public var models: [String]
+    public var rpmLimit: Int?
+    public var tpmLimit: Int?
+    public var maxParallelRequests: Int?
+    /// A JSON object, as text.
+    public var metadata: String
+
+    public init(teamID: String? = nil, userID: String? = nil, models: [String] = [], rpmLimit: Int? = nil,
+        tpmLimit: Int? = nil, maxParallelRequests: Int? = nil, metadata: String = "{}")
+    {
+        self.teamID = teamID
+        self.userID = userID
+        self.models = models
+        self.rpmLimit = rpmLimit
+        self.tpmLimit = tpmLimit
+        self.maxParallelRequests = maxParallelRequests
+        self.metadata = metadata
     }
 }
 
@@ -36,40 +65,77 @@ public struct KeyStore: Sendable {
         self.logger = logger
     }
 
+    static let columns = """
+        id, key_hash, key_display, key_alias, role, blocked, expires_at, team_id, user_id, models, rpm_limit,
+        tpm_limit, max_parallel_requests, metadata::text, created_at
+        """
+
+    static func records(_ rows: PostgresRowSequence) async throws -> [KeyRecord] {
+        var records: [KeyRecord] = []
+        for try await (id, hash, display, alias, role, blocked, expiresAt, team, user, models, rpm, tpm, parallel,
+            metadata, created) in rows.decode(
+                (UUID, String, String, String?, String, Bool, Date?, String?, String?, [String], Int?, Int?, Int?,
+                    String, Date).self)
+        {
+            records.append(KeyRecord(id: id, keyHash: hash, display: display, alias: alias, role: role, blocked: blocked,
+                expiresAt: expiresAt,
+                settings: KeySettings(teamID: team, userID: user, models: models, rpmLimit: rpm, tpmLimit: tpm,
+                    maxParallelRequests: parallel, metadata: metadata),
+                createdAt: created))
+        }
+        return records
+    }
+
     /// The key with this SHA-256 hash, blocked or not.
     public func find(hash: String) async throws -> KeyRecord? {
-        let rows = try await client.query(
-            """
-            SELECT id, key_hash, key_display, key_alias, role, blocked, expires_at
-            FROM api_keys WHERE key_hash = \(hash)
-            """, logger: logger)
-        for try await (id, keyHash, display, alias, role, blocked, expiresAt) in rows.decode(
-            (UUID, String, String, String?, String, Bool, Date?).self)
-        {
-            return KeyRecord(id: id, keyHash: keyHash, display: display, alias: alias, role: role, blocked: blocked,
-                expiresAt: expiresAt)
-        }
-        return nil
+        let rows = try await client.query("SELECT \(unescaped: Self.columns) FROM api_keys WHERE key_hash = \(hash)",
+            logger: logger)
+        return try await Self.records(rows).first
+    }
+
+    /// The key with this id.
+    public func find(id: UUID) async throws -> KeyRecord? {
+        let rows = try await client.query("SELECT \(unescaped: Self.columns) FROM api_keys WHERE id = \(id)",
+            logger: logger)
+        return try await Self.records(rows).first
     }
 
     /// Creates a key and returns its plaintext (shown once) with the stored record.
-    public func create(alias: String?, role: String = "user", expiresAt: Date? = nil) async throws
-        -> (key: String, record: KeyRecord)
+    public func create(alias: String?, role: String = "user", expiresAt: Date? = nil,
+        settings: KeySettings = KeySettings()) async throws -> (key: String, record: KeyRecord)
     {
         let key = APIKey.generate()
         let hash = APIKey.hash(key)
         let display = APIKey.display(key)
         let rows = try await client.query(
             """
-            INSERT INTO api_keys (key_hash, key_display, key_alias, role, expires_at)
-            VALUES (\(hash), \(display), \(alias), \(role), \(expiresAt))
-            RETURNING id
+            INSERT INTO api_keys (key_hash, key_display, key_alias, role, expires_at, team_id, user_id, models,
+                rpm_limit, tpm_limit, max_parallel_requests, metadata)
+            VALUES (\(hash), \(display), \(alias), \(role), \(expiresAt), \(settings.teamID), \(settings.userID),
+                \(settings.models), \(settings.rpmLimit), \(settings.tpmLimit), \(settings.maxParallelRequests),
+                \(settings.metadata)::jsonb)
+            RETURNING \(unescaped: Self.columns)
             """, logger: logger)
-        var id: UUID?
-        for try await value in rows.decode(UUID.self) { id = value }
-        guard let id else { throw StoreError.noRowReturned("INSERT INTO api_keys") }
-        return (key, KeyRecord(id: id, keyHash: hash, display: display, alias: alias, role: role, blocked: false,
-            expiresAt: expiresAt))
+        guard let record = try await Self.records(rows).first else {
+            throw StoreError.noRowReturned("INSERT INTO api_keys")
+        }
+        return (key, record)
+    }
+
+    /// Replaces a key's alias, role, expiry and settings; nil when there is no such key.
+    public func update(_ record: KeyRecord) async throws -> KeyRecord? {
+        let settings = record.settings
+        let rows = try await client.query(
+            """
+            UPDATE api_keys SET key_alias = \(record.alias), role = \(record.role), blocked = \(record.blocked),
+                expires_at = \(record.expiresAt), team_id = \(settings.teamID), user_id = \(settings.userID),
+                models = \(settings.models), rpm_limit = \(settings.rpmLimit), tpm_limit = \(settings.tpmLimit),
+                max_parallel_requests = \(settings.maxParallelRequests), metadata = \(settings.metadata)::jsonb,
+                updated_at = now()
+            WHERE id = \(record.id)
+            RETURNING \(unescaped: Self.columns)
+            """, logger: logger)
+        return try await Self.records(rows).first
     }
 
     /// Blocks or unblocks a key; returns whether it existed.
@@ -90,21 +156,18 @@ public struct KeyStore: Sendable {
         return false
     }
 
-    /// Every key, newest first (never the plaintext).
-    public func list() async throws -> [KeyRecord] {
-        let rows = try await client.query(
-            """
-            SELECT id, key_hash, key_display, key_alias, role, blocked, expires_at
-            FROM api_keys ORDER BY created_at DESC
-            """, logger: logger)
-        var records: [KeyRecord] = []
-        for try await (id, keyHash, display, alias, role, blocked, expiresAt) in rows.decode(
-            (UUID, String, String, String?, String, Bool, Date?).self)
-        {
-            records.append(KeyRecord(id: id, keyHash: keyHash, display: display, alias: alias, role: role,
-                blocked: blocked, expiresAt: expiresAt))
+    /// Every key, newest first (never the plaintext); only a team's when `teamID` is given.
+    public func list(teamID: String? = nil) async throws -> [KeyRecord] {
+        let rows: PostgresRowSequence
+        if let teamID {
+            rows = try await client.query(
+                "SELECT \(unescaped: Self.columns) FROM api_keys WHERE team_id = \(teamID) ORDER BY created_at DESC",
+                logger: logger)
+        } else {
+            rows = try await client.query("SELECT \(unescaped: Self.columns) FROM api_keys ORDER BY created_at DESC",
+                logger: logger)
         }
-        return records
+        return try await Self.records(rows)
     }
 }
 

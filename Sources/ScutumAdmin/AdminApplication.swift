@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ScutumCore
+import ScutumStore
+
+/// What the Admin API needs from the rest of the node.
+public struct AdminDependencies: Sendable {
+    public var postgres: PostgresClient
+    /// `SCUTUM_API_KEY`; logging in with it gives an admin token.
+    public var masterKey: String?
+    /// HS256 secret for access tokens (`JWT_SECRET_KEY`).
+    public var jwtSecret: [UInt8]
+    /// The models of the catalog file, before overrides (for `GET /api/v1/models`).
+    public var catalogModels: @Sendable () -> [ModelDeployment]
+    /// Current-period spend (USD) of a budget's subject, from the live counters; nil if unknown.
+    public var liveSpend: @Sendable (BudgetRecord) async -> Double?
+
+    public init(postgres: PostgresClient, masterKey: String?, jwtSecret: [UInt8],
+        catalogModels: @escaping @Sendable () -> [ModelDeployment],
+        liveSpend: @escaping @Sendable (BudgetRecord) async -> Double?)
+    {
+        self.postgres = postgres
+        self.masterKey = masterKey
+        self.jwtSecret = jwtSecret
+        self.catalogModels = catalogModels
+        self.liveSpend = liveSpend
+    }
+}
+
+/// Where the Admin API listens.
+public struct AdminConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Larger bodies get 413.
+    public var maximumBodyBytes: Int
+    /// Lifetime of access tokens.
+    public var tokenLifetime: Duration
+
+    public init(host: String = "0.0.0.0", port: Int = 8086, maximumBodyBytes: Int = 1024 * 1024,
+        tokenLifetime: Duration = .seconds(8 * 3600))
+    {
+        self.host = host
+        self.port = port
+        self.maximumBodyBytes = maximumBodyBytes
+        self.tokenLifetime = tokenLifetime
+    }
+}
+
+/// Builds the port-8086 application.
+public enum AdminApplication {
+    public static func router(configuration: AdminConfiguration, dependencies: AdminDependencies, logger: Logger)
+        -> Router<BasicRequestContext>
+    {
+        let router = Router()
+        router.get("/health") { _, _ in "ok" }
+        return router
+    }
+
+    /// The application, listening on the configured address.
+    public static func application(configuration: AdminConfiguration, dependencies: AdminDependencies,
+        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol
+    {
+        Application(
+            router: router(configuration: configuration, dependencies: dependencies, logger: logger),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                serverName: "scutum-admin"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+}

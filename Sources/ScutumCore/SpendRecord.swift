@@ -1,0 +1,75 @@
+import Foundation
+
+/// One proxied request as the spend log keeps it: who, which model, how many tokens, what it cost.
+public struct SpendRecord: Sendable, Equatable {
+    /// Unique per request; writing the same record twice stores it once.
+    public var requestID: String
+    public var at: Date
+    public var keyID: String?
+    public var keyAlias: String?
+    public var teamID: String?
+    public var userID: String?
+    public var modelRequested: String
+    public var modelServed: String?
+    public var provider: String?
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var cachedTokens: Int
+    /// USD.
+    public var cost: Double
+    public var latencyMilliseconds: Int
+    /// The HTTP status the client got.
+    public var status: Int
+    public var stream: Bool
+
+    public init(requestID: String, at: Date, keyID: String?, keyAlias: String?, teamID: String?, userID: String?,
+        modelRequested: String, modelServed: String?, provider: String?, promptTokens: Int, completionTokens: Int,
+        cachedTokens: Int, cost: Double, latencyMilliseconds: Int, status: Int, stream: Bool)
+    {
+        self.requestID = requestID
+        self.at = at
+        self.keyID = keyID
+        self.keyAlias = keyAlias
+        self.teamID = teamID
+        self.userID = userID
+        self.modelRequested = modelRequested
+        self.modelServed = modelServed
+        self.provider = provider
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.cachedTokens = cachedTokens
+        self.cost = cost
+        self.latencyMilliseconds = latencyMilliseconds
+        self.status = status
+        self.stream = stream
+    }
+
+    /// The record as JSON, the form it takes in the durable buffer and in the Admin API.
+    public var json: JSONValue {
+        func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
+        return [
+            "request_id": .string(requestID), "at": .double(at.timeIntervalSince1970),
+            "key_id": optional(keyID), "key_alias": optional(keyAlias), "team_id": optional(teamID),
+            "user_id": optional(userID), "model_requested": .string(modelRequested),
+            "model_served": optional(modelServed), "provider": optional(provider),
+            "prompt_tokens": .int(Int64(promptTokens)), "completion_tokens": .int(Int64(completionTokens)),
+            "cached_tokens": .int(Int64(cachedTokens)), "cost": .double(cost),
+            "latency_ms": .int(Int64(latencyMilliseconds)), "status": .int(Int64(status)), "stream": .bool(stream),
+        ]
+    }
+
+    /// Reads `json`'s form back; nil if a required field is missing.
+    public init?(json: JSONValue) {
+        guard let requestID = json["request_id"]?.stringValue, let at = json["at"]?.doubleValue,
+            let model = json["model_requested"]?.stringValue, let status = json["status"]?.intValue
+        else { return nil }
+        self.init(requestID: requestID, at: Date(timeIntervalSince1970: at), keyID: json["key_id"]?.stringValue,
+            keyAlias: json["key_alias"]?.stringValue, teamID: json["team_id"]?.stringValue,
+            userID: json["user_id"]?.stringValue, modelRequested: model, modelServed: json["model_served"]?.stringValue,
+            provider: json["provider"]?.stringValue, promptTokens: Int(json["prompt_tokens"]?.intValue ?? 0),
+            completionTokens: Int(json["completion_tokens"]?.intValue ?? 0),
+            cachedTokens: Int(json["cached_tokens"]?.intValue ?? 0), cost: json["cost"]?.doubleValue ?? 0,
+            latencyMilliseconds: Int(json["latency_ms"]?.intValue ?? 0), status: Int(status),
+            stream: json["stream"]?.boolValue ?? false)
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ScutumCore
+
+/// The `spend_logs` table: one row per proxied request, written in batches.
+public struct SpendLogStore: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Writes records in one transaction; a record whose request id is already stored is skipped,
+    /// so a batch replayed after a failure is written exactly once.
+    public func insert(_ records: [SpendRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await client.withTransaction(logger: logger) { connection in
+            for record in records {
+                try await connection.query(
+                    """
+                    INSERT INTO spend_logs (request_id, at, key_id, key_alias, team_id, user_id, model_requested,
+                        model_served, provider, prompt_tokens, completion_tokens, cached_tokens, cost, latency_ms, status,
+                        stream)
+                    VALUES (\(record.requestID), \(record.at), \(record.keyID), \(record.keyAlias), \(record.teamID),
+                        \(record.userID), \(record.modelRequested), \(record.modelServed), \(record.provider),
+                        \(record.promptTokens), \(record.completionTokens), \(record.cachedTokens), \(record.cost),
+                        \(record.latencyMilliseconds), \(record.status), \(record.stream))
+                    ON CONFLICT (request_id) DO NOTHING
+                    """, logger: logger)
+            }
+        }
+    }
+
+    /// Which rows a query covers.
+    public struct Filter: Sendable {
+        public var keyID: String?
+        public var teamID: String?
+        public var userID: String?
+        public var model: String?
+        public var from: Date?
+        public var to: Date?
+        public var limit: Int
+
+        public init(keyID: String? = nil, teamID: String? = nil, userID: String? = nil, model: String? = nil,
+            from: Date? = nil, to: Date? = nil, limit: Int = 100)
+        {
+            self.keyID = keyID
+            self.teamID = teamID
+            self.userID = userID
+            self.model = model
+            self.from = from
+            self.to = to
+            self.limit = limit
+        }
+    }
+
+    /// Matching rows, newest first.
+    public func logs(_ filter: Filter) async throws -> [SpendRecord] {
+        let rows = try await client.query(
+            """
+            SELECT request_id, at, key_id, key_alias, team_id, user_id, model_requested, model_served, provider,
+                prompt_tokens, completion_tokens, cached_tokens, cost::float8, latency_ms, status, stream
+            FROM spend_logs
+            WHERE (\(filter.keyID)::text IS NULL OR key_id = \(filter.keyID))
+              AND (\(filter.teamID)::text IS NULL OR team_id = \(filter.teamID))
+              AND (\(filter.userID)::text IS NULL OR user_id = \(filter.userID))
+              AND (\(filter.model)::text IS NULL OR model_requested = \(filter.model) OR model_served = \(filter.model))
+              AND (\(filter.from)::timestamptz IS NULL OR at >= \(filter.from))
+              AND (\(filter.to)::timestamptz IS NULL OR at < \(filter.to))
+            ORDER BY at DESC, request_id LIMIT \(filter.limit)
+            """, logger: logger)
+        var records: [SpendRecord] = []
+        for try await (id, at, key, alias, team, user, requested, served, provider, prompt, completion, cached, cost,
+            latency, status, stream) in rows.decode(
+                (String, Date, String?, String?, String?, String?, String, String?, String?, Int, Int, Int, Double, Int,
+                    Int, Bool).self)
+        {
+            records.append(SpendRecord(requestID: id, at: at, keyID: key, keyAlias: alias, teamID: team, userID: user,
+                modelRequested: requested, modelServed: served, provider: provider, promptTokens: prompt,
+                completionTokens: completion, cachedTokens: cached, cost: cost, latencyMilliseconds: latency,
+                status: status, stream: stream))
+        }
+        return records
+    }
+
+    /// Totals grouped by `key_id`, `team_id`, `user_id` or `model_served`, within the filter's time range.
+    public struct Total: Sendable, Equatable {
+        public var group: String?
+        public var requests: Int
+        public var promptTokens: Int
+        public var completionTokens: Int
+        public var cost: Double
+    }
+
+    public enum Grouping: String, Sendable {
+        case key = "key_id"
+        case team = "team_id"
+        case user = "user_id"
+        case model = "model_served"
+    }
+
+    public func totals(by grouping: Grouping, from: Date? = nil, to: Date? = nil) async throws -> [Total] {
+        let rows = try await client.query(
+            """
+            SELECT \(unescaped: grouping.rawValue), count(*)::int8, coalesce(sum(prompt_tokens), 0)::int8,
+                coalesce(sum(completion_tokens), 0)::int8, coalesce(sum(cost), 0)::float8
+            FROM spend_logs
+            WHERE (\(from)::timestamptz IS NULL OR at >= \(from)) AND (\(to)::timestamptz IS NULL OR at < \(to))
+            GROUP BY 1 ORDER BY 5 DESC
+            """, logger: logger)
+        var totals: [Total] = []
+        for try await (group, count, prompt, completion, cost) in rows.decode((String?, Int, Int, Int, Double).self) {
+            totals.append(Total(group: group, requests: count, promptTokens: prompt, completionTokens: completion,
+                cost: cost))
+        }
+        return totals
+    }
+}
