@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "ScutumRedis",
             dependencies: [
-                "CHiredis",
+                "CHiredis", "ScutumCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -80,11 +80,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Cluster-wide cache invalidation (PostgreSQL LISTEN/NOTIFY).
+        // Work every node does for the cluster: cache invalidation (LISTEN/NOTIFY), spend recording and
+        // the spend-log batch writer.
         .target(
             name: "ScutumCluster",
             dependencies: [
-                "ScutumStore",
+                "ScutumStore", "ScutumRedis", "ScutumCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

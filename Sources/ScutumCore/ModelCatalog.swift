@@ -154,7 +154,7 @@ public struct ModelCatalog: Sendable {
     private let unavailable: [String: String]
 
     public init(deployments: [ModelDeployment], groups: [String: [String]] = [:], fallbacks: [String: [String]] = [:],
-        credentials: [String: ProviderCredentials], supportedKinds: Set<ProviderKind>)
+        credentials: [String: ProviderCredentials], supportedKinds: Set<ProviderKind>, disabled: Set<String> = [])
     {
         self.deployments = deployments
         self.groups = groups
@@ -165,7 +165,9 @@ public struct ModelCatalog: Sendable {
         var unavailable: [String: String] = [:]
         for deployment in deployments {
             byName[deployment.name] = deployment
-            if !supportedKinds.contains(deployment.provider) {
+            if disabled.contains(deployment.name) {
+                unavailable[deployment.name] = "an operator has deactivated it"
+            } else if !supportedKinds.contains(deployment.provider) {
                 unavailable[deployment.name] = "the \(deployment.provider.rawValue) adapter is not enabled on this gateway"
             } else if let set = credentials[deployment.credentials] {
                 if let missing = set.missing(for: deployment.provider) {
@@ -181,6 +183,12 @@ public struct ModelCatalog: Sendable {
 
     /// The model with this exact name.
     public func deployment(named name: String) -> ModelDeployment? { byName[name] }
+
+    /// A copy with some deployments replaced (same names) and `disabled` deactivated.
+    public func replacing(_ deployments: [ModelDeployment], disabled: Set<String>) -> ModelCatalog {
+        ModelCatalog(deployments: deployments, groups: groups, fallbacks: fallbacks, credentials: credentials,
+            supportedKinds: supportedKinds, disabled: disabled)
+    }
 
     /// Why `name` cannot be routed, or nil when it can.
     public func unavailableReason(_ name: String) -> String? { unavailable[name] }

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PostgresNIO
+import ScutumAdmin
 import ScutumCluster
 import ScutumCore
 import ScutumMock
@@ -25,6 +26,10 @@ public struct GatewayNode: Sendable {
     public let redis: RedisClient
     public let http: UpstreamHTTP
     public let usage: UsageRecorder
+    /// Settings, teams and budgets as this node knows them.
+    public let platform: PlatformState
+    /// Spend records on their way to Redis.
+    public let spend: SpendRecorder
     /// Whether the node serves the demo against a mock upstream.
     public let isDemo: Bool
     let services: [any Service]
@@ -36,7 +41,8 @@ public struct GatewayNode: Sendable {
     ///     provider has credentials, or when `SCUTUM_DEMO_MOCK_URL` is set).
     ///   - onProxyRunning: called with the proxy's port once it listens.
     public init(configuration: NodeConfiguration, catalog: ModelCatalog? = nil, logger: Logger,
-        onProxyRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws
+        onProxyRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        onAdminRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws
     {
         self.configuration = configuration
         self.logger = logger
@@ -90,9 +96,17 @@ public struct GatewayNode: Sendable {
         ) { hash in
             guard let record = try await keyStore.find(hash: hash) else { return nil }
             return KeyCache.CachedKey(
-                key: AuthenticatedKey(id: record.id.uuidString, hash: record.keyHash, alias: record.alias, role: record.role),
+                key: AuthenticatedKey(id: record.id.uuidString.lowercased(), hash: record.keyHash, alias: record.alias,
+                    role: record.role, teamID: record.settings.teamID, userID: record.settings.userID,
+                    models: record.settings.models),
                 blocked: record.blocked, expiresAt: record.expiresAt?.timeIntervalSince1970)
         }
+        let platform = PlatformState()
+        let ledger = SpendLedger(redis: redis)
+        let spend = SpendRecorder(ledger: ledger, logger: logger)
+        let accounting = Accounting(platform: platform, ledger: ledger, recorder: spend, logger: logger)
+        let loader = PlatformLoader(platform: platform, catalog: catalogHolder, baseCatalog: resolvedCatalog,
+            postgres: postgres, logger: logger)
         let readiness = ReadinessProbe(checks: [
             .init(name: "postgres") { try await postgres.query("SELECT 1", logger: logger) },
             .init(name: "redis") { try await redis.ping() },
@@ -100,15 +114,17 @@ public struct GatewayNode: Sendable {
         let proxy = ProxyApplication.application(
             configuration: configuration.proxy,
             dependencies: ProxyDependencies(catalog: catalogHolder, providers: providers, authenticator: authenticator,
-                readiness: readiness, usage: usage),
+                readiness: readiness, usage: usage, accounting: accounting),
             logger: logger, onServerRunning: onProxyRunning)
 
         let migrate = configuration.migrateOnStart
         let sqlDirectory = configuration.sqlDirectory
         let preparedProxy = PreparedService(prepare: {
-            guard migrate else { return }
-            let migrations = try Migration.load(from: sqlDirectory)
-            try await MigrationRunner(client: postgres, logger: logger).migrate(migrations)
+            if migrate {
+                let migrations = try Migration.load(from: sqlDirectory)
+                try await MigrationRunner(client: postgres, logger: logger).migrate(migrations)
+            }
+            await loader.reload()
         }, service: proxy)
 
         services.append(postgres)
@@ -117,11 +133,30 @@ public struct GatewayNode: Sendable {
         services.append(InvalidationListener(client: postgres, logger: logger,
             onChange: { change in
                 if change.kind == "key", let hash = change.key_hash { keyCache.invalidate(hash: hash) }
+                if PlatformLoader.kinds.contains(change.kind) { await loader.reload([change.kind]) }
+                // A team's keys may have changed with it (deleted with the team, blocked...).
+                if change.kind == "team" { keyCache.invalidateAll() }
             },
-            onResync: { keyCache.invalidateAll() }))
+            onResync: {
+                keyCache.invalidateAll()
+                await loader.reload()
+            }))
         services.append(usage)
+        services.append(spend)
+        let consumer = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+        services.append(SpendLogWriter(ledger: ledger, store: SpendLogStore(client: postgres, logger: logger),
+            consumer: consumer, logger: logger))
         if let demoMock { services.append(demoMock) }
         services.append(preparedProxy)
+        if let adminConfiguration = configuration.admin {
+            let base = resolvedCatalog
+            let admin = AdminApplication.application(configuration: adminConfiguration,
+                dependencies: AdminDependencies(postgres: postgres, masterKey: configuration.proxy.masterKey,
+                    jwtSecret: configuration.jwtSecret, catalogModels: { base.deployments },
+                    liveSpend: { budget in try? await ledger.current([budget]).first }),
+                logger: logger, onServerRunning: onAdminRunning)
+            services.append(admin)
+        }
 
         self.catalog = catalogHolder
         self.keyCache = keyCache
@@ -129,6 +164,8 @@ public struct GatewayNode: Sendable {
         self.redis = redis
         self.http = http
         self.usage = usage
+        self.platform = platform
+        self.spend = spend
         self.services = services
     }
 

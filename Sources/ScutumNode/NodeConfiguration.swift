@@ -1,3 +1,5 @@
+import Crypto
+import ScutumAdmin
 import Foundation
 import Logging
 import NIOCore
@@ -28,6 +30,11 @@ public struct NodeConfiguration: Sendable {
     /// Port of the in-process demo mock.
     public var demoMockPort: Int
     public var logLevel: Logger.Level
+    /// The Admin API's listener; nil when this node serves none (`SCUTUM_ADMIN_ENABLED=false`).
+    public var admin: AdminConfiguration?
+    /// HS256 secret of admin access tokens: `JWT_SECRET_KEY`, else derived from the master key so
+    /// every node of a cluster agrees without extra configuration.
+    public var jwtSecret: [UInt8]
 
     /// A variable that does not hold what it must.
     public struct Invalid: Error, CustomStringConvertible {
@@ -101,6 +108,22 @@ public struct NodeConfiguration: Sendable {
             throw Invalid(description: "SCUTUM_LOG_LEVEL=\(level) must be one of trace, debug, info, notice, warning, error, critical")
         }
         self.logLevel = logLevel
+        if (value("SCUTUM_ADMIN_ENABLED") ?? "true").lowercased() != "false" {
+            admin = AdminConfiguration(host: proxy.host, port: try integer("SCUTUM_ADMIN_PORT", default: 8086, range: 0...65535),
+                tokenLifetime: .seconds(try integer("SCUTUM_ADMIN_TOKEN_SECONDS", default: 8 * 3600, range: 60...31_536_000)))
+        } else {
+            admin = nil
+        }
+        if let secret = value("JWT_SECRET_KEY") {
+            guard secret.utf8.count >= 16 else {
+                throw Invalid(description: "JWT_SECRET_KEY is too short; use at least 32 random characters")
+            }
+            jwtSecret = Array(secret.utf8)
+        } else {
+            let seed = proxy.masterKey ?? "scutum-without-master-key"
+            jwtSecret = Array(HMAC<SHA256>.authenticationCode(for: Array("scutum admin tokens".utf8),
+                using: SymmetricKey(data: Array(seed.utf8))))
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -9,6 +10,7 @@ import ScutumProviders
 struct CompletionRoutes: Sendable {
     let dispatcher: Dispatcher
     let usage: UsageRecorder?
+    let accounting: Accounting?
     let maximumBodyBytes: Int
     let logger: Logger
 
@@ -28,21 +30,68 @@ struct CompletionRoutes: Sendable {
         }
     }
 
+    /// One request's bookkeeping: admission, then a spend record whatever the outcome.
+    struct Ledger: Sendable {
+        let accounting: Accounting?
+        let admission: Accounting.Admission?
+        let principal: Principal?
+        let model: String
+        let stream: Bool
+        let started = ContinuousClock.now
+        let requestID = "req-" + UUID().uuidString.lowercased()
+
+        func finish(status: Int, target: RoutableDeployment?, usage: TokenUsage?) {
+            guard let accounting, let admission else { return }
+            let key = principal?.key
+            let cost = admission.costTracking ? (usage.map { target?.deployment.cost(of: $0) ?? 0 } ?? 0) : 0
+            let elapsed = ContinuousClock.now - started
+            accounting.record(SpendRecord(requestID: requestID, at: Date(), keyID: key?.id, keyAlias: key?.alias,
+                teamID: key?.teamID, userID: key?.userID, modelRequested: model, modelServed: target?.deployment.name,
+                provider: target?.deployment.provider.rawValue, promptTokens: usage?.promptTokens ?? 0,
+                completionTokens: usage?.completionTokens ?? 0, cachedTokens: usage?.cachedTokens ?? 0, cost: cost,
+                latencyMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+                status: status, stream: stream), admission: admission)
+        }
+    }
+
+    func admit(_ model: String, stream: Bool, context: ProxyRequestContext) async throws -> Ledger {
+        let admission = try await accounting?.admit(model: model, principal: context.principal)
+        return Ledger(accounting: accounting, admission: admission, principal: context.principal, model: model,
+            stream: stream)
+    }
+
     func chatCompletions(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
         let chat = try ChatCompletionRequest(json: RequestJSON.parse(bytes.readableBytesView))
         let keyHash = context.principal?.keyHash
+        let ledger = try await admit(chat.model, stream: chat.stream, context: context)
+        let allowed = ledger.admission?.allowedModels
         if !chat.stream {
-            let (result, _) = try await dispatcher.dispatch(chat.model, mode: .chat) {
-                adapter, target throws(ProviderError) in
-                try await adapter.chatCompletion(chat, on: target)
+            let result: ChatCompletionResult
+            let target: RoutableDeployment
+            do {
+                (result, target) = try await dispatcher.dispatch(chat.model, mode: .chat, allowed: allowed) {
+                    adapter, target throws(ProviderError) in
+                    try await adapter.chatCompletion(chat, on: target)
+                }
+            } catch {
+                ledger.finish(status: error.status, target: nil, usage: nil)
+                throw error
             }
             usage?.record(keyHash: keyHash, usage: result.usage)
+            ledger.finish(status: 200, target: target, usage: result.usage)
             return Response(status: .ok, headers: Self.jsonHeaders, body: ResponseBody(byteBuffer: result.body))
         }
-        let (stream, target) = try await dispatcher.dispatch(chat.model, mode: .chat) {
-            adapter, target throws(ProviderError) in
-            try await adapter.streamChatCompletion(chat, on: target)
+        let stream: ChatCompletionStream
+        let target: RoutableDeployment
+        do {
+            (stream, target) = try await dispatcher.dispatch(chat.model, mode: .chat, allowed: allowed) {
+                adapter, target throws(ProviderError) in
+                try await adapter.streamChatCompletion(chat, on: target)
+            }
+        } catch {
+            ledger.finish(status: error.status, target: nil, usage: nil)
+            throw error
         }
         let includeUsage = chat.includeUsage
         let usage = self.usage
@@ -51,7 +100,10 @@ struct CompletionRoutes: Sendable {
         return Response(status: .ok, headers: Self.eventStreamHeaders, body: ResponseBody { writer in
             var iterator = stream.makeAsyncIterator()
             var reported: TokenUsage?
-            defer { usage?.record(keyHash: keyHash, usage: reported) }
+            defer {
+                usage?.record(keyHash: keyHash, usage: reported)
+                ledger.finish(status: 200, target: target, usage: reported)
+            }
             do {
                 while let chunk = try await iterator.next() {
                     if let chunkUsage = chunk.usage { reported = chunkUsage }
@@ -80,11 +132,20 @@ struct CompletionRoutes: Sendable {
     func embeddings(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
         let embedding = try EmbeddingRequest(json: RequestJSON.parse(bytes.readableBytesView))
-        let (result, _) = try await dispatcher.dispatch(embedding.model, mode: .embedding) {
-            adapter, target throws(ProviderError) in
-            try await adapter.embeddings(embedding, on: target)
+        let ledger = try await admit(embedding.model, stream: false, context: context)
+        let result: EmbeddingResult
+        let target: RoutableDeployment
+        do {
+            (result, target) = try await dispatcher.dispatch(embedding.model, mode: .embedding,
+                allowed: ledger.admission?.allowedModels) { adapter, target throws(ProviderError) in
+                try await adapter.embeddings(embedding, on: target)
+            }
+        } catch {
+            ledger.finish(status: error.status, target: nil, usage: nil)
+            throw error
         }
         usage?.record(keyHash: context.principal?.keyHash, usage: result.usage)
+        ledger.finish(status: 200, target: target, usage: result.usage)
         return Response(status: .ok, headers: Self.jsonHeaders, body: ResponseBody(byteBuffer: result.body))
     }
 }

@@ -18,10 +18,17 @@ struct Dispatcher: Sendable {
 
     /// Calls `operation` on each target in turn; returns the first success and who served it.
     func dispatch<Result>(
-        _ model: String, mode: ModelMode,
+        _ model: String, mode: ModelMode, allowed: Set<String>? = nil,
         _ operation: (any ProviderAdapter, RoutableDeployment) async throws(ProviderError) -> Result
     ) async throws(GatewayError) -> (Result, RoutableDeployment) {
-        let targets = try targets(for: model, mode: mode)
+        var targets = try targets(for: model, mode: mode)
+        if let allowed, !allowed.contains(model) {
+            targets = targets.filter { allowed.contains($0.deployment.name) }
+            guard !targets.isEmpty else {
+                throw GatewayError(status: 403, message: "This API key is not allowed to use the model '\(model)'.",
+                    type: "permission_error", param: "model", code: "model_not_allowed")
+            }
+        }
         var failures: [(RoutableDeployment, ProviderError)] = []
         for target in targets {
             guard let adapter = providers.adapter(for: target.deployment.provider) else {

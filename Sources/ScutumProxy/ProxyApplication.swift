@@ -11,10 +11,13 @@ public struct ProxyDependencies: Sendable {
     public var authenticator: Authenticator
     public var readiness: ReadinessProbe
     public var usage: UsageRecorder?
+    /// Admission (maintenance, allow-lists, budgets) and spend recording; nil turns them off.
+    public var accounting: Accounting?
 
     public init(catalog: CatalogHolder, providers: ProviderRegistry, authenticator: Authenticator,
-        readiness: ReadinessProbe, usage: UsageRecorder?)
+        readiness: ReadinessProbe, usage: UsageRecorder?, accounting: Accounting? = nil)
     {
+        self.accounting = accounting
         self.catalog = catalog
         self.providers = providers
         self.authenticator = authenticator
@@ -32,9 +35,12 @@ public enum ProxyApplication {
         let router = Router(context: ProxyRequestContext.self)
         router.add(middleware: ErrorMiddleware(logger: logger))
         HealthRoutes(probe: dependencies.readiness).register(on: router)
+        if let accounting = dependencies.accounting {
+            router.add(middleware: MaintenanceMiddleware(platform: accounting.platform))
+        }
         router.add(middleware: AuthMiddleware(authenticator: dependencies.authenticator))
         let dispatcher = Dispatcher(catalog: dependencies.catalog, providers: dependencies.providers, logger: logger)
-        CompletionRoutes(dispatcher: dispatcher, usage: dependencies.usage,
+        CompletionRoutes(dispatcher: dispatcher, usage: dependencies.usage, accounting: dependencies.accounting,
             maximumBodyBytes: configuration.maximumBodyBytes, logger: logger
         ).register(on: router)
         ModelRoutes(catalog: dependencies.catalog, created: Int(Date().timeIntervalSince1970)).register(on: router)

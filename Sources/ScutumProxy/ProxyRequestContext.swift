@@ -10,6 +10,12 @@ public enum Principal: Sendable, Equatable {
         if case .key(let key) = self { return key.hash }
         return nil
     }
+
+    /// The key, unless this is the master key.
+    public var key: AuthenticatedKey? {
+        if case .key(let key) = self { return key }
+        return nil
+    }
 }
 
 /// What the proxy knows about an authenticated key.
@@ -18,12 +24,21 @@ public struct AuthenticatedKey: Sendable, Equatable {
     public var hash: String
     public var alias: String?
     public var role: String
+    public var teamID: String?
+    public var userID: String?
+    /// Models the key may call; empty means any.
+    public var models: [String]
 
-    public init(id: String, hash: String, alias: String?, role: String) {
+    public init(id: String, hash: String, alias: String?, role: String, teamID: String? = nil, userID: String? = nil,
+        models: [String] = [])
+    {
         self.id = id
         self.hash = hash
         self.alias = alias
         self.role = role
+        self.teamID = teamID
+        self.userID = userID
+        self.models = models
     }
 }
 

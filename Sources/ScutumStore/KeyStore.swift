@@ -15,6 +15,9 @@ public struct KeyRecord: Sendable, Equatable {
     public var settings: KeySettings
     public var createdAt: Date?
 
+    /// The id as the rest of the gateway spells it (lower-case UUID text): budgets, spend logs, the proxy.
+    public var keyID: String { id.uuidString.lowercased() }
+
     public init(id: UUID, keyHash: String, display: String, alias: String?, role: String, blocked: Bool,
         expiresAt: Date?, settings: KeySettings = KeySettings(), createdAt: Date? = nil)
     {

@@ -64,7 +64,7 @@ public struct SpendLogStore: Sendable {
             SELECT request_id, at, key_id, key_alias, team_id, user_id, model_requested, model_served, provider,
                 prompt_tokens, completion_tokens, cached_tokens, cost::float8, latency_ms, status, stream
             FROM spend_logs
-            WHERE (\(filter.keyID)::text IS NULL OR key_id = \(filter.keyID))
+            WHERE (\(filter.keyID)::text IS NULL OR key_id = lower(\(filter.keyID)))
               AND (\(filter.teamID)::text IS NULL OR team_id = \(filter.teamID))
               AND (\(filter.userID)::text IS NULL OR user_id = \(filter.userID))
               AND (\(filter.model)::text IS NULL OR model_requested = \(filter.model) OR model_served = \(filter.model))

@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import ScutumCore
+import ScutumRedis
+import ScutumStore
+import ServiceLifecycle
+
+/// Moves spend records from the Redis stream into PostgreSQL in batches, on every node.
+///
+/// A batch is acknowledged only after PostgreSQL committed it, and rows are keyed by request id,
+/// so a crash or an outage between the two replays the batch without duplicating it. Records a
+/// dead node had claimed are taken over once they have been idle for `staleAfter`.
+public struct SpendLogWriter: Service {
+    let ledger: SpendLedger
+    let store: SpendLogStore
+    let consumer: String
+    let batchSize: Int
+    let interval: Duration
+    let staleAfter: Duration
+    let logger: Logger
+
+    public init(ledger: SpendLedger, store: SpendLogStore, consumer: String, batchSize: Int = 500,
+        interval: Duration = .milliseconds(250), staleAfter: Duration = .seconds(30), logger: Logger)
+    {
+        self.ledger = ledger
+        self.store = store
+        self.consumer = consumer
+        self.batchSize = batchSize
+        self.interval = interval
+        self.staleAfter = staleAfter
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var groupReady = false
+            var quietUntil = ContinuousClock.now
+            while !Task.isCancelled {
+                do {
+                    if !groupReady {
+                        try await ledger.ensureGroup()
+                        groupReady = true
+                    }
+                    let written = try await writeBatch()
+                    if written == batchSize { continue }
+                } catch {
+                    if ContinuousClock.now >= quietUntil {
+                        logger.warning("spend logs waiting to be written", metadata: ["error": "\(error)"])
+                        quietUntil = ContinuousClock.now + .seconds(10)
+                    }
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// Writes one batch; returns how many entries it handled.
+    @discardableResult
+    public func writeBatch() async throws -> Int {
+        let entries = try await ledger.claim(consumer: consumer, count: batchSize, staleAfter: staleAfter)
+        guard !entries.isEmpty else { return 0 }
+        let records = entries.compactMap(\.record)
+        if records.count < entries.count {
+            logger.warning("dropping unreadable spend entries", metadata: ["count": "\(entries.count - records.count)"])
+        }
+        try await store.insert(records)
+        try await ledger.acknowledge(entries.map(\.id))
+        return entries.count
+    }
+}

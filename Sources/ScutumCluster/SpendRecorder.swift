@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import ScutumCore
+import ScutumRedis
+import ServiceLifecycle
+import Synchronization
+
+/// Takes each finished request's spend record off the hot path: `record` only appends to memory;
+/// every `interval` the pending records go to Redis in one pipeline (budget counters and the
+/// durable stream). While Redis is unreachable they stay pending (up to `capacity`) and are retried.
+public final class SpendRecorder: Service, Sendable {
+    struct Pending {
+        var record: SpendRecord
+        var budgets: [BudgetRecord]
+    }
+
+    private let ledger: SpendLedger
+    private let pending = Mutex<[Pending]>([])
+    private let interval: Duration
+    private let capacity: Int
+    private let logger: Logger
+
+    public init(ledger: SpendLedger, interval: Duration = .milliseconds(100), capacity: Int = 200_000, logger: Logger) {
+        self.ledger = ledger
+        self.interval = interval
+        self.capacity = capacity
+        self.logger = logger
+    }
+
+    /// Queues a record; `budgets` are the budgets its cost counts against.
+    public func record(_ record: SpendRecord, budgets: [BudgetRecord]) {
+        let dropped = pending.withLock { pending -> Bool in
+            guard pending.count < capacity else { return true }
+            pending.append(Pending(record: record, budgets: budgets))
+            return false
+        }
+        if dropped {
+            logger.error("spend buffer full; a record was dropped", metadata: ["request_id": "\(record.requestID)"])
+        }
+    }
+
+    public var pendingCount: Int { pending.withLock { $0.count } }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: self.interval)
+                await self.flush()
+            }
+        }
+        // Whatever finished during shutdown still counts.
+        await flush()
+    }
+
+    /// Sends everything pending now; keeps it for the next try if Redis fails.
+    public func flush() async {
+        let batch = pending.withLock { pending -> [Pending] in
+            let batch = pending
+            pending.removeAll(keepingCapacity: true)
+            return batch
+        }
+        guard !batch.isEmpty else { return }
+        let commands = batch.flatMap { SpendLedger.commands(for: $0.record, budgets: $0.budgets) }
+        do {
+            let replies = try await ledger.redis.pipeline(commands)
+            if let failure = replies.first(where: { if case .error = $0 { true } else { false } }) {
+                logger.warning("a spend command failed", metadata: ["reply": "\(failure)"])
+            }
+        } catch {
+            logger.warning("spend not yet in Redis; will retry", metadata: ["error": "\(error)", "records": "\(batch.count)"])
+            pending.withLock { pending in pending.insert(contentsOf: batch, at: 0) }
+        }
+    }
+}

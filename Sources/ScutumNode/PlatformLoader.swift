@@ -1,0 +1,66 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ScutumCore
+import ScutumProxy
+import ScutumStore
+
+/// Loads what the Admin API manages (settings, teams, budgets, model overrides) into the node's
+/// memory, at start and whenever a change is announced, so requests never wait on PostgreSQL.
+struct PlatformLoader: Sendable {
+    let platform: PlatformState
+    let catalog: CatalogHolder
+    /// The catalog from the models file, before any operator change.
+    let baseCatalog: ModelCatalog
+    let postgres: PostgresClient
+    let logger: Logger
+
+    /// Everything the node caches from PostgreSQL, with the change kinds that reload each part.
+    static let kinds: Set<String> = ["settings", "team", "budget", "model"]
+
+    /// Reloads the parts named by `kinds`; failures are logged and the previous state kept.
+    func reload(_ kinds: Set<String> = Self.kinds) async {
+        do {
+            if kinds.contains("settings") {
+                let settings = try await SettingsStore(client: postgres, logger: logger).load()
+                platform.update { $0.apply(settings: settings) }
+            }
+            if kinds.contains("team") {
+                let teams = try await TeamStore(client: postgres, logger: logger).list()
+                let byID = Dictionary(teams.map { ($0.teamID, PlatformSnapshot.Team(models: $0.models, blocked: $0.blocked)) },
+                    uniquingKeysWith: { _, last in last })
+                platform.update { $0.teams = byID }
+            }
+            if kinds.contains("budget") {
+                let budgets = try await BudgetStore(client: postgres, logger: logger).list()
+                let bySubject = Dictionary(budgets.map { ($0.subject, $0) }, uniquingKeysWith: { _, last in last })
+                platform.update { $0.budgets = bySubject }
+            }
+            if kinds.contains("model") {
+                let overrides = try await ModelOverrideStore(client: postgres, logger: logger).list()
+                catalog.replace(with: Self.apply(overrides, to: baseCatalog))
+            }
+        } catch {
+            logger.warning("could not load platform state; keeping the previous one",
+                metadata: ["parts": "\(kinds.sorted())", "error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// The base catalog with operators' prices, limits, credentials and activation applied.
+    static func apply(_ overrides: [ModelOverride], to base: ModelCatalog) -> ModelCatalog {
+        guard !overrides.isEmpty else { return base }
+        let byName = Dictionary(overrides.map { ($0.modelName, $0) }, uniquingKeysWith: { _, last in last })
+        let deployments = base.deployments.map { deployment -> ModelDeployment in
+            guard let change = byName[deployment.name] else { return deployment }
+            var deployment = deployment
+            if let cost = change.inputCostPerToken { deployment.inputCostPerToken = cost }
+            if let cost = change.outputCostPerToken { deployment.outputCostPerToken = cost }
+            if let rpm = change.rpm { deployment.rpm = rpm }
+            if let tpm = change.tpm { deployment.tpm = tpm }
+            if let credentials = change.credentials { deployment.credentials = credentials }
+            return deployment
+        }
+        let disabled = Set(overrides.filter { $0.active == false }.map(\.modelName))
+        return base.replacing(deployments, disabled: disabled)
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import ScutumCore
+import Synchronization
+
+/// What every node keeps in memory of the Admin API's state, so the request path never reads
+/// PostgreSQL: settings, teams and budgets. The node reloads it when a change is announced.
+public struct PlatformSnapshot: Sendable {
+    /// A team as the proxy needs it.
+    public struct Team: Sendable, Equatable {
+        public var models: [String]
+        public var blocked: Bool
+
+        public init(models: [String], blocked: Bool) {
+            self.models = models
+            self.blocked = blocked
+        }
+    }
+
+    /// Every route but health answers 503.
+    public var maintenanceMode = false
+    public var budgetEnforcement = true
+    public var costTracking = true
+    public var teams: [String: Team] = [:]
+    public var budgets: [BudgetSubject: BudgetRecord] = [:]
+
+    public init() {}
+
+    /// Reads the switches of the settings object.
+    public mutating func apply(settings: JSONValue) {
+        maintenanceMode = settings["maintenance_mode"]?.boolValue ?? false
+        budgetEnforcement = settings["enable_budget_enforcement"]?.boolValue ?? true
+        costTracking = settings["enable_cost_tracking"]?.boolValue ?? true
+    }
+
+    /// The budgets a key's spend counts against: its own, its team's, its user's, and the global one.
+    public func budgets(for key: AuthenticatedKey?) -> [BudgetRecord] {
+        var subjects: [BudgetSubject] = [.global]
+        if let key {
+            subjects.append(.key(key.id))
+            if let team = key.teamID { subjects.append(.team(team)) }
+            if let user = key.userID { subjects.append(.user(user)) }
+        }
+        return subjects.compactMap { budgets[$0] }
+    }
+}
+
+/// The current `PlatformSnapshot`, replaced as a whole on each reload.
+public final class PlatformState: Sendable {
+    private let snapshot: Mutex<PlatformSnapshot>
+
+    public init(_ snapshot: PlatformSnapshot = PlatformSnapshot()) {
+        self.snapshot = Mutex(snapshot)
+    }
+
+    public var current: PlatformSnapshot { snapshot.withLock { $0 } }
+
+    public func update(_ change: (inout PlatformSnapshot) -> Void) {
+        snapshot.withLock { change(&$0) }
+    }
+}
