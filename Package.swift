@@ -219,7 +219,8 @@ let package = Package(
         .testTarget(
             name: "ScutumProxyTests",
             dependencies: [
-                "ScutumTestSupport", "ScutumNode", "ScutumMock", "ScutumCore",
+                "ScutumTestSupport", "ScutumNode", "ScutumMock", "ScutumCore", "ScutumCluster", "ScutumRedis",
+                "ScutumStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

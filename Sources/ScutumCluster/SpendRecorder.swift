@@ -5,9 +5,11 @@ import ScutumRedis
 import ServiceLifecycle
 import Synchronization
 
-/// Takes each finished request's spend record off the hot path: `record` only appends to memory;
-/// every `interval` the pending records go to Redis in one pipeline (budget counters and the
-/// durable stream). While Redis is unreachable they stay pending (up to `capacity`) and are retried.
+/// Takes each finished request's spend record off the hot path: `record` only appends to memory
+/// and wakes the sender, which sends whatever is pending to Redis in one pipeline (budget counters
+/// and the durable stream), so budgets see a cost right after its request ends and a burst costs
+/// one round trip. While Redis is unreachable records stay pending (up to `capacity`) and are
+/// retried every `interval`.
 public final class SpendRecorder: Service, Sendable {
     struct Pending {
         var record: SpendRecord
@@ -19,12 +21,15 @@ public final class SpendRecorder: Service, Sendable {
     private let interval: Duration
     private let capacity: Int
     private let logger: Logger
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
 
-    public init(ledger: SpendLedger, interval: Duration = .milliseconds(100), capacity: Int = 200_000, logger: Logger) {
+    public init(ledger: SpendLedger, interval: Duration = .milliseconds(250), capacity: Int = 200_000, logger: Logger) {
         self.ledger = ledger
         self.interval = interval
         self.capacity = capacity
         self.logger = logger
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Queues a record; `budgets` are the budgets its cost counts against.
@@ -37,15 +42,24 @@ public final class SpendRecorder: Service, Sendable {
         if dropped {
             logger.error("spend buffer full; a record was dropped", metadata: ["request_id": "\(record.requestID)"])
         }
+        wake.yield()
     }
 
     public var pendingCount: Int { pending.withLock { $0.count } }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: self.interval)
-                await self.flush()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in self.wakeups { await self.flush() }
+                }
+                group.addTask {
+                    // Retries what failed, even when no new request arrives.
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.interval)
+                        self.wake.yield()
+                    }
+                }
             }
         }
         // Whatever finished during shutdown still counts.
@@ -60,7 +74,7 @@ public final class SpendRecorder: Service, Sendable {
             return batch
         }
         guard !batch.isEmpty else { return }
-        let commands = batch.flatMap { SpendLedger.commands(for: $0.record, budgets: $0.budgets) }
+        let commands = batch.flatMap { ledger.commands(for: $0.record, budgets: $0.budgets) }
         do {
             let replies = try await ledger.redis.pipeline(commands)
             if let failure = replies.first(where: { if case .error = $0 { true } else { false } }) {

@@ -102,7 +102,7 @@ public struct GatewayNode: Sendable {
                 blocked: record.blocked, expiresAt: record.expiresAt?.timeIntervalSince1970)
         }
         let platform = PlatformState()
-        let ledger = SpendLedger(redis: redis)
+        let ledger = SpendLedger(redis: redis, namespace: configuration.redisNamespace)
         let spend = SpendRecorder(ledger: ledger, logger: logger)
         let accounting = Accounting(platform: platform, ledger: ledger, recorder: spend, logger: logger)
         let loader = PlatformLoader(platform: platform, catalog: catalogHolder, baseCatalog: resolvedCatalog,

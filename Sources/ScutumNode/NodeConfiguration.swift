@@ -35,6 +35,8 @@ public struct NodeConfiguration: Sendable {
     /// HS256 secret of admin access tokens: `JWT_SECRET_KEY`, else derived from the master key so
     /// every node of a cluster agrees without extra configuration.
     public var jwtSecret: [UInt8]
+    /// Prefix of the cluster's keys in Redis (`SCUTUM_REDIS_NAMESPACE`), for several clusters on one Redis.
+    public var redisNamespace: String
 
     /// A variable that does not hold what it must.
     public struct Invalid: Error, CustomStringConvertible {
@@ -108,6 +110,7 @@ public struct NodeConfiguration: Sendable {
             throw Invalid(description: "SCUTUM_LOG_LEVEL=\(level) must be one of trace, debug, info, notice, warning, error, critical")
         }
         self.logLevel = logLevel
+        redisNamespace = value("SCUTUM_REDIS_NAMESPACE") ?? "scutum"
         if (value("SCUTUM_ADMIN_ENABLED") ?? "true").lowercased() != "false" {
             admin = AdminConfiguration(host: proxy.host, port: try integer("SCUTUM_ADMIN_PORT", default: 8086, range: 0...65535),
                 tokenLifetime: .seconds(try integer("SCUTUM_ADMIN_TOKEN_SECONDS", default: 8 * 3600, range: 60...31_536_000)))

@@ -5,32 +5,35 @@ import ScutumCore
 /// enforced cluster-wide the moment a request's cost is known; and the durable buffer of spend
 /// records (a Redis stream) that the batch writer moves into PostgreSQL.
 public struct SpendLedger: Sendable {
-    /// The stream spend records wait in until PostgreSQL has them.
-    public static let stream = "scutum:spend:log"
     /// The consumer group of the nodes that write spend records to PostgreSQL.
     public static let writers = "writers"
 
     public let redis: RedisClient
+    /// Prefix of every key, so that clusters (or tests) sharing one Redis stay apart.
+    public let namespace: String
+    /// The stream spend records wait in until PostgreSQL has them.
+    public var stream: String { "\(namespace):spend:log" }
 
-    public init(redis: RedisClient) {
+    public init(redis: RedisClient, namespace: String = "scutum") {
         self.redis = redis
+        self.namespace = namespace
     }
 
     /// The counter of a budget's period containing `date`.
-    public static func counterKey(_ budget: BudgetRecord, at date: Date) -> String {
+    public func counterKey(_ budget: BudgetRecord, at date: Date) -> String {
         let start = Int64(budget.period(at: date).start.timeIntervalSince1970)
-        return "scutum:spend:\(budget.subject.scope):\(budget.subject.id):\(start)"
+        return "\(namespace):spend:\(budget.subject.scope):\(budget.subject.id):\(start)"
     }
 
     /// Current-period spend of each budget, in order (0 for a counter not yet written); one round trip.
     public func current(_ budgets: [BudgetRecord], at date: Date = Date()) async throws -> [Double] {
         guard !budgets.isEmpty else { return [] }
-        let reply = try await redis.send(["MGET"] + budgets.map { RedisArgument(Self.counterKey($0, at: date)) })
+        let reply = try await redis.send(["MGET"] + budgets.map { RedisArgument(counterKey($0, at: date)) })
         return (reply.array ?? []).map { value in value.string.flatMap(Double.init) ?? 0 }
     }
 
     /// The commands that add `cost` to each budget's current period and buffer `record` durably.
-    public static func commands(for record: SpendRecord, budgets: [BudgetRecord]) -> [[RedisArgument]] {
+    public func commands(for record: SpendRecord, budgets: [BudgetRecord]) -> [[RedisArgument]] {
         var commands: [[RedisArgument]] = []
         if record.cost > 0 {
             for budget in budgets {
@@ -49,7 +52,7 @@ public struct SpendLedger: Sendable {
 
     /// Creates the writers' group (and the stream) if missing.
     public func ensureGroup() async throws {
-        let reply = try await redis.pipeline([["XGROUP", "CREATE", RedisArgument(Self.stream), RedisArgument(Self.writers),
+        let reply = try await redis.pipeline([["XGROUP", "CREATE", RedisArgument(stream), RedisArgument(Self.writers),
             "0", "MKSTREAM"]])
         if case .error(let message) = reply[0], !message.hasPrefix("BUSYGROUP") {
             throw RedisClientError.server(message)
@@ -60,15 +63,15 @@ public struct SpendLedger: Sendable {
     /// acknowledged (or that idled longer than `staleAfter` under a consumer that died), then new ones.
     public func claim(consumer: String, count: Int, staleAfter: Duration) async throws -> [(id: String, record: SpendRecord?)] {
         let idle = RedisArgument(Int(staleAfter.components.seconds * 1000))
-        let stale = try await redis.send(["XAUTOCLAIM", RedisArgument(Self.stream), RedisArgument(Self.writers),
+        let stale = try await redis.send(["XAUTOCLAIM", RedisArgument(stream), RedisArgument(Self.writers),
             RedisArgument(consumer), idle, "0-0", "COUNT", RedisArgument(count)])
         var entries = Self.entries(stale.array.flatMap { $0.count > 1 ? $0[1] : nil })
         let own = try await redis.send(["XREADGROUP", "GROUP", RedisArgument(Self.writers), RedisArgument(consumer),
-            "COUNT", RedisArgument(count), "STREAMS", RedisArgument(Self.stream), "0"])
+            "COUNT", RedisArgument(count), "STREAMS", RedisArgument(stream), "0"])
         entries += Self.streamEntries(own)
         if entries.isEmpty {
             let fresh = try await redis.send(["XREADGROUP", "GROUP", RedisArgument(Self.writers), RedisArgument(consumer),
-                "COUNT", RedisArgument(count), "STREAMS", RedisArgument(Self.stream), ">"])
+                "COUNT", RedisArgument(count), "STREAMS", RedisArgument(stream), ">"])
             entries += Self.streamEntries(fresh)
         }
         var seen = Set<String>()
@@ -80,8 +83,8 @@ public struct SpendLedger: Sendable {
         guard !ids.isEmpty else { return }
         let arguments = ids.map { RedisArgument($0) }
         _ = try await redis.pipeline([
-            ["XACK", RedisArgument(Self.stream), RedisArgument(Self.writers)] + arguments,
-            ["XDEL", RedisArgument(Self.stream)] + arguments,
+            ["XACK", RedisArgument(stream), RedisArgument(Self.writers)] + arguments,
+            ["XDEL", RedisArgument(stream)] + arguments,
         ])
     }
 

@@ -30,7 +30,8 @@ struct ClusterTests {
                     var configuration = try NodeConfiguration(variables: [
                         "DATABASE_URL": "postgres://unused@127.0.0.1/unused", "REDIS_URL": TestEnvironment.redisURL,
                         "SCUTUM_API_KEY": Gateway.masterKey, "SCUTUM_HOST": "127.0.0.1", "SCUTUM_PROXY_PORT": "0",
-                        "SCUTUM_SQL_DIR": TestEnvironment.sqlDirectory,
+                        "SCUTUM_SQL_DIR": TestEnvironment.sqlDirectory, "SCUTUM_ADMIN_PORT": "0",
+                        "SCUTUM_REDIS_NAMESPACE": "test-\(database.database)",
                     ])
                     configuration.database = database
                     let port = PortBox()

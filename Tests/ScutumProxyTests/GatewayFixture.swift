@@ -26,6 +26,8 @@ struct Gateway: Sendable {
     }()
 
     let baseURL: String
+    /// The node's Admin API.
+    let adminURL: String
     let node: GatewayNode
     let keys: KeyStore
     let mockLog: MockRequestLog
@@ -106,6 +108,33 @@ struct Gateway: Sendable {
         }
     }
 
+    /// Starts `count` nodes on one fresh database (one cluster: same Redis namespace) and one mock.
+    static func cluster<T: Sendable>(nodes count: Int, _ body: @escaping @Sendable ([Gateway]) async throws -> T)
+        async throws -> T
+    {
+        let mockLog = MockRequestLog()
+        let mockPort = PortBox()
+        let mock = MockUpstream.application(host: "127.0.0.1", port: 0, knobs: MockKnobs(), log: mockLog,
+            logger: Gateway.quietLogger) { port in mockPort.set(port) }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await mock.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            let yaml = catalogYAML(mockPort: try await mockPort.wait())
+            return try await withMigratedDatabase { _, database in
+                let variables = ["SCUTUM_REDIS_NAMESPACE": "test-cluster-\(database.database)"]
+                @Sendable func start(_ started: [Gateway]) async throws -> T {
+                    if started.count == count { return try await body(started) }
+                    return try await runNode(database: database, variables: variables, catalogYAML: yaml,
+                        mockLog: mockLog) { gateway in try await start(started + [gateway]) }
+                }
+                return try await start([])
+            }
+        }
+    }
+
     /// Starts a node on an existing database; used directly by multi-node tests.
     static func runNode<T: Sendable>(
         database: DatabaseConfiguration, redisURL: String = TestEnvironment.redisURL,
@@ -120,16 +149,18 @@ struct Gateway: Sendable {
             "SCUTUM_PROXY_PORT": "0",
             "SCUTUM_SQL_DIR": TestEnvironment.sqlDirectory,
             "SCUTUM_SHUTDOWN_GRACE_SECONDS": "10",
+            "SCUTUM_ADMIN_PORT": "0",
         ]
         all.merge(variables) { _, new in new }
+        all["SCUTUM_REDIS_NAMESPACE"] = all["SCUTUM_REDIS_NAMESPACE"] ?? "test-\(database.database)"
         var configuration = try NodeConfiguration(variables: all)
         configuration.database = database
         let catalog = try CatalogFile.parse(catalogYAML).catalog(
             environment: [:], supportedKinds: Set(ProviderKind.allCases))
         let proxyPort = PortBox()
-        let node = try GatewayNode(configuration: configuration, catalog: catalog, logger: TestEnvironment.logger) {
-            port in proxyPort.set(port)
-        }
+        let adminPort = PortBox()
+        let node = try GatewayNode(configuration: configuration, catalog: catalog, logger: TestEnvironment.logger,
+            onProxyRunning: { port in proxyPort.set(port) }, onAdminRunning: { port in adminPort.set(port) })
         let group = node.serviceGroup(handlingSignals: false)
         return try await withThrowingTaskGroup(of: T?.self) { tasks in
             tasks.addTask {
@@ -137,7 +168,8 @@ struct Gateway: Sendable {
                 return nil
             }
             let port = try await proxyPort.wait()
-            let gateway = Gateway(baseURL: "http://127.0.0.1:\(port)", node: node,
+            let admin = try await adminPort.wait()
+            let gateway = Gateway(baseURL: "http://127.0.0.1:\(port)", adminURL: "http://127.0.0.1:\(admin)", node: node,
                 keys: KeyStore(client: node.postgres, logger: TestEnvironment.logger), mockLog: mockLog,
                 database: database, group: group)
             do {
