@@ -48,13 +48,38 @@ public struct AdminConfiguration: Sendable {
     }
 }
 
-/// Builds the port-8086 application.
+/// Builds the port-8086 application: `POST /auth/login` and `GET /health` without a token,
+/// `GET /auth/me` and everything under `/api/v1` behind an access token (writes need the admin
+/// role), every error in FastAPI's `{"detail": ...}` JSON.
 public enum AdminApplication {
     public static func router(configuration: AdminConfiguration, dependencies: AdminDependencies, logger: Logger)
-        -> Router<BasicRequestContext>
+        -> Router<AdminRequestContext>
     {
-        let router = Router()
-        router.get("/health") { _, _ in "ok" }
+        var dependencies = dependencies
+        if dependencies.jwtSecret.isEmpty {
+            logger.warning(
+                "no JWT secret configured: using a random one, so access tokens end with this process and work on this node only")
+            var generator = SystemRandomNumberGenerator()
+            dependencies.jwtSecret = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        }
+        let services = AdminServices(configuration: configuration, dependencies: dependencies, logger: logger)
+        let authenticator = AdminAuthenticator(jwt: AdminJWT(secret: dependencies.jwtSecret),
+            masterKey: dependencies.masterKey, keys: services.keys, tokenLifetime: configuration.tokenLifetime)
+
+        let router = Router(context: AdminRequestContext.self)
+        router.add(middleware: AdminErrorMiddleware(logger: logger))
+        router.get("/health") { _, _ in AdminResponse.json(["status": "ok"]) }
+        let authenticated = router.group().add(middleware: AdminAuthMiddleware(authenticator: authenticator))
+        AuthRoutes(services: services, authenticator: authenticator).register(login: router, me: authenticated)
+
+        let api = router.group("/api/v1").add(middleware: AdminAuthMiddleware(authenticator: authenticator))
+        KeyRoutes(services: services).register(on: api)
+        TeamRoutes(services: services).register(on: api)
+        BudgetRoutes(services: services).register(on: api)
+        ModelRoutes(services: services).register(on: api)
+        SettingsRoutes(services: services).register(on: api)
+        SpendRoutes(services: services).register(on: api)
+        OperatorRoutes(services: services).register(on: api)
         return router
     }
 

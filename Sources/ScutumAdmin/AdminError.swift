@@ -52,10 +52,14 @@ public struct AdminError: Error, Sendable, Equatable {
         AdminError(status: .unauthorized, detail: detail, headers: ["WWW-Authenticate": "Bearer"])
     }
 
+    /// 403: authenticated, but not allowed.
     public static func forbidden(_ detail: String) -> AdminError { AdminError(status: .forbidden, detail: detail) }
+    /// 404: `Team not found`, `Key not found`...
     public static func notFound(_ detail: String) -> AdminError { AdminError(status: .notFound, detail: detail) }
+    /// 409: the record already exists.
     public static func conflict(_ detail: String) -> AdminError { AdminError(status: .conflict, detail: detail) }
 
+    // The fixed errors of authentication, routing, limits and failures.
     public static let notAuthenticated = unauthorized("Not authenticated")
     public static let invalidToken = unauthorized("Invalid token")
     public static let tokenExpired = unauthorized("Token has expired")

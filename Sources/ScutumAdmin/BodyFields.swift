@@ -185,7 +185,13 @@ struct BodyFields {
     /// A JSON object.
     mutating func object(_ name: String) -> Field<JSONValue> {
         read(name, nullable: true, typeError: ("Input should be a valid dictionary", "dict_type"),
-            convert: { $0.objectValue == nil ? nil : $0 })
+            convert: { $0.objectValue == nil ? Optional<JSONValue>.none : $0 })
+    }
+
+    /// A JSON object or array.
+    mutating func structured(_ name: String) -> Field<JSONValue> {
+        read(name, nullable: true, typeError: ("Input should be a valid dictionary or list", "dict_type"),
+            convert: { $0.objectValue != nil || $0.arrayValue != nil ? $0 : Optional<JSONValue>.none })
     }
 
     /// One of `allowed`.

@@ -124,7 +124,7 @@ public struct GatewayNode: Sendable {
                 let migrations = try Migration.load(from: sqlDirectory)
                 try await MigrationRunner(client: postgres, logger: logger).migrate(migrations)
             }
-            await loader.reload()
+            await loader.reload(within: .seconds(3))
         }, service: proxy)
 
         services.append(postgres)

@@ -46,6 +46,17 @@ struct PlatformLoader: Sendable {
         }
     }
 
+    /// Reloads everything, but waits at most `timeout`: a node must start (and serve cached keys
+    /// and the master key) while PostgreSQL is down; the invalidation listener reloads once it is back.
+    func reload(within timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await reload() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
     /// The base catalog with operators' prices, limits, credentials and activation applied.
     static func apply(_ overrides: [ModelOverride], to base: ModelCatalog) -> ModelCatalog {
         guard !overrides.isEmpty else { return base }

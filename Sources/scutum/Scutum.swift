@@ -12,7 +12,7 @@ struct Scutum: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scutum",
         abstract: "Scutum, an OpenAI-compatible LLM gateway.",
-        subcommands: [Serve.self, Migrate.self, Keys.self],
+        subcommands: [Serve.self, Migrate.self, Keys.self, Admin.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -121,6 +121,26 @@ struct Keys: AsyncParsableCommand {
             let found = try await options.withKeyStore { store in try await store.setBlocked(hash: hash, true) }
             guard found else { throw ValidationError("no such key") }
             print("Revoked. Every node stops accepting it within about a second.")
+        }
+    }
+}
+
+/// `scutum admin create-key`: the first admin key, to log in to the Admin API without the master key.
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Admin API helpers.", subcommands: [CreateKey.self])
+
+    struct CreateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-key",
+            abstract: "Create an admin key and print it (shown only once); POST it to :8086/auth/login.")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "A name for the key.") var alias: String = "admin"
+
+        func run() async throws {
+            let alias = self.alias
+            let (key, _) = try await options.withKeyStore { store in try await store.create(alias: alias, role: "admin") }
+            print(key)
         }
     }
 }

@@ -150,3 +150,22 @@ def test_cli_key_lifecycle():
             break
         assert time.time() < deadline, "revoked key still accepted"
         time.sleep(0.1)
+
+
+def test_admin_api_examples_login_then_generate_a_key_that_works_on_the_proxy():
+    # The guide's login puts the key inside single quotes, so the user types it in: so do we.
+    script = (EXAMPLES / "admin_login_curl.sh").read_text().replace("$SCUTUM_API_KEY", KEY)
+    script += "\n" + (EXAMPLES / "admin_examples_curl.sh").read_text()
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    decoder = json.JSONDecoder()
+    text = done.stdout.strip()
+    models, end = decoder.raw_decode(text)
+    generated, _ = decoder.raw_decode(text[end:].lstrip())
+    assert any(m["model_name"] == "claude-sonnet-4.5" for m in models["models"])
+    assert generated["key"].startswith("sk-")
+    assert generated["key_alias"] == "my-service"
+    assert generated["max_budget"] == 100
+    answer = client(generated["key"]).chat.completions.create(
+        model="claude-sonnet-4.5", messages=[{"role": "user", "content": "What is the capital of France?"}])
+    assert "Paris" in answer.choices[0].message.content

@@ -23,6 +23,7 @@ step() { printf '\n==> %s\n' "$*"; }
 command -v swift >/dev/null || { echo "The Swift toolchain (6.x) is required" >&2; exit 1; }
 need=()
 command -v curl >/dev/null || need+=(curl)
+command -v jq >/dev/null || need+=(jq)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3 python3-venv python3-pip)
 if [ ${#need[@]} -gt 0 ]; then
     step "installing ${need[*]}"

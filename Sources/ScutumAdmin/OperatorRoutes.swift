@@ -1,0 +1,19 @@
+import Hummingbird
+import ScutumCore
+
+/// Read-only operator views: `GET /api/v1/audit-log` and `GET /api/v1/guardrail-assignments`.
+struct OperatorRoutes {
+    let services: AdminServices
+
+    func register(on group: RouterGroup<AdminRequestContext>) {
+        group.get("/audit-log") { request, _ in
+            var query = QueryFields(request)
+            let limit = query.limit(default: 100, maximum: 1000)
+            try query.finish()
+            return AdminResponse.json(["entries": .array(try await services.auditLog.recent(limit: limit))])
+        }
+        group.get("/guardrail-assignments") { _, _ in
+            AdminResponse.json(["assignments": .array(try await services.guardrails.list().map(\.json))])
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Hummingbird
+import ScutumCore
+
+/// `/api/v1/settings`: the platform settings object, read whole and updated by partial merge.
+struct SettingsRoutes {
+    let services: AdminServices
+
+    /// The settings an operator may change, by kind.
+    static let positiveIntegers = ["global_rate_limit", "default_key_rpm", "default_key_tpm"]
+    static let flags = [
+        "enable_budget_enforcement", "enable_cost_tracking", "enable_guardrails", "enable_routing_policies",
+        "maintenance_mode",
+    ]
+    static let strings = ["default_model"]
+
+    func register(on group: RouterGroup<AdminRequestContext>) {
+        group.get("/settings") { _, _ in AdminResponse.json(try await services.settings.load()) }
+        group.put("/settings") { request, context in try await update(request, context) }
+    }
+
+    func update(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        var fields = try await services.body(request)
+        fields.rejectUnknown(allowed: Set(Self.positiveIntegers + Self.flags + Self.strings))
+        var changes: [String: JSONValue] = [:]
+        for name in Self.positiveIntegers {
+            if let value = fields.positiveInt(name, nullable: false).value { changes[name] = .int(Int64(value)) }
+        }
+        for name in Self.flags {
+            if let value = fields.bool(name, nullable: false).value { changes[name] = .bool(value) }
+        }
+        for name in Self.strings {
+            if let value = fields.string(name, nullable: false, nonEmpty: true, maxLength: 256).value {
+                changes[name] = .string(value)
+            }
+        }
+        try fields.finish()
+
+        var settings = try await services.settings.load().objectValue ?? [:]
+        settings.merge(changes) { _, new in new }
+        try await services.settings.save(.object(settings))
+        try await services.audit(principal, "settings.update", targetType: "settings", targetID: nil,
+            details: .object(changes))
+        return AdminResponse.json(.object(settings))
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import PostgresNIO
+import ScutumCore
+import ScutumStore
+import ScutumTestSupport
+import Testing
+
+@testable import ScutumAdmin
+
+@Suite("Admin API: spend")
+struct SpendRoutesTests {
+    static func record(_ id: String, at: String, key: String, team: String?, user: String?, model: String,
+        cost: Double) -> SpendRecord
+    {
+        SpendRecord(requestID: id, at: ISOTime.parse(at)?.date ?? Date(), keyID: key, keyAlias: nil, teamID: team,
+            userID: user, modelRequested: model, modelServed: model, provider: "openai", promptTokens: 10,
+            completionTokens: 5, cachedTokens: 0, cost: cost, latencyMilliseconds: 12, status: 200, stream: false)
+    }
+
+    static let records = [
+        record("r1", at: "2025-01-10T10:00:00Z", key: "k1", team: "t1", user: "ada", model: "gpt-5-mini", cost: 1),
+        record("r2", at: "2025-01-20T10:00:00.250Z", key: "k1", team: "t1", user: "ada", model: "claude-sonnet-4.5", cost: 2),
+        record("r3", at: "2025-01-31T23:00:00Z", key: "k2", team: nil, user: "alan", model: "gpt-5-mini", cost: 4),
+        record("r4", at: "2025-02-05T10:00:00Z", key: "k2", team: nil, user: nil, model: "gpt-5-mini", cost: 8),
+    ]
+
+    @Test("logs: filters, date ranges (ISO-8601 or YYYY-MM-DD, end date inclusive), limit; 422 for bad parameters")
+    func logs() async throws {
+        try await AdminFixture.withAPI { api, client in
+            try await SpendLogStore(client: client, logger: TestEnvironment.logger).insert(Self.records)
+            func ids(_ query: String) async throws -> [String] {
+                try await api.ok(.get, "/api/v1/spend/logs\(query)")["logs"]?.arrayValue?
+                    .compactMap { $0["request_id"]?.stringValue } ?? []
+            }
+            #expect(try await ids("") == ["r4", "r3", "r2", "r1"])
+            #expect(try await ids("?key_id=k1") == ["r2", "r1"])
+            #expect(try await ids("?team_id=t1&model=claude-sonnet-4.5") == ["r2"])
+            #expect(try await ids("?user_id=alan") == ["r3"])
+            #expect(try await ids("?start=2025-01-15&end=2025-01-31") == ["r3", "r2"])
+            #expect(try await ids("?start=2025-01-20T10:00:00Z&end=2025-02-01T00:00:00%2B00:00") == ["r3", "r2"])
+            #expect(try await ids("?limit=1") == ["r4"])
+
+            let first = try #require(try await api.ok(.get, "/api/v1/spend/logs?key_id=k1")["logs"]?.arrayValue?.last)
+            #expect(first["at"] == "2025-01-10T10:00:00.000Z")
+            #expect(first["cost"]?.doubleValue == 1 && first["prompt_tokens"] == 10 && first["status"] == 200)
+
+            expectValidationError(try await api.call(.get, "/api/v1/spend/logs?limit=0"), at: "query.limit")
+            expectValidationError(try await api.call(.get, "/api/v1/spend/logs?limit=1001"), at: "query.limit")
+            expectValidationError(try await api.call(.get, "/api/v1/spend/logs?limit=ten"), at: "query.limit")
+            expectValidationError(try await api.call(.get, "/api/v1/spend/logs?start=yesterday"), at: "query.start")
+        }
+    }
+
+    @Test("totals per key, team, user and model, within start/end")
+    func totals() async throws {
+        try await AdminFixture.withAPI { api, client in
+            try await SpendLogStore(client: client, logger: TestEnvironment.logger).insert(Self.records)
+            let keys = try await api.ok(.get, "/api/v1/spend/keys")["totals"]?.arrayValue ?? []
+            #expect(keys == [
+                ["key_id": "k2", "requests": 2, "prompt_tokens": 20, "completion_tokens": 10, "total_cost": 12],
+                ["key_id": "k1", "requests": 2, "prompt_tokens": 20, "completion_tokens": 10, "total_cost": 3],
+            ])
+            let teams = try await api.ok(.get, "/api/v1/spend/teams?end=2025-01-31")["totals"]?.arrayValue ?? []
+            #expect(Set(teams.compactMap { $0["team_id"] }) == [.null, "t1"])
+            #expect(teams.first { $0["team_id"] == .null }?["total_cost"]?.doubleValue == 4)
+            let users = try await api.ok(.get, "/api/v1/spend/users?start=2025-01-15")["totals"]?.arrayValue ?? []
+            #expect(users.first { $0["user_id"] == "ada" }?["requests"] == 1)
+            let models = try await api.ok(.get, "/api/v1/spend/models")["totals"]?.arrayValue ?? []
+            #expect(models.first?["model"] == "gpt-5-mini" && models.first?["total_cost"]?.doubleValue == 13)
+            expectValidationError(try await api.call(.get, "/api/v1/spend/models?end=2025-13-45"), at: "query.end")
+        }
+    }
+}
