@@ -268,3 +268,51 @@ struct ClusterBudgetTests {
         }
     }
 }
+
+@Suite("The Admin API across a cluster")
+struct AdminClusterTests {
+    static func login(_ gateway: Gateway) async throws -> String {
+        let result = try await Gateway.send(.POST, gateway.adminURL + "/auth/login", key: nil,
+            body: #"{"api_key":"\#(Gateway.masterKey)"}"#)
+        #expect(result.status == 200, "\(result.body)")
+        return try #require(try result.json["access_token"] as? String)
+    }
+
+    @Test("a key generated through node A's Admin API works on node B; deleted through B, A refuses it within a second")
+    func generateOnADeleteOnB() async throws {
+        try await Gateway.cluster(nodes: 2) { nodes in
+            let tokenA = try await Self.login(nodes[0])
+            let generated = try await Gateway.send(.POST, nodes[0].adminURL + "/api/v1/keys/generate", key: tokenA,
+                body: #"{"key_alias":"my-service","max_budget":100,"duration":"90d"}"#)
+            #expect(generated.status == 200, "\(generated.body)")
+            let key = try #require(try generated.json["key"] as? String)
+            let onB = try await nodes[1].request("/v1/chat/completions", key: key, body: Gateway.chat("hi"))
+            #expect(onB.status == 200)
+            let onA = try await nodes[0].request("/v1/chat/completions", key: key, body: Gateway.chat("hi"))
+            #expect(onA.status == 200)
+
+            // The same token works on B: every node derives the same signing secret.
+            let deleted = try await Gateway.send(.POST, nodes[1].adminURL + "/api/v1/keys/delete", key: tokenA,
+                body: #"{"keys":["\#(key)"]}"#)
+            #expect(deleted.status == 200, "\(deleted.body)")
+            let started = ContinuousClock.now
+            let refused = try await eventually(timeout: .seconds(2)) { () async throws -> Int? in
+                let result = try await nodes[0].request("/v1/chat/completions", key: key, body: Gateway.chat("hi"))
+                return result.status == 401 ? 401 : nil
+            }
+            #expect(refused == 401)
+            #expect(ContinuousClock.now - started < .seconds(1))
+
+            // Both requests were logged with their key, and the Admin API reports them.
+            for node in nodes { await node.node.spend.flush() }
+            let keyID = try #require(try generated.json["key_id"] as? String)
+            let logs = try await eventually(timeout: .seconds(5)) { () async throws -> [[String: Any]]? in
+                let result = try await Gateway.send(.GET, nodes[1].adminURL + "/api/v1/spend/logs?key_id=\(keyID)",
+                    key: tokenA, body: nil)
+                let logs = try result.json["logs"] as? [[String: Any]] ?? []
+                return logs.count == 2 ? logs : nil
+            }
+            #expect(logs?.count == 2)
+        }
+    }
+}
