@@ -217,27 +217,31 @@ struct ClusterBudgetTests {
                 _ = try await eventually { node.node.platform.current.budgets[.team("team-a")] }
             }
             // Four clients at a time on each node until both refuse.
-            let refusals = try await withThrowingTaskGroup(of: Int.self) { group in
+            // (served, refused) per worker.
+            let outcomes = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
                 for worker in 0..<8 {
                     group.addTask {
                         let node = nodes[worker % 2]
+                        var served = 0
                         for _ in 0..<200 {
                             let result = try await node.request("/v1/chat/completions", key: key,
                                 body: Gateway.chat("Write a short poem about APIs."))
-                            if result.status == 400 { return 1 }
+                            if result.status == 400 { return (served, 1) }
                             #expect(result.status == 200)
+                            served += 1
                         }
-                        return 0
+                        return (served, 0)
                     }
                 }
-                return try await group.reduce(0, +)
+                return try await group.reduce((0, 0)) { ($0.0 + $1.0, $0.1 + $1.1) }
             }
-            #expect(refusals == 8)
+            #expect(outcomes.1 == 8)
             for node in nodes { await node.node.spend.flush() }
+            // Wait until every served request's row is in PostgreSQL.
             let rows = try await eventually(timeout: .seconds(10)) { () async throws -> (Int, Double)? in
                 let stats = try await PlatformTests.count(client,
                     "SELECT count(*) FILTER (WHERE status = 200)::int8, coalesce(sum(cost), 0)::float8 FROM spend_logs WHERE team_id = 'team-a'")
-                return stats.0 > 0 ? stats : nil
+                return stats.0 == outcomes.0 ? stats : nil
             }
             let (served, spent) = try #require(rows)
             // Each request costs the same here; at most one per worker was admitted before the last cost landed.

@@ -42,7 +42,8 @@ swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Write|E
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "build failed" >&2; exit 1; }
 
 step "swift test (real PostgreSQL and Redis)"
-swift test --skip-build 2>&1 | tee "$LOGS/swift-test.log" | grep -E "Suite \"|Test run with|recorded an issue|[Ff]ail" || true
+# No `|| true` here: with pipefail it would run on a failing `swift test` and hide its status.
+swift test --skip-build 2>&1 | tee "$LOGS/swift-test.log" | grep -E "Suite \"|Test run with|recorded an issue|[Ff]ail"
 swift_status=${PIPESTATUS[0]}
 
 step "end-to-end: the guide's examples against a demo gateway on :$GATEWAY_PORT"
