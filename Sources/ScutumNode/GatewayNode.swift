@@ -98,13 +98,19 @@ public struct GatewayNode: Sendable {
             return KeyCache.CachedKey(
                 key: AuthenticatedKey(id: record.id.uuidString.lowercased(), hash: record.keyHash, alias: record.alias,
                     role: record.role, teamID: record.settings.teamID, userID: record.settings.userID,
-                    models: record.settings.models),
+                    models: record.settings.models, rpmLimit: record.settings.rpmLimit,
+                    tpmLimit: record.settings.tpmLimit, maxParallelRequests: record.settings.maxParallelRequests),
                 blocked: record.blocked, expiresAt: record.expiresAt?.timeIntervalSince1970)
         }
         let platform = PlatformState()
         let ledger = SpendLedger(redis: redis, namespace: configuration.redisNamespace)
         let spend = SpendRecorder(ledger: ledger, logger: logger)
-        let accounting = Accounting(platform: platform, ledger: ledger, recorder: spend, logger: logger)
+        let nodeID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+        let registry = NodeRegistry(redis: redis, namespace: configuration.redisNamespace, nodeID: nodeID, logger: logger)
+        let rateLimiting = RateLimiting(limiter: RateLimiter(redis: redis, namespace: configuration.redisNamespace),
+            registry: registry, logger: logger)
+        let accounting = Accounting(platform: platform, ledger: ledger, recorder: spend, rateLimiting: rateLimiting,
+            logger: logger)
         let loader = PlatformLoader(platform: platform, catalog: catalogHolder, baseCatalog: resolvedCatalog,
             postgres: postgres, logger: logger)
         let readiness = ReadinessProbe(checks: [
@@ -143,9 +149,9 @@ public struct GatewayNode: Sendable {
             }))
         services.append(usage)
         services.append(spend)
-        let consumer = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+        services.append(registry)
         services.append(SpendLogWriter(ledger: ledger, store: SpendLogStore(client: postgres, logger: logger),
-            consumer: consumer, logger: logger))
+            consumer: nodeID, logger: logger))
         if let demoMock { services.append(demoMock) }
         services.append(preparedProxy)
         if let adminConfiguration = configuration.admin {

@@ -10,12 +10,17 @@ public struct Accounting: Sendable {
     public let platform: PlatformState
     public let ledger: SpendLedger?
     public let recorder: SpendRecorder?
+    /// Rate limits; nil turns them off.
+    public let rateLimiting: RateLimiting?
     let logger: Logger
 
-    public init(platform: PlatformState, ledger: SpendLedger?, recorder: SpendRecorder?, logger: Logger) {
+    public init(platform: PlatformState, ledger: SpendLedger?, recorder: SpendRecorder?,
+        rateLimiting: RateLimiting? = nil, logger: Logger)
+    {
         self.platform = platform
         self.ledger = ledger
         self.recorder = recorder
+        self.rateLimiting = rateLimiting
         self.logger = logger
     }
 
@@ -26,10 +31,14 @@ public struct Accounting: Sendable {
         /// Deployment names the caller may use (nil: any).
         var allowedModels: Set<String>?
         var costTracking: Bool
+        /// What the rate limits took for this request, settled when it ends.
+        var permit: RateLimiting.Permit?
     }
 
     /// Checks the caller may use `model` now; throws the error the client gets when not.
-    func admit(model: String, principal: Principal?) async throws(GatewayError) -> Admission {
+    func admit(model: String, principal: Principal?, estimatedTokens: Int, requestID: String)
+        async throws(GatewayError) -> Admission
+    {
         let snapshot = platform.current
         let key = principal?.key
         var allowed: Set<String>?
@@ -64,7 +73,9 @@ public struct Accounting: Sendable {
                 }
             }
         }
-        return Admission(budgets: budgets, allowedModels: allowed, costTracking: snapshot.costTracking)
+        let permit = try await rateLimiting?.admit(key: key, snapshot: snapshot, tokens: estimatedTokens,
+            requestID: requestID)
+        return Admission(budgets: budgets, allowedModels: allowed, costTracking: snapshot.costTracking, permit: permit)
     }
 
     static func exceeded(_ budget: BudgetRecord, spend: Double) -> GatewayError {
@@ -83,5 +94,9 @@ public struct Accounting: Sendable {
     /// Records what a finished request cost.
     func record(_ record: SpendRecord, admission: Admission) {
         recorder?.record(record, budgets: admission.costTracking ? admission.budgets : [])
+        if let permit = admission.permit, let rateLimiting {
+            let tokens = record.status == 200 ? record.promptTokens + record.completionTokens : 0
+            Task { await rateLimiting.settle(permit, tokens: tokens) }
+        }
     }
 }

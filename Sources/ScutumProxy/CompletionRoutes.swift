@@ -37,8 +37,8 @@ struct CompletionRoutes: Sendable {
         let principal: Principal?
         let model: String
         let stream: Bool
-        let started = ContinuousClock.now
-        let requestID = "req-" + UUID().uuidString.lowercased()
+        let started: ContinuousClock.Instant
+        let requestID: String
 
         func finish(status: Int, target: RoutableDeployment?, usage: TokenUsage?) {
             guard let accounting, let admission else { return }
@@ -54,17 +54,27 @@ struct CompletionRoutes: Sendable {
         }
     }
 
-    func admit(_ model: String, stream: Bool, context: ProxyRequestContext) async throws -> Ledger {
-        let admission = try await accounting?.admit(model: model, principal: context.principal)
+    func admit(_ model: String, stream: Bool, estimatedTokens: Int, context: ProxyRequestContext) async throws -> Ledger {
+        let started = ContinuousClock.now
+        let requestID = "req-" + UUID().uuidString.lowercased()
+        let admission = try await accounting?.admit(model: model, principal: context.principal,
+            estimatedTokens: estimatedTokens, requestID: requestID)
         return Ledger(accounting: accounting, admission: admission, principal: context.principal, model: model,
-            stream: stream)
+            stream: stream, started: started, requestID: requestID)
+    }
+
+    /// Tokens to reserve against TPM before the call: about four bytes per prompt token, plus the
+    /// completion the client allows (or 256); settled with the real count afterwards.
+    static func estimate(bodyBytes: Int, maxTokens: Int?) -> Int {
+        bodyBytes / 4 + (maxTokens ?? 256)
     }
 
     func chatCompletions(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
         let chat = try ChatCompletionRequest(json: RequestJSON.parse(bytes.readableBytesView))
         let keyHash = context.principal?.keyHash
-        let ledger = try await admit(chat.model, stream: chat.stream, context: context)
+        let ledger = try await admit(chat.model, stream: chat.stream,
+            estimatedTokens: Self.estimate(bodyBytes: bytes.readableBytes, maxTokens: chat.maxTokens), context: context)
         let allowed = ledger.admission?.allowedModels
         if !chat.stream {
             let result: ChatCompletionResult
@@ -132,7 +142,8 @@ struct CompletionRoutes: Sendable {
     func embeddings(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
         let embedding = try EmbeddingRequest(json: RequestJSON.parse(bytes.readableBytesView))
-        let ledger = try await admit(embedding.model, stream: false, context: context)
+        let ledger = try await admit(embedding.model, stream: false,
+            estimatedTokens: Self.estimate(bodyBytes: bytes.readableBytes, maxTokens: 0), context: context)
         let result: EmbeddingResult
         let target: RoutableDeployment
         do {

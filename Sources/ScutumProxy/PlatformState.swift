@@ -20,6 +20,11 @@ public struct PlatformSnapshot: Sendable {
     public var maintenanceMode = false
     public var budgetEnforcement = true
     public var costTracking = true
+    /// Requests per minute across the whole gateway (`global_rate_limit`); 0 for none.
+    public var globalRateLimit = 1000
+    /// Limits of keys that set none (`default_key_rpm`, `default_key_tpm`).
+    public var defaultKeyRPM = 100
+    public var defaultKeyTPM = 100_000
     public var teams: [String: Team] = [:]
     public var budgets: [BudgetSubject: BudgetRecord] = [:]
 
@@ -30,6 +35,9 @@ public struct PlatformSnapshot: Sendable {
         maintenanceMode = settings["maintenance_mode"]?.boolValue ?? false
         budgetEnforcement = settings["enable_budget_enforcement"]?.boolValue ?? true
         costTracking = settings["enable_cost_tracking"]?.boolValue ?? true
+        globalRateLimit = settings["global_rate_limit"]?.intValue.map(Int.init) ?? 1000
+        defaultKeyRPM = settings["default_key_rpm"]?.intValue.map(Int.init) ?? 100
+        defaultKeyTPM = settings["default_key_tpm"]?.intValue.map(Int.init) ?? 100_000
     }
 
     /// The budgets a key's spend counts against: its own, its team's, its user's, and the global one.

@@ -28,10 +28,17 @@ public struct AuthenticatedKey: Sendable, Equatable {
     public var userID: String?
     /// Models the key may call; empty means any.
     public var models: [String]
+    /// Per-key limits; nil takes the settings' defaults (RPM, TPM) or means none (parallel).
+    public var rpmLimit: Int?
+    public var tpmLimit: Int?
+    public var maxParallelRequests: Int?
 
     public init(id: String, hash: String, alias: String?, role: String, teamID: String? = nil, userID: String? = nil,
-        models: [String] = [])
+        models: [String] = [], rpmLimit: Int? = nil, tpmLimit: Int? = nil, maxParallelRequests: Int? = nil)
     {
+        self.rpmLimit = rpmLimit
+        self.tpmLimit = tpmLimit
+        self.maxParallelRequests = maxParallelRequests
         self.id = id
         self.hash = hash
         self.alias = alias

@@ -50,6 +50,12 @@ pg_dir() {
     else
         local outside
         outside="/var/tmp/scutum-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)-$NAME"
+        # Left by an earlier checkout at this path (this one has no link to it): its password went
+        # with that checkout, so start over.
+        if [ -d "$outside" ]; then
+            [ -f "$outside/data/PG_VERSION" ] && as_pg "$(pg_bin)/pg_ctl" -D "$outside/data" -m immediate stop >/dev/null 2>&1
+            rm -rf "$outside"
+        fi
         mkdir -p "$outside"
         ln -sfn "$outside" "$STATE/pg"
         echo "$outside"
