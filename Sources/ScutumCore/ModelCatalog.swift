@@ -239,6 +239,28 @@ public struct ModelCatalog: Sendable {
         return routable
     }
 
+    /// `resolve`, followed by the deployments of the model's fallback chain (each resolved the same
+    /// way, unavailable ones skipped), without repeats.
+    public func resolveWithFallbacks(_ name: String, mode: ModelMode) throws(GatewayError) -> [RoutableDeployment] {
+        var chain: [RoutableDeployment]
+        var primaryError: GatewayError?
+        do {
+            chain = try resolve(name, mode: mode)
+        } catch {
+            // A model whose own deployments are unavailable may still be served by its fallbacks.
+            guard byName[name] != nil, fallbacks[name] != nil else { throw error }
+            chain = []
+            primaryError = error
+        }
+        var seen = Set(chain.map(\.deployment.name))
+        for fallback in fallbacks[name] ?? [] {
+            guard let more = try? resolve(fallback, mode: mode) else { continue }
+            for target in more where seen.insert(target.deployment.name).inserted { chain.append(target) }
+        }
+        if chain.isEmpty, let primaryError { throw primaryError }
+        return chain
+    }
+
     /// Names a client may pass as `model` that can currently be served: models, then aliases.
     public func routableNames(mode: ModelMode? = nil) -> [(name: String, ownedBy: String, isAlias: Bool)] {
         var names: [(String, String, Bool)] = []

@@ -37,6 +37,9 @@ public struct MockKnobs: Sendable {
 /// `[mock:malformed]`, `[mock:hang]`, `[mock:tool_call]`, and for the Anthropic, Gemini, Vertex and
 /// Bedrock formats also `[mock:safety]` (a blocked answer), `[mock:cached=N]` (N cached prompt
 /// tokens in the usage) and `[mock:stream_error]` (an in-stream error after the first delta).
+/// `[mock:fail_model=ID]` limits the `status` directive to requests for that upstream model id (the
+/// others answer normally), to fail one provider of a fallback chain; `[mock:error_message=...]` sets
+/// the OpenAI-format error's message.
 struct MockDirectives: Sendable {
     var knobs: MockKnobs
     var retryAfter: String?
@@ -45,9 +48,16 @@ struct MockDirectives: Sendable {
     var safety = false
     var cachedTokens = 0
     var streamError = false
+    /// Only this upstream model fails (`fail_model`).
+    var failModel: String?
+    /// The message of the OpenAI-format error (`error_message`), e.g. a context-length refusal.
+    var errorMessage: String?
 
-    init(knobs: MockKnobs, text: String) {
+    init(knobs: MockKnobs, text: String, model: String? = nil) {
         self.knobs = knobs
+        defer {
+            if let failModel, let model, failModel != model, knobs.status == nil { self.knobs.status = nil }
+        }
         var rest = Substring(text)
         while let open = rest.range(of: "[mock:") {
             guard let close = rest[open.upperBound...].firstIndex(of: "]") else { break }
@@ -68,6 +78,8 @@ struct MockDirectives: Sendable {
             case "safety": safety = true
             case "cached": cachedTokens = max(0, Int(value) ?? 0)
             case "stream_error": streamError = true
+            case "fail_model": failModel = value
+            case "error_message": errorMessage = value
             default: break
             }
         }

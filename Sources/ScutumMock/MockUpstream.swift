@@ -92,8 +92,10 @@ public enum MockUpstream {
         guard let body = JSONText.object(bytes) else {
             return MockResponses.openAIError(status: 400, message: "We could not parse the JSON body of your request.")
         }
-        let directives = MockDirectives(knobs: knobs, text: ChatPrompt(body).allText)
-        if let failure = try await misbehave(directives, fail: { MockResponses.openAIError(status: $0, retryAfter: $1) }) {
+        let directives = MockDirectives(knobs: knobs, text: ChatPrompt(body).allText, model: body["model"] as? String)
+        if let failure = try await misbehave(directives, fail: {
+            MockResponses.openAIError(status: $0, message: directives.errorMessage, retryAfter: $1)
+        }) {
             return failure
         }
         return try await respond(body, directives)

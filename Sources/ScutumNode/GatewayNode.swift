@@ -120,7 +120,8 @@ public struct GatewayNode: Sendable {
         let proxy = ProxyApplication.application(
             configuration: configuration.proxy,
             dependencies: ProxyDependencies(catalog: catalogHolder, providers: providers, authenticator: authenticator,
-                readiness: readiness, usage: usage, accounting: accounting),
+                readiness: readiness, usage: usage, accounting: accounting,
+                health: ProviderHealth(redis: redis, namespace: configuration.redisNamespace)),
             logger: logger, onServerRunning: onProxyRunning)
 
         let migrate = configuration.migrateOnStart

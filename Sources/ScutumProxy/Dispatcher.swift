@@ -1,19 +1,37 @@
+import Foundation
 import Logging
 import ScutumCore
 import ScutumProviders
+import ScutumRedis
 
-/// Resolves a model name to deployments and calls them in order until one answers.
+/// Resolves a model name to deployments (its own, then its fallback chain) and calls them in order
+/// until one answers.
 ///
-/// Errors that are the client's (400) end the attempt at once. When a single deployment fails,
-/// the client gets that failure's status (500 for a provider failure, 429 for its rate limit);
+/// Each deployment gets a retry with backoff and jitter for transient failures (timeouts, dropped
+/// connections, 5xx) before the next one is tried. Deployments whose circuit breaker is open on the
+/// cluster are skipped; failures and successful probes feed the breaker. A request too long for a
+/// model's context window moves on to larger-context models. Errors that are the client's (400)
+/// end the attempt at once. When a single deployment fails, the client gets that failure's status;
 /// when several were tried and all failed, a 503 naming each one and why.
 struct Dispatcher: Sendable {
     let catalog: CatalogHolder
     let providers: ProviderRegistry
+    let health: ProviderHealth?
+    let retries: Int
     let logger: Logger
 
+    init(catalog: CatalogHolder, providers: ProviderRegistry, health: ProviderHealth? = nil, retries: Int = 1,
+        logger: Logger)
+    {
+        self.catalog = catalog
+        self.providers = providers
+        self.health = health
+        self.retries = retries
+        self.logger = logger
+    }
+
     func targets(for model: String, mode: ModelMode) throws(GatewayError) -> [RoutableDeployment] {
-        try catalog.current.resolve(model, mode: mode)
+        try catalog.current.resolveWithFallbacks(model, mode: mode)
     }
 
     /// Calls `operation` on each target in turn; returns the first success and who served it.
@@ -29,28 +47,107 @@ struct Dispatcher: Sendable {
                     type: "permission_error", param: "model", code: "model_not_allowed")
             }
         }
-        var failures: [(RoutableDeployment, ProviderError)] = []
-        for target in targets {
-            guard let adapter = providers.adapter(for: target.deployment.provider) else {
-                failures.append((target, ProviderError(.status(501), "no adapter for \(target.deployment.provider)")))
+        let admissions = await admissions(for: targets)
+        var failures: [(String, ProviderError)] = []
+        var minimumContext: Int?
+        for (target, admission) in zip(targets, admissions) {
+            let name = target.deployment.name
+            if admission == .open {
+                failures.append((name, ProviderError(.status(503), "skipped: its circuit breaker is open (cooling down)")))
                 continue
             }
-            do {
-                return (try await operation(adapter, target), target)
-            } catch {
-                logger.warning("provider call failed", metadata: [
-                    "model": "\(target.deployment.name)", "provider": "\(target.deployment.provider.rawValue)",
-                    "error": "\(error.message)",
-                ])
-                if !error.isRetryable { throw error.gatewayError(model: target.deployment.name) }
-                failures.append((target, error))
+            if let minimumContext, (target.deployment.contextWindow ?? 0) <= minimumContext { continue }
+            guard let adapter = providers.adapter(for: target.deployment.provider) else {
+                failures.append((name, ProviderError(.status(501), "no adapter for \(target.deployment.provider)")))
+                continue
+            }
+            var attempt = 0
+            while true {
+                do {
+                    let result = try await operation(adapter, target)
+                    if admission == .probe { try? await health?.recordProbeSuccess(name) }
+                    return (result, target)
+                } catch {
+                    logger.warning("provider call failed", metadata: [
+                        "model": "\(name)", "provider": "\(target.deployment.provider.rawValue)",
+                        "attempt": "\(attempt + 1)", "error": "\(error.message)",
+                    ])
+                    if Self.isContextWindowError(error) {
+                        // Only a model with a larger window can take this request.
+                        minimumContext = max(minimumContext ?? 0, target.deployment.contextWindow ?? 0)
+                        failures.append((name, error))
+                        break
+                    }
+                    if !error.isRetryable {
+                        if failures.isEmpty { throw error.gatewayError(model: name) }
+                        failures.append((name, error))
+                        throw Self.allFailed(model, failures)
+                    }
+                    if Self.countsAgainstHealth(error) {
+                        _ = try? await health?.recordFailure(name, probing: admission == .probe)
+                    }
+                    if attempt < retries && Self.isTransient(error) && admission != .probe {
+                        attempt += 1
+                        try? await Task.sleep(for: Self.backoff(attempt: attempt))
+                        continue
+                    }
+                    failures.append((name, error))
+                    break
+                }
             }
         }
-        if failures.count == 1, let (target, error) = failures.first {
-            throw error.gatewayError(model: target.deployment.name)
+        if failures.count == 1, let (name, error) = failures.first {
+            throw error.gatewayError(model: name)
         }
-        let tried = failures.map { "\($0.0.deployment.name) (\($0.1.gatewayError(model: $0.0.deployment.name).code ?? "error"): \($0.1.message))" }
-        throw GatewayError.noDeployment(
+        throw Self.allFailed(model, failures)
+    }
+
+    /// Each target's breaker state; all closed when Redis cannot say (never fail a request over it).
+    func admissions(for targets: [RoutableDeployment]) async -> [ProviderHealth.Admission] {
+        guard let health, targets.count > 0 else { return targets.map { _ in .closed } }
+        do {
+            return try await health.admit(targets.map(\.deployment.name))
+        } catch {
+            logger.debug("provider health unavailable", metadata: ["error": "\(error)"])
+            return targets.map { _ in .closed }
+        }
+    }
+
+    static func allFailed(_ model: String, _ failures: [(String, ProviderError)]) -> GatewayError {
+        let tried = failures.map { "\($0.0) (\($0.1.gatewayError(model: $0.0).code ?? "error"): \($0.1.message))" }
+        return GatewayError.noDeployment(
             "Every deployment for '\(model)' failed. Tried, in order: \(tried.joined(separator: "; ")).")
+    }
+
+    /// Worth trying the same deployment again after a short pause.
+    static func isTransient(_ error: ProviderError) -> Bool {
+        switch error.kind {
+        case .timeout, .connection: true
+        case .status(let status): status >= 500
+        default: false
+        }
+    }
+
+    /// Failures that say the provider is unhealthy (not the caller's request, not its own rate limit).
+    static func countsAgainstHealth(_ error: ProviderError) -> Bool {
+        switch error.kind {
+        case .timeout, .connection, .malformed: true
+        case .status(let status): status >= 500
+        default: false
+        }
+    }
+
+    /// The provider said the prompt does not fit the model's context window.
+    static func isContextWindowError(_ error: ProviderError) -> Bool {
+        guard case .status(let status) = error.kind, status == 400 || status == 413 else { return false }
+        let text = error.message.lowercased()
+        return text.contains("context length") || text.contains("context window") || text.contains("maximum context")
+            || text.contains("too many tokens") || text.contains("prompt is too long")
+    }
+
+    /// 100 ms, 200 ms, 400 ms... with ±50% jitter, so nodes do not retry in step.
+    static func backoff(attempt: Int) -> Duration {
+        let base = 100.0 * pow(2.0, Double(attempt - 1))
+        return .milliseconds(Int64(base * Double.random(in: 0.5...1.5)))
     }
 }

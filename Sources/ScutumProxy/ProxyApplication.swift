@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import ScutumCore
 import ScutumProviders
+import ScutumRedis
 
 /// What the proxy needs from the rest of the node.
 public struct ProxyDependencies: Sendable {
@@ -13,10 +14,13 @@ public struct ProxyDependencies: Sendable {
     public var usage: UsageRecorder?
     /// Admission (maintenance, allow-lists, budgets) and spend recording; nil turns them off.
     public var accounting: Accounting?
+    /// Shared circuit breakers of deployments; nil turns them off.
+    public var health: ProviderHealth?
 
     public init(catalog: CatalogHolder, providers: ProviderRegistry, authenticator: Authenticator,
-        readiness: ReadinessProbe, usage: UsageRecorder?, accounting: Accounting? = nil)
+        readiness: ReadinessProbe, usage: UsageRecorder?, accounting: Accounting? = nil, health: ProviderHealth? = nil)
     {
+        self.health = health
         self.accounting = accounting
         self.catalog = catalog
         self.providers = providers
@@ -39,7 +43,8 @@ public enum ProxyApplication {
             router.add(middleware: MaintenanceMiddleware(platform: accounting.platform))
         }
         router.add(middleware: AuthMiddleware(authenticator: dependencies.authenticator))
-        let dispatcher = Dispatcher(catalog: dependencies.catalog, providers: dependencies.providers, logger: logger)
+        let dispatcher = Dispatcher(catalog: dependencies.catalog, providers: dependencies.providers,
+            health: dependencies.health, logger: logger)
         CompletionRoutes(dispatcher: dispatcher, usage: dependencies.usage, accounting: dependencies.accounting,
             maximumBodyBytes: configuration.maximumBodyBytes, logger: logger
         ).register(on: router)

@@ -56,6 +56,8 @@ struct Gateway: Sendable {
         models:
           - {model_name: gpt-test, provider: openai, model: gpt-upstream-id, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}
           - {model_name: gpt-test-2, provider: openai, model: gpt-upstream-2}
+          - {model_name: primary-test, provider: openai, model: primary-upstream, context_window: 8000}
+          - {model_name: big-context-test, provider: openai, model: big-upstream, context_window: 200000}
           - {model_name: azure-text-embedding-3-large, provider: azure, model: text-embedding-3-large, mode: embedding}
           - {model_name: azure-chat, provider: azure, model: my-gpt-deployment}
           - {model_name: deepseek-nokey, provider: deepseek, model: deepseek-chat}
@@ -67,6 +69,8 @@ struct Gateway: Sendable {
           - {model_name: bedrock-claude, provider: bedrock, model: "anthropic.claude-sonnet-4-5-20250929-v1:0"}
           - {model_name: bedrock-titan, provider: bedrock, model: "amazon.titan-embed-text-v2:0", mode: embedding}
           - {model_name: bedrock-cohere, provider: bedrock, model: cohere.embed-english-v3, mode: embedding}
+        fallbacks:
+          primary-test: [gpt-test-2, big-context-test]
         aliases:
           fast: [gpt-test, gpt-test-2]
           broken: [deepseek-nokey]
