@@ -115,6 +115,14 @@ struct Dispatcher: Sendable {
 
     static func allFailed(_ model: String, _ failures: [(String, ProviderError)]) -> GatewayError {
         let tried = failures.map { "\($0.0) (\($0.1.gatewayError(model: $0.0).code ?? "error"): \($0.1.message))" }
+        // Every provider in the chain is rate limiting: that is a 429 to retry later, not an outage.
+        if failures.allSatisfy({ $0.1.kind == .status(429) }) {
+            let waits = failures.compactMap { $0.1.retryAfter.flatMap(Int.init) }
+            return GatewayError(status: 429,
+                message: "Every deployment for '\(model)' is rate limiting. Tried, in order: \(tried.joined(separator: "; ")).",
+                type: "rate_limit_error", code: "upstream_rate_limited",
+                headers: ["Retry-After": String(waits.min() ?? 1)])
+        }
         return GatewayError.noDeployment(
             "Every deployment for '\(model)' failed. Tried, in order: \(tried.joined(separator: "; ")).")
     }

@@ -90,3 +90,17 @@ struct FallbackTests {
         }
     }
 }
+
+@Suite("Fallback chains when every provider rate limits")
+struct FallbackRateLimitTests {
+    @Test("a chain that is rate limited all along is a 429 with the shortest Retry-After, not a 503")
+    func allRateLimited() async throws {
+        try await Gateway.with { gateway in
+            let result = try await gateway.request("/v1/chat/completions",
+                body: Gateway.chat(model: "primary-test", "[mock:status=429] [mock:retry_after=9] hi"))
+            #expect(result.status == 429)
+            #expect(result.header("retry-after") == "9")
+            #expect(try result.openAIError["code"] as? String == "upstream_rate_limited")
+        }
+    }
+}
