@@ -119,10 +119,25 @@ def test_missing_messages_is_bad_request():
 
 
 def test_upstream_failure_is_500_in_openai_shape():
+    # grok-3-mini has no fallback chain: the provider's failure reaches the client as a 500.
     with pytest.raises(openai.InternalServerError) as raised:
-        client().chat.completions.create(model="grok-4", messages=[{"role": "user", "content": "hi [mock:status=502]"}])
+        client().chat.completions.create(model="grok-3-mini", messages=[{"role": "user", "content": "hi [mock:status=502]"}])
     assert raised.value.status_code == 500
     assert raised.value.body["code"] == "upstream_error"
+
+
+def test_whole_fallback_chain_failing_is_503_listing_what_was_tried():
+    with pytest.raises(openai.InternalServerError) as raised:
+        client().chat.completions.create(model="grok-4", messages=[{"role": "user", "content": "hi [mock:status=502]"}])
+    assert raised.value.status_code == 503
+    for model in ["grok-4", "gpt-5", "claude-sonnet-4.5"]:
+        assert model in raised.value.body["message"]
+
+
+def test_fallback_serves_when_the_primary_fails():
+    response = client().chat.completions.create(
+        model="gpt-5", messages=[{"role": "user", "content": "hi [mock:status=503] [mock:fail_model=gpt-5]"}])
+    assert response.model == "gpt-5.2"
 
 
 def test_cli_key_lifecycle():
