@@ -83,6 +83,8 @@ public struct NodeConfiguration: Sendable {
         }
         do {
             redis = try RedisConfiguration(url: value("REDIS_URL") ?? "redis://127.0.0.1:6379/0")
+            redis.commandTimeout = .milliseconds(Int64(try integer("SCUTUM_REDIS_TIMEOUT_MILLISECONDS", default: 250,
+                range: 10...60_000)))
         } catch {
             throw Invalid(description: "REDIS_URL: \(error)")
         }

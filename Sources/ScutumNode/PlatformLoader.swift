@@ -4,6 +4,7 @@ import PostgresNIO
 import ScutumCore
 import ScutumProxy
 import ScutumStore
+import Synchronization
 
 /// Loads what the Admin API manages (settings, teams, budgets, model overrides) into the node's
 /// memory, at start and whenever a change is announced, so requests never wait on PostgreSQL.
@@ -14,6 +15,8 @@ struct PlatformLoader: Sendable {
     let baseCatalog: ModelCatalog
     let postgres: PostgresClient
     let logger: Logger
+    /// The overrides the catalog was last built with, so an unchanged reload leaves it alone.
+    let applied = AppliedOverrides()
 
     /// Everything the node caches from PostgreSQL, with the change kinds that reload each part.
     static let kinds: Set<String> = ["settings", "team", "budget", "model"]
@@ -38,7 +41,9 @@ struct PlatformLoader: Sendable {
             }
             if kinds.contains("model") {
                 let overrides = try await ModelOverrideStore(client: postgres, logger: logger).list()
-                catalog.replace(with: Self.apply(overrides, to: baseCatalog))
+                if applied.swap(overrides) {
+                    catalog.replace(with: Self.apply(overrides, to: baseCatalog))
+                }
             }
         } catch {
             logger.warning("could not load platform state; keeping the previous one",
@@ -73,5 +78,18 @@ struct PlatformLoader: Sendable {
         }
         let disabled = Set(overrides.filter { $0.active == false }.map(\.modelName))
         return base.replacing(deployments, disabled: disabled)
+    }
+}
+
+/// The model overrides last applied to the catalog.
+final class AppliedOverrides: Sendable {
+    private let overrides = Mutex<[ModelOverride]?>(nil)
+
+    /// Records `new`; true when it differs from what was applied before (or nothing was).
+    func swap(_ new: [ModelOverride]) -> Bool {
+        overrides.withLock { current in
+            defer { current = new }
+            return current != new
+        }
     }
 }

@@ -31,7 +31,7 @@ struct ClusterTests {
                         "DATABASE_URL": "postgres://unused@127.0.0.1/unused", "REDIS_URL": TestEnvironment.redisURL,
                         "SCUTUM_API_KEY": Gateway.masterKey, "SCUTUM_HOST": "127.0.0.1", "SCUTUM_PROXY_PORT": "0",
                         "SCUTUM_SQL_DIR": TestEnvironment.sqlDirectory, "SCUTUM_ADMIN_PORT": "0",
-                        "SCUTUM_REDIS_NAMESPACE": "test-\(database.database)",
+                        "SCUTUM_REDIS_NAMESPACE": "test-\(database.database)", "SCUTUM_REDIS_TIMEOUT_MILLISECONDS": "3000",
                     ])
                     configuration.database = database
                     let port = PortBox()
