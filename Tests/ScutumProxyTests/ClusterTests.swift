@@ -32,6 +32,7 @@ struct ClusterTests {
                         "SCUTUM_API_KEY": Gateway.masterKey, "SCUTUM_HOST": "127.0.0.1", "SCUTUM_PROXY_PORT": "0",
                         "SCUTUM_SQL_DIR": TestEnvironment.sqlDirectory, "SCUTUM_ADMIN_PORT": "0",
                         "SCUTUM_REDIS_NAMESPACE": "test-\(database.database)", "SCUTUM_REDIS_TIMEOUT_MILLISECONDS": "3000",
+                        "SCUTUM_BACKEND_TIMEOUT_SECONDS": "10",
                     ])
                     configuration.database = database
                     let port = PortBox()

@@ -156,6 +156,8 @@ struct Gateway: Sendable {
             "SCUTUM_ADMIN_PORT": "0",
             // Dozens of nodes share two cores during the suite; Redis replies can take longer than production's 250 ms.
             "SCUTUM_REDIS_TIMEOUT_MILLISECONDS": "3000",
+            // Likewise PostgreSQL answers (readiness, key lookups); tests of the deadline set their own.
+            "SCUTUM_BACKEND_TIMEOUT_SECONDS": "10",
         ]
         all.merge(variables) { _, new in new }
         all["SCUTUM_REDIS_NAMESPACE"] = all["SCUTUM_REDIS_NAMESPACE"] ?? "test-\(database.database)"

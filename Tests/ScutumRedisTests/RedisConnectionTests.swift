@@ -78,10 +78,10 @@ struct RedisConnectionTests {
     @Test("a command sent as its connection is being closed fails at once or succeeds, never hangs")
     func sendWhileClosing() async throws {
         // A timeout long enough that a loaded CI machine does not time out the ECHO itself.
-        try await withTestRedisKeys(configuration: singleConnection(commandTimeoutMilliseconds: 1000)) { redis, prefix in
+        try await withTestRedisKeys(configuration: singleConnection(commandTimeoutMilliseconds: 2500)) { redis, prefix in
             let clock = self.clock
             do {
-                for _ in 0..<4 {
+                for _ in 0..<3 {
                     let timedOut = await redisError { try await redis.send(["BLPOP", RedisArgument(prefix + "l"), 10]) }
                     #expect(timedOut == .timeout)
                     // Sent while the event loop is closing the connection that just timed out.
@@ -91,7 +91,7 @@ struct RedisConnectionTests {
                     } catch let error as RedisClientError {
                         #expect(error != .timeout, "the command was lost on the closing connection")
                     }
-                    #expect(clock.now - start < .seconds(3), "took \(clock.now - start)")
+                    #expect(clock.now - start < .seconds(5), "took \(clock.now - start)")
                 }
             }
         }
