@@ -80,6 +80,7 @@ public enum AdminApplication {
         SettingsRoutes(services: services).register(on: api)
         SpendRoutes(services: services).register(on: api)
         OperatorRoutes(services: services).register(on: api)
+        RoutingPolicyRoutes(services: services).register(on: api)
         return router
     }
 

@@ -152,6 +152,8 @@ public struct ModelCatalog: Sendable {
     private let byName: [String: ModelDeployment]
     /// Why a model cannot be routed, by name; absent when it can.
     private let unavailable: [String: String]
+    /// Models an operator deactivated.
+    public let disabledNames: Set<String>
 
     public init(deployments: [ModelDeployment], groups: [String: [String]] = [:], fallbacks: [String: [String]] = [:],
         credentials: [String: ProviderCredentials], supportedKinds: Set<ProviderKind>, disabled: Set<String> = [])
@@ -161,6 +163,7 @@ public struct ModelCatalog: Sendable {
         self.fallbacks = fallbacks
         self.credentials = credentials
         self.supportedKinds = supportedKinds
+        self.disabledNames = disabled
         var byName: [String: ModelDeployment] = [:]
         var unavailable: [String: String] = [:]
         for deployment in deployments {

@@ -19,7 +19,7 @@ struct PlatformLoader: Sendable {
     let applied = AppliedOverrides()
 
     /// Everything the node caches from PostgreSQL, with the change kinds that reload each part.
-    static let kinds: Set<String> = ["settings", "team", "budget", "model"]
+    static let kinds: Set<String> = ["settings", "team", "budget", "model", "routing"]
 
     /// Reloads the parts named by `kinds`; failures are logged and the previous state kept.
     func reload(_ kinds: Set<String> = Self.kinds) async {
@@ -39,10 +39,13 @@ struct PlatformLoader: Sendable {
                 let bySubject = Dictionary(budgets.map { ($0.subject, $0) }, uniquingKeysWith: { _, last in last })
                 platform.update { $0.budgets = bySubject }
             }
-            if kinds.contains("model") {
+            if kinds.contains("model") || kinds.contains("routing") {
                 let overrides = try await ModelOverrideStore(client: postgres, logger: logger).list()
-                if applied.swap(overrides) {
-                    catalog.replace(with: Self.apply(overrides, to: baseCatalog))
+                let policies = try await RoutingPolicyStore(client: postgres, logger: logger).list()
+                let rules = RoutingRules(policies: policies.filter(\.enabled).map { ($0.type, $0.config) })
+                platform.update { $0.routing = rules }
+                if applied.swap(overrides, rules) {
+                    catalog.replace(with: Self.apply(overrides, to: baseCatalog).applying(rules))
                 }
             }
         } catch {
@@ -81,15 +84,16 @@ struct PlatformLoader: Sendable {
     }
 }
 
-/// The model overrides last applied to the catalog.
+/// The model overrides and routing rules last applied to the catalog.
 final class AppliedOverrides: Sendable {
-    private let overrides = Mutex<[ModelOverride]?>(nil)
+    private let applied = Mutex<(overrides: [ModelOverride], rules: RoutingRules)?>(nil)
 
-    /// Records `new`; true when it differs from what was applied before (or nothing was).
-    func swap(_ new: [ModelOverride]) -> Bool {
-        overrides.withLock { current in
-            defer { current = new }
-            return current != new
+    /// Records what is applied now; true when it differs from before (or nothing was applied yet).
+    func swap(_ overrides: [ModelOverride], _ rules: RoutingRules) -> Bool {
+        applied.withLock { current in
+            defer { current = (overrides, rules) }
+            guard let current else { return true }
+            return current.overrides != overrides || current.rules != rules
         }
     }
 }

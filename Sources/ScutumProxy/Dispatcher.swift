@@ -17,21 +17,36 @@ struct Dispatcher: Sendable {
     let catalog: CatalogHolder
     let providers: ProviderRegistry
     let health: ProviderHealth?
+    /// The routing strategy in force (from the operators' policies).
+    let platform: PlatformState?
     let retries: Int
     let logger: Logger
 
-    init(catalog: CatalogHolder, providers: ProviderRegistry, health: ProviderHealth? = nil, retries: Int = 1,
-        logger: Logger)
+    init(catalog: CatalogHolder, providers: ProviderRegistry, health: ProviderHealth? = nil,
+        platform: PlatformState? = nil, retries: Int = 1, logger: Logger)
     {
         self.catalog = catalog
         self.providers = providers
         self.health = health
+        self.platform = platform
         self.retries = retries
         self.logger = logger
     }
 
+    /// The deployments to try, in order: a group's members ordered by the routing strategy, then
+    /// the fallback chain.
     func targets(for model: String, mode: ModelMode) throws(GatewayError) -> [RoutableDeployment] {
-        try catalog.current.resolveWithFallbacks(model, mode: mode)
+        let catalog = self.catalog.current
+        var targets = try catalog.resolveWithFallbacks(model, mode: mode)
+        guard let rules = platform?.current.routing, rules.strategy != nil, let members = catalog.groups[model] else {
+            return targets
+        }
+        let memberSet = Set(members)
+        let leading = targets.prefix { memberSet.contains($0.deployment.name) }
+        let byName = Dictionary(leading.map { ($0.deployment.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let ordered = rules.order(leading.map(\.deployment)) { Double.random(in: 0..<1) }.compactMap { byName[$0.name] }
+        targets.replaceSubrange(0..<leading.count, with: ordered)
+        return targets
     }
 
     /// Calls `operation` on each target in turn; returns the first success and who served it.

@@ -27,6 +27,8 @@ public struct PlatformSnapshot: Sendable {
     public var defaultKeyTPM = 100_000
     public var teams: [String: Team] = [:]
     public var budgets: [BudgetSubject: BudgetRecord] = [:]
+    /// The operators' routing policies.
+    public var routing = RoutingRules()
 
     public init() {}
 

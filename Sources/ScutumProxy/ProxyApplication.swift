@@ -44,7 +44,7 @@ public enum ProxyApplication {
         }
         router.add(middleware: AuthMiddleware(authenticator: dependencies.authenticator))
         let dispatcher = Dispatcher(catalog: dependencies.catalog, providers: dependencies.providers,
-            health: dependencies.health, logger: logger)
+            health: dependencies.health, platform: dependencies.accounting?.platform, logger: logger)
         CompletionRoutes(dispatcher: dispatcher, usage: dependencies.usage, accounting: dependencies.accounting,
             maximumBodyBytes: configuration.maximumBodyBytes, logger: logger
         ).register(on: router)
