@@ -45,7 +45,8 @@ KEY=$("$BIN/scutum" keys create --alias bench --env-file /dev/null)
 # no benchmark reaches: the defaults (100 RPM per key, 1000 RPM global) would throttle it.
 PGPASSWORD=$PASSWORD psql -q -h 127.0.0.1 -p "$PG_PORT" -U scutum -d scutum_bench \
     -c "UPDATE api_keys SET rpm_limit = 100000000, tpm_limit = 2000000000" \
-    -c "UPDATE settings SET value = value || '{\"global_rate_limit\": 100000000}'::jsonb"
+    -c "UPDATE settings SET value = value || '{\"global_rate_limit\": 100000000}'::jsonb" \
+    -c "INSERT INTO model_overrides (model_name, rpm, tpm) VALUES ('gpt-5-mini', 100000000, 2000000000)"
 sleep 1
 
 # Runs wrk and prints "rps p50_us p99_us".

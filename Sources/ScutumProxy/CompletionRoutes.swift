@@ -39,6 +39,14 @@ struct CompletionRoutes: Sendable {
         let stream: Bool
         let started: ContinuousClock.Instant
         let requestID: String
+        let estimatedTokens: Int
+
+        /// Checks a deployment's provider limits for this request (nil: no limits configured).
+        var admitDeployment: (@Sendable (ModelDeployment) async -> Bool)? {
+            guard let rateLimiting = accounting?.rateLimiting else { return nil }
+            let (tokens, requestID) = (estimatedTokens, self.requestID)
+            return { deployment in await rateLimiting.admit(deployment: deployment, tokens: tokens, requestID: requestID) }
+        }
 
         func finish(status: Int, target: RoutableDeployment?, usage: TokenUsage?) {
             guard let accounting, let admission else { return }
@@ -60,7 +68,7 @@ struct CompletionRoutes: Sendable {
         let admission = try await accounting?.admit(model: model, principal: context.principal,
             estimatedTokens: estimatedTokens, requestID: requestID)
         return Ledger(accounting: accounting, admission: admission, principal: context.principal, model: model,
-            stream: stream, started: started, requestID: requestID)
+            stream: stream, started: started, requestID: requestID, estimatedTokens: estimatedTokens)
     }
 
     /// Tokens to reserve against TPM before the call: about four bytes per prompt token, plus the
@@ -80,7 +88,8 @@ struct CompletionRoutes: Sendable {
             let result: ChatCompletionResult
             let target: RoutableDeployment
             do {
-                (result, target) = try await dispatcher.dispatch(chat.model, mode: .chat, allowed: allowed) {
+                (result, target) = try await dispatcher.dispatch(chat.model, mode: .chat, allowed: allowed,
+                    admitDeployment: ledger.admitDeployment) {
                     adapter, target throws(ProviderError) in
                     try await adapter.chatCompletion(chat, on: target)
                 }
@@ -95,7 +104,8 @@ struct CompletionRoutes: Sendable {
         let stream: ChatCompletionStream
         let target: RoutableDeployment
         do {
-            (stream, target) = try await dispatcher.dispatch(chat.model, mode: .chat, allowed: allowed) {
+            (stream, target) = try await dispatcher.dispatch(chat.model, mode: .chat, allowed: allowed,
+                admitDeployment: ledger.admitDeployment) {
                 adapter, target throws(ProviderError) in
                 try await adapter.streamChatCompletion(chat, on: target)
             }
@@ -148,7 +158,8 @@ struct CompletionRoutes: Sendable {
         let target: RoutableDeployment
         do {
             (result, target) = try await dispatcher.dispatch(embedding.model, mode: .embedding,
-                allowed: ledger.admission?.allowedModels) { adapter, target throws(ProviderError) in
+                allowed: ledger.admission?.allowedModels, admitDeployment: ledger.admitDeployment) {
+                adapter, target throws(ProviderError) in
                 try await adapter.embeddings(embedding, on: target)
             }
         } catch {

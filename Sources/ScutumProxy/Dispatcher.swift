@@ -52,6 +52,7 @@ struct Dispatcher: Sendable {
     /// Calls `operation` on each target in turn; returns the first success and who served it.
     func dispatch<Result>(
         _ model: String, mode: ModelMode, allowed: Set<String>? = nil,
+        admitDeployment: (@Sendable (ModelDeployment) async -> Bool)? = nil,
         _ operation: (any ProviderAdapter, RoutableDeployment) async throws(ProviderError) -> Result
     ) async throws(GatewayError) -> (Result, RoutableDeployment) {
         var targets = try targets(for: model, mode: mode)
@@ -72,6 +73,11 @@ struct Dispatcher: Sendable {
                 continue
             }
             if let minimumContext, (target.deployment.contextWindow ?? 0) <= minimumContext { continue }
+            if let admitDeployment, await !admitDeployment(target.deployment) {
+                failures.append((name, ProviderError(.status(429),
+                    "its provider limit (rpm/tpm in the catalog) is reached", retryAfter: "1")))
+                continue
+            }
             guard let adapter = providers.adapter(for: target.deployment.provider) else {
                 failures.append((name, ProviderError(.status(501), "no adapter for \(target.deployment.provider)")))
                 continue

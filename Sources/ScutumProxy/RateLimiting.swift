@@ -81,6 +81,27 @@ public final class RateLimiting: Sendable {
         return Permit(member: requestID, tokenLimits: usedLocal ? [] : tokenLimits, parallel: parallel, local: usedLocal)
     }
 
+    /// Takes a request's share of a deployment's provider limits (`rpm`, `tpm` in the catalog);
+    /// false when the deployment is at its limit, so routing moves on to the next one.
+    func admit(deployment: ModelDeployment, tokens: Int, requestID: String) async -> Bool {
+        var limits: [RateLimit] = []
+        if let rpm = deployment.rpm, rpm > 0 { limits.append(RateLimit(name: "model:\(deployment.name):rpm", limit: rpm)) }
+        if let tpm = deployment.tpm, tpm > 0 {
+            limits.append(RateLimit(name: "model:\(deployment.name):tpm", limit: tpm, cost: max(1, tokens)))
+        }
+        guard !limits.isEmpty else { return true }
+        do {
+            let outcomes = try await limiter.acquire(limits, member: requestID)
+            markRedis(available: true)
+            return outcomes.allSatisfy(\.allowed)
+        } catch {
+            markRedis(available: false, error: error)
+            let share = max(1, registry?.liveNodes ?? 1)
+            let localLimits = limits.map { RateLimit(name: $0.name, limit: max(1, $0.limit / share), cost: $0.cost) }
+            return local.acquire(localLimits, member: requestID).allSatisfy(\.allowed)
+        }
+    }
+
     /// Settles a finished request: real token use replaces the estimate, the parallel slot is freed.
     func settle(_ permit: Permit, tokens: Int?) async {
         if let tokens, !permit.tokenLimits.isEmpty {

@@ -58,6 +58,7 @@ struct Gateway: Sendable {
           - {model_name: gpt-test-2, provider: openai, model: gpt-upstream-2}
           - {model_name: primary-test, provider: openai, model: primary-upstream, context_window: 8000}
           - {model_name: big-context-test, provider: openai, model: big-upstream, context_window: 200000}
+          - {model_name: limited-test, provider: openai, model: limited-upstream, rpm: 2}
           - {model_name: azure-text-embedding-3-large, provider: azure, model: text-embedding-3-large, mode: embedding}
           - {model_name: azure-chat, provider: azure, model: my-gpt-deployment}
           - {model_name: deepseek-nokey, provider: deepseek, model: deepseek-chat}
@@ -71,6 +72,7 @@ struct Gateway: Sendable {
           - {model_name: bedrock-cohere, provider: bedrock, model: cohere.embed-english-v3, mode: embedding}
         fallbacks:
           primary-test: [gpt-test-2, big-context-test]
+          limited-test: [gpt-test-2]
         aliases:
           fast: [gpt-test, gpt-test-2]
           broken: [deepseek-nokey]

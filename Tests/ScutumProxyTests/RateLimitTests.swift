@@ -113,3 +113,20 @@ struct RateLimitTests {
         }
     }
 }
+
+@Suite("Provider limits per deployment")
+struct DeploymentLimitTests {
+    @Test("a deployment at its catalog rpm is passed over for its fallback, on every node")
+    func deploymentRPM() async throws {
+        try await Gateway.cluster(nodes: 2) { nodes in
+            var served: [String] = []
+            for index in 0..<4 {
+                let result = try await nodes[index % 2].request("/v1/chat/completions",
+                    body: Gateway.chat(model: "limited-test", "hi"))
+                #expect(result.status == 200)
+                served.append(try result.json["model"] as? String ?? "?")
+            }
+            #expect(served == ["limited-test", "limited-test", "gpt-test-2", "gpt-test-2"])
+        }
+    }
+}
