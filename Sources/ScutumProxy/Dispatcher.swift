@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import ScutumCore
 import ScutumProviders
@@ -17,6 +18,8 @@ struct Dispatcher: Sendable {
     let catalog: CatalogHolder
     let providers: ProviderRegistry
     let health: ProviderHealth?
+    /// Deployments recently seen with a closed breaker.
+    let closedBreakers = ClosedBreakers()
     /// The routing strategy in force (from the operators' policies).
     let platform: PlatformState?
     let retries: Int
@@ -105,6 +108,7 @@ struct Dispatcher: Sendable {
                         throw Self.allFailed(model, failures)
                     }
                     if Self.countsAgainstHealth(error) {
+                        closedBreakers.forget(name)
                         _ = try? await health?.recordFailure(name, probing: admission == .probe)
                     }
                     if attempt < retries && Self.isTransient(error) && admission != .probe {
@@ -124,13 +128,20 @@ struct Dispatcher: Sendable {
     }
 
     /// Each target's breaker state; all closed when Redis cannot say (never fail a request over it).
+    /// A closed answer is reused for `ClosedBreakers.freshness`, so the common case costs no round trip;
+    /// a breaker another node opens is seen within that time.
     func admissions(for targets: [RoutableDeployment]) async -> [ProviderHealth.Admission] {
         guard let health, targets.count > 0 else { return targets.map { _ in .closed } }
+        let names = targets.map(\.deployment.name)
+        let unknown = closedBreakers.stale(names)
+        guard !unknown.isEmpty else { return names.map { _ in .closed } }
         do {
-            return try await health.admit(targets.map(\.deployment.name))
+            let answers = Dictionary(zip(unknown, try await health.admit(unknown)), uniquingKeysWith: { first, _ in first })
+            closedBreakers.remember(answers.filter { $0.value == .closed }.map(\.key))
+            return names.map { answers[$0] ?? .closed }
         } catch {
             logger.debug("provider health unavailable", metadata: ["error": "\(error)"])
-            return targets.map { _ in .closed }
+            return names.map { _ in .closed }
         }
     }
 
@@ -178,5 +189,26 @@ struct Dispatcher: Sendable {
     static func backoff(attempt: Int) -> Duration {
         let base = 100.0 * pow(2.0, Double(attempt - 1))
         return .milliseconds(Int64(base * Double.random(in: 0.5...1.5)))
+    }
+}
+
+/// Deployments whose breaker was closed a moment ago, by when that answer goes stale.
+final class ClosedBreakers: Sendable {
+    static let freshness: Duration = .milliseconds(100)
+    private let until = Mutex<[String: ContinuousClock.Instant]>([:])
+
+    /// The names without a fresh closed answer.
+    func stale(_ names: [String]) -> [String] {
+        let now = ContinuousClock.now
+        return until.withLock { until in names.filter { (until[$0] ?? now) <= now } }
+    }
+
+    func remember(_ names: [String]) {
+        let expiry = ContinuousClock.now + Self.freshness
+        until.withLock { until in for name in names { until[name] = expiry } }
+    }
+
+    func forget(_ name: String) {
+        _ = until.withLock { $0.removeValue(forKey: name) }
     }
 }

@@ -72,7 +72,8 @@ struct FallbackTests {
                 #expect(try result.json["model"] as? String == "gpt-test-2")
             }
             #expect(try await health.state("primary-test") == "open")
-            // Both nodes now skip it: the primary is not called at all.
+            // Nodes reuse a closed answer for 100 ms; after that both skip it: the primary is not called at all.
+            try await Task.sleep(for: .milliseconds(150))
             nodes[0].mockLog.clear()
             for node in nodes {
                 let result = try await node.request("/v1/chat/completions", body: Gateway.chat(model: "primary-test", "hi"))
