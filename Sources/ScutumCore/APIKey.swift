@@ -13,17 +13,8 @@ public enum APIKey {
 
     /// Lower-case hex SHA-256 of the key, the form stored in PostgreSQL.
     public static func hash(_ key: String) -> String {
-        let digest = SHA256.hash(data: Array(key.utf8))
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in digest {
-            hex.append(hexDigits[Int(byte >> 4)])
-            hex.append(hexDigits[Int(byte & 0x0F)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        Hex.lowercase(SHA256.hash(data: Array(key.utf8)))
     }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// A short form safe to show and log: `sk-...wxyz`.
     public static func display(_ key: String) -> String {

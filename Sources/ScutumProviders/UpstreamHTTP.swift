@@ -151,25 +151,7 @@ enum URLPath {
     /// `also` (so a Bedrock model id's `:` is sent as `%3A`, as AWS expects, while Vertex AI's
     /// `claude-sonnet-4-5@20250929` keeps its `@`).
     static func segment(_ text: String, also: Set<UInt8> = []) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case _ where also.contains(byte):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
-                UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
-            }
-        }
-        return out
+        PercentEncoding.encode(text.utf8, keeping: also)
     }
 }
 
-extension String {
-    fileprivate func leftPadded(to length: Int) -> String {
-        count >= length ? self : String(repeating: "0", count: length - count) + self
-    }
-}

@@ -94,7 +94,7 @@ public struct Accounting: Sendable {
     /// Records what a finished request cost.
     func record(_ record: SpendRecord, admission: Admission) {
         recorder?.record(record, budgets: admission.costTracking ? admission.budgets : [])
-        if let permit = admission.permit, let rateLimiting {
+        if let permit = admission.permit, let rateLimiting, !permit.tokenLimits.isEmpty || permit.parallel != nil {
             let tokens = record.status == 200 ? record.promptTokens + record.completionTokens : 0
             Task { await rateLimiting.settle(permit, tokens: tokens) }
         }

@@ -29,7 +29,6 @@ public final class RateLimiting: Sendable {
         let member: String
         let tokenLimits: [RateLimit]
         let parallel: String?
-        let local: Bool
     }
 
     /// The limits for one request of `key` with an estimated `tokens`.
@@ -78,7 +77,7 @@ public final class RateLimiting: Sendable {
             let outcomes = local.acquire(localLimits, member: requestID)
             if let refused = outcomes.first(where: { !$0.allowed }) { throw Self.tooMany(refused, all: outcomes) }
         }
-        return Permit(member: requestID, tokenLimits: usedLocal ? [] : tokenLimits, parallel: parallel, local: usedLocal)
+        return Permit(member: requestID, tokenLimits: usedLocal ? [] : tokenLimits, parallel: parallel)
     }
 
     /// Takes a request's share of a deployment's provider limits (`rpm`, `tpm` in the catalog);

@@ -1,5 +1,6 @@
 import Crypto
 import Logging
+import ScutumCore
 import NIOConcurrencyHelpers
 import Foundation
 import NIOCore
@@ -84,9 +85,7 @@ public struct RedisScript: Sendable {
 
     public init(_ source: String) {
         self.source = source
-        self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
-            (byte < 16 ? "0" : "") + String(byte, radix: 16)
-        }.joined()
+        self.sha1 = Hex.lowercase(Insecure.SHA1.hash(data: Array(source.utf8)))
     }
 }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ScutumCore
 
 /// Long-term or temporary AWS credentials.
 public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible {
@@ -151,7 +152,7 @@ public struct AWSSigV4Signer: Sendable {
         for part in [AWSTimestamp(date).date, region, service, "aws4_request"] {
             key = Self.hmac(key: key, message: part)
         }
-        return awsHex(Self.hmac(key: key, message: stringToSign))
+        return Hex.lowercase(Self.hmac(key: key, message: stringToSign))
     }
 
     /// `yyyyMMdd/region/service/aws4_request`.
@@ -161,7 +162,7 @@ public struct AWSSigV4Signer: Sendable {
 
     /// The lower-case hex SHA-256 of `body`, as used for the payload hash.
     public static func payloadHash(_ body: [UInt8]) -> String {
-        awsHex(SHA256.hash(data: body))
+        Hex.lowercase(SHA256.hash(data: body))
     }
 
     // MARK: - Canonical request
@@ -233,7 +234,7 @@ public struct AWSSigV4Signer: Sendable {
             segments = kept
         }
         let encoded = segments.map { segment in
-            doubleEncodePath ? awsURIEncode(segment.utf8) : awsURIEncode(awsPercentDecode(segment))
+            doubleEncodePath ? PercentEncoding.encode(segment.utf8) : PercentEncoding.encode(awsPercentDecode(segment))
         }
         return "/" + encoded.joined(separator: "/")
     }
@@ -243,8 +244,8 @@ public struct AWSSigV4Signer: Sendable {
         guard let query, !query.isEmpty else { return "" }
         let pairs = query.split(separator: "&").map { pair -> (String, String) in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = awsURIEncode(awsPercentDecode(parts[0]))
-            let value = parts.count > 1 ? awsURIEncode(awsPercentDecode(parts[1])) : ""
+            let key = PercentEncoding.encode(awsPercentDecode(parts[0]))
+            let value = parts.count > 1 ? PercentEncoding.encode(awsPercentDecode(parts[1])) : ""
             return (key, value)
         }
         return pairs.sorted { lhs, rhs in
@@ -330,37 +331,6 @@ private struct AWSTimestamp {
         date = pad(year, 4) + pad(month, 2) + pad(dayOfMonth, 2)
         dateTime = date + "T" + pad(dayOffset / 3_600, 2) + pad(dayOffset % 3_600 / 60, 2) + pad(dayOffset % 60, 2) + "Z"
     }
-}
-
-private let awsHexDigits = Array("0123456789abcdef".utf8)
-private let awsUpperHexDigits = Array("0123456789ABCDEF".utf8)
-
-/// Lower-case hex of `bytes`.
-private func awsHex(_ bytes: some Sequence<UInt8>) -> String {
-    var out: [UInt8] = []
-    for byte in bytes {
-        out.append(awsHexDigits[Int(byte >> 4)])
-        out.append(awsHexDigits[Int(byte & 0x0F)])
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
-/// RFC 3986 encoding as AWS specifies it: everything but `A-Z a-z 0-9 - _ . ~` becomes `%XX` (upper-case hex).
-private func awsURIEncode(_ bytes: some Sequence<UInt8>) -> String {
-    var out: [UInt8] = []
-    for byte in bytes {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
-            UInt8(ascii: "."), UInt8(ascii: "~"):
-            out.append(byte)
-        default:
-            out.append(UInt8(ascii: "%"))
-            out.append(awsUpperHexDigits[Int(byte >> 4)])
-            out.append(awsUpperHexDigits[Int(byte & 0x0F)])
-        }
-    }
-    return String(decoding: out, as: UTF8.self)
 }
 
 /// The bytes of `text` with each valid `%XX` replaced by its byte; malformed escapes are kept as they are.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ScutumCore
 import _CryptoExtras
 
 /// Builds the RS256-signed JWT that a service account exchanges for an access token
@@ -61,13 +62,7 @@ public enum GoogleJWT {
 
     /// Base64url without padding (RFC 7515 section 2).
     static func base64URLEncoded(_ data: Data) -> String {
-        var text = data.base64EncodedString()
-        text = text.replacingOccurrences(of: "+", with: "-")
-        text = text.replacingOccurrences(of: "/", with: "_")
-        while text.hasSuffix("=") {
-            text.removeLast()
-        }
-        return text
+        Base64URL.encode(data)
     }
 
     private struct Header: Encodable {
