@@ -20,9 +20,9 @@ release:
 
 # Stops the PostgreSQL and Redis that `make run` started.
 stop:
-	@deploy/local/services.sh stop run $${SCUTUM_RUN_PG_PORT:-54329} $${SCUTUM_RUN_REDIS_PORT:-63799}
+	@deploy/local/services.sh stop run $${SCUTUM_RUN_PG_PORT:-25329} $${SCUTUM_RUN_REDIS_PORT:-63799}
 
 # Stops every local service and deletes their data (keys, spend...) for a fresh start.
 clean-data:
-	@for spec in "run 54329 63799" "test 55432 56379" "bench 55434 56381"; do deploy/local/services.sh stop $$spec 2>/dev/null || true; done
+	@for spec in "run 25329 63799" "test 25432 26379" "bench 25434 26381"; do deploy/local/services.sh stop $$spec 2>/dev/null || true; done
 	@for link in .data/*/pg; do [ -L "$$link" ] && rm -rf "$$(readlink -f "$$link")"; done; rm -rf .data

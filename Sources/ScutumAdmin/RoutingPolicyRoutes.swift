@@ -114,7 +114,34 @@ struct RoutingPolicyRoutes {
                 fields.fail("config", "Input should be a valid dictionary", type: "dict_type", path: ["args"])
             }
         case "conditional":
-            if config["condition"]?.objectValue == nil {
+            if let condition = config["condition"]?.objectValue {
+                let known = ConditionalRoute.Condition.fields
+                for name in condition.keys.sorted() where !known.contains(name) {
+                    fields.fail("config", "Unknown condition field; expected one of: \(known.sorted().joined(separator: ", "))",
+                        type: "value_error", path: ["condition", .string(name)])
+                }
+                if condition.isEmpty {
+                    fields.fail("config", "The condition needs at least one field", type: "value_error", path: ["condition"])
+                }
+                for name in ["team_id", "key_alias", "user_id"] {
+                    guard let value = condition[name] else { continue }
+                    let valid = value.stringValue != nil
+                        || (value.arrayValue.map { $0.allSatisfy { $0.stringValue != nil } } ?? false)
+                    if !valid {
+                        fields.fail("config", "Input should be a string or a list of strings", type: "value_error",
+                            path: ["condition", .string(name)])
+                    }
+                }
+                for name in ["min_prompt_tokens", "max_prompt_tokens"] {
+                    if let value = condition[name], (value.doubleValue ?? -1) < 0 {
+                        fields.fail("config", "Input should be a non-negative integer", type: "int_type",
+                            path: ["condition", .string(name)])
+                    }
+                }
+                if let metadata = condition["metadata"], metadata.objectValue == nil {
+                    fields.fail("config", "Input should be a valid dictionary", type: "dict_type", path: ["condition", "metadata"])
+                }
+            } else {
                 fields.fail("config", "Input should be a valid dictionary", type: "dict_type", path: ["condition"])
             }
             model("source_model")

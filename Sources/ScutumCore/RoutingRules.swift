@@ -7,8 +7,12 @@ public struct RoutingRules: Sendable, Equatable {
         case simpleShuffle = "simple-shuffle"
         /// Cheapest first (input plus output price per token).
         case costBased = "cost-based"
+        /// Fewest calls in progress first.
         case leastBusy = "least-busy"
+        /// Fastest smoothed answer first; members not yet measured go first, so they get measured.
         case latencyBased = "latency-based"
+        /// Least used in the last minute first: tokens as a share of the member's `tpm` (else
+        /// plain tokens), then requests as a share of its `rpm`.
         case usageBased = "usage-based"
     }
 
@@ -17,6 +21,8 @@ public struct RoutingRules: Sendable, Equatable {
     public var strategy: Strategy?
     /// Per-model weights for `simple-shuffle`.
     public var weights: [String: Double] = [:]
+    /// Conditional redirects, highest priority first; the first that matches a request applies.
+    public var conditionals: [ConditionalRoute] = []
 
     public init() {}
 
@@ -43,21 +49,46 @@ public struct RoutingRules: Sendable, Equatable {
                 for (model, weight) in config["args"]?["weights"]?.objectValue ?? [:] {
                     if let number = weight.doubleValue { weights[model] = number }
                 }
+            case "conditional":
+                guard let source = config["source_model"]?.stringValue,
+                    let target = config["redirect_to"]?.stringValue,
+                    let condition = config["condition"].flatMap(ConditionalRoute.Condition.init)
+                else { continue }
+                conditionals.append(ConditionalRoute(sourceModel: source, redirectTo: target, condition: condition))
             default:
                 continue
             }
         }
     }
 
-    /// The order to try a group's members in; `random` draws in [0, 1).
-    public func order(_ members: [ModelDeployment], random: () -> Double) -> [ModelDeployment] {
+    /// The model a request for `model` should be served as: the first matching conditional
+    /// redirect's target, else `model` itself. Redirects do not chain.
+    public func redirect(_ model: String, _ facts: @autoclosure () -> ConditionalRoute.RequestFacts) -> String {
+        guard !conditionals.isEmpty else { return model }
+        let facts = facts()
+        return conditionals.first { $0.sourceModel == model && $0.condition.matches(facts) }?.redirectTo ?? model
+    }
+
+    /// The order to try a group's members in; `random` draws in [0, 1), `load` says what this node
+    /// has seen of each member. Ties keep the group's own order.
+    public func order(_ members: [ModelDeployment], random: () -> Double,
+        load: (String) -> DeploymentLoad = { _ in .idle }) -> [ModelDeployment]
+    {
         switch strategy {
         case .costBased?:
-            return members.enumerated().sorted { lhs, rhs in
-                let left = lhs.element.inputCostPerToken + lhs.element.outputCostPerToken
-                let right = rhs.element.inputCostPerToken + rhs.element.outputCostPerToken
-                return left == right ? lhs.offset < rhs.offset : left < right
-            }.map(\.element)
+            return Self.stableSorted(members) { $0.inputCostPerToken + $0.outputCostPerToken }
+        case .leastBusy?:
+            return Self.stableSorted(members) { Double(load($0.name).inFlight) }
+        case .latencyBased?:
+            return Self.stableSorted(members) { load($0.name).latencySeconds ?? -1 }
+        case .usageBased?:
+            return Self.stableSorted(members) { member in
+                let seen = load(member.name)
+                let tokens = Double(seen.tokensLastMinute) / Double(max(1, member.tpm ?? 1))
+                let requests = Double(seen.requestsLastMinute) / Double(max(1, member.rpm ?? 1))
+                // Tokens decide; requests only break ties between equally used members.
+                return tokens + requests * 1e-9
+            }
         case .simpleShuffle?:
             var remaining = members
             var ordered: [ModelDeployment] = []
@@ -73,11 +104,19 @@ public struct RoutingRules: Sendable, Equatable {
                 ordered.append(remaining.remove(at: index))
             }
             return ordered
-        default:
-            // least-busy, latency-based and usage-based need live per-deployment statistics, which
-            // come with the metrics work; until then the group's own order stands.
+        case nil:
             return members
         }
+    }
+
+    /// `members` by ascending `score`, equal scores in their original order.
+    static func stableSorted(_ members: [ModelDeployment], by score: (ModelDeployment) -> Double) -> [ModelDeployment] {
+        let scored: [(offset: Int, member: ModelDeployment, score: Double)] =
+            members.enumerated().map { entry in (entry.offset, entry.element, score(entry.element)) }
+        let sorted = scored.sorted { lhs, rhs in
+            lhs.score == rhs.score ? lhs.offset < rhs.offset : lhs.score < rhs.score
+        }
+        return sorted.map(\.member)
     }
 }
 

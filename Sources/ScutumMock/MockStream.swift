@@ -31,7 +31,7 @@ struct MockStream: Sendable {
         let pause = self.pause
         for (index, chunk) in chunks.enumerated() {
             if let pause { try await Task.sleep(for: pause) }
-            if let limit = knobs.disconnectAfterChunks, index >= limit { throw MockDisconnect() }
+            if let limit = knobs.disconnectAfterChunks, index >= limit { try await MockDisconnect.drop() }
             try await writer.write(chunk)
             guard index == 0 else { continue }
             if knobs.malformedSSE { try await writer.write(malformed) }

@@ -66,7 +66,7 @@ enum OpenAIChat {
                 for (index, token) in tokens.enumerated() {
                     if let pause { try await Task.sleep(for: pause) }
                     if let limit = knobs.disconnectAfterChunks, index >= limit {
-                        throw MockDisconnect()
+                        try await MockDisconnect.drop()
                     }
                     try await writer.write(chunk(#"{"content":\#(JSONText.quote(token))}"#))
                     if knobs.malformedSSE && index == 0 {
@@ -85,4 +85,11 @@ enum OpenAIChat {
 }
 
 /// Thrown inside a streaming body to drop the connection mid-answer.
-struct MockDisconnect: Error {}
+struct MockDisconnect: Error {
+    /// Lets what was written reach the peer, as on a real connection that dies between chunks,
+    /// then drops the connection.
+    static func drop() async throws -> Never {
+        try await Task.sleep(for: .milliseconds(20))
+        throw MockDisconnect()
+    }
+}

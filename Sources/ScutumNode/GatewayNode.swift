@@ -32,6 +32,10 @@ public struct GatewayNode: Sendable {
     public let spend: SpendRecorder
     /// Whether the node serves the demo against a mock upstream.
     public let isDemo: Bool
+    /// The proxy's Prometheus metrics.
+    public let metrics: ProxyMetrics
+    /// What this node saw of each deployment (load, latency, last minute's use).
+    public let deploymentStats: DeploymentStats
     let services: [any Service]
     let logger: Logger
 
@@ -99,7 +103,8 @@ public struct GatewayNode: Sendable {
                 key: AuthenticatedKey(id: record.id.uuidString.lowercased(), hash: record.keyHash, alias: record.alias,
                     role: record.role, teamID: record.settings.teamID, userID: record.settings.userID,
                     models: record.settings.models, rpmLimit: record.settings.rpmLimit,
-                    tpmLimit: record.settings.tpmLimit, maxParallelRequests: record.settings.maxParallelRequests),
+                    tpmLimit: record.settings.tpmLimit, maxParallelRequests: record.settings.maxParallelRequests,
+                    metadata: (try? JSONParser.parse(Array(record.settings.metadata.utf8)))?.objectValue ?? [:]),
                 blocked: record.blocked, expiresAt: record.expiresAt?.timeIntervalSince1970)
         }
         let platform = PlatformState()
@@ -107,21 +112,26 @@ public struct GatewayNode: Sendable {
         let spend = SpendRecorder(ledger: ledger, logger: logger)
         let nodeID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
         let registry = NodeRegistry(redis: redis, namespace: configuration.redisNamespace, nodeID: nodeID, logger: logger)
+        let metrics = ProxyMetrics()
+        let deploymentStats = DeploymentStats()
+        self.metrics = metrics
+        self.deploymentStats = deploymentStats
         let rateLimiting = RateLimiting(limiter: RateLimiter(redis: redis, namespace: configuration.redisNamespace),
-            registry: registry, logger: logger)
+            registry: registry, metrics: metrics, logger: logger)
         let accounting = Accounting(platform: platform, ledger: ledger, recorder: spend, rateLimiting: rateLimiting,
             logger: logger)
         let loader = PlatformLoader(platform: platform, catalog: catalogHolder, baseCatalog: resolvedCatalog,
             postgres: postgres, logger: logger)
         let readiness = ReadinessProbe(checks: [
             .init(name: "postgres") { try await postgres.query("SELECT 1", logger: logger) },
-            .init(name: "redis") { try await redis.ping() },
+            .init(name: "redis", required: false) { try await redis.ping() },
         ], timeout: configuration.proxy.backendTimeout)
         let proxy = ProxyApplication.application(
             configuration: configuration.proxy,
             dependencies: ProxyDependencies(catalog: catalogHolder, providers: providers, authenticator: authenticator,
                 readiness: readiness, usage: usage, accounting: accounting,
-                health: ProviderHealth(redis: redis, namespace: configuration.redisNamespace)),
+                health: ProviderHealth(redis: redis, namespace: configuration.redisNamespace), metrics: metrics,
+                stats: deploymentStats),
             logger: logger, onServerRunning: onProxyRunning)
 
         let migrate = configuration.migrateOnStart

@@ -5,6 +5,8 @@ import Logging
 import NIOCore
 import ScutumCore
 import ScutumProviders
+import ScutumRedis
+import Synchronization
 
 /// `POST /v1/chat/completions` (JSON or Server-Sent Events) and `POST /v1/embeddings`.
 struct CompletionRoutes: Sendable {
@@ -40,15 +42,40 @@ struct CompletionRoutes: Sendable {
         let started: ContinuousClock.Instant
         let requestID: String
         let estimatedTokens: Int
+        let dispatcher: Dispatcher
+        /// Token estimates reserved against deployments' provider limits, settled in `finish`.
+        let reservations = Reservations()
+
+        final class Reservations: Sendable {
+            let taken = Mutex<[(deployment: String, limits: [RateLimit])]>([])
+        }
 
         /// Checks a deployment's provider limits for this request (nil: no limits configured).
         var admitDeployment: (@Sendable (ModelDeployment) async -> Bool)? {
             guard let rateLimiting = accounting?.rateLimiting else { return nil }
-            let (tokens, requestID) = (estimatedTokens, self.requestID)
-            return { deployment in await rateLimiting.admit(deployment: deployment, tokens: tokens, requestID: requestID) }
+            let (tokens, requestID, reservations) = (estimatedTokens, self.requestID, self.reservations)
+            return { deployment in
+                guard let limits = await rateLimiting.admit(deployment: deployment, tokens: tokens, requestID: requestID)
+                else { return false }
+                if !limits.isEmpty { reservations.taken.withLock { $0.append((deployment.name, limits)) } }
+                return true
+            }
         }
 
         func finish(status: Int, target: RoutableDeployment?, usage: TokenUsage?) {
+            let tokens = status == 200 ? (usage.map { $0.promptTokens + $0.completionTokens } ?? 0) : 0
+            if let target { dispatcher.stats.ended(target.deployment.name, tokens: tokens) }
+            dispatcher.metrics.request(model: model, status: status)
+            let reserved = reservations.taken.withLock { $0 }
+            if !reserved.isEmpty, let rateLimiting = accounting?.rateLimiting {
+                let (requestID, served) = (self.requestID, target?.deployment.name)
+                Task {
+                    for (deployment, limits) in reserved {
+                        await rateLimiting.settle(deployment: limits, member: requestID,
+                            tokens: deployment == served ? tokens : 0)
+                    }
+                }
+            }
             guard let accounting, let admission else { return }
             let key = principal?.key
             let cost = admission.costTracking ? (usage.map { target?.deployment.cost(of: $0) ?? 0 } ?? 0) : 0
@@ -65,10 +92,25 @@ struct CompletionRoutes: Sendable {
     func admit(_ model: String, stream: Bool, estimatedTokens: Int, context: ProxyRequestContext) async throws -> Ledger {
         let started = ContinuousClock.now
         let requestID = "req-" + UUID().uuidString.lowercased()
-        let admission = try await accounting?.admit(model: model, principal: context.principal,
-            estimatedTokens: estimatedTokens, requestID: requestID)
+        let admission: Accounting.Admission?
+        do {
+            admission = try await accounting?.admit(model: model, principal: context.principal,
+                estimatedTokens: estimatedTokens, requestID: requestID)
+        } catch {
+            dispatcher.metrics.request(model: model, status: error.status)
+            throw error
+        }
         return Ledger(accounting: accounting, admission: admission, principal: context.principal, model: model,
-            stream: stream, started: started, requestID: requestID, estimatedTokens: estimatedTokens)
+            stream: stream, started: started, requestID: requestID, estimatedTokens: estimatedTokens, dispatcher: dispatcher)
+    }
+
+    /// The model to serve a request for `model` as, after the operators' conditional redirects
+    /// (by the key's team, alias, user or metadata, or the prompt's size).
+    func routed(_ model: String, context: ProxyRequestContext, bodyBytes: Int) -> String {
+        guard let rules = accounting?.platform.current.routing else { return model }
+        let key = context.principal?.key
+        return rules.redirect(model, ConditionalRoute.RequestFacts(teamID: key?.teamID, keyAlias: key?.alias,
+            userID: key?.userID, metadata: key?.metadata ?? [:], promptTokens: bodyBytes / 4))
     }
 
     /// Tokens to reserve against TPM before the call: about four bytes per prompt token, plus the
@@ -84,11 +126,12 @@ struct CompletionRoutes: Sendable {
         let ledger = try await admit(chat.model, stream: chat.stream,
             estimatedTokens: Self.estimate(bodyBytes: bytes.readableBytes, maxTokens: chat.maxTokens), context: context)
         let allowed = ledger.admission?.allowedModels
+        let model = routed(chat.model, context: context, bodyBytes: bytes.readableBytes)
         if !chat.stream {
             let result: ChatCompletionResult
             let target: RoutableDeployment
             do {
-                (result, target) = try await dispatcher.dispatch(chat.model, mode: .chat, allowed: allowed,
+                (result, target) = try await dispatcher.dispatch(model, mode: .chat, allowed: allowed,
                     admitDeployment: ledger.admitDeployment) {
                     adapter, target throws(ProviderError) in
                     try await adapter.chatCompletion(chat, on: target)
@@ -104,7 +147,7 @@ struct CompletionRoutes: Sendable {
         let stream: ChatCompletionStream
         let target: RoutableDeployment
         do {
-            (stream, target) = try await dispatcher.dispatch(chat.model, mode: .chat, allowed: allowed,
+            (stream, target) = try await dispatcher.dispatch(model, mode: .chat, allowed: allowed,
                 admitDeployment: ledger.admitDeployment) {
                 adapter, target throws(ProviderError) in
                 try await adapter.streamChatCompletion(chat, on: target)
@@ -157,7 +200,8 @@ struct CompletionRoutes: Sendable {
         let result: EmbeddingResult
         let target: RoutableDeployment
         do {
-            (result, target) = try await dispatcher.dispatch(embedding.model, mode: .embedding,
+            let model = routed(embedding.model, context: context, bodyBytes: bytes.readableBytes)
+            (result, target) = try await dispatcher.dispatch(model, mode: .embedding,
                 allowed: ledger.admission?.allowedModels, admitDeployment: ledger.admitDeployment) {
                 adapter, target throws(ProviderError) in
                 try await adapter.embeddings(embedding, on: target)

@@ -22,16 +22,23 @@ struct Dispatcher: Sendable {
     let closedBreakers = ClosedBreakers()
     /// The routing strategy in force (from the operators' policies).
     let platform: PlatformState?
+    /// What this node saw of each deployment, for the load-aware strategies. A successful call stays
+    /// in progress until the caller reports it `ended`.
+    let stats: DeploymentStats
+    let metrics: ProxyMetrics
     let retries: Int
     let logger: Logger
 
     init(catalog: CatalogHolder, providers: ProviderRegistry, health: ProviderHealth? = nil,
-        platform: PlatformState? = nil, retries: Int = 1, logger: Logger)
+        platform: PlatformState? = nil, stats: DeploymentStats = DeploymentStats(), metrics: ProxyMetrics = ProxyMetrics(),
+        retries: Int = 1, logger: Logger)
     {
         self.catalog = catalog
         self.providers = providers
         self.health = health
         self.platform = platform
+        self.stats = stats
+        self.metrics = metrics
         self.retries = retries
         self.logger = logger
     }
@@ -47,7 +54,9 @@ struct Dispatcher: Sendable {
         let memberSet = Set(members)
         let leading = targets.prefix { memberSet.contains($0.deployment.name) }
         let byName = Dictionary(leading.map { ($0.deployment.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let ordered = rules.order(leading.map(\.deployment)) { Double.random(in: 0..<1) }.compactMap { byName[$0.name] }
+        let stats = self.stats
+        let ordered = rules.order(leading.map(\.deployment), random: { Double.random(in: 0..<1) }, load: stats.load)
+            .compactMap { byName[$0.name] }
         targets.replaceSubrange(0..<leading.count, with: ordered)
         return targets
     }
@@ -72,11 +81,12 @@ struct Dispatcher: Sendable {
         for (target, admission) in zip(targets, admissions) {
             let name = target.deployment.name
             if admission == .open {
-                failures.append((name, ProviderError(.status(503), "skipped: its circuit breaker is open (cooling down)")))
+                failures.append((name, ProviderError(.status(503), Self.coolingDown + " (cooling down)")))
                 continue
             }
             if let minimumContext, (target.deployment.contextWindow ?? 0) <= minimumContext { continue }
             if let admitDeployment, await !admitDeployment(target.deployment) {
+                metrics.rateLimited("deployment")
                 failures.append((name, ProviderError(.status(429),
                     "its provider limit (rpm/tpm in the catalog) is reached", retryAfter: "1")))
                 continue
@@ -87,11 +97,22 @@ struct Dispatcher: Sendable {
             }
             var attempt = 0
             while true {
+                let began = ContinuousClock.now
+                stats.started(name)
                 do {
                     let result = try await operation(adapter, target)
-                    if admission == .probe { try? await health?.recordProbeSuccess(name) }
+                    let latency = ContinuousClock.now - began
+                    stats.answered(name, after: latency)
+                    metrics.latency(name, latency)
+                    if admission == .probe {
+                        try? await health?.recordProbeSuccess(name)
+                        metrics.breaker(name, .closed)
+                    }
+                    if let first = targets.first?.deployment.name, first != name { metrics.fallback(from: first, to: name) }
                     return (result, target)
                 } catch {
+                    stats.ended(name, tokens: 0)
+                    metrics.providerFailure(name, status: error.gatewayError(model: name).code ?? "error")
                     logger.warning("provider call failed", metadata: [
                         "model": "\(name)", "provider": "\(target.deployment.provider.rawValue)",
                         "attempt": "\(attempt + 1)", "error": "\(error.message)",
@@ -109,7 +130,9 @@ struct Dispatcher: Sendable {
                     }
                     if Self.countsAgainstHealth(error) {
                         closedBreakers.forget(name)
-                        _ = try? await health?.recordFailure(name, probing: admission == .probe)
+                        if (try? await health?.recordFailure(name, probing: admission == .probe)) == true {
+                            metrics.breaker(name, .open)
+                        }
                     }
                     if attempt < retries && Self.isTransient(error) && admission != .probe {
                         attempt += 1
@@ -122,6 +145,13 @@ struct Dispatcher: Sendable {
             }
         }
         if failures.count == 1, let (name, error) = failures.first {
+            if error.message.hasPrefix(Self.coolingDown) {
+                // Not the provider's answer: nothing was called, so it is unavailable, not failing.
+                var unavailable = GatewayError.noDeployment(
+                    "'\(name)' is cooling down after repeated provider failures and has no fallback; retry shortly.")
+                unavailable.headers["Retry-After"] = "5"
+                throw unavailable
+            }
             throw error.gatewayError(model: name)
         }
         throw Self.allFailed(model, failures)
@@ -137,6 +167,7 @@ struct Dispatcher: Sendable {
         guard !unknown.isEmpty else { return names.map { _ in .closed } }
         do {
             let answers = Dictionary(zip(unknown, try await health.admit(unknown)), uniquingKeysWith: { first, _ in first })
+            for (name, answer) in answers { metrics.breaker(name, answer) }
             closedBreakers.remember(answers.filter { $0.value == .closed }.map(\.key))
             return names.map { answers[$0] ?? .closed }
         } catch {
@@ -144,6 +175,8 @@ struct Dispatcher: Sendable {
             return names.map { _ in .closed }
         }
     }
+
+    static let coolingDown = "skipped: its circuit breaker is open"
 
     static func allFailed(_ model: String, _ failures: [(String, ProviderError)]) -> GatewayError {
         let tried = failures.map { "\($0.0) (\($0.1.gatewayError(model: $0.0).code ?? "error"): \($0.1.message))" }

@@ -3,9 +3,11 @@ import Hummingbird
 import NIOCore
 
 /// `GET /health/liveness` (the process answers) and `GET /health/readiness` (it can serve:
-/// PostgreSQL and Redis reachable; 503 otherwise, naming what is down).
+/// 200 `ready`; 200 `degraded` when Redis is down and limits are per node; 503 `not_ready` when
+/// PostgreSQL is down, naming what is down).
 struct HealthRoutes {
     let probe: ReadinessProbe
+    let rateLimiting: RateLimiting?
 
     func register(on router: Router<ProxyRequestContext>) {
         router.get("/health/liveness") { _, _ in
@@ -15,7 +17,12 @@ struct HealthRoutes {
             let report = await probe.report()
             var checks: [String: String] = [:]
             for result in report.results { checks[result.name] = result.error ?? "ok" }
-            let body: [String: Any] = ["status": report.isReady ? "ready" : "not_ready", "checks": checks]
+            let status = !report.isReady ? "not_ready" : report.isDegraded ? "degraded" : "ready"
+            var body: [String: Any] = ["status": status, "checks": checks]
+            if let rateLimiting {
+                let perNode = rateLimiting.isDegraded || (checks["redis"].map { $0 != "ok" } ?? false)
+                body["rate_limits"] = perNode ? "per-node" : "cluster"
+            }
             let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
             return Self.json(report.isReady ? .ok : .serviceUnavailable, String(decoding: data, as: UTF8.self))
         }

@@ -16,11 +16,18 @@ public struct ProxyDependencies: Sendable {
     public var accounting: Accounting?
     /// Shared circuit breakers of deployments; nil turns them off.
     public var health: ProviderHealth?
+    /// The node's Prometheus metrics, served at `GET /metrics`.
+    public var metrics: ProxyMetrics
+    /// What the node saw of each deployment, for the load-aware routing strategies.
+    public var stats: DeploymentStats
 
     public init(catalog: CatalogHolder, providers: ProviderRegistry, authenticator: Authenticator,
-        readiness: ReadinessProbe, usage: UsageRecorder?, accounting: Accounting? = nil, health: ProviderHealth? = nil)
+        readiness: ReadinessProbe, usage: UsageRecorder?, accounting: Accounting? = nil, health: ProviderHealth? = nil,
+        metrics: ProxyMetrics = ProxyMetrics(), stats: DeploymentStats = DeploymentStats())
     {
+        self.stats = stats
         self.health = health
+        self.metrics = metrics
         self.accounting = accounting
         self.catalog = catalog
         self.providers = providers
@@ -30,21 +37,24 @@ public struct ProxyDependencies: Sendable {
     }
 }
 
-/// Builds the port-4000 application: health (no auth), then the OpenAI-compatible routes behind
-/// the key check, every error in OpenAI's JSON.
+/// Builds the port-4000 application: health and metrics (no auth), then the OpenAI-compatible
+/// routes behind the key check, every error in OpenAI's JSON.
 public enum ProxyApplication {
     public static func router(configuration: ProxyConfiguration, dependencies: ProxyDependencies, logger: Logger)
         -> Router<ProxyRequestContext>
     {
         let router = Router(context: ProxyRequestContext.self)
         router.add(middleware: ErrorMiddleware(logger: logger))
-        HealthRoutes(probe: dependencies.readiness).register(on: router)
+        HealthRoutes(probe: dependencies.readiness, rateLimiting: dependencies.accounting?.rateLimiting).register(on: router)
+        MetricsRoutes(metrics: dependencies.metrics).register(on: router)
         if let accounting = dependencies.accounting {
             router.add(middleware: MaintenanceMiddleware(platform: accounting.platform))
         }
         router.add(middleware: AuthMiddleware(authenticator: dependencies.authenticator))
         let dispatcher = Dispatcher(catalog: dependencies.catalog, providers: dependencies.providers,
-            health: dependencies.health, platform: dependencies.accounting?.platform, logger: logger)
+            health: dependencies.health, platform: dependencies.accounting?.platform, stats: dependencies.stats,
+            metrics: dependencies.metrics,
+            logger: logger)
         CompletionRoutes(dispatcher: dispatcher, usage: dependencies.usage, accounting: dependencies.accounting,
             maximumBodyBytes: configuration.maximumBodyBytes, logger: logger
         ).register(on: router)

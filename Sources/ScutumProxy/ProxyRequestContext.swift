@@ -1,4 +1,5 @@
 import Hummingbird
+import ScutumCore
 
 /// Who is calling: the master key or a key from the key store.
 public enum Principal: Sendable, Equatable {
@@ -32,10 +33,14 @@ public struct AuthenticatedKey: Sendable, Equatable {
     public var rpmLimit: Int?
     public var tpmLimit: Int?
     public var maxParallelRequests: Int?
+    /// The key's metadata object, for conditional routing.
+    public var metadata: [String: JSONValue]
 
     public init(id: String, hash: String, alias: String?, role: String, teamID: String? = nil, userID: String? = nil,
-        models: [String] = [], rpmLimit: Int? = nil, tpmLimit: Int? = nil, maxParallelRequests: Int? = nil)
+        models: [String] = [], rpmLimit: Int? = nil, tpmLimit: Int? = nil, maxParallelRequests: Int? = nil,
+        metadata: [String: JSONValue] = [:])
     {
+        self.metadata = metadata
         self.rpmLimit = rpmLimit
         self.tpmLimit = tpmLimit
         self.maxParallelRequests = maxParallelRequests

@@ -13,11 +13,13 @@ public final class RateLimiting: Sendable {
     let registry: NodeRegistry?
     let local = LocalRateLimiter()
     let logger: Logger
+    let metrics: ProxyMetrics?
     private let degraded = Mutex(false)
 
-    public init(limiter: RateLimiter, registry: NodeRegistry?, logger: Logger) {
+    public init(limiter: RateLimiter, registry: NodeRegistry?, metrics: ProxyMetrics? = nil, logger: Logger) {
         self.limiter = limiter
         self.registry = registry
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -57,10 +59,11 @@ public final class RateLimiting: Sendable {
         do {
             let outcomes = try await limiter.acquire(limits, member: requestID)
             markRedis(available: true)
-            if let refused = outcomes.first(where: { !$0.allowed }) { throw Self.tooMany(refused, all: outcomes) }
+            if let refused = outcomes.first(where: { !$0.allowed }) { throw refuse(refused, all: outcomes) }
             if let key, let maximum = key.maxParallelRequests {
                 guard try await limiter.enter("key:\(key.id)", limit: maximum) else {
                     try? await limiter.reconcile(tokenLimits, member: requestID, actual: 0)
+                    metrics?.rateLimited("parallel")
                     throw Self.tooManyParallel(maximum)
                 }
                 parallel = "key:\(key.id)"
@@ -75,29 +78,30 @@ public final class RateLimiting: Sendable {
                 RateLimit(name: limit.name, limit: max(1, limit.limit / share), cost: limit.cost, window: limit.window)
             }
             let outcomes = local.acquire(localLimits, member: requestID)
-            if let refused = outcomes.first(where: { !$0.allowed }) { throw Self.tooMany(refused, all: outcomes) }
+            if let refused = outcomes.first(where: { !$0.allowed }) { throw refuse(refused, all: outcomes) }
         }
         return Permit(member: requestID, tokenLimits: usedLocal ? [] : tokenLimits, parallel: parallel)
     }
 
     /// Takes a request's share of a deployment's provider limits (`rpm`, `tpm` in the catalog);
-    /// false when the deployment is at its limit, so routing moves on to the next one.
-    func admit(deployment: ModelDeployment, tokens: Int, requestID: String) async -> Bool {
+    /// nil when the deployment is at its limit, so routing moves on to the next one. Otherwise the
+    /// token limits reserved in Redis, to settle with `settle(_:member:tokens:)` when the call ends.
+    func admit(deployment: ModelDeployment, tokens: Int, requestID: String) async -> [RateLimit]? {
         var limits: [RateLimit] = []
         if let rpm = deployment.rpm, rpm > 0 { limits.append(RateLimit(name: "model:\(deployment.name):rpm", limit: rpm)) }
         if let tpm = deployment.tpm, tpm > 0 {
             limits.append(RateLimit(name: "model:\(deployment.name):tpm", limit: tpm, cost: max(1, tokens)))
         }
-        guard !limits.isEmpty else { return true }
+        guard !limits.isEmpty else { return [] }
         do {
             let outcomes = try await limiter.acquire(limits, member: requestID)
             markRedis(available: true)
-            return outcomes.allSatisfy(\.allowed)
+            return outcomes.allSatisfy(\.allowed) ? limits.filter { $0.name.hasSuffix(":tpm") } : nil
         } catch {
             markRedis(available: false, error: error)
             let share = max(1, registry?.liveNodes ?? 1)
             let localLimits = limits.map { RateLimit(name: $0.name, limit: max(1, $0.limit / share), cost: $0.cost) }
-            return local.acquire(localLimits, member: requestID).allSatisfy(\.allowed)
+            return local.acquire(localLimits, member: requestID).allSatisfy(\.allowed) ? [] : nil
         }
     }
 
@@ -109,12 +113,26 @@ public final class RateLimiting: Sendable {
         if let parallel = permit.parallel { try? await limiter.leave(parallel) }
     }
 
+    /// Replaces a deployment's reserved token estimate with what the call really used.
+    func settle(deployment limits: [RateLimit], member: String, tokens: Int) async {
+        guard !limits.isEmpty else { return }
+        try? await limiter.reconcile(limits, member: member, actual: tokens)
+    }
+
+    /// The 429 for a refused limit, counted in the metrics.
+    private func refuse(_ refused: RateLimitOutcome, all: [RateLimitOutcome]) -> GatewayError {
+        let name = refused.limit.name
+        metrics?.rateLimited(name.hasPrefix("global") ? "global_rpm" : name.hasSuffix(":tpm") ? "key_tpm" : "key_rpm")
+        return Self.tooMany(refused, all: all)
+    }
+
     private func markRedis(available: Bool, error: (any Error)? = nil) {
         let changed = degraded.withLock { state -> Bool in
             defer { state = !available }
             return state == available
         }
         if changed {
+            metrics?.redisDegraded(!available)
             if available {
                 logger.notice("rate limits back on Redis (cluster-wide)")
             } else {

@@ -45,6 +45,64 @@ struct RoutingRulesTests {
         #expect(Set(rules.order(Self.models) { 0.3 }.map(\.name)) == ["a", "b", "c"])
     }
 
+    @Test("least-busy puts the member with fewest calls in progress first; ties keep the listed order")
+    func leastBusy() {
+        var rules = RoutingRules()
+        rules.strategy = .leastBusy
+        let busy: [String: Int] = ["a": 3, "b": 1, "c": 1]
+        #expect(rules.order(Self.models, random: { 0 }, load: { DeploymentLoad(inFlight: busy[$0] ?? 0) }).map(\.name)
+            == ["b", "c", "a"])
+        #expect(rules.order(Self.models, random: { 0 }, load: { _ in .idle }).map(\.name) == ["a", "b", "c"])
+    }
+
+    @Test("latency-based puts unmeasured members first, then the fastest")
+    func latencyBased() {
+        var rules = RoutingRules()
+        rules.strategy = .latencyBased
+        let seen: [String: Double] = ["a": 0.9, "b": 0.2]
+        #expect(rules.order(Self.models, random: { 0 }, load: { DeploymentLoad(latencySeconds: seen[$0]) }).map(\.name)
+            == ["c", "b", "a"])
+    }
+
+    @Test("usage-based puts the member with the smallest share of its tpm used first, requests breaking ties")
+    func usageBased() {
+        let members = [
+            ModelDeployment(name: "a", provider: .openai, upstreamModel: "a", tpm: 1000),
+            ModelDeployment(name: "b", provider: .openai, upstreamModel: "b", tpm: 10_000),
+            ModelDeployment(name: "c", provider: .openai, upstreamModel: "c", tpm: 10_000),
+        ]
+        var rules = RoutingRules()
+        rules.strategy = .usageBased
+        // a: 50% of its tpm; b: 10% with 10 requests; c: 10% with 3 requests.
+        let seen: [String: DeploymentLoad] = [
+            "a": DeploymentLoad(requestsLastMinute: 1, tokensLastMinute: 500),
+            "b": DeploymentLoad(requestsLastMinute: 10, tokensLastMinute: 1000),
+            "c": DeploymentLoad(requestsLastMinute: 3, tokensLastMinute: 1000),
+        ]
+        #expect(rules.order(members, random: { 0 }, load: { seen[$0] ?? .idle }).map(\.name) == ["c", "b", "a"])
+    }
+
+    @Test("conditional policies redirect matching requests by team, key alias, metadata or prompt size")
+    func conditional() {
+        let rules = RoutingRules(policies: [
+            ("conditional", ["condition": ["team_id": ["free", "trial"]], "source_model": "a", "redirect_to": "b"]),
+            ("conditional", ["condition": ["metadata": ["tier": "gold"]], "source_model": "a", "redirect_to": "c"]),
+            ("conditional", ["condition": ["min_prompt_tokens": 1000], "source_model": "b", "redirect_to": "big"]),
+            ("conditional", ["condition": ["colour": "red"], "source_model": "a", "redirect_to": "x"]),
+        ])
+        #expect(rules.conditionals.count == 3, "a condition with an unknown field is ignored")
+        typealias Facts = ConditionalRoute.RequestFacts
+        #expect(rules.redirect("a", Facts(teamID: "trial")) == "b")
+        #expect(rules.redirect("a", Facts(teamID: "paying")) == "a")
+        #expect(rules.redirect("a", Facts(teamID: "paying", metadata: ["tier": "gold"])) == "c")
+        #expect(rules.redirect("a", Facts(metadata: ["tier": "silver"])) == "a")
+        #expect(rules.redirect("a", Facts()) == "a", "no key: no team, no metadata")
+        #expect(rules.redirect("b", Facts(promptTokens: 999)) == "b")
+        #expect(rules.redirect("b", Facts(promptTokens: 1000)) == "big")
+        // Redirects do not chain: a's redirect to b is not redirected again.
+        #expect(rules.redirect("a", Facts(teamID: "free", promptTokens: 5000)) == "b")
+    }
+
     @Test("a catalog takes the rules' chains and groups over its own")
     func catalog() {
         let catalog = ModelCatalog(deployments: Self.models, groups: ["g": ["a"]], fallbacks: ["a": ["c"]],

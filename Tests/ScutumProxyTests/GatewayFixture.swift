@@ -59,6 +59,7 @@ struct Gateway: Sendable {
           - {model_name: primary-test, provider: openai, model: primary-upstream, context_window: 8000}
           - {model_name: big-context-test, provider: openai, model: big-upstream, context_window: 200000}
           - {model_name: limited-test, provider: openai, model: limited-upstream, rpm: 2}
+          - {model_name: tpm-test, provider: openai, model: tpm-upstream, tpm: 700}
           - {model_name: azure-text-embedding-3-large, provider: azure, model: text-embedding-3-large, mode: embedding}
           - {model_name: azure-chat, provider: azure, model: my-gpt-deployment}
           - {model_name: deepseek-nokey, provider: deepseek, model: deepseek-chat}
@@ -73,6 +74,7 @@ struct Gateway: Sendable {
         fallbacks:
           primary-test: [gpt-test-2, big-context-test]
           limited-test: [gpt-test-2]
+          tpm-test: [gpt-test-2]
         aliases:
           fast: [gpt-test, gpt-test-2]
           broken: [deepseek-nokey]

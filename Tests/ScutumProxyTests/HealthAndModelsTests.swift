@@ -43,11 +43,13 @@ struct HealthAndModelsTests {
         }
     }
 
-    @Test("Redis down: readiness says so with 503, requests are still served")
+    @Test("Redis down: readiness says degraded (200, limits per node), requests are still served")
     func redisDown() async throws {
         try await Gateway.with(redisURL: "redis://127.0.0.1:9/0") { gateway in
             let ready = try await gateway.request("/health/readiness", method: .GET, key: nil)
-            #expect(ready.status == 503)
+            #expect(ready.status == 200)
+            #expect(try ready.json["status"] as? String == "degraded")
+            #expect(try ready.json["rate_limits"] as? String == "per-node")
             let checks = try #require(try ready.json["checks"] as? [String: String])
             #expect(checks["postgres"] == "ok")
             #expect(checks["redis"] != "ok")

@@ -3,7 +3,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
-PG_PORT=${SCUTUM_RUN_PG_PORT:-54329}
+PG_PORT=${SCUTUM_RUN_PG_PORT:-25329}
 REDIS_PORT=${SCUTUM_RUN_REDIS_PORT:-63799}
 
 command -v swift >/dev/null || { echo "The Swift toolchain (6.x) is required: https://swift.org/install" >&2; exit 1; }

@@ -5,8 +5,8 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
-PG_PORT=55432
-REDIS_PORT=56379
+PG_PORT=25432
+REDIS_PORT=26379
 GATEWAY_PORT=${SCUTUM_E2E_PORT:-4000}
 LOGS="$ROOT/.data/test/logs"
 GATEWAY_PID=""
