@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Proof of leadership for leader-only writes: the node and the fencing token it got the lease with.
+public struct LeaderFence: Sendable, Hashable, CustomStringConvertible {
+    public let nodeID: String
+    public let token: Int64
+
+    public init(nodeID: String, token: Int64) {
+        self.nodeID = nodeID
+        self.token = token
+    }
+
+    public var description: String { "\(nodeID)#\(token)" }
+
+    /// Checks, inside the caller's transaction, that this fence still holds the lease, and keeps the
+    /// lease row share-locked until the transaction ends, so no other node can take over mid-write.
+    /// Throws `FencedOut` when leadership has moved on.
+    public func verify(_ connection: PostgresConnection, logger: Logger) async throws {
+        let rows = try await connection.query("""
+            SELECT 1 FROM cluster_leader
+            WHERE id = 1 AND node_id = \(nodeID) AND token = \(token) AND expires_at > now()
+            FOR SHARE
+            """, logger: logger)
+        for try await _ in rows { return }
+        logger.warning("fenced: this node is no longer the leader; write refused", metadata: ["fence": "\(self)"])
+        throw FencedOut(fence: self)
+    }
+}
+
+/// A leader-only write refused because the node's lease expired or moved to another node.
+public struct FencedOut: Error, CustomStringConvertible {
+    public let fence: LeaderFence
+    public var description: String { "leadership \(fence) is no longer held; the write was refused" }
+}
+
+/// The `cluster_leader` lease row.
+public struct LeaderLease: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Takes the lease if it is free or expired, or renews it if `nodeID` holds it; the fence held
+    /// afterwards, or nil when another node holds a live lease. Renewing keeps the token; taking
+    /// the lease (even back after it lapsed) gets a new one, so writes under a lapsed fence fail.
+    public func acquireOrRenew(nodeID: String, lease: Duration) async throws -> LeaderFence? {
+        let milliseconds = Int64(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
+        let rows = try await client.query("""
+            UPDATE cluster_leader SET
+                token = CASE WHEN node_id = \(nodeID) AND expires_at > now() THEN token ELSE token + 1 END,
+                acquired_at = CASE WHEN node_id = \(nodeID) AND expires_at > now() THEN acquired_at ELSE now() END,
+                node_id = \(nodeID),
+                expires_at = now() + \(milliseconds) * interval '1 millisecond'
+            WHERE id = 1 AND (expires_at <= now() OR node_id = \(nodeID))
+            RETURNING token
+            """, logger: logger)
+        for try await token in rows.decode(Int64.self) { return LeaderFence(nodeID: nodeID, token: token) }
+        return nil
+    }
+
+    /// Gives the lease up (on shutdown) so another node takes over at once.
+    public func release(_ fence: LeaderFence) async throws {
+        try await client.query("""
+            UPDATE cluster_leader SET expires_at = now()
+            WHERE id = 1 AND node_id = \(fence.nodeID) AND token = \(fence.token)
+            """, logger: logger)
+    }
+
+    /// Who holds the lease now, if anyone.
+    public func holder() async throws -> (nodeID: String, token: Int64, expiresAt: Date)? {
+        let rows = try await client.query("""
+            SELECT node_id, token, expires_at FROM cluster_leader WHERE id = 1 AND expires_at > now()
+            """, logger: logger)
+        for try await (node, token, expires) in rows.decode((String, Int64, Date).self) {
+            return (node, token, expires)
+        }
+        return nil
+    }
+
+    /// Runs `body` in a transaction that first verifies `fence`; commits only if `body` returns.
+    public func withFencedTransaction<T: Sendable>(_ fence: LeaderFence,
+        _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T
+    {
+        try await client.withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                try await fence.verify(connection, logger: logger)
+                let result = try await body(connection)
+                try await connection.query("COMMIT", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+}
