@@ -16,11 +16,14 @@ public struct AdminDependencies: Sendable {
     public var catalogModels: @Sendable () -> [ModelDeployment]
     /// Current-period spend (USD) of a budget's subject, from the live counters; nil if unknown.
     public var liveSpend: @Sendable (BudgetRecord) async -> Double?
+    /// This node's id in the cluster registry, for `GET /api/v1/cluster`.
+    public var nodeID: String?
 
     public init(postgres: PostgresClient, masterKey: String?, jwtSecret: [UInt8],
         catalogModels: @escaping @Sendable () -> [ModelDeployment],
-        liveSpend: @escaping @Sendable (BudgetRecord) async -> Double?)
+        liveSpend: @escaping @Sendable (BudgetRecord) async -> Double?, nodeID: String? = nil)
     {
+        self.nodeID = nodeID
         self.postgres = postgres
         self.masterKey = masterKey
         self.jwtSecret = jwtSecret
@@ -81,6 +84,7 @@ public enum AdminApplication {
         SpendRoutes(services: services).register(on: api)
         OperatorRoutes(services: services).register(on: api)
         RoutingPolicyRoutes(services: services).register(on: api)
+        ClusterRoutes(services: services).register(on: api)
         return router
     }
 

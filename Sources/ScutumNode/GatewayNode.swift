@@ -36,6 +36,10 @@ public struct GatewayNode: Sendable {
     public let metrics: ProxyMetrics
     /// What this node saw of each deployment (load, latency, last minute's use).
     public let deploymentStats: DeploymentStats
+    /// This node's part in the leader election.
+    public let election: LeaderElection
+    /// Chat completions for the gateway's own work (workflow steps).
+    public let completions: InternalCompletions
     let services: [any Service]
     let logger: Logger
 
@@ -126,13 +130,31 @@ public struct GatewayNode: Sendable {
             .init(name: "postgres") { try await postgres.query("SELECT 1", logger: logger) },
             .init(name: "redis", required: false) { try await redis.ping() },
         ], timeout: configuration.proxy.backendTimeout)
-        let proxy = ProxyApplication.application(
-            configuration: configuration.proxy,
-            dependencies: ProxyDependencies(catalog: catalogHolder, providers: providers, authenticator: authenticator,
-                readiness: readiness, usage: usage, accounting: accounting,
-                health: ProviderHealth(redis: redis, namespace: configuration.redisNamespace), metrics: metrics,
-                stats: deploymentStats),
-            logger: logger, onServerRunning: onProxyRunning)
+        let proxyDependencies = ProxyDependencies(catalog: catalogHolder, providers: providers,
+            authenticator: authenticator, readiness: readiness, usage: usage, accounting: accounting,
+            health: ProviderHealth(redis: redis, namespace: configuration.redisNamespace), metrics: metrics,
+            stats: deploymentStats)
+        let ports = ListeningPorts()
+        let proxy = ProxyApplication.application(configuration: configuration.proxy, dependencies: proxyDependencies,
+            logger: logger, onServerRunning: { port in
+                ports.set(proxy: port)
+                await onProxyRunning(port)
+            })
+        completions = InternalCompletions(configuration: configuration.proxy, dependencies: proxyDependencies,
+            logger: logger)
+        let election = LeaderElection(nodeID: nodeID, lease: LeaderLease(client: postgres, logger: logger),
+            leaseDuration: configuration.leaderLease, renewInterval: configuration.leaderLease / 3,
+            onChange: { fence in metrics.leadership(isLeader: fence != nil) }, logger: logger)
+        self.election = election
+        let started = Date()
+        let advertiseHost = configuration.advertiseHost
+        let heartbeat = ClusterHeartbeat(store: ClusterNodeStore(client: postgres, logger: logger),
+            interval: .seconds(2), logger: logger) {
+            guard let proxyPort = ports.proxy else { return nil }
+            return ClusterNode(nodeID: nodeID, address: "\(advertiseHost):\(proxyPort)",
+                adminAddress: ports.admin.map { "\(advertiseHost):\($0)" }, version: ScutumVersion.current,
+                startedAt: started)
+        }
 
         let migrate = configuration.migrateOnStart
         let sqlDirectory = configuration.sqlDirectory
@@ -165,13 +187,18 @@ public struct GatewayNode: Sendable {
             consumer: nodeID, logger: logger))
         if let demoMock { services.append(demoMock) }
         services.append(preparedProxy)
+        services.append(election)
+        services.append(heartbeat)
         if let adminConfiguration = configuration.admin {
             let base = resolvedCatalog
             let admin = AdminApplication.application(configuration: adminConfiguration,
                 dependencies: AdminDependencies(postgres: postgres, masterKey: configuration.proxy.masterKey,
                     jwtSecret: configuration.jwtSecret, catalogModels: { base.deployments },
-                    liveSpend: { budget in try? await ledger.current([budget]).first }),
-                logger: logger, onServerRunning: onAdminRunning)
+                    liveSpend: { budget in try? await ledger.current([budget]).first }, nodeID: nodeID),
+                logger: logger, onServerRunning: { port in
+                    ports.set(admin: port)
+                    await onAdminRunning(port)
+                })
             services.append(admin)
         }
 

@@ -37,6 +37,12 @@ public struct NodeConfiguration: Sendable {
     public var jwtSecret: [UInt8]
     /// Prefix of the cluster's keys in Redis (`SCUTUM_REDIS_NAMESPACE`), for several clusters on one Redis.
     public var redisNamespace: String
+    /// How long a leader's lease lasts without renewal (`SCUTUM_LEADER_LEASE_SECONDS`, default 5);
+    /// a new leader takes over within about this after the old one dies.
+    public var leaderLease: Duration
+    /// The host other nodes and operators reach this node by (`SCUTUM_ADVERTISE_HOST`; default the
+    /// listen host, or the machine's host name when listening on every interface).
+    public var advertiseHost: String
 
     /// A variable that does not hold what it must.
     public struct Invalid: Error, CustomStringConvertible {
@@ -105,6 +111,7 @@ public struct NodeConfiguration: Sendable {
         sqlDirectory = value("SCUTUM_SQL_DIR") ?? "sql"
         migrateOnStart = (value("SCUTUM_MIGRATE_ON_START") ?? "true").lowercased() != "false"
         shutdownGracePeriod = try seconds("SCUTUM_SHUTDOWN_GRACE_SECONDS", default: 30)
+        leaderLease = try seconds("SCUTUM_LEADER_LEASE_SECONDS", default: 5)
         demoMockURL = value("SCUTUM_DEMO_MOCK_URL")
         demoMockPort = try integer("SCUTUM_MOCK_UPSTREAM_PORT", default: 9100, range: 0...65535)
         let level = value("SCUTUM_LOG_LEVEL") ?? "info"
@@ -113,6 +120,8 @@ public struct NodeConfiguration: Sendable {
         }
         self.logLevel = logLevel
         redisNamespace = value("SCUTUM_REDIS_NAMESPACE") ?? "scutum"
+        advertiseHost = value("SCUTUM_ADVERTISE_HOST")
+            ?? (["0.0.0.0", "::"].contains(proxy.host) ? ProcessInfo.processInfo.hostName : proxy.host)
         if (value("SCUTUM_ADMIN_ENABLED") ?? "true").lowercased() != "false" {
             admin = AdminConfiguration(host: proxy.host, port: try integer("SCUTUM_ADMIN_PORT", default: 8086, range: 0...65535),
                 tokenLifetime: .seconds(try integer("SCUTUM_ADMIN_TOKEN_SECONDS", default: 8 * 3600, range: 60...31_536_000)))

@@ -89,26 +89,26 @@ struct CompletionRoutes: Sendable {
         }
     }
 
-    func admit(_ model: String, stream: Bool, estimatedTokens: Int, context: ProxyRequestContext) async throws -> Ledger {
+    func admit(_ model: String, stream: Bool, estimatedTokens: Int, principal: Principal?) async throws -> Ledger {
         let started = ContinuousClock.now
         let requestID = "req-" + UUID().uuidString.lowercased()
         let admission: Accounting.Admission?
         do {
-            admission = try await accounting?.admit(model: model, principal: context.principal,
+            admission = try await accounting?.admit(model: model, principal: principal,
                 estimatedTokens: estimatedTokens, requestID: requestID)
         } catch {
             dispatcher.metrics.request(model: model, status: error.status)
             throw error
         }
-        return Ledger(accounting: accounting, admission: admission, principal: context.principal, model: model,
+        return Ledger(accounting: accounting, admission: admission, principal: principal, model: model,
             stream: stream, started: started, requestID: requestID, estimatedTokens: estimatedTokens, dispatcher: dispatcher)
     }
 
     /// The model to serve a request for `model` as, after the operators' conditional redirects
     /// (by the key's team, alias, user or metadata, or the prompt's size).
-    func routed(_ model: String, context: ProxyRequestContext, bodyBytes: Int) -> String {
+    func routed(_ model: String, principal: Principal?, bodyBytes: Int) -> String {
         guard let rules = accounting?.platform.current.routing else { return model }
-        let key = context.principal?.key
+        let key = principal?.key
         return rules.redirect(model, ConditionalRoute.RequestFacts(teamID: key?.teamID, keyAlias: key?.alias,
             userID: key?.userID, metadata: key?.metadata ?? [:], promptTokens: bodyBytes / 4))
     }
@@ -119,31 +119,44 @@ struct CompletionRoutes: Sendable {
         bodyBytes / 4 + (maxTokens ?? 256)
     }
 
+    /// A non-streaming chat completion for `principal`: admission, routing, the call, and its
+    /// spend recorded. `byteCount` is the request body's size, for estimates and conditions.
+    func complete(_ chat: ChatCompletionRequest, byteCount: Int, principal: Principal?) async throws
+        -> (result: ChatCompletionResult, served: RoutableDeployment)
+    {
+        let ledger = try await admit(chat.model, stream: false,
+            estimatedTokens: Self.estimate(bodyBytes: byteCount, maxTokens: chat.maxTokens), principal: principal)
+        let model = routed(chat.model, principal: principal, bodyBytes: byteCount)
+        let result: ChatCompletionResult
+        let target: RoutableDeployment
+        do {
+            (result, target) = try await dispatcher.dispatch(model, mode: .chat, allowed: ledger.admission?.allowedModels,
+                admitDeployment: ledger.admitDeployment) {
+                adapter, target throws(ProviderError) in
+                try await adapter.chatCompletion(chat, on: target)
+            }
+        } catch {
+            ledger.finish(status: error.status, target: nil, usage: nil)
+            throw error
+        }
+        usage?.record(keyHash: principal?.keyHash, usage: result.usage)
+        ledger.finish(status: 200, target: target, usage: result.usage)
+        return (result, target)
+    }
+
     func chatCompletions(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
         let chat = try ChatCompletionRequest(json: RequestJSON.parse(bytes.readableBytesView))
-        let keyHash = context.principal?.keyHash
-        let ledger = try await admit(chat.model, stream: chat.stream,
-            estimatedTokens: Self.estimate(bodyBytes: bytes.readableBytes, maxTokens: chat.maxTokens), context: context)
-        let allowed = ledger.admission?.allowedModels
-        let model = routed(chat.model, context: context, bodyBytes: bytes.readableBytes)
         if !chat.stream {
-            let result: ChatCompletionResult
-            let target: RoutableDeployment
-            do {
-                (result, target) = try await dispatcher.dispatch(model, mode: .chat, allowed: allowed,
-                    admitDeployment: ledger.admitDeployment) {
-                    adapter, target throws(ProviderError) in
-                    try await adapter.chatCompletion(chat, on: target)
-                }
-            } catch {
-                ledger.finish(status: error.status, target: nil, usage: nil)
-                throw error
-            }
-            usage?.record(keyHash: keyHash, usage: result.usage)
-            ledger.finish(status: 200, target: target, usage: result.usage)
+            let (result, _) = try await complete(chat, byteCount: bytes.readableBytes, principal: context.principal)
             return Response(status: .ok, headers: Self.jsonHeaders, body: ResponseBody(byteBuffer: result.body))
         }
+        let keyHash = context.principal?.keyHash
+        let ledger = try await admit(chat.model, stream: true,
+            estimatedTokens: Self.estimate(bodyBytes: bytes.readableBytes, maxTokens: chat.maxTokens),
+            principal: context.principal)
+        let allowed = ledger.admission?.allowedModels
+        let model = routed(chat.model, principal: context.principal, bodyBytes: bytes.readableBytes)
         let stream: ChatCompletionStream
         let target: RoutableDeployment
         do {
@@ -196,11 +209,11 @@ struct CompletionRoutes: Sendable {
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
         let embedding = try EmbeddingRequest(json: RequestJSON.parse(bytes.readableBytesView))
         let ledger = try await admit(embedding.model, stream: false,
-            estimatedTokens: Self.estimate(bodyBytes: bytes.readableBytes, maxTokens: 0), context: context)
+            estimatedTokens: Self.estimate(bodyBytes: bytes.readableBytes, maxTokens: 0), principal: context.principal)
         let result: EmbeddingResult
         let target: RoutableDeployment
         do {
-            let model = routed(embedding.model, context: context, bodyBytes: bytes.readableBytes)
+            let model = routed(embedding.model, principal: context.principal, bodyBytes: bytes.readableBytes)
             (result, target) = try await dispatcher.dispatch(model, mode: .embedding,
                 allowed: ledger.admission?.allowedModels, admitDeployment: ledger.admitDeployment) {
                 adapter, target throws(ProviderError) in

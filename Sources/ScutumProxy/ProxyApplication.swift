@@ -51,15 +51,19 @@ public enum ProxyApplication {
             router.add(middleware: MaintenanceMiddleware(platform: accounting.platform))
         }
         router.add(middleware: AuthMiddleware(authenticator: dependencies.authenticator))
-        let dispatcher = Dispatcher(catalog: dependencies.catalog, providers: dependencies.providers,
-            health: dependencies.health, platform: dependencies.accounting?.platform, stats: dependencies.stats,
-            metrics: dependencies.metrics,
-            logger: logger)
-        CompletionRoutes(dispatcher: dispatcher, usage: dependencies.usage, accounting: dependencies.accounting,
-            maximumBodyBytes: configuration.maximumBodyBytes, logger: logger
-        ).register(on: router)
+        completionRoutes(configuration: configuration, dependencies: dependencies, logger: logger).register(on: router)
         ModelRoutes(catalog: dependencies.catalog, created: Int(Date().timeIntervalSince1970)).register(on: router)
         return router
+    }
+
+    static func completionRoutes(configuration: ProxyConfiguration, dependencies: ProxyDependencies, logger: Logger)
+        -> CompletionRoutes
+    {
+        let dispatcher = Dispatcher(catalog: dependencies.catalog, providers: dependencies.providers,
+            health: dependencies.health, platform: dependencies.accounting?.platform, stats: dependencies.stats,
+            metrics: dependencies.metrics, logger: logger)
+        return CompletionRoutes(dispatcher: dispatcher, usage: dependencies.usage, accounting: dependencies.accounting,
+            maximumBodyBytes: configuration.maximumBodyBytes, logger: logger)
     }
 
     /// The application, listening on the configured address.

@@ -33,6 +33,14 @@ public final class ProxyMetrics: Sendable {
         MetricNameDescriptor(namespace: "scutum", metricName: "redis", unitName: "degraded",
             helpText: "1 while Redis is unreachable and rate limits fall back to per-node shares")
     }
+    static var leader: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "cluster_leader", unitName: "state",
+            helpText: "1 while this node is the cluster leader")
+    }
+    static var leadershipChanges: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "leadership_changes", unitName: "total",
+            helpText: "Times this node became leader or stopped being it")
+    }
     static var latencies: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "scutum", metricName: "deployment_latency", unitName: "seconds",
             helpText: "Time for a deployment to answer (first byte for streams)")
@@ -45,6 +53,7 @@ public final class ProxyMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         redisDegraded(false)
+        registry.makeGauge(descriptor: Self.leader).set(to: 0.0)
     }
 
     /// A finished proxied request, by the model asked for and the status the client got.
@@ -86,6 +95,13 @@ public final class ProxyMetrics: Sendable {
     func latency(_ deployment: String, _ duration: Duration) {
         registry.makeDurationHistogram(descriptor: Self.latencies, labels: [("deployment", deployment)],
             buckets: Self.latencyBuckets).record(duration)
+    }
+
+    /// This node became leader (with its fencing token) or stopped being it.
+    public func leadership(isLeader: Bool) {
+        registry.makeGauge(descriptor: Self.leader).set(to: isLeader ? 1.0 : 0.0)
+        registry.makeCounter(descriptor: Self.leadershipChanges, labels: [("to", isLeader ? "leader" : "follower")])
+            .increment()
     }
 
     /// The text exposition format.

@@ -83,6 +83,7 @@ public struct LeaderLease: Sendable {
     }
 
     /// Runs `body` in a transaction that first verifies `fence`; commits only if `body` returns.
+    @discardableResult
     public func withFencedTransaction<T: Sendable>(_ fence: LeaderFence,
         _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T
     {

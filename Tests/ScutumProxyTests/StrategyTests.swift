@@ -47,7 +47,7 @@ struct StrategyTests {
         try await Gateway.with { gateway in
             try await Self.pair(gateway, strategy: "latency-based")
             let first = try await gateway.request("/v1/chat/completions",
-                body: Gateway.chat(model: "pair", "[mock:latency_ms=300] hi"))
+                body: Gateway.chat(model: "pair", "[mock:latency_ms=1200] hi"))
             #expect(try Self.served(first) == "gpt-test")
             let second = try await gateway.request("/v1/chat/completions", body: Gateway.chat(model: "pair", "hi"))
             #expect(try Self.served(second) == "gpt-test-2", "gpt-test-2 had no measurement yet")
