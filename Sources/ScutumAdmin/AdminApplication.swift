@@ -81,6 +81,8 @@ public enum AdminApplication {
         SpendRoutes(services: services).register(on: api)
         OperatorRoutes(services: services).register(on: api)
         RoutingPolicyRoutes(services: services).register(on: api)
+        WorkflowRoutes(services: services).register(on: api)
+        WorkflowExecutionRoutes(services: services).register(on: api)
         return router
     }
 
