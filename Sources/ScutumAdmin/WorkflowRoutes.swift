@@ -41,7 +41,7 @@ struct WorkflowRoutes {
         let builtin = templateType.flatMap(WorkflowTemplates.named)
         var graph = fields.object("graph_definition").value
         var inputSchema = fields.object("input_schema").value
-        if graph == nil {
+        if (fields.object["graph_definition"] ?? .null).isNull {
             if let builtin {
                 graph = builtin.graph
                 inputSchema = inputSchema ?? builtin.inputSchema

@@ -25,8 +25,7 @@ struct WorkflowGraphValidator {
             fail([], "Input should be a valid dictionary", type: "dict_type")
             return nil
         }
-        let nodes = parseNodes(fields["nodes"])
-        let names = Set(nodes.map(\.node.name))
+        let (nodes, names) = parseNodes(fields["nodes"])
         let edges = parseEdges(fields["edges"], names: names)
         let entry = name(fields["entry_point"], at: ["entry_point"], names: names)
         var ends: [String] = []
@@ -75,15 +74,17 @@ struct WorkflowGraphValidator {
         return text
     }
 
-    mutating func parseNodes(_ value: JSONValue?) -> [(index: Int, node: WorkflowNode)] {
+    /// The valid nodes, and every name declared (also of nodes with other problems, so that edges
+    /// to them do not add errors of their own).
+    mutating func parseNodes(_ value: JSONValue?) -> (nodes: [(index: Int, node: WorkflowNode)], names: Set<String>) {
         guard let list = value?.arrayValue, !list.isEmpty else {
             fail(["nodes"], value == nil ? "Field required" : "Should be a non-empty list of nodes",
                 type: value == nil ? "missing" : "list_type")
-            return []
+            return ([], [])
         }
         if list.count > Self.maximumNodes {
             fail(["nodes"], "A workflow has at most \(Self.maximumNodes) nodes", type: "too_long")
-            return []
+            return ([], [])
         }
         var nodes: [(index: Int, node: WorkflowNode)] = []
         var seen: Set<String> = []
@@ -121,7 +122,7 @@ struct WorkflowGraphValidator {
             if let type { checkConfig(config, of: type, at: path + ["config"]) }
             if let name, let type { nodes.append((index, WorkflowNode(name: name, type: type, config: config))) }
         }
-        return nodes
+        return (nodes, seen)
     }
 
     static func isValidName(_ name: String) -> Bool {
