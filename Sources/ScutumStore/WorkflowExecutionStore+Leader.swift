@@ -10,8 +10,8 @@ import ScutumCore
 extension WorkflowExecutionStore {
     var lease: LeaderLease { LeaderLease(client: client, logger: logger) }
 
-    /// Claims up to `limit` executions, oldest first: pending ones, and running ones a previous
-    /// leader (another token) claimed. Rows another transaction holds are skipped (`FOR UPDATE
+    /// Claims up to `limit` executions, oldest first: pending ones, running ones a previous
+    /// leader (another token) claimed, and running ones given back by `release`. Rows another transaction holds are skipped (`FOR UPDATE
     /// SKIP LOCKED`), so concurrent claimers never get the same execution. Each comes back
     /// `running`, with its steps; steps the previous leader left `running` are marked `failed`
     /// ("interrupted"), and the executor resumes after the last completed step.
@@ -145,6 +145,20 @@ extension WorkflowExecutionStore {
             let refusal = try await refusal(execution, fence: fence, connection)
             if case .finished = refusal { return false }
             throw refusal
+        }
+    }
+
+    /// Gives a running execution back unfinished (on shutdown, or after an error that should not fail
+    /// it): it stays `running` and the next `claim`, by this leader or the next, resumes it after its
+    /// last completed step. False when it was not running under this fence.
+    @discardableResult
+    public func release(fence: LeaderFence, execution: UUID) async throws -> Bool {
+        try await lease.withFencedTransaction(fence) { connection in
+            try await Self.any(connection.query(
+                """
+                UPDATE workflow_executions SET claimed_by = NULL, fence_token = NULL, updated_at = now()
+                WHERE id = \(execution) AND fence_token = \(fence.token) AND status = 'running' RETURNING id
+                """, logger: logger))
         }
     }
 

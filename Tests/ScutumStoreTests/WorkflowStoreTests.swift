@@ -219,6 +219,21 @@ struct WorkflowStoreTests {
         }
     }
 
+    @Test("a released execution is claimed again, by the same leader too, and resumes")
+    func release() async throws {
+        try await WorkflowFixture.with { fixture in
+            let queued = try await fixture.queue()
+            let fence = try await fixture.leader()
+            _ = try await fixture.executions.claim(fence: fence, limit: 1)
+            try await fixture.executions.startStep(fence: fence, execution: queued.id, node: "plan", order: 0, input: [:])
+            try await fixture.executions.completeStep(fence: fence, execution: queued.id, order: 0, output: "p", durationMS: 1)
+            #expect(try await fixture.executions.release(fence: fence, execution: queued.id))
+            #expect(try await fixture.executions.release(fence: fence, execution: queued.id) == false)
+            let again = try #require(try await fixture.executions.claim(fence: fence, limit: 1).first)
+            #expect(again.execution.id == queued.id && again.lastCompletedNode == "plan" && again.nextStepOrder == 1)
+        }
+    }
+
     @Test("concurrent claimers with SKIP LOCKED never claim the same execution")
     func concurrentClaims() async throws {
         try await WorkflowFixture.with { fixture in
