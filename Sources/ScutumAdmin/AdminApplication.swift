@@ -85,6 +85,8 @@ public enum AdminApplication {
         OperatorRoutes(services: services).register(on: api)
         RoutingPolicyRoutes(services: services).register(on: api)
         ClusterRoutes(services: services).register(on: api)
+        WorkflowRoutes(services: services).register(on: api)
+        WorkflowExecutionRoutes(services: services).register(on: api)
         return router
     }
 

@@ -20,6 +20,8 @@ struct AdminServices: Sendable {
     let spendLogs: SpendLogStore
     let guardrails: GuardrailAssignmentStore
     let cleanup: AdminCleanup
+    let workflows: WorkflowStore
+    let workflowExecutions: WorkflowExecutionStore
 
     init(configuration: AdminConfiguration, dependencies: AdminDependencies, logger: Logger) {
         let client = dependencies.postgres
@@ -35,6 +37,8 @@ struct AdminServices: Sendable {
         spendLogs = SpendLogStore(client: client, logger: logger)
         guardrails = GuardrailAssignmentStore(client: client, logger: logger)
         cleanup = AdminCleanup(client: client, logger: logger)
+        workflows = WorkflowStore(client: client, logger: logger)
+        workflowExecutions = WorkflowExecutionStore(client: client, logger: logger)
     }
 
     /// Records a write in the audit log; `details` must never hold a secret.
