@@ -103,13 +103,8 @@ public struct GatewayNode: Sendable {
             logger: logger
         ) { hash in
             guard let record = try await keyStore.find(hash: hash) else { return nil }
-            return KeyCache.CachedKey(
-                key: AuthenticatedKey(id: record.id.uuidString.lowercased(), hash: record.keyHash, alias: record.alias,
-                    role: record.role, teamID: record.settings.teamID, userID: record.settings.userID,
-                    models: record.settings.models, rpmLimit: record.settings.rpmLimit,
-                    tpmLimit: record.settings.tpmLimit, maxParallelRequests: record.settings.maxParallelRequests,
-                    metadata: (try? JSONParser.parse(Array(record.settings.metadata.utf8)))?.objectValue ?? [:]),
-                blocked: record.blocked, expiresAt: record.expiresAt?.timeIntervalSince1970)
+            return KeyCache.CachedKey(key: Self.authenticatedKey(record), blocked: record.blocked,
+                expiresAt: record.expiresAt?.timeIntervalSince1970)
         }
         let platform = PlatformState()
         let ledger = SpendLedger(redis: redis, namespace: configuration.redisNamespace)
@@ -135,6 +130,7 @@ public struct GatewayNode: Sendable {
             health: ProviderHealth(redis: redis, namespace: configuration.redisNamespace), metrics: metrics,
             stats: deploymentStats)
         let ports = ListeningPorts()
+        let workflowWakeUps = WakeUps()
         let proxy = ProxyApplication.application(configuration: configuration.proxy, dependencies: proxyDependencies,
             logger: logger, onServerRunning: { port in
                 ports.set(proxy: port)
@@ -175,6 +171,7 @@ public struct GatewayNode: Sendable {
                 if PlatformLoader.kinds.contains(change.kind) { await loader.reload([change.kind]) }
                 // A team's keys may have changed with it (deleted with the team, blocked...).
                 if change.kind == "team" { keyCache.invalidateAll() }
+                if change.kind == "workflow_execution" { workflowWakeUps.wake() }
             },
             onResync: {
                 keyCache.invalidateAll()
@@ -189,6 +186,14 @@ public struct GatewayNode: Sendable {
         services.append(preparedProxy)
         services.append(election)
         services.append(heartbeat)
+        let runner = WorkflowRunner(executions: WorkflowExecutionStore(client: postgres, logger: logger), keys: keyStore,
+            completions: completions, callTool: { server, tool, _ in
+                throw WorkflowRunError("MCP tool calls are not available yet (server '\(server)', tool '\(tool)')")
+            }, concurrency: configuration.workflowConcurrency, stepTimeout: configuration.workflowStepTimeout,
+            wakeUps: workflowWakeUps, logger: logger)
+        services.append(LeaderOnlyService(name: "workflow runner", election: election, logger: logger) { fence in
+            await runner.run(fence: fence)
+        })
         if let adminConfiguration = configuration.admin {
             let base = resolvedCatalog
             let admin = AdminApplication.application(configuration: adminConfiguration,
@@ -211,6 +216,15 @@ public struct GatewayNode: Sendable {
         self.platform = platform
         self.spend = spend
         self.services = services
+    }
+
+    /// What the proxy needs to know of a stored key.
+    static func authenticatedKey(_ record: KeyRecord) -> AuthenticatedKey {
+        AuthenticatedKey(id: record.id.uuidString.lowercased(), hash: record.keyHash, alias: record.alias,
+            role: record.role, teamID: record.settings.teamID, userID: record.settings.userID,
+            models: record.settings.models, rpmLimit: record.settings.rpmLimit, tpmLimit: record.settings.tpmLimit,
+            maxParallelRequests: record.settings.maxParallelRequests,
+            metadata: (try? JSONParser.parse(Array(record.settings.metadata.utf8)))?.objectValue ?? [:])
     }
 
     /// The service group, shutting down gracefully on SIGTERM/SIGINT (when `signals`) within the

@@ -40,6 +40,11 @@ public struct NodeConfiguration: Sendable {
     /// How long a leader's lease lasts without renewal (`SCUTUM_LEADER_LEASE_SECONDS`, default 5);
     /// a new leader takes over within about this after the old one dies.
     public var leaderLease: Duration
+    /// Workflow executions the leader runs at once (`SCUTUM_WORKFLOW_CONCURRENCY`, default 4).
+    public var workflowConcurrency: Int
+    /// A workflow step's time limit unless its node sets `timeout_seconds`
+    /// (`SCUTUM_WORKFLOW_STEP_TIMEOUT_SECONDS`, default 300).
+    public var workflowStepTimeout: Duration
     /// The host other nodes and operators reach this node by (`SCUTUM_ADVERTISE_HOST`; default the
     /// listen host, or the machine's host name when listening on every interface).
     public var advertiseHost: String
@@ -112,6 +117,8 @@ public struct NodeConfiguration: Sendable {
         migrateOnStart = (value("SCUTUM_MIGRATE_ON_START") ?? "true").lowercased() != "false"
         shutdownGracePeriod = try seconds("SCUTUM_SHUTDOWN_GRACE_SECONDS", default: 30)
         leaderLease = try seconds("SCUTUM_LEADER_LEASE_SECONDS", default: 5)
+        workflowConcurrency = try integer("SCUTUM_WORKFLOW_CONCURRENCY", default: 4, range: 1...256)
+        workflowStepTimeout = try seconds("SCUTUM_WORKFLOW_STEP_TIMEOUT_SECONDS", default: 300)
         demoMockURL = value("SCUTUM_DEMO_MOCK_URL")
         demoMockPort = try integer("SCUTUM_MOCK_UPSTREAM_PORT", default: 9100, range: 0...65535)
         let level = value("SCUTUM_LOG_LEVEL") ?? "info"
