@@ -16,16 +16,21 @@ public struct AdminDependencies: Sendable {
     public var catalogModels: @Sendable () -> [ModelDeployment]
     /// Current-period spend (USD) of a budget's subject, from the live counters; nil if unknown.
     public var liveSpend: @Sendable (BudgetRecord) async -> Double?
+    /// Writes agentgateway's configuration from the active MCP servers (see `MCPConfigSync`) and
+    /// returns what it did as JSON; nil when this node cannot (`POST /api/v1/mcp-servers/sync` is 503).
+    public var deployMCPConfig: (@Sendable () async throws -> JSONValue)?
 
     public init(postgres: PostgresClient, masterKey: String?, jwtSecret: [UInt8],
         catalogModels: @escaping @Sendable () -> [ModelDeployment],
-        liveSpend: @escaping @Sendable (BudgetRecord) async -> Double?)
+        liveSpend: @escaping @Sendable (BudgetRecord) async -> Double?,
+        deployMCPConfig: (@Sendable () async throws -> JSONValue)? = nil)
     {
         self.postgres = postgres
         self.masterKey = masterKey
         self.jwtSecret = jwtSecret
         self.catalogModels = catalogModels
         self.liveSpend = liveSpend
+        self.deployMCPConfig = deployMCPConfig
     }
 }
 
@@ -81,6 +86,7 @@ public enum AdminApplication {
         SpendRoutes(services: services).register(on: api)
         OperatorRoutes(services: services).register(on: api)
         RoutingPolicyRoutes(services: services).register(on: api)
+        MCPServerRoutes(services: services).register(on: api)
         return router
     }
 

@@ -19,6 +19,7 @@ struct AdminServices: Sendable {
     let auditLog: AuditLog
     let spendLogs: SpendLogStore
     let guardrails: GuardrailAssignmentStore
+    let mcpServers: MCPServerStore
     let cleanup: AdminCleanup
 
     init(configuration: AdminConfiguration, dependencies: AdminDependencies, logger: Logger) {
@@ -34,6 +35,7 @@ struct AdminServices: Sendable {
         auditLog = AuditLog(client: client, logger: logger)
         spendLogs = SpendLogStore(client: client, logger: logger)
         guardrails = GuardrailAssignmentStore(client: client, logger: logger)
+        mcpServers = MCPServerStore(client: client, logger: logger)
         cleanup = AdminCleanup(client: client, logger: logger)
     }
 
