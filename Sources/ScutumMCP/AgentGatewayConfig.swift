@@ -8,6 +8,9 @@ import ScutumCore
 /// tools as `<target>_<tool>` and splits on the first `_`, so names must not contain one. The
 /// output is deterministic (targets sorted by name), so an unchanged registry writes identical
 /// bytes and agentgateway's file watcher has nothing to reload.
+///
+/// Request headers registered for `http`/`sse` servers are not written: the target schema has no
+/// place for them (agentgateway's route-level `backendAuth` policy would be the way).
 public struct AgentGatewayConfig: Sendable, Equatable {
     /// One MCP server to expose.
     public struct Server: Sendable, Equatable {
@@ -86,13 +89,6 @@ public struct AgentGatewayConfig: Sendable, Equatable {
             # yaml-language-server: $schema=https://agentgateway.dev/schema/config
 
             """
-        let withHeaders = targets.filter {
-            if case .stdio = $0.server.kind { return false }
-            return true
-        }
-        if !withHeaders.isEmpty {
-            out += "# Request headers registered in Scutum are not part of agentgateway's target schema and are not passed on.\n"
-        }
         out += """
             binds:
             - port: \(port)

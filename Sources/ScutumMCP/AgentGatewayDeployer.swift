@@ -77,6 +77,8 @@ public struct AgentGatewayDeployer: Sendable {
         }
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, permissions)
         guard descriptor >= 0 else { return failure("create a temporary file") }
+        // Exactly `permissions`, whatever the umask.
+        _ = fchmod(descriptor, permissions)
         var written = 0
         while written < bytes.count {
             let count = bytes.withUnsafeBytes { raw in write(descriptor, raw.baseAddress! + written, bytes.count - written) }

@@ -60,7 +60,7 @@ public struct MCPAddressGuard: Sendable {
         allowedNetworks = networks
     }
 
-    static let blocked: [(IPNetwork, AddressClass)] = [
+    static let blocked: [(IPNetwork, AddressClass)] = ([
         ("169.254.169.254/32", .metadata), ("fd00:ec2::254/128", .metadata), ("100.100.100.200/32", .metadata),
         ("0.0.0.0/8", .unspecified), ("::/128", .unspecified),
         ("127.0.0.0/8", .loopback), ("::1/128", .loopback),
@@ -69,7 +69,7 @@ public struct MCPAddressGuard: Sendable {
         ("169.254.0.0/16", .linkLocal), ("fe80::/10", .linkLocal),
         ("224.0.0.0/4", .multicast), ("ff00::/8", .multicast),
         ("240.0.0.0/4", .reserved), ("192.0.0.0/24", .reserved), ("198.18.0.0/15", .reserved),
-    ].map { (IPNetwork($0.0)!, $0.1) }
+    ] as [(String, AddressClass)]).map { (IPNetwork($0.0)!, $0.1) }
 
     /// Why `address` is refused, or nil for a public address.
     public static func classify(_ address: IPAddress) -> AddressClass? {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import ScutumCore
 
@@ -34,7 +35,7 @@ public enum MCPHTTP {
             case .connectTimeout: return MCPError(.timeout, "could not connect to \(place) in time")
             case .deadlineExceeded, .readTimeout: return MCPError(.timeout, "\(place) did not answer in time")
             case .remoteConnectionClosed: return MCPError(.connection, "\(place) closed the connection")
-            case .invalidURL, .emptyHost, .unsupportedScheme: return MCPError(.invalidURL, "'\(url)' is not a usable URL")
+            case .invalidURL, .emptyHost: return MCPError(.invalidURL, "'\(url)' is not a usable URL")
             case .redirectLimitReached, .redirectCycleDetected:
                 return MCPError(.connection, "\(place) redirected; MCP server URLs must answer directly")
             default: break

@@ -51,8 +51,8 @@ struct MCPServerRoutesTests {
                 ["name": "everything-2", "env": ["API_TOKEN": "****", "EXTRA": "new-secret"]])
             #expect(updated["name"] == "everything-2")
             #expect(updated["env"] == ["API_TOKEN": "****", "EXTRA": "****"])
-            let stored = try #require(try await MCPServerStore(client: client, logger: TestEnvironment.logger)
-                .find(try #require(UUID(uuidString: id))))
+            let uuid = try #require(UUID(uuidString: id))
+            let stored = try #require(try await MCPServerStore(client: client, logger: TestEnvironment.logger).find(uuid))
             #expect(stored.env == ["API_TOKEN": "env-secret-value", "EXTRA": "new-secret"])
 
             #expect(try await api.ok(.delete, "/api/v1/mcp-servers/\(id)")["deleted"]?.stringValue == id)

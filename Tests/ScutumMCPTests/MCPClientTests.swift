@@ -127,7 +127,8 @@ struct MCPClientTests {
                 let error = await MCPServerFixture.failure { _ = try await client.callTool(name: "missing") }
                 #expect(error?.kind == .rpc(code: -32602))
                 #expect(error?.message.contains("Unknown tool: missing") == true, "\(String(describing: error))")
-                #expect(MCPServerFixture.text(try await client.callTool(name: "echo", arguments: ["message": "ok"])) == "ok")
+                let after = try await client.callTool(name: "echo", arguments: ["message": "ok"])
+                #expect(MCPServerFixture.text(after) == "ok")
             }
         }
     }
