@@ -106,11 +106,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // MCP client (streamable HTTP and legacy SSE), SSRF guard, and agentgateway config for registered MCP servers.
+        .target(
+            name: "ScutumMCP",
+            dependencies: [
+                "ScutumCore", "ScutumProviders",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The port-8086 Admin API: login, keys, teams, budgets, models, settings, spend.
         .target(
             name: "ScutumAdmin",
             dependencies: [
-                "ScutumCore", "ScutumStore",
+                "ScutumCore", "ScutumStore", "ScutumMCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -197,10 +211,22 @@ let package = Package(
         .testTarget(
             name: "ScutumAdminTests",
             dependencies: [
-                "ScutumAdmin", "ScutumTestSupport", "ScutumStore", "ScutumCore",
+                "ScutumAdmin", "ScutumTestSupport", "ScutumStore", "ScutumCore", "ScutumMock",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ScutumMCPTests",
+            dependencies: [
+                "ScutumMCP", "ScutumMock", "ScutumCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -18,10 +18,14 @@ public struct AdminDependencies: Sendable {
     public var liveSpend: @Sendable (BudgetRecord) async -> Double?
     /// This node's id in the cluster registry, for `GET /api/v1/cluster`.
     public var nodeID: String?
+    /// Writes agentgateway's configuration from the active MCP servers (see `MCPConfigSync`) and
+    /// returns what it did as JSON; nil when this node cannot (`POST /api/v1/mcp-servers/sync` is 503).
+    public var deployMCPConfig: (@Sendable () async throws -> JSONValue)?
 
     public init(postgres: PostgresClient, masterKey: String?, jwtSecret: [UInt8],
         catalogModels: @escaping @Sendable () -> [ModelDeployment],
-        liveSpend: @escaping @Sendable (BudgetRecord) async -> Double?, nodeID: String? = nil)
+        liveSpend: @escaping @Sendable (BudgetRecord) async -> Double?, nodeID: String? = nil,
+        deployMCPConfig: (@Sendable () async throws -> JSONValue)? = nil)
     {
         self.nodeID = nodeID
         self.postgres = postgres
@@ -29,6 +33,7 @@ public struct AdminDependencies: Sendable {
         self.jwtSecret = jwtSecret
         self.catalogModels = catalogModels
         self.liveSpend = liveSpend
+        self.deployMCPConfig = deployMCPConfig
     }
 }
 
@@ -87,6 +92,7 @@ public enum AdminApplication {
         ClusterRoutes(services: services).register(on: api)
         WorkflowRoutes(services: services).register(on: api)
         WorkflowExecutionRoutes(services: services).register(on: api)
+        MCPServerRoutes(services: services).register(on: api)
         return router
     }
 

@@ -19,6 +19,7 @@ struct AdminServices: Sendable {
     let auditLog: AuditLog
     let spendLogs: SpendLogStore
     let guardrails: GuardrailAssignmentStore
+    let mcpServers: MCPServerStore
     let cleanup: AdminCleanup
     let workflows: WorkflowStore
     let workflowExecutions: WorkflowExecutionStore
@@ -36,6 +37,7 @@ struct AdminServices: Sendable {
         auditLog = AuditLog(client: client, logger: logger)
         spendLogs = SpendLogStore(client: client, logger: logger)
         guardrails = GuardrailAssignmentStore(client: client, logger: logger)
+        mcpServers = MCPServerStore(client: client, logger: logger)
         cleanup = AdminCleanup(client: client, logger: logger)
         workflows = WorkflowStore(client: client, logger: logger)
         workflowExecutions = WorkflowExecutionStore(client: client, logger: logger)

@@ -12,6 +12,9 @@ struct SettingsRoutes {
         "maintenance_mode",
     ]
     static let strings = ["default_model"]
+    /// Lists of strings: `mcp_allowed_hosts` (host names, IPs or CIDR blocks MCP servers may use
+    /// although they are internal).
+    static let stringLists = ["mcp_allowed_hosts"]
 
     func register(on group: RouterGroup<AdminRequestContext>) {
         group.get("/settings") { _, _ in AdminResponse.json(try await services.settings.load()) }
@@ -21,7 +24,7 @@ struct SettingsRoutes {
     func update(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         var fields = try await services.body(request)
-        fields.rejectUnknown(allowed: Set(Self.positiveIntegers + Self.flags + Self.strings))
+        fields.rejectUnknown(allowed: Set(Self.positiveIntegers + Self.flags + Self.strings + Self.stringLists))
         var changes: [String: JSONValue] = [:]
         for name in Self.positiveIntegers {
             if let value = fields.positiveInt(name, nullable: false).value { changes[name] = .int(Int64(value)) }
@@ -33,6 +36,9 @@ struct SettingsRoutes {
             if let value = fields.string(name, nullable: false, nonEmpty: true, maxLength: 256).value {
                 changes[name] = .string(value)
             }
+        }
+        for name in Self.stringLists {
+            if let value = fields.stringList(name).value { changes[name] = .strings(value) }
         }
         try fields.finish()
 

@@ -14,7 +14,8 @@ import NIOCore
 /// `POST /v1/projects/{p}/locations/{l}/publishers/google/models/{model}:generateContent|streamGenerateContent`
 /// and `.../publishers/anthropic/models/{model}:rawPredict|streamRawPredict` (Vertex AI, a bearer token
 /// from `POST /token`, the mock's Google OAuth endpoint), `POST /model/{modelId}/converse|converse-stream|invoke`
-/// (Bedrock, SigV4-shaped `Authorization`), `GET /health`, and `GET /__mock/requests` (the request log as JSON).
+/// (Bedrock, SigV4-shaped `Authorization`), `GET /health`, `GET /__mock/requests` (the request log as JSON),
+/// and a small MCP server (`/mcp`, `/sse`, `/messages`: see `MCPTestServer`).
 public enum MockUpstream {
     /// Largest request body the mock reads.
     static let maximumBodyBytes = 64 * 1024 * 1024
@@ -53,6 +54,7 @@ public enum MockUpstream {
         GoogleOAuth.register(on: router, tokens: tokens, knobs: knobs, log: log)
         VertexAI.register(on: router, tokens: tokens, knobs: knobs, log: log)
         BedrockRuntime.register(on: router, knobs: knobs, log: log)
+        MCPTestServer.register(on: router)
         return router
     }
 

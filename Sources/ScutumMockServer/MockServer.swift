@@ -9,7 +9,7 @@ import ScutumMock
 struct MockServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scutum-mock",
-        abstract: "A mock LLM provider speaking the wire formats of OpenAI, Azure OpenAI, Anthropic, Gemini, Vertex AI and Bedrock.")
+        abstract: "A mock LLM provider speaking the wire formats of OpenAI, Azure OpenAI, Anthropic, Gemini, Vertex AI and Bedrock, plus a small MCP server at /mcp (streamable HTTP) and /sse (legacy SSE).")
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (env SCUTUM_MOCK_PORT).")

@@ -31,17 +31,22 @@ enum AdminFixture {
             liveSpend: { _ in liveSpend })
     }
 
-    static func application(_ client: PostgresClient, configuration: AdminConfiguration = AdminConfiguration())
-        -> some ApplicationProtocol
+    static func application(_ client: PostgresClient, configuration: AdminConfiguration = AdminConfiguration(),
+        configure: (inout AdminDependencies) -> Void = { _ in }) -> some ApplicationProtocol
     {
-        AdminApplication.application(configuration: configuration, dependencies: dependencies(client),
+        var dependencies = dependencies(client)
+        configure(&dependencies)
+        return AdminApplication.application(configuration: configuration, dependencies: dependencies,
             logger: TestEnvironment.logger)
     }
 
-    /// Runs `body` against the Admin API over a fresh migrated database, logged in with the master key.
-    static func withAPI(_ body: @escaping @Sendable (AdminAPI, PostgresClient) async throws -> Void) async throws {
+    /// Runs `body` against the Admin API over a fresh migrated database, logged in with the master key;
+    /// `configure` may change the dependencies first.
+    static func withAPI(configure: @escaping @Sendable (inout AdminDependencies) -> Void = { _ in },
+        _ body: @escaping @Sendable (AdminAPI, PostgresClient) async throws -> Void) async throws
+    {
         try await withMigratedDatabase { client, _ in
-            try await application(client).test(.router) { testClient in
+            try await application(client, configure: configure).test(.router) { testClient in
                 var api = AdminAPI(client: testClient, token: nil)
                 let login = try await api.call(.post, "/auth/login", ["api_key": .string(masterKey)])
                 #expect(login.status == .ok, "login: \(login.json)")
