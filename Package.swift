@@ -138,10 +138,11 @@ let package = Package(
             name: "ScutumNode",
             dependencies: [
                 "ScutumCore", "ScutumProviders", "ScutumStore", "ScutumRedis", "ScutumCluster", "ScutumProxy", "ScutumAdmin",
-                "ScutumMock",
+                "ScutumMock", "ScutumMCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -32,7 +32,12 @@ struct MCPServerRoutes {
             guard let deploy = services.dependencies.deployMCPConfig else {
                 throw AdminError(status: .serviceUnavailable, detail: "MCP sync is not configured on this node")
             }
-            let result = try await deploy()
+            let result: JSONValue
+            do {
+                result = try await deploy()
+            } catch {
+                throw AdminError(status: .serviceUnavailable, detail: "MCP sync failed: \(error)")
+            }
             try await services.audit(principal, "mcp_server.sync", targetType: "mcp_server", targetID: nil,
                 details: ["active_servers": result["active_servers"] ?? .null, "sha256": result["sha256"] ?? .null])
             return AdminResponse.json(result)

@@ -126,6 +126,10 @@ extension GatewayError {
         GatewayError(status: 503, message: message, type: "service_unavailable", code: "no_available_deployment")
     }
 
+    /// 499: the caller gave up (disconnected, or the node is stopping) before an answer came.
+    public static let cancelled = GatewayError(status: 499, message: "The request was cancelled before it was answered.",
+        type: "api_error", code: "request_cancelled")
+
     /// 500: an internal failure that is the gateway's own.
     public static func internalError(_ message: String) -> GatewayError {
         GatewayError(status: 500, message: message, type: "api_error", code: "internal_error")

@@ -131,6 +131,7 @@ public struct GatewayNode: Sendable {
             stats: deploymentStats)
         let ports = ListeningPorts()
         let workflowWakeUps = WakeUps()
+        let mcpWakeUps = WakeUps()
         let proxy = ProxyApplication.application(configuration: configuration.proxy, dependencies: proxyDependencies,
             logger: logger, onServerRunning: { port in
                 ports.set(proxy: port)
@@ -172,6 +173,7 @@ public struct GatewayNode: Sendable {
                 // A team's keys may have changed with it (deleted with the team, blocked...).
                 if change.kind == "team" { keyCache.invalidateAll() }
                 if change.kind == "workflow_execution" { workflowWakeUps.wake() }
+                if change.kind == "mcp" || change.kind == "mcp_sync" { mcpWakeUps.wake() }
             },
             onResync: {
                 keyCache.invalidateAll()
@@ -187,19 +189,28 @@ public struct GatewayNode: Sendable {
         services.append(election)
         services.append(heartbeat)
         let runner = WorkflowRunner(executions: WorkflowExecutionStore(client: postgres, logger: logger), keys: keyStore,
-            completions: completions, callTool: { server, tool, _ in
-                throw WorkflowRunError("MCP tool calls are not available yet (server '\(server)', tool '\(tool)')")
+            completions: completions, callTool: { server, tool, arguments in
+                try await MCPToolCaller(postgres: postgres, logger: logger).call(server: server, tool: tool,
+                    arguments: arguments)
             }, concurrency: configuration.workflowConcurrency, stepTimeout: configuration.workflowStepTimeout,
             wakeUps: workflowWakeUps, logger: logger)
         services.append(LeaderOnlyService(name: "workflow runner", election: election, logger: logger) { fence in
             await runner.run(fence: fence)
         })
+        if let path = configuration.gatewayConfigPath {
+            let sync = MCPSync(postgres: postgres, path: path, port: configuration.agentGatewayPort,
+                wakeUps: mcpWakeUps, logger: logger)
+            services.append(LeaderOnlyService(name: "MCP sync", election: election, logger: logger) { fence in
+                await sync.run(fence: fence)
+            })
+        }
         if let adminConfiguration = configuration.admin {
             let base = resolvedCatalog
             let admin = AdminApplication.application(configuration: adminConfiguration,
                 dependencies: AdminDependencies(postgres: postgres, masterKey: configuration.proxy.masterKey,
                     jwtSecret: configuration.jwtSecret, catalogModels: { base.deployments },
-                    liveSpend: { budget in try? await ledger.current([budget]).first }, nodeID: nodeID),
+                    liveSpend: { budget in try? await ledger.current([budget]).first }, nodeID: nodeID,
+                    deployMCPConfig: { try await MCPSync.requestDeployment(postgres: postgres, logger: logger) }),
                 logger: logger, onServerRunning: { port in
                     ports.set(admin: port)
                     await onAdminRunning(port)

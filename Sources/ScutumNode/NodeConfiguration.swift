@@ -45,6 +45,11 @@ public struct NodeConfiguration: Sendable {
     /// A workflow step's time limit unless its node sets `timeout_seconds`
     /// (`SCUTUM_WORKFLOW_STEP_TIMEOUT_SECONDS`, default 300).
     public var workflowStepTimeout: Duration
+    /// Where the leader writes agentgateway's configuration (`GATEWAY_CONFIG_PATH`); nil: this node
+    /// never deploys it.
+    public var gatewayConfigPath: String?
+    /// The port agentgateway's generated configuration listens on (`SCUTUM_AGENTGATEWAY_PORT`, 3000).
+    public var agentGatewayPort: Int
     /// The host other nodes and operators reach this node by (`SCUTUM_ADVERTISE_HOST`; default the
     /// listen host, or the machine's host name when listening on every interface).
     public var advertiseHost: String
@@ -119,6 +124,8 @@ public struct NodeConfiguration: Sendable {
         leaderLease = try seconds("SCUTUM_LEADER_LEASE_SECONDS", default: 5)
         workflowConcurrency = try integer("SCUTUM_WORKFLOW_CONCURRENCY", default: 4, range: 1...256)
         workflowStepTimeout = try seconds("SCUTUM_WORKFLOW_STEP_TIMEOUT_SECONDS", default: 300)
+        gatewayConfigPath = value("GATEWAY_CONFIG_PATH").flatMap { $0.isEmpty ? nil : $0 }
+        agentGatewayPort = try integer("SCUTUM_AGENTGATEWAY_PORT", default: 3000, range: 1...65535)
         demoMockURL = value("SCUTUM_DEMO_MOCK_URL")
         demoMockPort = try integer("SCUTUM_MOCK_UPSTREAM_PORT", default: 9100, range: 0...65535)
         let level = value("SCUTUM_LOG_LEVEL") ?? "info"

@@ -79,6 +79,7 @@ struct Dispatcher: Sendable {
         var failures: [(String, ProviderError)] = []
         var minimumContext: Int?
         for (target, admission) in zip(targets, admissions) {
+            if Task.isCancelled { throw GatewayError.cancelled }
             let name = target.deployment.name
             if admission == .open {
                 failures.append((name, ProviderError(.status(503), Self.coolingDown + " (cooling down)")))
@@ -112,6 +113,9 @@ struct Dispatcher: Sendable {
                     return (result, target)
                 } catch {
                     stats.ended(name, tokens: 0)
+                    // The caller went away (client disconnected, node stopping): no retry, no fallback,
+                    // and nothing held against the provider.
+                    if Task.isCancelled { throw GatewayError.cancelled }
                     metrics.providerFailure(name, status: error.gatewayError(model: name).code ?? "error")
                     logger.warning("provider call failed", metadata: [
                         "model": "\(name)", "provider": "\(target.deployment.provider.rawValue)",

@@ -116,9 +116,15 @@ struct Gateway: Sendable {
         }
     }
 
+    /// The mock upstream's base URL (it also serves the MCP test server at `/mcp` and `/sse`).
+    var mockURL: String {
+        let base = node.catalog.current.credentials["openai"]?.apiBase ?? ""
+        return base.hasSuffix("/v1") ? String(base.dropLast(3)) : base
+    }
+
     /// Starts `count` nodes on one fresh database (one cluster: same Redis namespace) and one mock.
-    static func cluster<T: Sendable>(nodes count: Int, _ body: @escaping @Sendable ([Gateway]) async throws -> T)
-        async throws -> T
+    static func cluster<T: Sendable>(nodes count: Int, variables extra: [String: String] = [:],
+        _ body: @escaping @Sendable ([Gateway]) async throws -> T) async throws -> T
     {
         let mockLog = MockRequestLog()
         let mockPort = PortBox()
@@ -132,7 +138,7 @@ struct Gateway: Sendable {
             defer { group.cancelAll() }
             let yaml = catalogYAML(mockPort: try await mockPort.wait())
             return try await withMigratedDatabase { _, database in
-                let variables = ["SCUTUM_REDIS_NAMESPACE": "test-cluster-\(database.database)"]
+                let variables = extra.merging(["SCUTUM_REDIS_NAMESPACE": "test-cluster-\(database.database)"]) { $1 }
                 @Sendable func start(_ started: [Gateway]) async throws -> T {
                     if started.count == count { return try await body(started) }
                     return try await runNode(database: database, variables: variables, catalogYAML: yaml,
