@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import NIOPosix
 import PostgresNIO
 import ScutumAdmin
 import ScutumCore
@@ -23,6 +24,17 @@ struct MCPSync: Sendable {
 
     /// The leader's loop.
     func run(fence: LeaderFence) async {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            do {
+                try await NIOThreadPool.singleton.runIfActive {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                }
+            } catch {
+                logger.error("cannot create the folder for agentgateway's configuration",
+                    metadata: ["path": "\(directory)", "error": "\(error)"])
+            }
+        }
         var deployed: String?
         var lastCheck = ContinuousClock.now - Self.recheck
         while !Task.isCancelled {

@@ -94,6 +94,7 @@ public struct NodeConfiguration: Sendable {
         }
         do {
             database = try DatabaseConfiguration(url: databaseURL)
+            database.maximumConnections = try integer("SCUTUM_DATABASE_MAX_CONNECTIONS", default: 20, range: 1...1000)
         } catch {
             throw Invalid(description: "DATABASE_URL: \(error)")
         }

@@ -124,8 +124,14 @@ struct ErrorTests {
     func upstreamDown() async throws {
         try await Gateway.with { gateway in
             let catalog = try CatalogFileFixture.catalog(base: "http://127.0.0.1:9")
-            gateway.node.catalog.replace(with: catalog)
-            let result = try await gateway.request("/v1/chat/completions", body: Gateway.chat("hi"))
+            // The node's first resync (when its LISTEN connection comes up) reloads the file's
+            // catalog; on a loaded machine that can come after this replacement, so replace again.
+            let found = try await eventually(timeout: .seconds(20)) { () async throws -> HTTPResult? in
+                gateway.node.catalog.replace(with: catalog)
+                let result = try await gateway.request("/v1/chat/completions", body: Gateway.chat("hi"))
+                return result.status == 200 ? nil : result
+            }
+            let result = try #require(found)
             #expect(result.status == 500)
             #expect(try result.openAIError["code"] as? String == "upstream_connection_error")
         }

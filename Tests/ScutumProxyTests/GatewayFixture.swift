@@ -173,6 +173,9 @@ struct Gateway: Sendable {
         all["SCUTUM_REDIS_NAMESPACE"] = all["SCUTUM_REDIS_NAMESPACE"] ?? "test-\(database.database)"
         var configuration = try NodeConfiguration(variables: all)
         configuration.database = database
+        // Dozens of nodes run at once during the suite; a small pool each keeps PostgreSQL's
+        // connection limit out of the way.
+        configuration.database.maximumConnections = 5
         let catalog = try CatalogFile.parse(catalogYAML).catalog(
             environment: [:], supportedKinds: Set(ProviderKind.allCases))
         let proxyPort = PortBox()

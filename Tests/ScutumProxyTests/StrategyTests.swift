@@ -30,8 +30,11 @@ struct StrategyTests {
     func leastBusy() async throws {
         try await Gateway.with { gateway in
             try await Self.pair(gateway, strategy: "least-busy")
-            async let slow = gateway.request("/v1/chat/completions", body: Gateway.chat(model: "pair", "[mock:latency_ms=1500] hi"))
-            try await Task.sleep(for: .milliseconds(400))
+            async let slow = gateway.request("/v1/chat/completions", body: Gateway.chat(model: "pair", "[mock:latency_ms=2000] hi"))
+            let busy = try await eventually(timeout: .seconds(10)) { () -> Bool? in
+                gateway.node.deploymentStats.load("gpt-test").inFlight == 1 ? true : nil
+            }
+            #expect(busy == true)
             let second = try await gateway.request("/v1/chat/completions", body: Gateway.chat(model: "pair", "hi"))
             let first = try await slow
             #expect(try Self.served(first) == "gpt-test")

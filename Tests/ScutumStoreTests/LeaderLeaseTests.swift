@@ -11,16 +11,17 @@ struct LeaderLeaseTests {
         try await withMigratedDatabase { client, _ in
             let lease = LeaderLease(client: client, logger: TestEnvironment.logger)
             try await client.query("CREATE TABLE leader_writes (token bigint NOT NULL)", logger: TestEnvironment.logger)
-            let a = try #require(try await lease.acquireOrRenew(nodeID: "a", lease: .milliseconds(400)))
-            #expect(try await lease.acquireOrRenew(nodeID: "b", lease: .milliseconds(400)) == nil, "a holds a live lease")
+            // Leases of seconds: the suite runs on a loaded machine where a query can take hundreds of ms.
+            let a = try #require(try await lease.acquireOrRenew(nodeID: "a", lease: .seconds(3)))
+            #expect(try await lease.acquireOrRenew(nodeID: "b", lease: .seconds(3)) == nil, "a holds a live lease")
             // Renewing keeps the token.
-            #expect(try await lease.acquireOrRenew(nodeID: "a", lease: .milliseconds(400)) == a)
+            #expect(try await lease.acquireOrRenew(nodeID: "a", lease: .seconds(3)) == a)
             try await lease.withFencedTransaction(a) { connection in
                 try await connection.query("INSERT INTO leader_writes VALUES (\(a.token))", logger: TestEnvironment.logger)
             }
 
             // a stops renewing (paused): its lease lapses and b takes over with a larger token.
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(3500))
             let b = try #require(try await lease.acquireOrRenew(nodeID: "b", lease: .seconds(5)))
             #expect(b.token > a.token)
             #expect(try await lease.holder()?.nodeID == "b")
@@ -51,12 +52,12 @@ struct LeaderLeaseTests {
     func takeoverWaitsForWrite() async throws {
         try await withMigratedDatabase { client, _ in
             let lease = LeaderLease(client: client, logger: TestEnvironment.logger)
-            let a = try #require(try await lease.acquireOrRenew(nodeID: "a", lease: .milliseconds(300)))
+            let a = try #require(try await lease.acquireOrRenew(nodeID: "a", lease: .seconds(2)))
             let clock = ContinuousClock()
             async let write: Void = lease.withFencedTransaction(a) { _ in
-                try await Task.sleep(for: .milliseconds(800))
+                try await Task.sleep(for: .milliseconds(3500))
             }
-            try await Task.sleep(for: .milliseconds(400))
+            try await Task.sleep(for: .milliseconds(2500))
             let start = clock.now
             // a's lease has lapsed, but its transaction still holds the row: b's UPDATE waits for it.
             let b = try await lease.acquireOrRenew(nodeID: "b", lease: .seconds(5))
