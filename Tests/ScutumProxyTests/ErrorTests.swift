@@ -109,10 +109,11 @@ struct ErrorTests {
 
     @Test("a stream that stalls longer than the idle timeout ends with an error event")
     func streamIdleTimeout() async throws {
-        try await Gateway.with(variables: ["SCUTUM_UPSTREAM_IDLE_TIMEOUT_SECONDS": "0.5"]) { gateway in
-            // One token every two seconds: the first arrives, then the gap exceeds the idle limit.
+        try await Gateway.with(variables: ["SCUTUM_UPSTREAM_IDLE_TIMEOUT_SECONDS": "2"]) { gateway in
+            // The role chunk comes at once, then one token every five seconds: the gap exceeds the
+            // idle limit (which leaves a loaded machine time to deliver the first chunk).
             let result = try await gateway.request("/v1/chat/completions",
-                body: Gateway.chat("Write a short poem about APIs. [mock:tokens_per_sec=0.5]", stream: true))
+                body: Gateway.chat("Write a short poem about APIs. [mock:tokens_per_sec=0.2]", stream: true))
             #expect(result.status == 200)
             let frames = SSEFrames(result.body)
             #expect(!frames.endsWithDone)

@@ -136,9 +136,13 @@ struct RedisOutageTests {
             #expect(MetricsTests.sample(metrics, "scutum_redis_degraded") == 1)
 
             try await own.start()
+            // Back when readiness is clean and the limits answer from Redis again (the master key's
+            // requests count only against the global limit).
             let back = try await eventually(timeout: .seconds(20)) { () async throws -> Bool? in
+                _ = try await gateway.request("/v1/chat/completions", body: Gateway.chat("hi"))
                 let ready = try await gateway.request("/health/readiness", method: .GET, key: nil)
-                return try ready.json["status"] as? String == "ready" ? true : nil
+                return try ready.json["status"] as? String == "ready" && ready.json["rate_limits"] as? String == "cluster"
+                    ? true : nil
             }
             #expect(back == true)
             // A fresh key: its limit is counted in Redis again, exactly.

@@ -184,3 +184,17 @@ def test_admin_api_examples_login_then_generate_a_key_that_works_on_the_proxy():
     answer = client(generated["key"]).chat.completions.create(
         model="claude-sonnet-4.5", messages=[{"role": "user", "content": "What is the capital of France?"}])
     assert "Paris" in answer.choices[0].message.content
+
+
+def test_admin_api_example_previews_the_agent_gateway_config():
+    login = (EXAMPLES / "admin_login_curl.sh").read_text().replace("$SCUTUM_API_KEY", KEY)
+    register = ('curl -s -X POST http://localhost:8086/api/v1/mcp-servers -H "Authorization: Bearer $TOKEN" '
+                '-H "Content-Type: application/json" '
+                '-d \'{"name":"docs","server_type":"http","url":"https://mcp.example.com/mcp"}\' > /dev/null')
+    script = login + "\n" + register + "\n" + (EXAMPLES / "admin_mcp_preview_curl.sh").read_text()
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    preview = json.loads(done.stdout)
+    assert preview["active_servers"] >= 1
+    yaml_text = preview["config_yaml"]
+    assert "binds:" in yaml_text and "mcp:" in yaml_text and "https://mcp.example.com/mcp" in yaml_text
