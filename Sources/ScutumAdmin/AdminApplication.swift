@@ -21,12 +21,15 @@ public struct AdminDependencies: Sendable {
     /// Writes agentgateway's configuration from the active MCP servers (see `MCPConfigSync`) and
     /// returns what it did as JSON; nil when this node cannot (`POST /api/v1/mcp-servers/sync` is 503).
     public var deployMCPConfig: (@Sendable () async throws -> JSONValue)?
+    /// Encrypts the secrets the Admin API stores (MCP servers' env and header values).
+    public var secrets: SecretBox?
 
     public init(postgres: PostgresClient, masterKey: String?, jwtSecret: [UInt8],
         catalogModels: @escaping @Sendable () -> [ModelDeployment],
         liveSpend: @escaping @Sendable (BudgetRecord) async -> Double?, nodeID: String? = nil,
-        deployMCPConfig: (@Sendable () async throws -> JSONValue)? = nil)
+        deployMCPConfig: (@Sendable () async throws -> JSONValue)? = nil, secrets: SecretBox? = nil)
     {
+        self.secrets = secrets
         self.nodeID = nodeID
         self.postgres = postgres
         self.masterKey = masterKey

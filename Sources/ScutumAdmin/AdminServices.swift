@@ -37,7 +37,7 @@ struct AdminServices: Sendable {
         auditLog = AuditLog(client: client, logger: logger)
         spendLogs = SpendLogStore(client: client, logger: logger)
         guardrails = GuardrailAssignmentStore(client: client, logger: logger)
-        mcpServers = MCPServerStore(client: client, logger: logger)
+        mcpServers = MCPServerStore(client: client, logger: logger, secrets: dependencies.secrets)
         cleanup = AdminCleanup(client: client, logger: logger)
         workflows = WorkflowStore(client: client, logger: logger)
         workflowExecutions = WorkflowExecutionStore(client: client, logger: logger)

@@ -8,19 +8,19 @@ import ScutumStore
 /// for `POST /api/v1/mcp-servers/sync` (wire it as `AdminDependencies.deployMCPConfig`).
 public enum MCPConfigSync {
     /// The configuration for the active servers.
-    public static func config(postgres: PostgresClient, logger: Logger, port: Int = 3000) async throws
-        -> AgentGatewayConfig
+    public static func config(postgres: PostgresClient, logger: Logger, port: Int = 3000, secrets: SecretBox? = nil)
+        async throws -> AgentGatewayConfig
     {
-        let servers = try await MCPServerStore(client: postgres, logger: logger).list(activeOnly: true)
+        let servers = try await MCPServerStore(client: postgres, logger: logger, secrets: secrets).list(activeOnly: true)
         return AgentGatewayConfig(servers: servers.compactMap(server), port: port)
     }
 
     /// Writes the configuration for the active servers to `path` (atomically) and returns
     /// `{"path", "bytes", "sha256", "active_servers"}`.
-    public static func deploy(postgres: PostgresClient, logger: Logger, path: String, port: Int = 3000) async throws
-        -> JSONValue
+    public static func deploy(postgres: PostgresClient, logger: Logger, path: String, port: Int = 3000,
+        secrets: SecretBox? = nil) async throws -> JSONValue
     {
-        let config = try await config(postgres: postgres, logger: logger, port: port)
+        let config = try await config(postgres: postgres, logger: logger, port: port, secrets: secrets)
         let deployment = try await AgentGatewayDeployer(path: path).deploy(config.yaml())
         logger.info("wrote agentgateway configuration", metadata: [
             "path": "\(path)", "servers": "\(config.targets.count)", "sha256": "\(deployment.sha256)",

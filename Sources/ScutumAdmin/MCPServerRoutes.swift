@@ -21,7 +21,8 @@ struct MCPServerRoutes {
     func register(on group: RouterGroup<AdminRequestContext>) {
         // Before `/mcp-servers/{id}`, so `sync` is never taken for an id.
         group.get("/mcp-servers/sync/preview") { _, _ in
-            let config = try await MCPConfigSync.config(postgres: services.dependencies.postgres, logger: services.logger)
+            let config = try await MCPConfigSync.config(postgres: services.dependencies.postgres, logger: services.logger,
+                secrets: services.dependencies.secrets)
             return AdminResponse.json([
                 "active_servers": .int(Int64(config.targets.count)),
                 "config_yaml": .string(config.yaml(maskingSecrets: true)),

@@ -190,7 +190,7 @@ public struct GatewayNode: Sendable {
         services.append(heartbeat)
         let runner = WorkflowRunner(executions: WorkflowExecutionStore(client: postgres, logger: logger), keys: keyStore,
             completions: completions, callTool: { server, tool, arguments in
-                try await MCPToolCaller(postgres: postgres, logger: logger).call(server: server, tool: tool,
+                try await MCPToolCaller(postgres: postgres, secrets: configuration.secrets, logger: logger).call(server: server, tool: tool,
                     arguments: arguments)
             }, concurrency: configuration.workflowConcurrency, stepTimeout: configuration.workflowStepTimeout,
             wakeUps: workflowWakeUps, logger: logger)
@@ -199,7 +199,7 @@ public struct GatewayNode: Sendable {
         })
         if let path = configuration.gatewayConfigPath {
             let sync = MCPSync(postgres: postgres, path: path, port: configuration.agentGatewayPort,
-                wakeUps: mcpWakeUps, logger: logger)
+                secrets: configuration.secrets, wakeUps: mcpWakeUps, logger: logger)
             services.append(LeaderOnlyService(name: "MCP sync", election: election, logger: logger) { fence in
                 await sync.run(fence: fence)
             })
@@ -210,7 +210,8 @@ public struct GatewayNode: Sendable {
                 dependencies: AdminDependencies(postgres: postgres, masterKey: configuration.proxy.masterKey,
                     jwtSecret: configuration.jwtSecret, catalogModels: { base.deployments },
                     liveSpend: { budget in try? await ledger.current([budget]).first }, nodeID: nodeID,
-                    deployMCPConfig: { try await MCPSync.requestDeployment(postgres: postgres, logger: logger) }),
+                    deployMCPConfig: { try await MCPSync.requestDeployment(postgres: postgres, logger: logger) },
+                    secrets: configuration.secrets),
                 logger: logger, onServerRunning: { port in
                     ports.set(admin: port)
                     await onAdminRunning(port)

@@ -16,6 +16,7 @@ struct MCPSync: Sendable {
     let postgres: PostgresClient
     let path: String
     let port: Int
+    let secrets: SecretBox?
     let wakeUps: WakeUps
     let logger: Logger
     static let recheck: Duration = .seconds(60)
@@ -40,7 +41,8 @@ struct MCPSync: Sendable {
         while !Task.isCancelled {
             do {
                 let current = try await state.state()
-                let config = try await MCPConfigSync.config(postgres: postgres, logger: logger, port: port)
+                let config = try await MCPConfigSync.config(postgres: postgres, logger: logger, port: port,
+                    secrets: secrets)
                 let yaml = config.yaml()
                 let digest = Hex.lowercase(SHA256.hash(data: Array(yaml.utf8)))
                 let requested = (current.requestedAt ?? .distantPast) > (current.deployedAt ?? .distantPast)

@@ -10,11 +10,12 @@ import ScutumStore
 /// Stdio servers run under agentgateway, not in the gateway, so steps cannot call them directly.
 struct MCPToolCaller: Sendable {
     let postgres: PostgresClient
+    let secrets: SecretBox?
     let logger: Logger
     static let timeout: Duration = .seconds(120)
 
     func call(server name: String, tool: String, arguments: JSONValue) async throws -> JSONValue {
-        let servers = try await MCPServerStore(client: postgres, logger: logger).list()
+        let servers = try await MCPServerStore(client: postgres, logger: logger, secrets: secrets).list()
         guard let server = servers.first(where: { $0.name == name }) else {
             throw WorkflowRunError("no MCP server named '\(name)' is registered")
         }

@@ -35,6 +35,9 @@ public struct NodeConfiguration: Sendable {
     /// HS256 secret of admin access tokens: `JWT_SECRET_KEY`, else derived from the master key so
     /// every node of a cluster agrees without extra configuration.
     public var jwtSecret: [UInt8]
+    /// Encrypts secrets stored in PostgreSQL (MCP servers' env and header values): from
+    /// `SCUTUM_ENCRYPTION_KEY`, else from the master key; nil (stored in clear) without either.
+    public var secrets: SecretBox?
     /// Prefix of the cluster's keys in Redis (`SCUTUM_REDIS_NAMESPACE`), for several clusters on one Redis.
     public var redisNamespace: String
     /// How long a leader's lease lasts without renewal (`SCUTUM_LEADER_LEASE_SECONDS`, default 5);
@@ -152,6 +155,14 @@ public struct NodeConfiguration: Sendable {
             let seed = proxy.masterKey ?? "scutum-without-master-key"
             jwtSecret = Array(HMAC<SHA256>.authenticationCode(for: Array("scutum admin tokens".utf8),
                 using: SymmetricKey(data: Array(seed.utf8))))
+        }
+        if let material = value("SCUTUM_ENCRYPTION_KEY") {
+            guard material.utf8.count >= 16 else {
+                throw Invalid(description: "SCUTUM_ENCRYPTION_KEY is too short; use at least 32 random characters")
+            }
+            secrets = SecretBox(material: Array(material.utf8))
+        } else {
+            secrets = proxy.masterKey.map { SecretBox(material: Array($0.utf8)) }
         }
     }
 }

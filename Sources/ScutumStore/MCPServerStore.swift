@@ -46,14 +46,17 @@ public struct MCPServerRecord: Sendable, Equatable {
     }
 }
 
-/// The `mcp_servers` table.
+/// The `mcp_servers` table. With `secrets`, environment and header values are stored encrypted
+/// and read back in clear (values stored before encryption was on are read as they are).
 public struct MCPServerStore: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    public let secrets: SecretBox?
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, secrets: SecretBox? = nil) {
         self.client = client
         self.logger = logger
+        self.secrets = secrets
     }
 
     static let columns = """
@@ -61,15 +64,16 @@ public struct MCPServerStore: Sendable {
         last_tested_at, last_test_error, created_at, updated_at
         """
 
-    static func records(_ rows: PostgresRowSequence) async throws -> [MCPServerRecord] {
+    func records(_ rows: PostgresRowSequence) async throws -> [MCPServerRecord] {
         var servers: [MCPServerRecord] = []
         for try await (id, name, type, command, args, env, url, headers, tools, active, tested, error, created, updated)
             in rows.decode((UUID, String, String, String?, String, String, String?, String, String, Bool, Date?, String?,
                 Date, Date).self)
         {
             servers.append(MCPServerRecord(id: id, name: name, serverType: type, command: command,
-                args: (parse(args).arrayValue ?? []).compactMap(\.stringValue), env: strings(parse(env)), url: url,
-                headers: strings(parse(headers)), tools: parse(tools), isActive: active, lastTestedAt: tested,
+                args: (Self.parse(args).arrayValue ?? []).compactMap(\.stringValue), env: try opened(Self.parse(env)),
+                url: url, headers: try opened(Self.parse(headers)), tools: Self.parse(tools), isActive: active,
+                lastTestedAt: tested,
                 lastTestError: error, createdAt: created, updatedAt: updated))
         }
         return servers
@@ -79,17 +83,22 @@ public struct MCPServerStore: Sendable {
         (try? JSONParser.parse(Array(text.utf8))) ?? .null
     }
 
-    static func strings(_ value: JSONValue) -> [String: String] {
-        (value.objectValue ?? [:]).compactMapValues(\.stringValue)
+    /// A stored object of strings, its values decrypted.
+    func opened(_ value: JSONValue) throws -> [String: String] {
+        let strings = (value.objectValue ?? [:]).compactMapValues(\.stringValue)
+        guard let secrets else { return strings }
+        return try strings.mapValues { try secrets.open($0) }
     }
 
-    static func json(_ strings: [String: String]) -> String {
-        JSONValue.object(strings.mapValues(JSONValue.string)).jsonString
+    /// Strings as a JSON object to store, values encrypted.
+    func sealed(_ strings: [String: String]) throws -> String {
+        let values = try secrets.map { box in try strings.mapValues { try box.seal($0) } } ?? strings
+        return JSONValue.object(values.mapValues(JSONValue.string)).jsonString
     }
 
     /// Every server by name; with `activeOnly`, the active ones.
     public func list(activeOnly: Bool = false) async throws -> [MCPServerRecord] {
-        try await Self.records(client.query(
+        try await records(client.query(
             """
             SELECT \(unescaped: Self.columns) FROM mcp_servers
             WHERE is_active OR NOT \(activeOnly) ORDER BY name
@@ -97,20 +106,21 @@ public struct MCPServerStore: Sendable {
     }
 
     public func find(_ id: UUID) async throws -> MCPServerRecord? {
-        try await Self.records(client.query(
+        try await records(client.query(
             "SELECT \(unescaped: Self.columns) FROM mcp_servers WHERE id = \(id)", logger: logger)).first
     }
 
     public func create(_ server: MCPServerRecord) async throws -> MCPServerRecord {
+        let (env, headers) = (try sealed(server.env), try sealed(server.headers))
         let rows = try await client.query(
             """
             INSERT INTO mcp_servers (id, name, server_type, command, args, env, url, headers, tools, is_active)
             VALUES (\(server.id), \(server.name), \(server.serverType), \(server.command),
-                \(JSONValue.strings(server.args))::jsonb, \(Self.json(server.env))::jsonb, \(server.url),
-                \(Self.json(server.headers))::jsonb, \(server.tools.jsonString)::jsonb, \(server.isActive))
+                \(JSONValue.strings(server.args))::jsonb, \(env)::jsonb, \(server.url),
+                \(headers)::jsonb, \(server.tools.jsonString)::jsonb, \(server.isActive))
             RETURNING \(unescaped: Self.columns)
             """, logger: logger)
-        guard let created = try await Self.records(rows).first else {
+        guard let created = try await records(rows).first else {
             throw StoreError.noRowReturned("INSERT INTO mcp_servers")
         }
         return created
@@ -118,11 +128,12 @@ public struct MCPServerStore: Sendable {
 
     /// Replaces a server's definition (not its test results); nil when there is no such server.
     public func update(_ server: MCPServerRecord) async throws -> MCPServerRecord? {
-        try await Self.records(client.query(
+        let (env, headers) = (try sealed(server.env), try sealed(server.headers))
+        return try await records(client.query(
             """
             UPDATE mcp_servers SET name = \(server.name), server_type = \(server.serverType),
                 command = \(server.command), args = \(JSONValue.strings(server.args))::jsonb,
-                env = \(Self.json(server.env))::jsonb, url = \(server.url), headers = \(Self.json(server.headers))::jsonb,
+                env = \(env)::jsonb, url = \(server.url), headers = \(headers)::jsonb,
                 is_active = \(server.isActive), updated_at = now()
             WHERE id = \(server.id) RETURNING \(unescaped: Self.columns)
             """, logger: logger)).first
@@ -137,7 +148,7 @@ public struct MCPServerStore: Sendable {
     /// Records a connectivity test: when it passed (`error` nil), the tools it listed (nil keeps
     /// the stored list); when it failed, why. Nil when there is no such server.
     public func storeTestResult(_ id: UUID, tools: JSONValue?, error: String?) async throws -> MCPServerRecord? {
-        try await Self.records(client.query(
+        try await records(client.query(
             """
             UPDATE mcp_servers SET tools = COALESCE(\(tools?.jsonString)::jsonb, tools), last_tested_at = now(),
                 last_test_error = \(error)

@@ -103,7 +103,8 @@ struct ErrorTests {
             let result = try await gateway.request("/v1/chat/completions", body: Gateway.chat("hi [mock:hang]"))
             #expect(result.status == 500)
             #expect(try result.openAIError["code"] as? String == "upstream_timeout")
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // Two 1 s attempts, not the 600 s default (the margin is for a loaded CI machine).
+            #expect(ContinuousClock.now - started < .seconds(20))
         }
     }
 
