@@ -203,7 +203,7 @@ struct WorkflowExecutionRoutesTests {
             let lease = LeaderLease(client: client, logger: TestEnvironment.logger)
             // A stand-in for the leader's runner: claim, run both nodes, finish.
             let leader = Task {
-                let fence = try #require(try await lease.acquireOrRenew(nodeID: "test-leader", lease: .seconds(30)))
+                let fence = try #require(try await lease.acquireOrRenew(nodeID: "test-leader", lease: .seconds(600)))
                 while !Task.isCancelled {
                     guard let claim = try await executions.claim(fence: fence, limit: 1).first else {
                         try await Task.sleep(for: .milliseconds(50))

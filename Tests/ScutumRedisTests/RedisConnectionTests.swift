@@ -188,7 +188,6 @@ struct RedisConnectionTests {
         try await withTestRedisKeys(configuration: singleConnection()) { redis, prefix in
             let id = try #require(try await redis.send(["CLIENT", "ID"]).int)
             let clock = self.clock
-            let start = clock.now
             async let blocked = redisError { try await redis.send(["BLPOP", RedisArgument(prefix + "l"), 4]) }
             try await Task.sleep(for: .milliseconds(100))
             let killed = try await withTestRedis { admin in
@@ -200,7 +199,6 @@ struct RedisConnectionTests {
             // BLPOP would wait 4 s; the kill must end it at once (measured from the kill, not the start,
             // so a busy machine's slow admin connection does not count).
             #expect(clock.now - killedAt < .seconds(2), "the in-flight command waited for its timeout")
-            #expect(clock.now - start < .seconds(4))
             guard case .connectionClosed = error else {
                 Issue.record("expected .connectionClosed, got \(String(describing: error))")
                 return

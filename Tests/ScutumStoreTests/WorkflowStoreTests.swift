@@ -24,7 +24,7 @@ struct WorkflowFixture {
     }
 
     func leader(_ node: String = "node-a") async throws -> LeaderFence {
-        try #require(try await lease.acquireOrRenew(nodeID: node, lease: .seconds(30)))
+        try #require(try await lease.acquireOrRenew(nodeID: node, lease: .seconds(600)))
     }
 
     func queue(_ question: String = "q") async throws -> WorkflowExecution {
