@@ -105,7 +105,7 @@ public struct ProviderHealth: Sendable {
 
     func run(_ commands: [[RedisArgument]]) async throws -> [RedisValue] {
         var replies = try await redis.pipeline(commands)
-        if replies.contains(where: { if case .error(let message) = $0 { message.hasPrefix("NOSCRIPT") } else { false } }) {
+        for _ in 0..<3 where replies.contains(where: RateLimiter.isNoScript) {
             _ = try await redis.pipeline([["SCRIPT", "LOAD", RedisArgument(Self.admitScript.source)],
                 ["SCRIPT", "LOAD", RedisArgument(Self.failureScript.source)]])
             replies = try await redis.pipeline(commands)

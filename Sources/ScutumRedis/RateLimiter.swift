@@ -183,17 +183,25 @@ public struct RateLimiter: Sendable {
 
     /// Sends EVALSHA commands; when the server has not seen the scripts yet (first use, or after a
     /// restart), loads them and sends the commands once more. The scripts change nothing when
-    /// they fail with NOSCRIPT, so resending is safe.
+    /// they fail with NOSCRIPT, so resending is safe. A flush between the load and the resend (a
+    /// restart, `SCRIPT FLUSH`) gets another try or two.
     func pipelineLoadingScripts(_ commands: [[RedisArgument]]) async throws -> [RedisValue] {
-        let replies = try await redis.pipeline(commands)
-        let missing = replies.contains { if case .error(let message) = $0 { message.hasPrefix("NOSCRIPT") } else { false } }
-        guard missing else { return replies }
-        _ = try await redis.pipeline([
-            ["SCRIPT", "LOAD", RedisArgument(Self.acquireScript.source)],
-            ["SCRIPT", "LOAD", RedisArgument(Self.reconcileScript.source)],
-            ["SCRIPT", "LOAD", RedisArgument(Self.removeScript.source)],
-        ])
-        return try await redis.pipeline(commands)
+        var replies = try await redis.pipeline(commands)
+        for _ in 0..<3 {
+            guard replies.contains(where: Self.isNoScript) else { return replies }
+            _ = try await redis.pipeline([
+                ["SCRIPT", "LOAD", RedisArgument(Self.acquireScript.source)],
+                ["SCRIPT", "LOAD", RedisArgument(Self.reconcileScript.source)],
+                ["SCRIPT", "LOAD", RedisArgument(Self.removeScript.source)],
+            ])
+            replies = try await redis.pipeline(commands)
+        }
+        return replies
+    }
+
+    /// A reply saying the server does not know the script.
+    static func isNoScript(_ reply: RedisValue) -> Bool {
+        if case .error(let message) = reply { message.hasPrefix("NOSCRIPT") } else { false }
     }
 
     /// A duration in whole milliseconds.

@@ -271,8 +271,9 @@ struct NativeProviderTests {
                 body: Gateway.chat(model: model, "[mock:tokens_per_sec=20] Write a short poem about APIs.", stream: true))
             // The provider paces its tokens over two seconds or more: a gateway that buffered would
             // deliver everything at the end; one that translates as it reads delivers the first chunk
-            // while most of the answer is still to come.
-            #expect(total - first > .milliseconds(1200), "first byte after \(first) of \(total)")
+            // while most of the answer is still to come (the bound leaves room for a loaded machine;
+            // a buffering gateway's gap would be a few milliseconds).
+            #expect(total - first > .milliseconds(600), "first byte after \(first) of \(total)")
         }
     }
 
