@@ -45,8 +45,11 @@ struct GuardrailStoreTests {
             pii.isActive = false
             let updated = try #require(try await fixture.configs.update(pii))
             #expect(updated.description == nil && updated.mode == .both && !updated.isActive)
-            await #expect(throws: PSQLError.self) {
+            do {
                 _ = try await fixture.configs.create(GuardrailConfig(name: "pii"))
+                Issue.record("stored a second profile named pii")
+            } catch {
+                #expect(sqlState(error) == "23505", "\(String(reflecting: error))")
             }
             #expect(try await fixture.configs.delete(pii.id))
             #expect(try await fixture.configs.delete(pii.id) == false)
