@@ -291,3 +291,30 @@ struct GuardrailStoreTests {
         }
     }
 }
+
+@Suite("Migration 0008 (guardrails)")
+struct GuardrailMigrationTests {
+    @Test("assignments made by name before 0008 point at inactive placeholder profiles of that name")
+    func upgrade() async throws {
+        try await withTestDatabase { client, _ in
+            let logger = TestEnvironment.logger
+            let migrations = try Migration.load(from: TestEnvironment.sqlDirectory)
+            let runner = MigrationRunner(client: client, logger: logger)
+            try await runner.migrate(migrations.filter { $0.version < 8 })
+            try await client.query("INSERT INTO teams (team_id, team_alias) VALUES ('t', 'T'), ('u', 'U')", logger: logger)
+            try await client.query(
+                "INSERT INTO guardrail_assignments (team_id, guardrail) VALUES ('t', 'pii'), ('u', 'pii'), ('t', 'secrets')",
+                logger: logger)
+            #expect(try await runner.migrate(migrations) == [8])
+
+            let configs = try await GuardrailConfigStore(client: client, logger: logger).list()
+            #expect(configs.map(\.name) == ["pii", "secrets"])
+            #expect(configs.allSatisfy { !$0.isActive && !$0.isDefault && $0.config == [:] })
+            let assignments = try await GuardrailAssignmentStore(client: client, logger: logger).list()
+            #expect(assignments.map { "\($0.teamID):\($0.configName):\($0.priority)" } == ["t:pii:0", "t:secrets:0", "u:pii:0"])
+            // Inactive placeholders enforce nothing.
+            let snapshot = try await GuardrailSnapshot.load(client: client, logger: logger)
+            #expect(snapshot == .empty)
+        }
+    }
+}
