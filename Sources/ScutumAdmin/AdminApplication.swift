@@ -96,6 +96,8 @@ public enum AdminApplication {
         WorkflowRoutes(services: services).register(on: api)
         WorkflowExecutionRoutes(services: services).register(on: api)
         MCPServerRoutes(services: services).register(on: api)
+        GuardrailRoutes(services: services).register(on: api)
+        GuardrailEventRoutes(services: services).register(on: api)
         return router
     }
 

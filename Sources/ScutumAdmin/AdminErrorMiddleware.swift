@@ -51,6 +51,12 @@ struct AdminErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 /// handlers' validation did not catch (409/422); nil for anything else.
 enum DatabaseFailure {
     static func classify(_ error: any Error) -> AdminError? {
+        // A store's transaction wraps what failed in it.
+        if let error = error as? PostgresTransactionError,
+            let cause = error.closureError ?? error.beginError ?? error.commitError
+        {
+            return classify(cause)
+        }
         if let error = error as? PSQLError {
             switch error.code {
             case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown,

@@ -3,36 +3,6 @@ import Logging
 import PostgresNIO
 import ScutumCore
 
-/// One row of `guardrail_assignments`.
-struct GuardrailAssignment: Sendable, Equatable {
-    var id: UUID
-    var teamID: String
-    var guardrail: String
-    var createdAt: Date
-
-    var json: JSONValue {
-        ["id": .string(id.uuidString.lowercased()), "team_id": .string(teamID), "guardrail": .string(guardrail),
-            "created_at": .optional(createdAt)]
-    }
-}
-
-/// Reads `guardrail_assignments` (ScutumStore has no store for it yet).
-struct GuardrailAssignmentStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
-
-    func list() async throws -> [GuardrailAssignment] {
-        let rows = try await client.query(
-            "SELECT id, team_id, guardrail, created_at FROM guardrail_assignments ORDER BY team_id, guardrail",
-            logger: logger)
-        var assignments: [GuardrailAssignment] = []
-        for try await (id, team, guardrail, created) in rows.decode((UUID, String, String, Date).self) {
-            assignments.append(GuardrailAssignment(id: id, teamID: team, guardrail: guardrail, createdAt: created))
-        }
-        return assignments
-    }
-}
-
 /// Clean-ups the stores do not do themselves.
 struct AdminCleanup: Sendable {
     let client: PostgresClient

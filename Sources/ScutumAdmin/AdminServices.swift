@@ -18,7 +18,9 @@ struct AdminServices: Sendable {
     let settings: SettingsStore
     let auditLog: AuditLog
     let spendLogs: SpendLogStore
-    let guardrails: GuardrailAssignmentStore
+    let guardrailConfigs: GuardrailConfigStore
+    let guardrailAssignments: GuardrailAssignmentStore
+    let guardrailEvents: GuardrailEventStore
     let mcpServers: MCPServerStore
     let cleanup: AdminCleanup
     let workflows: WorkflowStore
@@ -36,7 +38,9 @@ struct AdminServices: Sendable {
         settings = SettingsStore(client: client, logger: logger)
         auditLog = AuditLog(client: client, logger: logger)
         spendLogs = SpendLogStore(client: client, logger: logger)
-        guardrails = GuardrailAssignmentStore(client: client, logger: logger)
+        guardrailConfigs = GuardrailConfigStore(client: client, logger: logger)
+        guardrailAssignments = GuardrailAssignmentStore(client: client, logger: logger)
+        guardrailEvents = GuardrailEventStore(client: client, logger: logger)
         mcpServers = MCPServerStore(client: client, logger: logger, secrets: dependencies.secrets)
         cleanup = AdminCleanup(client: client, logger: logger)
         workflows = WorkflowStore(client: client, logger: logger)

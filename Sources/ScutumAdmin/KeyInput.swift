@@ -17,11 +17,14 @@ struct KeyInput {
     var metadata: Field<JSONValue>
     var role: Field<String>
     var blocked: Field<Bool>
+    /// `"inherit"`, `"off"`, or ids of guardrail profiles to run besides the inherited ones.
+    var guardrails: Field<KeyGuardrails>
 
     /// The names of the generate/update fields (besides the key's identity).
     static let names = [
         "key_alias", "team_id", "user_id", "models", "max_budget", "soft_budget", "budget_duration", "rpm_limit",
         "tpm_limit", "max_parallel_requests", "duration", "metadata", "role", "blocked",
+        "guardrails",
     ]
 
     /// Reads the fields; a `team_id` naming no team is a field error too.
@@ -32,11 +35,39 @@ struct KeyInput {
             budget: BudgetFields(&fields), rpmLimit: fields.positiveInt("rpm_limit"),
             tpmLimit: fields.positiveInt("tpm_limit"), maxParallelRequests: fields.positiveInt("max_parallel_requests"),
             duration: fields.duration("duration", fixedOnly: true), metadata: fields.object("metadata"),
-            role: fields.literal("role", ["user", "admin"], nullable: false), blocked: fields.bool("blocked", nullable: false))
+            role: fields.literal("role", ["user", "admin"], nullable: false), blocked: fields.bool("blocked", nullable: false),
+            guardrails: try await guardrails(&fields, services: services))
         if let team = input.teamID.value, try await !services.teamExists(team) {
             fields.fail("team_id", "Value error, team '\(team)' does not exist", type: "value_error")
         }
         return input
+    }
+
+    /// `guardrails`: `"inherit"` (also null or an empty list), `"off"`, or a list of existing guardrail
+    /// profile ids (duplicates dropped).
+    static func guardrails(_ fields: inout BodyFields, services: AdminServices) async throws -> Field<KeyGuardrails> {
+        guard let value = fields.object["guardrails"] else { return .absent }
+        if value.isNull || value == "inherit" || value == "off" || value == [] {
+            return .value(KeyGuardrails(json: value))
+        }
+        guard let items = value.arrayValue else {
+            fields.fail("guardrails", "Input should be 'inherit', 'off' or a list of guardrail config ids",
+                type: "value_error")
+            return .absent
+        }
+        let known = Set(try await services.guardrailConfigs.list().map(\.id))
+        var ids: [UUID] = []
+        var valid = true
+        for (index, item) in items.enumerated() {
+            guard let id = item.stringValue.flatMap(UUID.init(uuidString:)), known.contains(id) else {
+                fields.fail("guardrails", "Value error, no guardrail config with this id", type: "value_error",
+                    path: [.int(Int64(index))])
+                valid = false
+                continue
+            }
+            if !ids.contains(id) { ids.append(id) }
+        }
+        return valid ? .value(.extra(ids)) : .absent
     }
 
     /// The names of the fields the body mentioned, for audit entries (never their values).
@@ -64,6 +95,7 @@ struct KeyInput {
         settings.tpmLimit = tpmLimit.applied(to: settings.tpmLimit)
         settings.maxParallelRequests = maxParallelRequests.applied(to: settings.maxParallelRequests)
         if metadata.isPresent { settings.metadata = (metadata.value ?? [:]).jsonString }
+        if let guardrails = guardrails.value { settings.guardrails = guardrails }
         record.settings = settings
         return record
     }
@@ -80,7 +112,8 @@ enum KeyJSON {
             "rpm_limit": .optional(settings.rpmLimit), "tpm_limit": .optional(settings.tpmLimit),
             "max_parallel_requests": .optional(settings.maxParallelRequests), "expires": .optional(record.expiresAt),
             "metadata": .stored(settings.metadata, fallback: [:]), "role": .string(record.role),
-            "blocked": .bool(record.blocked), "created_at": .optional(record.createdAt),
+            "blocked": .bool(record.blocked), "guardrails": settings.guardrails.json,
+            "created_at": .optional(record.createdAt),
         ]
         fields.merge(BudgetFields.json(budget, spend: spend)) { _, budget in budget }
         return .object(fields)

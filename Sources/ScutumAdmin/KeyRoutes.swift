@@ -30,7 +30,8 @@ struct KeyRoutes {
             models: input.models.value ?? [],
             rpmLimit: input.rpmLimit.value ?? Self.positiveSetting(settings["default_key_rpm"], fallback: 100),
             tpmLimit: input.tpmLimit.value ?? Self.positiveSetting(settings["default_key_tpm"], fallback: 100_000),
-            maxParallelRequests: input.maxParallelRequests.value, metadata: (input.metadata.value ?? [:]).jsonString)
+            maxParallelRequests: input.maxParallelRequests.value, metadata: (input.metadata.value ?? [:]).jsonString,
+            guardrails: input.guardrails.value ?? .inherit)
         let (key, record) = try await services.keys.create(alias: input.alias.value, role: input.role.value ?? "user",
             expiresAt: KeyInput.expiry(input.duration.value, now: now), settings: keySettings)
         let budget: BudgetRecord?

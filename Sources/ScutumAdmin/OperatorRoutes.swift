@@ -1,7 +1,8 @@
 import Hummingbird
 import ScutumCore
 
-/// Read-only operator views: `GET /api/v1/audit-log` and `GET /api/v1/guardrail-assignments`.
+/// Read-only operator views: `GET /api/v1/audit-log` and `GET /api/v1/guardrail-assignments` (every
+/// team's guardrail profiles, by team then priority).
 struct OperatorRoutes {
     let services: AdminServices
 
@@ -13,7 +14,8 @@ struct OperatorRoutes {
             return AdminResponse.json(["entries": .array(try await services.auditLog.recent(limit: limit))])
         }
         group.get("/guardrail-assignments") { _, _ in
-            AdminResponse.json(["assignments": .array(try await services.guardrails.list().map(\.json))])
+            let assignments = try await services.guardrailAssignments.list()
+            return AdminResponse.json(["assignments": .array(assignments.map(GuardrailRoutes.json))])
         }
     }
 }

@@ -50,6 +50,38 @@ struct QueryFields {
         }
         return min(max(number, 1), maximum)
     }
+
+    /// An integer within `range`, `defaultValue` when absent or invalid (the error is recorded).
+    mutating func integer(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) -> Int {
+        guard let text = string(name) else { return defaultValue }
+        guard let number = Int(text) else {
+            errors.append(FieldError(location: ["query", .string(name)],
+                message: "Input should be a valid integer, unable to parse string as an integer", type: "int_parsing"))
+            return defaultValue
+        }
+        if number < range.lowerBound {
+            errors.append(FieldError(location: ["query", .string(name)],
+                message: "Input should be greater than or equal to \(range.lowerBound)", type: "greater_than_equal"))
+            return defaultValue
+        }
+        if number > range.upperBound {
+            errors.append(FieldError(location: ["query", .string(name)],
+                message: "Input should be less than or equal to \(range.upperBound)", type: "less_than_equal"))
+            return defaultValue
+        }
+        return number
+    }
+
+    /// One of `allowed`, nil when absent.
+    mutating func literal(_ name: String, _ allowed: [String]) -> String? {
+        guard let text = string(name) else { return nil }
+        guard allowed.contains(text) else {
+            errors.append(FieldError(location: ["query", .string(name)],
+                message: "Input should be " + allowed.map { "'\($0)'" }.joined(separator: " or "), type: "literal_error"))
+            return nil
+        }
+        return text
+    }
 }
 
 /// Path segments, percent-decoded.

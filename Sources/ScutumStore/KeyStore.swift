@@ -44,9 +44,12 @@ public struct KeySettings: Sendable, Equatable {
     public var maxParallelRequests: Int?
     /// A JSON object, as text.
     public var metadata: String
+    /// Inherit the team's guardrail profiles, opt out, or add profiles of its own.
+    public var guardrails: KeyGuardrails
 
     public init(teamID: String? = nil, userID: String? = nil, models: [String] = [], rpmLimit: Int? = nil,
-        tpmLimit: Int? = nil, maxParallelRequests: Int? = nil, metadata: String = "{}")
+        tpmLimit: Int? = nil, maxParallelRequests: Int? = nil, metadata: String = "{}",
+        guardrails: KeyGuardrails = .inherit)
     {
         self.teamID = teamID
         self.userID = userID
@@ -55,6 +58,7 @@ public struct KeySettings: Sendable, Equatable {
         self.tpmLimit = tpmLimit
         self.maxParallelRequests = maxParallelRequests
         self.metadata = metadata
+        self.guardrails = guardrails
     }
 }
 
@@ -70,20 +74,21 @@ public struct KeyStore: Sendable {
 
     static let columns = """
         id, key_hash, key_display, key_alias, role, blocked, expires_at, team_id, user_id, models, rpm_limit,
-        tpm_limit, max_parallel_requests, metadata::text, created_at
+        tpm_limit, max_parallel_requests, metadata::text, guardrails::text, created_at
         """
 
     static func records(_ rows: PostgresRowSequence) async throws -> [KeyRecord] {
         var records: [KeyRecord] = []
         for try await (id, hash, display, alias, role, blocked, expiresAt, team, user, models, rpm, tpm, parallel,
-            metadata, created) in rows.decode(
+            metadata, guardrails, created) in rows.decode(
                 (UUID, String, String, String?, String, Bool, Date?, String?, String?, [String], Int?, Int?, Int?,
-                    String, Date).self)
+                    String, String, Date).self)
         {
             records.append(KeyRecord(id: id, keyHash: hash, display: display, alias: alias, role: role, blocked: blocked,
                 expiresAt: expiresAt,
                 settings: KeySettings(teamID: team, userID: user, models: models, rpmLimit: rpm, tpmLimit: tpm,
-                    maxParallelRequests: parallel, metadata: metadata),
+                    maxParallelRequests: parallel, metadata: metadata,
+                    guardrails: KeyGuardrails(json: (try? JSONParser.parse(Array(guardrails.utf8))) ?? "inherit")),
                 createdAt: created))
         }
         return records
@@ -113,10 +118,10 @@ public struct KeyStore: Sendable {
         let rows = try await client.query(
             """
             INSERT INTO api_keys (key_hash, key_display, key_alias, role, expires_at, team_id, user_id, models,
-                rpm_limit, tpm_limit, max_parallel_requests, metadata)
+                rpm_limit, tpm_limit, max_parallel_requests, metadata, guardrails)
             VALUES (\(hash), \(display), \(alias), \(role), \(expiresAt), \(settings.teamID), \(settings.userID),
                 \(settings.models), \(settings.rpmLimit), \(settings.tpmLimit), \(settings.maxParallelRequests),
-                \(settings.metadata)::jsonb)
+                \(settings.metadata)::jsonb, \(settings.guardrails.json.jsonString)::jsonb)
             RETURNING \(unescaped: Self.columns)
             """, logger: logger)
         guard let record = try await Self.records(rows).first else {
@@ -134,7 +139,7 @@ public struct KeyStore: Sendable {
                 expires_at = \(record.expiresAt), team_id = \(settings.teamID), user_id = \(settings.userID),
                 models = \(settings.models), rpm_limit = \(settings.rpmLimit), tpm_limit = \(settings.tpmLimit),
                 max_parallel_requests = \(settings.maxParallelRequests), metadata = \(settings.metadata)::jsonb,
-                updated_at = now()
+                guardrails = \(settings.guardrails.json.jsonString)::jsonb, updated_at = now()
             WHERE id = \(record.id)
             RETURNING \(unescaped: Self.columns)
             """, logger: logger)

@@ -27,6 +27,13 @@ let everyEndpoint: [(method: HTTPRequest.Method, path: String, body: JSONValue?)
     (.get, "/api/v1/spend/logs", nil), (.get, "/api/v1/spend/keys", nil), (.get, "/api/v1/spend/teams", nil),
     (.get, "/api/v1/spend/users", nil), (.get, "/api/v1/spend/models", nil),
     (.get, "/api/v1/guardrail-assignments", nil), (.get, "/api/v1/audit-log", nil),
+    (.get, "/api/v1/guardrails", nil), (.post, "/api/v1/guardrails", ["name": "g"]),
+    (.get, "/api/v1/guardrails/00000000-0000-0000-0000-000000000000", nil),
+    (.put, "/api/v1/guardrails/00000000-0000-0000-0000-000000000000", [:]),
+    (.delete, "/api/v1/guardrails/00000000-0000-0000-0000-000000000000", nil),
+    (.post, "/api/v1/guardrails/00000000-0000-0000-0000-000000000000/assign/t", nil),
+    (.delete, "/api/v1/guardrails/00000000-0000-0000-0000-000000000000/assign/t", nil),
+    (.get, "/api/v1/guardrail-events", nil),
 ]
 
 @Suite("Admin API authentication")

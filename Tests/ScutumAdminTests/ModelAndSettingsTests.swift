@@ -79,16 +79,21 @@ struct ModelAndSettingsTests {
         }
     }
 
-    @Test("guardrail assignments are listed from the table")
+    @Test("guardrail assignments are listed from the table, with team and profile names")
     func guardrailAssignments() async throws {
         try await AdminFixture.withAPI { api, client in
             #expect(try await api.ok(.get, "/api/v1/guardrail-assignments") == ["assignments": []])
             _ = try await api.ok(.post, "/api/v1/teams", ["team_id": "t", "team_alias": "T"])
-            try await client.query("INSERT INTO guardrail_assignments (team_id, guardrail) VALUES ('t', 'pii-mask')",
+            let config = try await GuardrailConfigStore(client: client, logger: TestEnvironment.logger)
+                .create(GuardrailConfig(name: "pii-mask"))
+            try await client.query(
+                "INSERT INTO guardrail_assignments (team_id, guardrail_config_id, priority) VALUES ('t', \(config.id), 3)",
                 logger: TestEnvironment.logger)
             let assignments = try await api.ok(.get, "/api/v1/guardrail-assignments")["assignments"]?.arrayValue ?? []
             #expect(assignments.count == 1)
-            #expect(assignments.first?["team_id"] == "t" && assignments.first?["guardrail"] == "pii-mask")
+            #expect(assignments.first?["team_id"] == "t" && assignments.first?["team_name"] == "T")
+            #expect(assignments.first?["config_name"] == "pii-mask" && assignments.first?["priority"] == 3)
+            #expect(assignments.first?["guardrail_config_id"]?.stringValue == config.id.uuidString.lowercased())
             #expect(assignments.first?["id"]?.stringValue.flatMap(UUID.init(uuidString:)) != nil)
             #expect(date(assignments.first?["created_at"]) != nil)
         }

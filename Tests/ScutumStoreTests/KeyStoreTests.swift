@@ -5,9 +5,10 @@ import ScutumStore
 import ScutumTestSupport
 import Testing
 
-/// The SQLSTATE of a PostgreSQL error, if `error` is one.
+/// The SQLSTATE of a PostgreSQL error, if `error` is one (or a transaction failed with one).
 func sqlState(_ error: any Error) -> String? {
-    (error as? PSQLError)?.serverInfo?[.sqlState]
+    if let failed = error as? PostgresTransactionError, let cause = failed.closureError { return sqlState(cause) }
+    return (error as? PSQLError)?.serverInfo?[.sqlState]
 }
 
 @Suite("Key store")
