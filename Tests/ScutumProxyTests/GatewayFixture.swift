@@ -175,7 +175,7 @@ struct Gateway: Sendable {
         configuration.database = database
         // Dozens of nodes run at once during the suite; a small pool each keeps PostgreSQL's
         // connection limit out of the way.
-        configuration.database.maximumConnections = 5
+        configuration.database.maximumConnections = 8
         let catalog = try CatalogFile.parse(catalogYAML).catalog(
             environment: [:], supportedKinds: Set(ProviderKind.allCases))
         let proxyPort = PortBox()

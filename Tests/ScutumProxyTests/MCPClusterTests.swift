@@ -40,8 +40,8 @@ struct MCPClusterTests {
                 """#
             let created = try await Gateway.send(.POST, admin + "/api/v1/workflows", key: token, body: workflow)
             let workflowID = try #require(try created.json["id"] as? String, "\(created.body)")
-            let done = try await Gateway.send(.POST, nodes[1].adminURL + "/api/v1/workflow-executions?wait=true&timeout=30",
-                key: token, body: #"{"workflow_id":"\#(workflowID)","input_data":{"who":"otters"}}"#)
+            let done = try await Gateway.send(.POST, nodes[1].adminURL + "/api/v1/workflow-executions?wait=true&timeout=90",
+                key: token, body: #"{"workflow_id":"\#(workflowID)","input_data":{"who":"otters"}}"#, timeout: .seconds(100))
             #expect(try done.json["status"] as? String == "completed", "\(done.body)")
             let steps = try done.json["steps"] as? [[String: Any]] ?? []
             let echoed = ((steps.last?["output_data"] as? [String: Any])?["content"] as? [[String: Any]])?.first?["text"] as? String

@@ -97,13 +97,14 @@ struct WorkflowExecutionTests {
             let created = try await Gateway.send(.POST, gateway.adminURL + "/api/v1/workflows", key: token,
                 body: Self.chain(2))
             let workflowID = try #require(try created.json["id"] as? String)
-            let done = try await Gateway.send(.POST, gateway.adminURL + "/api/v1/workflow-executions?wait=true&timeout=30",
-                key: token, body: #"{"workflow_id":"\#(workflowID)","input_data":{"topic":"tea"}}"#)
+            let done = try await Gateway.send(.POST, gateway.adminURL + "/api/v1/workflow-executions?wait=true&timeout=90",
+                key: token, body: #"{"workflow_id":"\#(workflowID)","input_data":{"topic":"tea"}}"#, timeout: .seconds(100))
             #expect(try done.json["status"] as? String == "completed", "\(done.body)")
             #expect((try done.json["steps"] as? [[String: Any]])?.count == 2)
 
-            let broken = try await Gateway.send(.POST, gateway.adminURL + "/api/v1/workflow-executions?wait=true&timeout=30",
-                key: token, body: #"{"workflow_id":"\#(workflowID)","input_data":{"topic":"[mock:status=400]"}}"#)
+            let broken = try await Gateway.send(.POST, gateway.adminURL + "/api/v1/workflow-executions?wait=true&timeout=90",
+                key: token, body: #"{"workflow_id":"\#(workflowID)","input_data":{"topic":"[mock:status=400]"}}"#,
+                timeout: .seconds(100))
             #expect(try broken.json["status"] as? String == "failed", "\(broken.body)")
             #expect((try broken.json["error"] as? String)?.contains("s1") == true, "\(broken.body)")
         }
