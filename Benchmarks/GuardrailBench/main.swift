@@ -62,8 +62,8 @@ for _ in 0..<iterations {
     samples.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
 }
 samples.sort()
-func percentile(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
+func percentile(_ sorted: [Double], _ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
 print("guardrail full profile, \(prompt.utf8.count)-byte prompt, \(iterations) runs")
 print("findings: \(first.findings.map(\.description).joined(separator: ", "))")
-print(String(format: "p50 %.1f us   p90 %.1f us   p99 %.1f us   max %.1f us", percentile(0.5), percentile(0.9), percentile(0.99), samples.last ?? 0))
+print(String(format: "p50 %.1f us   p90 %.1f us   p99 %.1f us   max %.1f us", percentile(samples, 0.5), percentile(samples, 0.9), percentile(samples, 0.99), samples.last ?? 0))
 if sink == -1 { print(sink) }

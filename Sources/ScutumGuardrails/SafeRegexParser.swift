@@ -151,7 +151,11 @@ struct RegexParser {
             case UInt8(ascii: "="), UInt8(ascii: "!"): throw SafeRegexError("Lookahead is not supported")
             case UInt8(ascii: ">"): throw SafeRegexError("Atomic groups are not supported")
             case UInt8(ascii: "<"), UInt8(ascii: "P"):
-                if kind == UInt8(ascii: "P") { index += 1 }
+                if kind == UInt8(ascii: "P") {
+                    // `(?P<name>...)` is a named group; `(?P=name)` a backreference.
+                    guard current == UInt8(ascii: "<") else { throw SafeRegexError("Backreferences are not supported") }
+                    index += 1
+                }
                 if current == UInt8(ascii: "=") || current == UInt8(ascii: "!") {
                     throw SafeRegexError("Lookbehind is not supported")
                 }

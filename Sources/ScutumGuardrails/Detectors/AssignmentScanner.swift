@@ -1,11 +1,14 @@
 import Foundation
 
 /// The `generic_secret` and `aws_secret_access_key` rules of `SecretsDetector`: high-entropy values
-/// assigned to credential-like names (`api_key = "..."`, `"client_secret": "..."`, `TOKEN=...`).
+/// assigned to credential-like names (`api_key = "..."`, `"client_secret": "..."`, `TOKEN=...`); the
+/// name part must end there or be followed by a separator, digit or capital (`apiKey`), so `keyboard`
+/// and `tokenizer` are not credential names.
 /// The finding covers the value only, so masking keeps the name: `api_key=<SECRET>`.
 enum AssignmentScanner {
     private static let names: [StaticString] = [
-        "key", "secret", "token", "password", "passwd", "pwd", "auth", "credential",
+        "key", "keys", "secret", "secrets", "token", "tokens", "password", "passwd", "pwd", "auth", "credential",
+        "credentials",
     ]
 
     static func detect(in text: Bytes, skipping tokens: [Range<Int>], into findings: inout [GuardrailFinding]) {
@@ -48,9 +51,15 @@ enum AssignmentScanner {
         var matched = false
         var position = start
         while position < end, !matched {
-            for name in names where ASCII.hasPrefix(text, at: position, name) && position + name.utf8CodeUnitCount <= end {
-                matched = true
-                break
+            for name in names where ASCII.hasPrefix(text, at: position, name) {
+                // The name must end the identifier or a part of it: `api_key`, `apiKey`, `secretValue`,
+                // `token2`, not `keyboard` or `tokenizer`.
+                let after = position + name.utf8CodeUnitCount
+                guard after <= end else { continue }
+                if after == end || !ASCII.isLower(text[after]) {
+                    matched = true
+                    break
+                }
             }
             position += 1
         }

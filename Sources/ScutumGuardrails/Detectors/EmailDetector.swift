@@ -1,6 +1,7 @@
 /// `EMAIL_ADDRESS`: `local@domain.tld` where the local part is letters, digits and `._%+-` (at most 64
 /// bytes, no leading/trailing dot) and the domain has at least two labels of letters, digits and `-`
-/// ending in an alphabetic TLD of two or more letters.
+/// ending in an alphabetic TLD of two or more letters. Internationalized addresses (non-ASCII in the
+/// local part or domain) are not matched.
 ///
 /// Not emails here, on purpose: decorators and handles with no dotted domain (`@Test`, `a@b`,
 /// `user@localhost`), URL userinfo (`https://user@host.com`, `ssh://git@github.com/...`: the local

@@ -61,7 +61,7 @@ struct IPAddressDetector: Detector {
         while index < text.count, index - start <= 45, ASCII.isHex(text[index]) {
             let groupStart = index
             while index < text.count, ASCII.isHex(text[index]), index - groupStart < 5 { index += 1 }
-            if index < text.count, text[index] == UInt8(ascii: ".") {
+            if index + 1 < text.count, text[index] == UInt8(ascii: "."), ASCII.isDigit(text[index + 1]) {
                 // A trailing IPv4 part counts as two groups.
                 guard groups <= 6, let end = ipv4(text, at: groupStart, requireBoundary: false) else { return nil }
                 groups += 2

@@ -29,13 +29,13 @@ struct NumberRunDetector: Detector {
                 index += 1
                 continue
             }
-            if index > 0, !Self.canStart(after: text, at: index) {
-                index += 1
-                while index < text.count, ASCII.isDigit(text[index]) { index += 1 }
-                continue
-            }
             var run = Run()
             let end = run.read(text, from: index)
+            if index > 0, !Self.canStart(after: text, at: index) {
+                // The whole run continues something else (`DE89 3704 ...`, `x12 345`): skip all of it.
+                index = max(end, index + 1)
+                continue
+            }
             if end > index, run.valid, let entity = classify(run, text) {
                 findings.append(GuardrailFinding(scanner: .pii, rule: entity.rawValue, range: index..<end))
             }

@@ -22,14 +22,14 @@ struct SecretsDetector: Detector {
         var index = 0
         while index < text.count {
             let byte = text[index]
+            if byte == UInt8(ascii: "-"), ASCII.hasExactPrefix(text, at: index, "-----BEGIN "),
+                let range = Self.privateKey(text, at: index)
+            {
+                findings.append(GuardrailFinding(scanner: .secrets, rule: "private_key", range: range))
+                index = range.upperBound
+                continue
+            }
             guard Self.isKeyByte(byte) else {
-                if byte == UInt8(ascii: "-"), ASCII.hasExactPrefix(text, at: index, "-----BEGIN "),
-                    let range = Self.privateKey(text, at: index)
-                {
-                    findings.append(GuardrailFinding(scanner: .secrets, rule: "private_key", range: range))
-                    index = range.upperBound
-                    continue
-                }
                 index += 1
                 continue
             }
