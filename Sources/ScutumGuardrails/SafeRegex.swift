@@ -27,6 +27,11 @@ public struct SafeRegexError: Error, Sendable, Equatable, CustomStringConvertibl
 public struct SafeRegex: Sendable, Hashable, CustomStringConvertible {
     public let source: String
     let program: [RegexInstruction]
+    /// 256 flags, 1 for each byte a match can start with: the search skips ahead to them.
+    let firstBytes: [UInt8]
+    /// Bytes every match contains (lower-case letters), at least 3, or empty: a prefilter for callers
+    /// that already scan the text for literals (banned topics run them through their keyword automaton).
+    let requiredLiteral: [UInt8]
 
     public static let maximumPatternLength = 512
     public static let maximumRepetition = 100
@@ -41,6 +46,7 @@ public struct SafeRegex: Sendable, Hashable, CustomStringConvertible {
         }
         var parser = RegexParser(Array(source.utf8))
         let node = try parser.parse()
+        requiredLiteral = node.requiredLiteral
         var compiler = RegexCompiler()
         try compiler.compile(node)
         compiler.program.append(.match)
@@ -49,7 +55,9 @@ public struct SafeRegex: Sendable, Hashable, CustomStringConvertible {
         }
         self.source = source
         self.program = compiler.program
-        if firstMatch(in: "") != nil { throw SafeRegexError("Pattern must not match the empty string") }
+        let first = Self.start(of: compiler.program).bytes
+        self.firstBytes = (0..<256).map { first.contains(UInt8($0)) ? 1 : 0 }
+        if Self.canMatchEmpty(compiler.program) { throw SafeRegexError("Pattern must not match the empty string") }
     }
 
     public var description: String { source }
@@ -66,10 +74,24 @@ public struct SafeRegex: Sendable, Hashable, CustomStringConvertible {
     func firstMatch(in text: Bytes) -> Range<Int>? {
         var current = RegexThreads(capacity: program.count)
         var next = RegexThreads(capacity: program.count)
+        var stack: [Int] = []
+        stack.reserveCapacity(program.count)
         var found: Range<Int>?
         var position = 0
         while position <= text.count {
-            if found == nil { add(&current, pc: 0, start: position, at: position, in: text) }
+            if found == nil {
+                if current.isEmpty {
+                    // Nothing in flight: skip to the next byte a match can start with. Every match
+                    // consumes at least one byte (empty matches are refused), so none starts at the end.
+                    position = firstBytes.withUnsafeBufferPointer { first in
+                        var position = position
+                        while position < text.count, first[Int(text[position])] == 0 { position += 1 }
+                        return position
+                    }
+                    if position >= text.count { break }
+                }
+                add(&current, &stack, pc: 0, start: position, at: position, in: text)
+            }
             if current.isEmpty { break }
             next.clear()
             var index = 0
@@ -81,7 +103,7 @@ public struct SafeRegex: Sendable, Hashable, CustomStringConvertible {
                     if position < text.count, set.contains(text[position]),
                         position + 1 - start <= Self.maximumMatchLength
                     {
-                        add(&next, pc: pc + 1, start: start, at: position + 1, in: text)
+                        add(&next, &stack, pc: pc + 1, start: start, at: position + 1, in: text)
                     }
                 case .match:
                     found = start..<position
@@ -98,8 +120,10 @@ public struct SafeRegex: Sendable, Hashable, CustomStringConvertible {
 
     /// Follows jumps, splits and assertions from `pc` (in priority order) and adds the threads that wait on
     /// a byte or match.
-    private func add(_ threads: inout RegexThreads, pc: Int, start: Int, at position: Int, in text: Bytes) {
-        var stack = [pc]
+    private func add(
+        _ threads: inout RegexThreads, _ stack: inout [Int], pc: Int, start: Int, at position: Int, in text: Bytes
+    ) {
+        stack.append(pc)
         while let pc = stack.popLast() {
             guard !threads.contains(pc) else { continue }
             threads.insert(pc, start: start)
@@ -114,6 +138,28 @@ public struct SafeRegex: Sendable, Hashable, CustomStringConvertible {
             }
         }
     }
+
+    /// The bytes a match can start with, and whether `match` is reachable without consuming a byte
+    /// (assertions taken as passing).
+    static func start(of program: [RegexInstruction]) -> (bytes: ByteSet, nullable: Bool) {
+        var set = ByteSet()
+        var nullable = false
+        var seen = Set<Int>()
+        var stack = [0]
+        while let pc = stack.popLast() {
+            guard seen.insert(pc).inserted else { continue }
+            switch program[pc] {
+            case .byte(let bytes): set.formUnion(bytes)
+            case .jump(let target): stack.append(target)
+            case .split(let first, let second): stack.append(contentsOf: [first, second])
+            case .assert: stack.append(pc + 1)
+            case .match: nullable = true
+            }
+        }
+        return (set, nullable)
+    }
+
+    static func canMatchEmpty(_ program: [RegexInstruction]) -> Bool { start(of: program).nullable }
 }
 
 /// A set of bytes as a 256-bit map.
@@ -121,13 +167,8 @@ struct ByteSet: Sendable, Hashable {
     var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
     @inline(__always) func contains(_ byte: UInt8) -> Bool {
-        let bit = UInt64(1) << UInt64(byte & 63)
-        switch byte >> 6 {
-        case 0: return words.0 & bit != 0
-        case 1: return words.1 & bit != 0
-        case 2: return words.2 & bit != 0
-        default: return words.3 & bit != 0
-        }
+        // One load and a bit test (the words are little-endian bytes of the map on every supported platform).
+        withUnsafeBytes(of: words) { $0[Int(byte >> 3)] } & (1 << (byte & 7)) != 0
     }
 
     mutating func insert(_ byte: UInt8) {

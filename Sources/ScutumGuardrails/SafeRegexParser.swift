@@ -17,6 +17,44 @@ indirect enum RegexNode {
     }
 }
 
+extension RegexNode {
+    /// The longest run of 3+ literal bytes (ASCII letters in lower case) every match contains, or [].
+    var requiredLiteral: [UInt8] {
+        let nodes: [RegexNode]
+        switch self {
+        case .concat(let parts): nodes = parts
+        default: nodes = [self]
+        }
+        var best: [UInt8] = []
+        var current: [UInt8] = []
+        for node in nodes {
+            if case .set(let set) = node, let byte = set.literalByte {
+                current.append(byte)
+                if current.count > best.count { best = current }
+            } else if case .assert = node {
+                continue  // zero-width: the literal run goes on
+            } else {
+                current = []
+            }
+        }
+        return best.count >= 3 ? best : []
+    }
+}
+
+extension ByteSet {
+    /// The byte when the set is one byte or an ASCII letter in both cases (then in lower case).
+    var literalByte: UInt8? {
+        var members: [UInt8] = []
+        for byte in 0...255 where contains(UInt8(byte)) {
+            members.append(UInt8(byte))
+            if members.count > 2 { return nil }
+        }
+        if members.count == 1 { return members[0] }
+        if members.count == 2, ASCII.isUpper(members[0]), members[1] == members[0] | 0x20 { return members[1] }
+        return nil
+    }
+}
+
 /// Recursive-descent parser for `SafeRegex`'s syntax; refuses the constructs the type's documentation lists.
 struct RegexParser {
     private let bytes: [UInt8]

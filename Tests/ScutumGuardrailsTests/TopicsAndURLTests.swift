@@ -118,3 +118,24 @@ struct TopicsAndURLTests {
         #expect(rules(Self.urls, text) == [])
     }
 }
+
+@Suite("Safe regex prefilter")
+struct SafeRegexLiteralTests {
+    @Test(
+        "the literal every match contains, for the banned-topic prefilter",
+        arguments: [
+            (#"\bProject\s+(alpha|beta)"#, "project"), ("ab\\Bcdef", "abcdef"), ("x+y", ""), ("(foo|bar)baz", "baz"),
+            ("a.b", ""), ("gun\\s*powder", "powder"),
+        ])
+    func literal(pattern: String, literal: String) throws {
+        #expect(try SafeRegex(pattern).requiredLiteral == Array(literal.utf8))
+    }
+
+    @Test("a pattern runs when its literal appears in any case, and is skipped otherwise")
+    func prefilter() {
+        let topics = scanner { $0.bannedTopics = [BannedTopic(name: "p", patterns: [try! SafeRegex(#"gun\s*powder"#)])] }
+        #expect(rules(topics, "black GUN POWDER") == ["p"])
+        #expect(rules(topics, "gunpowder") == ["p"])
+        #expect(rules(topics, "gun smoke") == [])
+    }
+}

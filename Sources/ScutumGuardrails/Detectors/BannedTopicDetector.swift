@@ -3,32 +3,52 @@
 /// Keywords match as whole words (no letter, digit, `_` or non-ASCII byte on either side), ASCII
 /// case-insensitively, any single whitespace character matching a space in the keyword; all keywords
 /// of all topics are found in one pass by an Aho-Corasick automaton, so the cost does not grow with
-/// their number. Patterns are `SafeRegex`es (linear time, bounded; see there).
+/// their number. Patterns are `SafeRegex`es (linear time, bounded; see there); a pattern with a
+/// literal every match must contain (`project` in `\bproject\s+\w+`) runs only when that same
+/// pass saw the literal.
 struct BannedTopicDetector: Detector {
     let topics: [BannedTopic]
+    /// Every topic's keywords (value: the topic's index) and every pattern's required literal (value:
+    /// `topics.count` + the pattern's index in `patterns`): one pass finds both.
     let keywords: KeywordAutomaton
+    /// (topic index, pattern) for every pattern of every topic.
+    let patterns: [(Int, SafeRegex)]
 
     init(topics: [BannedTopic]) {
         self.topics = topics
         var entries: [([UInt8], Int)] = []
+        var patterns: [(Int, SafeRegex)] = []
         for (index, topic) in topics.enumerated() {
             for keyword in topic.keywords { entries.append((Array(keyword.utf8), index)) }
+            for pattern in topic.patterns { patterns.append((index, pattern)) }
+        }
+        for (index, (_, pattern)) in patterns.enumerated() where !pattern.requiredLiteral.isEmpty {
+            entries.append((pattern.requiredLiteral, topics.count + index))
         }
         keywords = KeywordAutomaton(entries)
+        self.patterns = patterns
     }
 
     func detect(in text: Bytes, into findings: inout [GuardrailFinding]) {
         var found = [Range<Int>?](repeating: nil, count: topics.count)
-        keywords.scan(text) { topic, range in
-            if found[topic] == nil, ASCII.wordStarts(text, at: range.lowerBound), ASCII.wordEnds(text, at: range.upperBound) {
-                found[topic] = range
+        var literalSeen = [Bool](repeating: false, count: patterns.count)
+        let topicCount = topics.count
+        keywords.scan(text) { value, range in
+            if value >= topicCount {
+                literalSeen[value - topicCount] = true
+            } else if found[value] == nil, ASCII.wordStarts(text, at: range.lowerBound),
+                ASCII.wordEnds(text, at: range.upperBound)
+            {
+                found[value] = range
             }
         }
+        for (index, (topic, pattern)) in patterns.enumerated() {
+            // A pattern whose required literal is absent cannot match: skip it.
+            guard pattern.requiredLiteral.isEmpty || literalSeen[index] else { continue }
+            guard let range = pattern.firstMatch(in: text) else { continue }
+            if found[topic].map({ range.lowerBound < $0.lowerBound }) ?? true { found[topic] = range }
+        }
         for (index, topic) in topics.enumerated() {
-            for pattern in topic.patterns {
-                guard let range = pattern.firstMatch(in: text) else { continue }
-                if found[index].map({ range.lowerBound < $0.lowerBound }) ?? true { found[index] = range }
-            }
             if let range = found[index] {
                 findings.append(GuardrailFinding(scanner: .bannedTopic, rule: topic.name, range: range))
             }
@@ -43,8 +63,11 @@ struct KeywordAutomaton: Sendable {
     private let classes: [UInt8]
     private let classCount: Int
     private let transitions: [Int32]
-    /// Per state: (keyword's value, keyword's length) for every keyword ending there.
-    private let outputs: [[(Int, Int)]]
+    /// The keywords ending in state `s` are `outputValues/outputLengths[outputStarts[s]..<outputStarts[s + 1]]`
+    /// (flat arrays: no per-byte retain of a nested array).
+    private let outputStarts: [Int32]
+    private let outputValues: [Int32]
+    private let outputLengths: [Int32]
 
     init(_ keywords: [([UInt8], Int)]) {
         var classes = [UInt8](repeating: 0, count: 256)
@@ -101,22 +124,43 @@ struct KeywordAutomaton: Sendable {
         self.classes = classes
         self.classCount = classCount
         self.transitions = transitions
-        self.outputs = outputs
+        var starts: [Int32] = [0]
+        var values: [Int32] = []
+        var lengths: [Int32] = []
+        for list in outputs {
+            for (value, length) in list {
+                values.append(Int32(value))
+                lengths.append(Int32(length))
+            }
+            starts.append(Int32(values.count))
+        }
+        outputStarts = starts
+        outputValues = values
+        outputLengths = lengths
     }
 
     @inline(__always) static func fold(_ byte: UInt8) -> UInt8 {
         ASCII.isSpace(byte) ? 0x20 : ASCII.lower(byte)
     }
 
-    var isEmpty: Bool { outputs.count == 1 }
+    var isEmpty: Bool { outputValues.isEmpty }
 
     /// Calls `found(value, range)` for every keyword occurrence.
     func scan(_ text: Bytes, _ found: (Int, Range<Int>) -> Void) {
         guard !isEmpty else { return }
-        var state = 0
-        for index in 0..<text.count {
-            state = Int(transitions[state * classCount + Int(classes[Int(text[index])])])
-            for (value, length) in outputs[state] { found(value, (index + 1 - length)..<(index + 1)) }
+        transitions.withUnsafeBufferPointer { transitions in
+            classes.withUnsafeBufferPointer { classes in
+                var state = 0
+                for index in 0..<text.count {
+                    state = Int(transitions[state * classCount + Int(classes[Int(text[index])])])
+                    let first = Int(outputStarts[state]), last = Int(outputStarts[state + 1])
+                    guard first < last else { continue }
+                    for output in first..<last {
+                        let length = Int(outputLengths[output])
+                        found(Int(outputValues[output]), (index + 1 - length)..<(index + 1))
+                    }
+                }
+            }
         }
     }
 }

@@ -59,7 +59,7 @@ struct InjectionPhrases: Sendable {
 
     static let shared = InjectionPhrases()
 
-    let vocabulary: [UInt64: Int32]
+    let vocabulary: WordTable
     /// Phrases by the id of a word their first slot accepts.
     let byFirstWord: [Int32: [Phrase]]
 
@@ -85,7 +85,7 @@ struct InjectionPhrases: Sendable {
             let phrase = Phrase(rule: rule, weight: weight, slots: slots)
             for id in slots[0].words { byFirstWord[id, default: []].append(phrase) }
         }
-        self.vocabulary = vocabulary
+        self.vocabulary = WordTable(vocabulary)
         self.byFirstWord = byFirstWord
     }
 
@@ -135,7 +135,7 @@ struct InjectionPhrases: Sendable {
                 hash = hash &* 0x100_0000_01b3
                 index += 1
             }
-            ids.append(index - start <= 24 ? vocabulary[hash] ?? 0 : 0)
+            ids.append(index - start <= 24 ? vocabulary.id(hash) : 0)
             starts.append(start)
             ends.append(index)
         }
@@ -161,5 +161,39 @@ struct InjectionPhrases: Sendable {
             if taken < slot.minimum { return nil }
         }
         return position
+    }
+}
+
+/// Word hash -> vocabulary id, open addressing with linear probing: a few nanoseconds a lookup, which
+/// matters at one lookup per word of every prompt.
+struct WordTable: Sendable {
+    private let hashes: [UInt64]
+    private let ids: [Int32]
+    private let mask: Int
+
+    init(_ words: [UInt64: Int32]) {
+        var size = 64
+        while size < words.count * 4 { size *= 2 }
+        var hashes = [UInt64](repeating: 0, count: size)
+        var ids = [Int32](repeating: 0, count: size)
+        for (hash, id) in words {
+            var slot = Int(truncatingIfNeeded: hash) & (size - 1)
+            while ids[slot] != 0 { slot = (slot + 1) & (size - 1) }
+            hashes[slot] = hash
+            ids[slot] = id
+        }
+        self.hashes = hashes
+        self.ids = ids
+        mask = size - 1
+    }
+
+    /// The word's id, 0 when it is not in the vocabulary.
+    @inline(__always) func id(_ hash: UInt64) -> Int32 {
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let id = ids[slot]
+            if id == 0 || hashes[slot] == hash { return id }
+            slot = (slot + 1) & mask
+        }
     }
 }

@@ -21,6 +21,15 @@ struct InvisibleTextDetector: Detector {
             }
         }
         while index < text.count {
+            if open == nil {
+                // Plain ASCII, eight bytes at a time: nothing invisible there.
+                while index + 8 <= text.count,
+                    UnsafeRawPointer(text.baseAddress! + index).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+                {
+                    index += 8
+                }
+                guard index < text.count else { break }
+            }
             let byte = text[index]
             guard byte >= 0xE1 else {
                 index += 1

@@ -23,13 +23,14 @@ struct NumberRunDetector: Detector {
 
     func detect(in text: Bytes, into findings: inout [GuardrailFinding]) {
         var index = 0
+        var run = Run()
         while index < text.count {
             let byte = text[index]
             guard ASCII.isDigit(byte) || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "(") else {
                 index += 1
                 continue
             }
-            var run = Run()
+            run.reset()
             let end = run.read(text, from: index)
             if index > 0, !Self.canStart(after: text, at: index) {
                 // The whole run continues something else (`DE89 3704 ...`, `x12 345`): skip all of it.
@@ -57,15 +58,39 @@ struct NumberRunDetector: Detector {
         return true
     }
 
+    /// Which of space, `-` and `.` a run uses, as bits.
+    struct Separators {
+        private var bits: UInt8 = 0
+
+        private static func bit(_ byte: UInt8) -> UInt8 {
+            byte == UInt8(ascii: " ") ? 1 : byte == UInt8(ascii: "-") ? 2 : 4
+        }
+
+        mutating func insert(_ byte: UInt8) { bits |= Self.bit(byte) }
+        func contains(_ byte: UInt8) -> Bool { bits & Self.bit(byte) != 0 }
+        var count: Int { bits.nonzeroBitCount }
+        var isEmpty: Bool { bits == 0 }
+    }
+
     /// The groups of one run.
     struct Run {
         var plus = false
         var starts: [Int] = []
         var lengths: [Int] = []
-        var separators: Set<UInt8> = []
+        var separators = Separators()
         var parenGroup: Int?
         var valid = true
         var digits: Int { lengths.reduce(0, +) }
+
+        /// Empty again, keeping the arrays' storage for the next run.
+        mutating func reset() {
+            plus = false
+            starts.removeAll(keepingCapacity: true)
+            lengths.removeAll(keepingCapacity: true)
+            separators = Separators()
+            parenGroup = nil
+            valid = true
+        }
 
         /// Reads from `start`; returns the end of the run (after its last digit or closing parenthesis).
         mutating func read(_ text: Bytes, from start: Int) -> Int {
