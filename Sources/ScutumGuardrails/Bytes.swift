@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The scanned text as UTF-8 bytes; detectors read it without copying or bounds-check traps in release.
 typealias Bytes = UnsafeBufferPointer<UInt8>
 
@@ -36,6 +42,13 @@ enum ASCII {
         let pointer = literal.utf8Start
         for offset in 0..<count where text[index + offset] != pointer[offset] { return false }
         return true
+    }
+
+    /// The index of the next `byte` at or after `start`, or `text.count` (libc's vectorized `memchr`).
+    static func next(_ byte: UInt8, in text: Bytes, from start: Int) -> Int {
+        guard start < text.count, let base = text.baseAddress else { return text.count }
+        guard let found = memchr(base + start, Int32(byte), text.count - start) else { return text.count }
+        return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
     }
 
     /// Whether the byte before `index` is absent or not in `isWord`.

@@ -10,10 +10,10 @@
 /// (`icon@2x.png`: the TLD is an image extension).
 struct EmailDetector: Detector {
     func detect(in text: Bytes, into findings: inout [GuardrailFinding]) {
-        var index = 0
+        var index = ASCII.next(UInt8(ascii: "@"), in: text, from: 0)
         while index < text.count {
-            defer { index += 1 }
-            guard text[index] == UInt8(ascii: "@"), let range = email(around: index, in: text) else { continue }
+            defer { index = ASCII.next(UInt8(ascii: "@"), in: text, from: index + 1) }
+            guard let range = email(around: index, in: text) else { continue }
             findings.append(GuardrailFinding(scanner: .pii, rule: PIIEntity.emailAddress.rawValue, range: range))
             index = range.upperBound - 1
         }

@@ -14,10 +14,9 @@ struct MaliciousURLDetector: Detector {
     let blockedHosts: Set<String>
 
     func detect(in text: Bytes, into findings: inout [GuardrailFinding]) {
-        var index = 0
+        var index = ASCII.next(UInt8(ascii: ":"), in: text, from: 0)
         while index < text.count {
-            defer { index += 1 }
-            guard text[index] == UInt8(ascii: ":") else { continue }
+            defer { index = ASCII.next(UInt8(ascii: ":"), in: text, from: index + 1) }
             var start = index
             while start > 0, index - start < 12, ASCII.isLetter(text[start - 1]) { start -= 1 }
             guard start < index, ASCII.wordStarts(text, at: start) else { continue }
