@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "scutum", targets: ["scutum"]),
         .executable(name: "scutum-mock", targets: ["ScutumMockServer"]),
+        .executable(name: "scutum-guardrail-bench", targets: ["GuardrailBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -40,6 +41,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Content-safety detectors (PII, secrets, prompt injection, invisible text, banned topics,
+        // malicious URLs) and the per-profile scanner for requests and streams; no I/O.
+        .target(
+            name: "ScutumGuardrails",
+            dependencies: ["ScutumCore"],
+            swiftSettings: swiftSettings
+        ),
+        // Times a full guardrail profile on a realistic 4 KB prompt: p50/p99 in microseconds.
+        .executableTarget(
+            name: "GuardrailBench",
+            dependencies: ["ScutumGuardrails"],
+            path: "Benchmarks/GuardrailBench",
             swiftSettings: swiftSettings
         ),
         // A pipelining Redis client over SwiftNIO with hiredis as the codec.
@@ -197,6 +212,11 @@ let package = Package(
         .testTarget(
             name: "ScutumCoreTests",
             dependencies: ["ScutumCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ScutumGuardrailsTests",
+            dependencies: ["ScutumGuardrails", "ScutumCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

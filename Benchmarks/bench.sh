@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: requests/s and the latency the gateway adds over calling the mock upstream directly,
-# non-streaming and streaming, with auth (a key from the key store) and usage counting on.
+# non-streaming and streaming, with auth (a key from the key store) and usage counting on; then the
+# cost of a full guardrail profile on a 4 KB prompt (scutum-guardrail-bench).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -77,3 +78,8 @@ for stream in 0 1; do
 done
 echo
 echo "(2 cores shared by wrk, the mock, the gateway, PostgreSQL and Redis; auth via a stored key, usage counters on)"
+
+echo
+echo "==> guardrails: one full profile on a 4 KB prompt (in process, no network)"
+swift build -c release --product scutum-guardrail-bench 2>&1 | grep -E "error|warning: " || true
+"$BIN/scutum-guardrail-bench"
