@@ -31,9 +31,7 @@ public final class DeploymentStats: Sendable {
     func answered(_ deployment: String, after latency: Duration) {
         let seconds = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
         entries.withLock { entries in
-            let previous = entries[deployment, default: Entry()].latency
-            entries[deployment, default: Entry()].latency =
-                previous.map { $0 + Self.smoothing * (seconds - $0) } ?? seconds
+            Self.smooth(&entries[deployment, default: Entry()].latency, with: seconds)
         }
     }
 
@@ -41,14 +39,21 @@ public final class DeploymentStats: Sendable {
     func ended(_ deployment: String, tokens: Int) {
         let second = Int64((ContinuousClock.now - origin).components.seconds)
         entries.withLock { entries in
-            var entry = entries[deployment, default: Entry()]
-            entry.inFlight = max(0, entry.inFlight - 1)
-            let slot = Int(second % 60)
-            if entry.buckets[slot].second != second { entry.buckets[slot] = (second, 0, 0) }
-            entry.buckets[slot].requests += 1
-            entry.buckets[slot].tokens += tokens
-            entries[deployment] = entry
+            // Mutated in place: copying the entry out would copy its bucket array on every request.
+            Self.record(&entries[deployment, default: Entry()], second: second, tokens: tokens)
         }
+    }
+
+    private static func smooth(_ latency: inout Double?, with seconds: Double) {
+        latency = latency.map { $0 + smoothing * (seconds - $0) } ?? seconds
+    }
+
+    private static func record(_ entry: inout Entry, second: Int64, tokens: Int) {
+        entry.inFlight = max(0, entry.inFlight - 1)
+        let slot = Int(second % 60)
+        if entry.buckets[slot].second != second { entry.buckets[slot] = (second, 0, 0) }
+        entry.buckets[slot].requests += 1
+        entry.buckets[slot].tokens += tokens
     }
 
     /// What was seen of `deployment`.

@@ -86,7 +86,7 @@ struct RateLimitTests {
                 for _ in 0..<5 {
                     group.addTask {
                         try await gateway.request("/v1/chat/completions", key: key,
-                            body: Gateway.chat("[mock:latency_ms=600] hi")).status
+                            body: Gateway.chat("[mock:latency_ms=3000] hi")).status  // long enough to overlap on a loaded machine
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
