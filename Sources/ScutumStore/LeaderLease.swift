@@ -17,7 +17,7 @@ public struct LeaderFence: Sendable, Hashable, CustomStringConvertible {
     /// Checks, inside the caller's transaction, that this fence still holds the lease, and keeps the
     /// lease row share-locked until the transaction ends, so no other node can take over mid-write.
     /// Throws `FencedOut` when leadership has moved on.
-    public func verify(_ connection: PostgresConnection, logger: Logger) async throws {
+    public func verify(_ connection: FencedConnection, logger: Logger) async throws {
         let rows = try await connection.query("""
             SELECT 1 FROM cluster_leader
             WHERE id = 1 AND node_id = \(nodeID) AND token = \(token) AND expires_at > now()
@@ -39,10 +39,15 @@ public struct FencedOut: Error, CustomStringConvertible {
 public struct LeaderLease: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// How long a fenced transaction may sit idle before PostgreSQL ends its session. A fenced
+    /// transaction share-locks the lease row, so a leader paused mid-transaction (SIGSTOP, a VM
+    /// freeze) would otherwise block every takeover for as long as it stays paused.
+    public let fencedIdleLimit: Duration
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, fencedIdleLimit: Duration = .seconds(2)) {
         self.client = client
         self.logger = logger
+        self.fencedIdleLimit = fencedIdleLimit
     }
 
     /// Takes the lease if it is free or expired, or renews it if `nodeID` holds it; the fence held
@@ -83,13 +88,21 @@ public struct LeaderLease: Sendable {
     }
 
     /// Runs `body` in a transaction that first verifies `fence`; commits only if `body` returns.
+    /// The transaction may not sit idle longer than `fencedIdleLimit` (PostgreSQL then ends the
+    /// session, the lock goes and the write is lost), so `body` should do only database work.
     @discardableResult
     public func withFencedTransaction<T: Sendable>(_ fence: LeaderFence,
-        _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T
+        _ body: @Sendable (FencedConnection) async throws -> T) async throws -> T
     {
-        try await client.withConnection { connection in
+        let idleMilliseconds = String(max(1, fencedIdleLimit.components.seconds * 1000
+            + fencedIdleLimit.components.attoseconds / 1_000_000_000_000_000))
+        return try await client.withConnection { postgres in
+            let connection = FencedConnection(connection: postgres)
             try await connection.query("BEGIN", logger: logger)
             do {
+                try await connection.query(
+                    "SELECT set_config('idle_in_transaction_session_timeout', \(idleMilliseconds), true)",
+                    logger: logger)
                 try await fence.verify(connection, logger: logger)
                 let result = try await body(connection)
                 try await connection.query("COMMIT", logger: logger)

@@ -169,7 +169,7 @@ extension WorkflowExecutionStore {
     }
 
     /// Why a write to `execution` under `fence` matched no row.
-    func refusal(_ execution: UUID, fence: LeaderFence, _ connection: PostgresConnection) async throws
+    func refusal(_ execution: UUID, fence: LeaderFence, _ connection: FencedConnection) async throws
         -> WorkflowExecutionError
     {
         let rows = try await connection.query(

@@ -85,4 +85,34 @@ struct LeaderLeaseTests {
             #expect(b != nil && b!.token > a.token)
         }
     }
+
+    @Test("a leader paused inside a fenced transaction loses its session, so the takeover is not blocked for good")
+    func pausedWriterDoesNotBlockTakeover() async throws {
+        try await withMigratedDatabase { client, _ in
+            let lease = LeaderLease(client: client, logger: Self.logger, fencedIdleLimit: .milliseconds(300))
+            try await client.query("CREATE TABLE leader_writes (token bigint NOT NULL)", logger: Self.logger)
+            let a = try #require(try await lease.acquireOrRenew(nodeID: "a", lease: .seconds(60)))
+            let inside = AsyncStream.makeStream(of: Void.self)
+            let write = Task {
+                try await lease.withFencedTransaction(a) { connection in
+                    try await connection.query("INSERT INTO leader_writes VALUES (\(a.token))", logger: Self.logger)
+                    inside.continuation.yield()
+                    // Paused: no database work for far longer than the idle limit.
+                    try await Task.sleep(for: .seconds(1.5))
+                    try await connection.query("INSERT INTO leader_writes VALUES (\(a.token))", logger: Self.logger)
+                }
+            }
+            for await _ in inside.stream { break }
+            let clock = ContinuousClock()
+            let started = clock.now
+            try await Self.lapse(client)
+            let b = try #require(try await lease.acquireOrRenew(nodeID: "b", lease: .seconds(60)))
+            #expect(b.token > a.token)
+            #expect(clock.now - started < .seconds(2.5), "the takeover waited for the paused transaction")
+            await #expect(throws: FencedConnection.ConnectionClosed.self) { try await write.value }
+            var count = 0
+            for try await _ in try await client.query("SELECT token FROM leader_writes", logger: Self.logger) { count += 1 }
+            #expect(count == 0, "the paused transaction's first write was committed")
+        }
+    }
 }
