@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "ScutumStore",
             dependencies: [
-                "ScutumCore",
+                "ScutumCore", "ScutumGuardrails",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "ScutumProxy",
             dependencies: [
-                "ScutumCore", "ScutumProviders", "ScutumStore", "ScutumRedis", "ScutumCluster",
+                "ScutumCore", "ScutumProviders", "ScutumStore", "ScutumRedis", "ScutumCluster", "ScutumGuardrails",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -139,7 +139,7 @@ let package = Package(
         .target(
             name: "ScutumAdmin",
             dependencies: [
-                "ScutumCore", "ScutumStore", "ScutumMCP",
+                "ScutumCore", "ScutumStore", "ScutumMCP", "ScutumGuardrails",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -1,25 +1,34 @@
 import Foundation
 import ScutumCore
+import ScutumGuardrails
 
 /// The detector fields of a guardrail profile, which the Admin API validates and stores as the
-/// profile's `config` object. This stands in for the detectors module's own parser until the proxy
-/// uses it; the field names and shapes here are the contract.
+/// profile's `config` object, with the Admin API's error paths. What is stored must also parse with
+/// `GuardrailProfile(json:)`, the parser every proxy node compiles profiles with: `GuardrailRoutes`
+/// runs it over the result and reports whatever it refuses.
 enum GuardrailProfileFields {
-    static let piiEntities = ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS", "PERSON"]
-    static let piiActions = ["block", "mask", "detect"]
+    static let piiEntities = PIIEntity.allCases.map(\.rawValue)
+    static let piiActions = GuardrailAction.allCases.map(\.rawValue)
     static let topicTypes = ["keyword", "regex"]
     static let flags = ["enable_pii_detection", "enable_secrets_detection", "enable_prompt_injection",
         "enable_invisible_text", "enable_malicious_urls"]
     static let maximumTopics = 200
     static let maximumKeywordLength = 200
-    static let maximumRegexLength = 500
+    static let maximumRegexLength = SafeRegex.maximumPatternLength
 
-    /// What a profile that never mentions a detector has: every detector off.
-    static let defaults: [String: JSONValue] = [
-        "enable_pii_detection": false, "pii_action": "mask", "pii_entities": .array(piiEntities.map(JSONValue.string)),
-        "enable_secrets_detection": false, "enable_prompt_injection": false, "prompt_injection_threshold": 0.8,
-        "enable_invisible_text": false, "banned_topics": [], "enable_malicious_urls": false, "max_input_tokens": .null,
-    ]
+    /// What a profile that never mentions a detector has: every detector off, and the detectors'
+    /// own defaults for the rest.
+    static let defaults: [String: JSONValue] = {
+        let profile = GuardrailProfile(name: "defaults")
+        return [
+            "enable_pii_detection": false, "pii_action": .string(profile.piiAction.rawValue),
+            "pii_entities": .array(profile.piiEntities.map { .string($0.rawValue) }),
+            "enable_secrets_detection": false, "secrets_action": .string(profile.secretsAction.rawValue),
+            "enable_prompt_injection": false, "prompt_injection_threshold": .double(profile.promptInjectionThreshold),
+            "enable_invisible_text": false, "banned_topics": [], "enable_malicious_urls": false, "blocked_hosts": [],
+            "max_input_tokens": .null,
+        ]
+    }()
 
     /// Every detector field name.
     static var names: Set<String> { Set(defaults.keys) }
@@ -31,6 +40,14 @@ enum GuardrailProfileFields {
             if let flag = fields.bool(name, nullable: false).value { config[name] = .bool(flag) }
         }
         if let action = fields.literal("pii_action", piiActions, nullable: false).value { config["pii_action"] = .string(action) }
+        if let action = fields.literal("secrets_action", piiActions, nullable: false).value {
+            config["secrets_action"] = .string(action)
+        }
+        switch fields.stringList("blocked_hosts") {
+        case .value(let hosts): config["blocked_hosts"] = .array(hosts.map(JSONValue.string))
+        case .null: config["blocked_hosts"] = []
+        case .absent: break
+        }
         if let entities = entities(&fields) { config["pii_entities"] = .array(entities.map(JSONValue.string)) }
         if let threshold = threshold(&fields) { config["prompt_injection_threshold"] = .double(threshold) }
         switch fields.positiveInt("max_input_tokens") {
@@ -151,13 +168,9 @@ enum GuardrailProfileFields {
             return ("String should have at most \(maximumRegexLength) characters", "string_too_long", [])
         }
         do {
-            _ = try NSRegularExpression(pattern: pattern)
+            _ = try SafeRegex(pattern)
         } catch {
-            return ("Value error, invalid regular expression", "value_error", [])
-        }
-        if RegexRisk.hasNestedQuantifier(pattern) {
-            return ("Value error, nested quantifiers such as (a+)+ risk catastrophic backtracking; rewrite the pattern",
-                "value_error", [])
+            return ("Value error, \(error.description)", "value_error", [])
         }
         return nil
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ScutumCore
+import ScutumGuardrails
 import ScutumStore
 
 /// `/api/v1/guardrails`: guardrail profiles (their detectors, where they run, what a hit does) and
@@ -85,6 +86,22 @@ struct GuardrailRoutes {
         var detectors = GuardrailProfileFields.defaults.merging(config.config.objectValue ?? [:]) { $1 }
         GuardrailProfileFields.apply(&fields, to: &detectors)
         config.config = .object(detectors)
+        guard fields.errors.isEmpty else { return }
+        // The proxy compiles what is stored with the detectors' parser: whatever it refuses is refused here.
+        do throws(GuardrailProfileError) {
+            _ = try Self.profile(config)
+        } catch {
+            for problem in error.problems {
+                guard let field = problem.path.first?.stringValue else { continue }
+                fields.fail(field, problem.message, type: problem.type, path: Array(problem.path.dropFirst()))
+            }
+        }
+    }
+
+    /// The profile the proxy runs for a stored config: its columns and detector fields, parsed by
+    /// `GuardrailProfile(json:)`.
+    static func profile(_ config: GuardrailConfig) throws(GuardrailProfileError) -> GuardrailProfile {
+        try GuardrailProfile(config: config)
     }
 
     // MARK: - Assignments

@@ -241,13 +241,39 @@ private struct FieldReader {
             if let keyword = item.stringValue {
                 if let message = Self.checkKeyword(keyword) { problem(path, message); continue }
                 topics.append(BannedTopic(name: keyword.trimmingSpaces, keywords: [keyword.trimmingSpaces]))
+            } else if let topic = item.objectValue, topic["type"] != nil || topic["value"] != nil {
+                if let parsed = typedTopic(topic, at: path) { topics.append(parsed) }
             } else if let topic = item.objectValue {
                 if let parsed = bannedTopic(topic, at: path) { topics.append(parsed) }
             } else {
-                problem(path, "Input should be a string or an object with name, keywords and patterns")
+                problem(path, "Input should be a string, {type, value}, or an object with name, keywords and patterns")
             }
         }
         return topics
+    }
+
+    /// The Admin API's short form: `{"type": "keyword" | "regex", "value": ...}`, a topic named by its value.
+    mutating func typedTopic(_ fields: [String: JSONValue], at path: [JSONValue]) -> BannedTopic? {
+        let type = fields["type"]?.stringValue ?? (fields["type"] == nil ? "keyword" : "")
+        guard type == "keyword" || type == "regex" else {
+            problem(path + ["type"], "Input should be 'keyword' or 'regex'", type: "literal_error")
+            return nil
+        }
+        guard let value = fields["value"]?.stringValue else {
+            problem(path + ["value"], fields["value"] == nil ? "Field required" : "Input should be a valid string",
+                type: fields["value"] == nil ? "missing" : "string_type")
+            return nil
+        }
+        if type == "keyword" {
+            if let message = Self.checkKeyword(value) { problem(path + ["value"], message); return nil }
+            return BannedTopic(name: value.trimmingSpaces, keywords: [value.trimmingSpaces])
+        }
+        do {
+            return BannedTopic(name: value, patterns: [try SafeRegex(value)])
+        } catch {
+            problem(path + ["value"], error.description)
+            return nil
+        }
     }
 
     mutating func bannedTopic(_ fields: [String: JSONValue], at path: [JSONValue]) -> BannedTopic? {

@@ -39,7 +39,9 @@ public struct MockKnobs: Sendable {
 /// tokens in the usage) and `[mock:stream_error]` (an in-stream error after the first delta).
 /// `[mock:fail_model=ID]` limits the `status` directive to requests for that upstream model id (the
 /// others answer normally), to fail one provider of a fallback chain; `[mock:error_message=...]` sets
-/// the OpenAI-format error's message.
+/// the OpenAI-format error's message. `[mock:chunk_chars=N]` streams the OpenAI-format answer in
+/// N-character pieces instead of word by word (to split a word, or a secret, across chunks), and
+/// `[mock:repeat=N]` says its answer N times over (a long answer from a short prompt).
 struct MockDirectives: Sendable {
     var knobs: MockKnobs
     var retryAfter: String?
@@ -52,6 +54,10 @@ struct MockDirectives: Sendable {
     var failModel: String?
     /// The message of the OpenAI-format error (`error_message`), e.g. a context-length refusal.
     var errorMessage: String?
+    /// Stream the answer in pieces of this many characters (`chunk_chars`).
+    var chunkCharacters: Int?
+    /// Say the OpenAI-format answer this many times (`repeat`).
+    var repeatCount = 1
 
     init(knobs: MockKnobs, text: String, model: String? = nil) {
         self.knobs = knobs
@@ -80,6 +86,8 @@ struct MockDirectives: Sendable {
             case "stream_error": streamError = true
             case "fail_model": failModel = value
             case "error_message": errorMessage = value
+            case "chunk_chars": chunkCharacters = Int(value).map { max(1, $0) }
+            case "repeat": repeatCount = min(max(1, Int(value) ?? 1), 100)
             default: break
             }
         }

@@ -8,7 +8,12 @@ enum OpenAIChat {
     static func respond(body: [String: Any], model: String, directives: MockDirectives) async throws -> Response {
         let prompt = ChatPrompt(body)
         let maxTokens = (body["max_completion_tokens"] as? Int) ?? (body["max_tokens"] as? Int)
-        var tokens = CannedAnswers.tokens(CannedAnswers.answer(to: MockDirectives.strip(prompt.lastUser)))
+        let answer = CannedAnswers.answer(to: MockDirectives.strip(prompt.lastUser))
+        var tokens = CannedAnswers.tokens(Array(repeating: answer, count: directives.repeatCount).joined(separator: " "))
+        if let size = directives.chunkCharacters {
+            let text = Array(tokens.joined())
+            tokens = stride(from: 0, to: text.count, by: size).map { String(text[$0..<min($0 + size, text.count)]) }
+        }
         var finishReason = "stop"
         if let maxTokens, maxTokens >= 0, tokens.count > maxTokens {
             tokens = Array(tokens.prefix(maxTokens))

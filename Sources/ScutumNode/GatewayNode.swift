@@ -125,10 +125,12 @@ public struct GatewayNode: Sendable {
             .init(name: "postgres") { try await postgres.query("SELECT 1", logger: logger) },
             .init(name: "redis", required: false) { try await redis.ping() },
         ], timeout: configuration.proxy.backendTimeout)
+        let guardrailEvents = GuardrailEventRecorder(store: GuardrailEventStore(client: postgres, logger: logger),
+            logger: logger)
         let proxyDependencies = ProxyDependencies(catalog: catalogHolder, providers: providers,
             authenticator: authenticator, readiness: readiness, usage: usage, accounting: accounting,
             health: ProviderHealth(redis: redis, namespace: configuration.redisNamespace), metrics: metrics,
-            stats: deploymentStats)
+            stats: deploymentStats, guardrailEvents: guardrailEvents)
         let ports = ListeningPorts()
         let workflowWakeUps = WakeUps()
         let mcpWakeUps = WakeUps()
@@ -181,6 +183,7 @@ public struct GatewayNode: Sendable {
             }))
         services.append(usage)
         services.append(spend)
+        services.append(guardrailEvents)
         services.append(registry)
         services.append(SpendLogWriter(ledger: ledger, store: SpendLogStore(client: postgres, logger: logger),
             consumer: nodeID, logger: logger))
@@ -236,7 +239,8 @@ public struct GatewayNode: Sendable {
             role: record.role, teamID: record.settings.teamID, userID: record.settings.userID,
             models: record.settings.models, rpmLimit: record.settings.rpmLimit, tpmLimit: record.settings.tpmLimit,
             maxParallelRequests: record.settings.maxParallelRequests,
-            metadata: (try? JSONParser.parse(Array(record.settings.metadata.utf8)))?.objectValue ?? [:])
+            metadata: (try? JSONParser.parse(Array(record.settings.metadata.utf8)))?.objectValue ?? [:],
+            guardrails: record.settings.guardrails)
     }
 
     /// The service group, shutting down gracefully on SIGTERM/SIGINT (when `signals`) within the

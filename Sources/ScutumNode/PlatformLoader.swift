@@ -19,7 +19,7 @@ struct PlatformLoader: Sendable {
     let applied = AppliedOverrides()
 
     /// Everything the node caches from PostgreSQL, with the change kinds that reload each part.
-    static let kinds: Set<String> = ["settings", "team", "budget", "model", "routing"]
+    static let kinds: Set<String> = ["settings", "team", "budget", "model", "routing", "guardrail"]
 
     /// Reloads the parts named by `kinds`; failures are logged and the previous state kept.
     func reload(_ kinds: Set<String> = Self.kinds) async {
@@ -38,6 +38,11 @@ struct PlatformLoader: Sendable {
                 let budgets = try await BudgetStore(client: postgres, logger: logger).list()
                 let bySubject = Dictionary(budgets.map { ($0.subject, $0) }, uniquingKeysWith: { _, last in last })
                 platform.update { $0.budgets = bySubject }
+            }
+            if kinds.contains("guardrail") {
+                let policy = GuardrailPolicy(snapshot: try await GuardrailSnapshot.load(client: postgres, logger: logger),
+                    logger: logger)
+                platform.update { $0.guardrails = policy }
             }
             if kinds.contains("model") || kinds.contains("routing") {
                 let overrides = try await ModelOverrideStore(client: postgres, logger: logger).list()

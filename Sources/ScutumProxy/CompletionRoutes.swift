@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ScutumCore
+import ScutumGuardrails
 import ScutumProviders
 import ScutumRedis
 import Synchronization
@@ -13,6 +14,8 @@ struct CompletionRoutes: Sendable {
     let dispatcher: Dispatcher
     let usage: UsageRecorder?
     let accounting: Accounting?
+    /// Guardrail profiles on requests and answers; nil turns them off.
+    let guardrails: GuardrailGate?
     let maximumBodyBytes: Int
     let logger: Logger
 
@@ -60,6 +63,12 @@ struct CompletionRoutes: Sendable {
                 if !limits.isEmpty { reservations.taken.withLock { $0.append((deployment.name, limits)) } }
                 return true
             }
+        }
+
+        /// Who and what this request's guardrail events are about.
+        var guardrailSubject: GuardrailGate.Subject {
+            let key = principal?.key
+            return GuardrailGate.Subject(requestID: requestID, keyID: key?.id, teamID: key?.teamID, model: model)
         }
 
         func finish(status: Int, target: RoutableDeployment?, usage: TokenUsage?) {
@@ -119,13 +128,30 @@ struct CompletionRoutes: Sendable {
         bodyBytes / 4 + (maxTokens ?? 256)
     }
 
-    /// A non-streaming chat completion for `principal`: admission, routing, the call, and its
-    /// spend recorded. `byteCount` is the request body's size, for estimates and conditions.
+    /// The request after the caller's input guardrails (masked, or unchanged); a block ends the
+    /// request's ledger with its status and is thrown.
+    func guarded(_ chat: ChatCompletionRequest, profiles: [GuardrailPolicy.Profile], ledger: Ledger) throws
+        -> ChatCompletionRequest
+    {
+        guard let guardrails, !profiles.isEmpty else { return chat }
+        do throws(GatewayError) {
+            return try guardrails.checkInput(chat, profiles: profiles, subject: ledger.guardrailSubject)
+        } catch {
+            ledger.finish(status: error.status, target: nil, usage: nil)
+            throw error
+        }
+    }
+
+    /// A non-streaming chat completion for `principal`: admission, input guardrails, routing, the
+    /// call, its spend recorded, and output guardrails. `byteCount` is the request body's size, for
+    /// estimates and conditions.
     func complete(_ chat: ChatCompletionRequest, byteCount: Int, principal: Principal?) async throws
         -> (result: ChatCompletionResult, served: RoutableDeployment)
     {
         let ledger = try await admit(chat.model, stream: false,
             estimatedTokens: Self.estimate(bodyBytes: byteCount, maxTokens: chat.maxTokens), principal: principal)
+        let profiles = guardrails?.profiles(for: principal) ?? []
+        let chat = try guarded(chat, profiles: profiles, ledger: ledger)
         let model = routed(chat.model, principal: principal, bodyBytes: byteCount)
         let result: ChatCompletionResult
         let target: RoutableDeployment
@@ -141,12 +167,13 @@ struct CompletionRoutes: Sendable {
         }
         usage?.record(keyHash: principal?.keyHash, usage: result.usage)
         ledger.finish(status: 200, target: target, usage: result.usage)
-        return (result, target)
+        guard let guardrails, !profiles.isEmpty else { return (result, target) }
+        return (try guardrails.checkOutput(result, profiles: profiles, subject: ledger.guardrailSubject), target)
     }
 
     func chatCompletions(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
-        let chat = try ChatCompletionRequest(json: RequestJSON.parse(bytes.readableBytesView))
+        var chat = try ChatCompletionRequest(json: RequestJSON.parse(bytes.readableBytesView))
         if !chat.stream {
             let (result, _) = try await complete(chat, byteCount: bytes.readableBytes, principal: context.principal)
             return Response(status: .ok, headers: Self.jsonHeaders, body: ResponseBody(byteBuffer: result.body))
@@ -156,6 +183,8 @@ struct CompletionRoutes: Sendable {
             estimatedTokens: Self.estimate(bodyBytes: bytes.readableBytes, maxTokens: chat.maxTokens),
             principal: context.principal)
         let allowed = ledger.admission?.allowedModels
+        let profiles = guardrails?.profiles(for: context.principal) ?? []
+        chat = try guarded(chat, profiles: profiles, ledger: ledger)
         let model = routed(chat.model, principal: context.principal, bodyBytes: bytes.readableBytes)
         let stream: ChatCompletionStream
         let target: RoutableDeployment
@@ -173,23 +202,37 @@ struct CompletionRoutes: Sendable {
         let usage = self.usage
         let logger = self.logger
         let modelName = target.deployment.name
+        let guardrails = self.guardrails
         return Response(status: .ok, headers: Self.eventStreamHeaders, body: ResponseBody { writer in
             var iterator = stream.makeAsyncIterator()
             var reported: TokenUsage?
+            var filter = GuardrailStreamFilter(profiles: profiles)
             defer {
                 usage?.record(keyHash: keyHash, usage: reported)
                 ledger.finish(status: 200, target: target, usage: reported)
+                if let filter { guardrails?.record(filter, subject: ledger.guardrailSubject) }
             }
             do {
                 while let chunk = try await iterator.next() {
                     if let chunkUsage = chunk.usage { reported = chunkUsage }
                     if chunk.isUsageOnly && !includeUsage { continue }
-                    var frame = ByteBuffer()
-                    frame.reserveCapacity(chunk.json.readableBytes + 8)
-                    frame.writeStaticString("data: ")
-                    frame.writeImmutableBuffer(chunk.json)
-                    frame.writeStaticString("\n\n")
-                    try await writer.write(frame)
+                    var json = chunk.json
+                    if filter != nil, !chunk.isUsageOnly {
+                        switch filter!.filter(json) {
+                        case .send(let filtered): json = filtered
+                        case .block(let block):
+                            try await Self.writeBlock(block, to: &writer, logger: logger)
+                            return
+                        }
+                    }
+                    try await writer.write(Self.frame(json))
+                }
+                switch filter?.finish() {
+                case .send(let held)?: try await writer.write(Self.frame(held))
+                case .block(let block)?:
+                    try await Self.writeBlock(block, to: &writer, logger: logger)
+                    return
+                case nil: break
                 }
                 try await writer.write(ByteBuffer(staticString: "data: [DONE]\n\n"))
             } catch let error as ProviderError {
@@ -205,11 +248,40 @@ struct CompletionRoutes: Sendable {
         })
     }
 
+    /// One SSE `data:` event.
+    static func frame(_ json: ByteBuffer) -> ByteBuffer {
+        var frame = ByteBuffer()
+        frame.reserveCapacity(json.readableBytes + 8)
+        frame.writeStaticString("data: ")
+        frame.writeImmutableBuffer(json)
+        frame.writeStaticString("\n\n")
+        return frame
+    }
+
+    /// Ends a stream an output guardrail blocked: its error as the last event, no `[DONE]`.
+    static func writeBlock(_ block: GuardrailBlock, to writer: inout some ResponseBodyWriter, logger: Logger) async throws {
+        logger.info("stream blocked by an output guardrail",
+            metadata: ["guardrail": "\(block.profile)", "scanner": "\(block.finding.scanner.rawValue)"])
+        var frame = ByteBuffer(staticString: "data: ")
+        frame.writeBytes(block.error.jsonData())
+        frame.writeStaticString("\n\n")
+        try await writer.write(frame)
+        try await writer.finish(nil)
+    }
+
     func embeddings(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
-        let embedding = try EmbeddingRequest(json: RequestJSON.parse(bytes.readableBytesView))
+        var embedding = try EmbeddingRequest(json: RequestJSON.parse(bytes.readableBytesView))
         let ledger = try await admit(embedding.model, stream: false,
             estimatedTokens: Self.estimate(bodyBytes: bytes.readableBytes, maxTokens: 0), principal: context.principal)
+        if let guardrails, case let profiles = guardrails.profiles(for: context.principal), !profiles.isEmpty {
+            do throws(GatewayError) {
+                embedding = try guardrails.checkInput(embedding, profiles: profiles, subject: ledger.guardrailSubject)
+            } catch {
+                ledger.finish(status: error.status, target: nil, usage: nil)
+                throw error
+            }
+        }
         let result: EmbeddingResult
         let target: RoutableDeployment
         do {

@@ -29,6 +29,10 @@ public struct PlatformSnapshot: Sendable {
     public var budgets: [BudgetSubject: BudgetRecord] = [:]
     /// The operators' routing policies.
     public var routing = RoutingRules()
+    /// `enable_guardrails`: off skips every guardrail profile.
+    public var guardrailsEnabled = true
+    /// The guardrail profiles and who they apply to.
+    public var guardrails = GuardrailPolicy.empty
 
     public init() {}
 
@@ -40,6 +44,13 @@ public struct PlatformSnapshot: Sendable {
         globalRateLimit = settings["global_rate_limit"]?.intValue.map(Int.init) ?? 1000
         defaultKeyRPM = settings["default_key_rpm"]?.intValue.map(Int.init) ?? 100
         defaultKeyTPM = settings["default_key_tpm"]?.intValue.map(Int.init) ?? 100_000
+        guardrailsEnabled = settings["enable_guardrails"]?.boolValue ?? true
+    }
+
+    /// The guardrail profiles a caller's requests go through (none when guardrails are off).
+    public func guardrailProfiles(for principal: Principal?) -> [GuardrailPolicy.Profile] {
+        guard guardrailsEnabled else { return [] }
+        return guardrails.profiles(for: principal?.key)
     }
 
     /// The budgets a key's spend counts against: its own, its team's, its user's, and the global one.

@@ -20,11 +20,15 @@ public struct ProxyDependencies: Sendable {
     public var metrics: ProxyMetrics
     /// What the node saw of each deployment, for the load-aware routing strategies.
     public var stats: DeploymentStats
+    /// Where guardrail events go; nil drops them (guardrails still apply when `accounting` is set).
+    public var guardrailEvents: GuardrailEventRecorder?
 
     public init(catalog: CatalogHolder, providers: ProviderRegistry, authenticator: Authenticator,
         readiness: ReadinessProbe, usage: UsageRecorder?, accounting: Accounting? = nil, health: ProviderHealth? = nil,
-        metrics: ProxyMetrics = ProxyMetrics(), stats: DeploymentStats = DeploymentStats())
+        metrics: ProxyMetrics = ProxyMetrics(), stats: DeploymentStats = DeploymentStats(),
+        guardrailEvents: GuardrailEventRecorder? = nil)
     {
+        self.guardrailEvents = guardrailEvents
         self.stats = stats
         self.health = health
         self.metrics = metrics
@@ -62,8 +66,11 @@ public enum ProxyApplication {
         let dispatcher = Dispatcher(catalog: dependencies.catalog, providers: dependencies.providers,
             health: dependencies.health, platform: dependencies.accounting?.platform, stats: dependencies.stats,
             metrics: dependencies.metrics, logger: logger)
+        let guardrails = dependencies.accounting.map {
+            GuardrailGate(platform: $0.platform, events: dependencies.guardrailEvents, logger: logger)
+        }
         return CompletionRoutes(dispatcher: dispatcher, usage: dependencies.usage, accounting: dependencies.accounting,
-            maximumBodyBytes: configuration.maximumBodyBytes, logger: logger)
+            guardrails: guardrails, maximumBodyBytes: configuration.maximumBodyBytes, logger: logger)
     }
 
     /// The application, listening on the configured address.

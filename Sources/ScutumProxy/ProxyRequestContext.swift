@@ -1,5 +1,6 @@
 import Hummingbird
 import ScutumCore
+import ScutumStore
 
 /// Who is calling: the master key or a key from the key store.
 public enum Principal: Sendable, Equatable {
@@ -35,12 +36,15 @@ public struct AuthenticatedKey: Sendable, Equatable {
     public var maxParallelRequests: Int?
     /// The key's metadata object, for conditional routing.
     public var metadata: [String: JSONValue]
+    /// Which guardrail profiles apply: its team's (or the default), none, or those plus its own.
+    public var guardrails: KeyGuardrails
 
     public init(id: String, hash: String, alias: String?, role: String, teamID: String? = nil, userID: String? = nil,
         models: [String] = [], rpmLimit: Int? = nil, tpmLimit: Int? = nil, maxParallelRequests: Int? = nil,
-        metadata: [String: JSONValue] = [:])
+        metadata: [String: JSONValue] = [:], guardrails: KeyGuardrails = .inherit)
     {
         self.metadata = metadata
+        self.guardrails = guardrails
         self.rpmLimit = rpmLimit
         self.tpmLimit = tpmLimit
         self.maxParallelRequests = maxParallelRequests

@@ -46,6 +46,32 @@ struct ProfileTests {
         #expect(profile.json["pii_entities"] == ["EMAIL_ADDRESS", "US_SSN", "PERSON"])
     }
 
+    @Test("the Admin API's {type, value} banned topics: keywords and patterns named by their value; problems at type or value")
+    func typedTopics() throws {
+        let profile = try GuardrailProfile(json: ["name": "t", "banned_topics": [
+            ["type": "keyword", "value": " project titan "], ["type": "regex", "value": #"\bsecret-\d{4}\b"#],
+            ["value": "bare keyword"],
+        ]])
+        #expect(profile.bannedTopics == [
+            BannedTopic(name: "project titan", keywords: ["project titan"]),
+            BannedTopic(name: #"\bsecret-\d{4}\b"#, patterns: [try SafeRegex(#"\bsecret-\d{4}\b"#)]),
+            BannedTopic(name: "bare keyword", keywords: ["bare keyword"]),
+        ])
+        #expect(throws: GuardrailProfileError.self) {
+            try GuardrailProfile(json: ["name": "t", "banned_topics": [["type": "glob", "value": "x"]]])
+        }
+        do {
+            _ = try GuardrailProfile(json: ["name": "t", "banned_topics": [
+                ["type": "glob", "value": "x"], ["type": "regex"], ["type": "regex", "value": "(a+)+"],
+            ]])
+            Issue.record("accepted")
+        } catch {
+            #expect(error.problems.map { $0.path.map { $0.stringValue ?? $0.intValue.map(String.init) ?? "?" }.joined(separator: ".") } == [
+                "banned_topics.0.type", "banned_topics.1.value", "banned_topics.2.value",
+            ])
+        }
+    }
+
     @Test("null fields take their defaults")
     func nulls() throws {
         let profile = try GuardrailProfile(json: ["name": "n", "mode": nil, "max_input_tokens": nil, "banned_topics": nil])
@@ -76,7 +102,7 @@ struct ProfileTests {
                 "banned_topics.1.patterns.0: Nested quantifiers (like '(a+)+') are not allowed [value_error]",
                 "banned_topics.2.name: Field required [missing]",
                 "banned_topics.3: A banned topic needs at least one keyword or pattern [value_error]",
-                "banned_topics.4: Input should be a string or an object with name, keywords and patterns [value_error]",
+                "banned_topics.4: Input should be a string, {type, value}, or an object with name, keywords and patterns [value_error]",
                 "blocked_hosts.1: Host must be a DNS name (letters, digits, '-' and '.'), optionally '*.'-prefixed [value_error]",
                 "blocked_hosts.2: Input should be a valid string [string_type]",
                 "max_input_tokens: Input should be greater than 0 [greater_than]",
