@@ -18,18 +18,15 @@ public final class SpendRecorder: Service, Sendable {
 
     private let ledger: SpendLedger
     private let pending = Mutex<[Pending]>([])
-    private let interval: Duration
     private let capacity: Int
     private let logger: Logger
-    private let wakeups: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
+    private let loop: FlushLoop
 
     public init(ledger: SpendLedger, interval: Duration = .milliseconds(250), capacity: Int = 200_000, logger: Logger) {
         self.ledger = ledger
-        self.interval = interval
         self.capacity = capacity
         self.logger = logger
-        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        loop = FlushLoop(interval: interval)
     }
 
     /// Queues a record; `budgets` are the budgets its cost counts against.
@@ -42,28 +39,13 @@ public final class SpendRecorder: Service, Sendable {
         if dropped {
             logger.error("spend buffer full; a record was dropped", metadata: ["request_id": "\(record.requestID)"])
         }
-        wake.yield()
+        loop.poke()
     }
 
     public var pendingCount: Int { pending.withLock { $0.count } }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await _ in self.wakeups { await self.flush() }
-                }
-                group.addTask {
-                    // Retries what failed, even when no new request arrives.
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: self.interval)
-                        self.wake.yield()
-                    }
-                }
-            }
-        }
-        // Whatever finished during shutdown still counts.
-        await flush()
+        await loop.run { await self.flush() }
     }
 
     /// Sends everything pending now; keeps it for the next try if Redis fails.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ScutumCluster
 import ScutumStore
 import ServiceLifecycle
 import Synchronization
@@ -11,17 +12,14 @@ public final class GuardrailEventRecorder: Service, Sendable {
     private let store: GuardrailEventStore
     private let pending = Mutex<[GuardrailEvent]>([])
     private let capacity: Int
-    private let interval: Duration
     private let logger: Logger
-    private let wakeups: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
+    private let loop: FlushLoop
 
     public init(store: GuardrailEventStore, capacity: Int = 50_000, interval: Duration = .seconds(1), logger: Logger) {
         self.store = store
         self.capacity = capacity
-        self.interval = interval
         self.logger = logger
-        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        loop = FlushLoop(interval: interval)
     }
 
     /// Queues events for writing.
@@ -34,26 +32,13 @@ public final class GuardrailEventRecorder: Service, Sendable {
             return excess
         }
         if dropped > 0 { logger.error("guardrail event buffer full; events dropped", metadata: ["dropped": "\(dropped)"]) }
-        wake.yield()
+        loop.poke()
     }
 
     public var pendingCount: Int { pending.withLock { $0.count } }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await _ in self.wakeups { await self.flush() }
-                }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: self.interval)
-                        self.wake.yield()
-                    }
-                }
-            }
-        }
-        await flush()
+        await loop.run { await self.flush() }
     }
 
     /// Writes everything pending now; keeps it for the next try if PostgreSQL fails.

@@ -32,28 +32,8 @@ struct GuardrailGate: Sendable {
     func checkInput(_ chat: ChatCompletionRequest, profiles: [GuardrailPolicy.Profile], subject: Subject)
         throws(GatewayError) -> ChatCompletionRequest
     {
-        var body = JSONValue.object(chat.body)
-        var masked = false
-        var recorded: [GuardrailEvent] = []
-        defer { events?.record(recorded) }
-        for profile in profiles where profile.scanner.applies(to: .input) {
-            let verdict = profile.scanner.scanChatRequest(body)
-            guard !verdict.findings.isEmpty else { continue }
-            if let event = profile.event(.input, findings: verdict.findings.map(\.finding), block: verdict.blocked,
-                subject: subject)
-            {
-                recorded.append(event)
-            }
-            log(verdict, profile: profile, direction: .input, subject: subject)
-            switch verdict.decision {
-            case .allow: continue
-            case .mask(let rewritten):
-                body = rewritten
-                masked = true
-            case .block(let block): throw block.error
-            }
-        }
-        return masked ? try ChatCompletionRequest(json: body) : chat
+        let masked = try apply(profiles, .input, to: .object(chat.body), subject: subject) { $0.scanChatRequest($1) }
+        return try masked.map { body throws(GatewayError) in try ChatCompletionRequest(json: body) } ?? chat
     }
 
     /// The embedding request to send on: each `input` text scanned like a prompt.
@@ -103,20 +83,30 @@ struct GuardrailGate: Sendable {
     func checkOutput(_ result: ChatCompletionResult, profiles: [GuardrailPolicy.Profile], subject: Subject)
         throws(GatewayError) -> ChatCompletionResult
     {
-        let scanning = profiles.filter { $0.scanner.applies(to: .output) }
-        guard !scanning.isEmpty, var body = JSONValue.parse(result.body) else { return result }
+        guard profiles.contains(where: { $0.scanner.applies(to: .output) }), let body = JSONValue.parse(result.body)
+        else { return result }
+        let masked = try apply(profiles, .output, to: body, subject: subject) { $0.scanChatResponse($1) }
+        return masked.map { ChatCompletionResult(body: $0.jsonBytes, usage: result.usage) } ?? result
+    }
+
+    /// Runs each profile scanning `direction` over `body` in turn (a masked body goes on to the
+    /// next profile); the masked body, or nil when nothing was masked. Throws the first block's error.
+    private func apply(_ profiles: [GuardrailPolicy.Profile], _ direction: GuardrailDirection, to body: JSONValue,
+        subject: Subject, scan: (GuardrailScanner, JSONValue) -> GuardrailBodyVerdict) throws(GatewayError) -> JSONValue?
+    {
+        var body = body
         var masked = false
         var recorded: [GuardrailEvent] = []
         defer { events?.record(recorded) }
-        for profile in scanning {
-            let verdict = profile.scanner.scanChatResponse(body)
+        for profile in profiles where profile.scanner.applies(to: direction) {
+            let verdict = scan(profile.scanner, body)
             guard !verdict.findings.isEmpty else { continue }
-            if let event = profile.event(.output, findings: verdict.findings.map(\.finding), block: verdict.blocked,
+            if let event = profile.event(direction, findings: verdict.findings.map(\.finding), block: verdict.blocked,
                 subject: subject)
             {
                 recorded.append(event)
             }
-            log(verdict, profile: profile, direction: .output, subject: subject)
+            log(verdict, profile: profile, direction: direction, subject: subject)
             switch verdict.decision {
             case .allow: continue
             case .mask(let rewritten):
@@ -125,7 +115,9 @@ struct GuardrailGate: Sendable {
             case .block(let block): throw block.error
             }
         }
-        return masked ? ChatCompletionResult(body: body.jsonBytes, usage: result.usage) : result
+        // Not `masked ? body : nil`: JSONValue is nil-literal-expressible, which would make that `.null`.
+        guard masked else { return Optional<JSONValue>.none }
+        return body
     }
 
     /// Records a finished stream's events.

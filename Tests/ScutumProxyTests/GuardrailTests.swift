@@ -81,7 +81,7 @@ struct GuardrailTests {
             // Near misses pass untouched: a 16-digit number failing Luhn, an email-like string in code.
             let near = "Order 4111 1111 1111 1112 ships; see user@host in the ssh config"
             let passed = try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat(near))
-            #expect(passed.status == 200)
+            #expect(passed.status == 200, "\(passed.body)")
             #expect(try #require(gateway.mockLog.last).bodyString().contains(near))
 
             let sentBefore = gateway.mockLog.entries.count
