@@ -212,3 +212,33 @@ struct GuardrailTests {
         }
     }
 }
+
+@Suite("Guardrails across a cluster")
+struct GuardrailClusterTests {
+    @Test("a profile made through node A's Admin API is enforced by node B within a second, and so is its removal")
+    func profileReachesEveryNode() async throws {
+        try await Gateway.cluster(nodes: 2) { nodes in
+            let admin = try await GuardrailTests.admin(nodes[0])
+            let body = Gateway.chat("My SSN is 078-05-1120")
+            #expect(try await nodes[1].request("/v1/chat/completions", body: body).status == 200)
+
+            var started = ContinuousClock.now
+            let id = try await GuardrailTests.profile(admin, """
+                {"name":"cluster-default","is_default":true,"enable_pii_detection":true,"pii_action":"block"}
+                """, team: nil)
+            let blocked = try await eventually(timeout: .seconds(5)) { () async throws -> Bool? in
+                try await nodes[1].request("/v1/chat/completions", body: body).status == 400 ? true : nil
+            }
+            #expect(blocked == true)
+            #expect(ContinuousClock.now - started < .seconds(1), "took \(ContinuousClock.now - started)")
+
+            started = ContinuousClock.now
+            #expect(try await admin(.DELETE, "/api/v1/guardrails/\(id)", nil).status == 200)
+            let allowed = try await eventually(timeout: .seconds(5)) { () async throws -> Bool? in
+                try await nodes[1].request("/v1/chat/completions", body: body).status == 200 ? true : nil
+            }
+            #expect(allowed == true)
+            #expect(ContinuousClock.now - started < .seconds(1), "took \(ContinuousClock.now - started)")
+        }
+    }
+}
