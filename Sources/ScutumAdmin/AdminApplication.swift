@@ -23,12 +23,16 @@ public struct AdminDependencies: Sendable {
     public var deployMCPConfig: (@Sendable () async throws -> JSONValue)?
     /// Encrypts the secrets the Admin API stores (MCP servers' env and header values).
     public var secrets: SecretBox?
+    /// The cluster-wide realtime figures (`GET /api/v1/metrics/realtime`); nil answers 503.
+    public var realtime: (@Sendable () async throws -> JSONValue)?
 
     public init(postgres: PostgresClient, masterKey: String?, jwtSecret: [UInt8],
         catalogModels: @escaping @Sendable () -> [ModelDeployment],
         liveSpend: @escaping @Sendable (BudgetRecord) async -> Double?, nodeID: String? = nil,
-        deployMCPConfig: (@Sendable () async throws -> JSONValue)? = nil, secrets: SecretBox? = nil)
+        deployMCPConfig: (@Sendable () async throws -> JSONValue)? = nil, secrets: SecretBox? = nil,
+        realtime: (@Sendable () async throws -> JSONValue)? = nil)
     {
+        self.realtime = realtime
         self.secrets = secrets
         self.nodeID = nodeID
         self.postgres = postgres
@@ -93,6 +97,7 @@ public enum AdminApplication {
         OperatorRoutes(services: services).register(on: api)
         RoutingPolicyRoutes(services: services).register(on: api)
         ClusterRoutes(services: services).register(on: api)
+        RealtimeRoutes(services: services).register(on: api)
         WorkflowRoutes(services: services).register(on: api)
         WorkflowExecutionRoutes(services: services).register(on: api)
         MCPServerRoutes(services: services).register(on: api)

@@ -59,6 +59,8 @@ public struct AdminError: Error, Sendable, Equatable {
     /// 409: the record already exists.
     public static func conflict(_ detail: String) -> AdminError { AdminError(status: .conflict, detail: detail) }
 
+    public static func unavailable(_ detail: String) -> AdminError { AdminError(status: .serviceUnavailable, detail: detail) }
+
     // The fixed errors of authentication, routing, limits and failures.
     public static let notAuthenticated = unauthorized("Not authenticated")
     public static let invalidToken = unauthorized("Invalid token")

@@ -127,10 +127,14 @@ public struct GatewayNode: Sendable {
         ], timeout: configuration.proxy.backendTimeout)
         let guardrailEvents = GuardrailEventRecorder(store: GuardrailEventStore(client: postgres, logger: logger),
             logger: logger)
+        let realtime = RealtimeRecorder(redis: redis, namespace: configuration.redisNamespace, logger: logger)
+        let providerHealth = ProviderHealth(redis: redis, namespace: configuration.redisNamespace)
+        metrics.watchQueue("spend") { spend.pendingCount }
+        metrics.watchQueue("guardrail_events") { guardrailEvents.pendingCount }
         let proxyDependencies = ProxyDependencies(catalog: catalogHolder, providers: providers,
             authenticator: authenticator, readiness: readiness, usage: usage, accounting: accounting,
-            health: ProviderHealth(redis: redis, namespace: configuration.redisNamespace), metrics: metrics,
-            stats: deploymentStats, guardrailEvents: guardrailEvents)
+            health: providerHealth, metrics: metrics, stats: deploymentStats, guardrailEvents: guardrailEvents,
+            realtime: realtime)
         let ports = ListeningPorts()
         let workflowWakeUps = WakeUps()
         let mcpWakeUps = WakeUps()
@@ -184,6 +188,7 @@ public struct GatewayNode: Sendable {
         services.append(usage)
         services.append(spend)
         services.append(guardrailEvents)
+        services.append(realtime)
         services.append(registry)
         services.append(SpendLogWriter(ledger: ledger, store: SpendLogStore(client: postgres, logger: logger),
             consumer: nodeID, logger: logger))
@@ -214,7 +219,11 @@ public struct GatewayNode: Sendable {
                     jwtSecret: configuration.jwtSecret, catalogModels: { base.deployments },
                     liveSpend: { budget in try? await ledger.current([budget]).first }, nodeID: nodeID,
                     deployMCPConfig: { try await MCPSync.requestDeployment(postgres: postgres, logger: logger) },
-                    secrets: configuration.secrets),
+                    secrets: configuration.secrets,
+                    realtime: {
+                        try await RealtimeReport(redis: redis, namespace: configuration.redisNamespace,
+                            health: providerHealth).json(deployments: catalogHolder.current.deployments.map(\.name))
+                    }),
                 logger: logger, onServerRunning: { port in
                     ports.set(admin: port)
                     await onAdminRunning(port)

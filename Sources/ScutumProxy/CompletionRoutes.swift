@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ScutumCluster
 import ScutumCore
 import ScutumGuardrails
 import ScutumProviders
@@ -16,6 +17,8 @@ struct CompletionRoutes: Sendable {
     let accounting: Accounting?
     /// Guardrail profiles on requests and answers; nil turns them off.
     let guardrails: GuardrailGate?
+    /// The cluster-wide realtime figures; nil leaves them out.
+    let realtime: RealtimeRecorder?
     let maximumBodyBytes: Int
     let logger: Logger
 
@@ -46,12 +49,40 @@ struct CompletionRoutes: Sendable {
         let requestID: String
         let estimatedTokens: Int
         let dispatcher: Dispatcher
+        let realtime: RealtimeRecorder?
+        /// Time spent waiting for providers, to tell the gateway's own share (`overhead`).
+        let upstream = UpstreamTime()
         /// Token estimates reserved against deployments' provider limits, settled in `finish`.
         let reservations = Reservations()
 
         final class Reservations: Sendable {
             let taken = Mutex<[(deployment: String, limits: [RateLimit])]>([])
         }
+
+        /// The sum of provider calls' durations.
+        final class UpstreamTime: Sendable {
+            let total = Mutex(Duration.zero)
+
+            /// Runs a provider call, adding its duration.
+            func timing<T>(_ call: () async throws(ProviderError) -> T) async throws(ProviderError) -> T {
+                let start = ContinuousClock.now
+                defer { total.withLock { $0 += ContinuousClock.now - start } }
+                return try await call()
+            }
+        }
+
+        /// The gateway's own time so far: since the request arrived, minus provider calls.
+        var overhead: Duration { ContinuousClock.now - started - upstream.total.withLock { $0 } }
+
+        /// `x-scutum-overhead-ms` for a response, recording the figure in the metrics.
+        func overheadHeader() -> HTTPFields {
+            let overhead = self.overhead
+            dispatcher.metrics.overhead(overhead)
+            let milliseconds = Double(overhead.components.seconds) * 1000 + Double(overhead.components.attoseconds) / 1e15
+            return [Self.overheadField: String(format: "%.3f", milliseconds)]
+        }
+
+        static let overheadField = HTTPField.Name("x-scutum-overhead-ms")!
 
         /// Checks a deployment's provider limits for this request (nil: no limits configured).
         var admitDeployment: (@Sendable (ModelDeployment) async -> Bool)? {
@@ -75,6 +106,14 @@ struct CompletionRoutes: Sendable {
             let tokens = status == 200 ? (usage.map { $0.promptTokens + $0.completionTokens } ?? 0) : 0
             if let target { dispatcher.stats.ended(target.deployment.name, tokens: tokens) }
             dispatcher.metrics.request(model: model, status: status)
+            let elapsed = ContinuousClock.now - started
+            let cost = usage.map { target?.deployment.cost(of: $0) ?? 0 } ?? 0
+            let key = principal?.key
+            dispatcher.metrics.served(model: model, provider: target?.deployment.provider.rawValue ?? "none",
+                status: status, duration: elapsed, promptTokens: usage?.promptTokens ?? 0,
+                completionTokens: usage?.completionTokens ?? 0, cost: cost)
+            realtime?.record(model: model, status: status, latency: elapsed, promptTokens: usage?.promptTokens ?? 0,
+                completionTokens: usage?.completionTokens ?? 0, cost: cost, keyID: key?.id)
             let reserved = reservations.taken.withLock { $0 }
             if !reserved.isEmpty, let rateLimiting = accounting?.rateLimiting {
                 let (requestID, served) = (self.requestID, target?.deployment.name)
@@ -86,31 +125,45 @@ struct CompletionRoutes: Sendable {
                 }
             }
             guard let accounting, let admission else { return }
-            let key = principal?.key
-            let cost = admission.costTracking ? (usage.map { target?.deployment.cost(of: $0) ?? 0 } ?? 0) : 0
-            let elapsed = ContinuousClock.now - started
             accounting.record(SpendRecord(requestID: requestID, at: Date(), keyID: key?.id, keyAlias: key?.alias,
                 teamID: key?.teamID, userID: key?.userID, modelRequested: model, modelServed: target?.deployment.name,
                 provider: target?.deployment.provider.rawValue, promptTokens: usage?.promptTokens ?? 0,
-                completionTokens: usage?.completionTokens ?? 0, cachedTokens: usage?.cachedTokens ?? 0, cost: cost,
+                completionTokens: usage?.completionTokens ?? 0, cachedTokens: usage?.cachedTokens ?? 0,
+                cost: admission.costTracking ? cost : 0,
                 latencyMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
                 status: status, stream: stream), admission: admission)
         }
     }
 
-    func admit(_ model: String, stream: Bool, estimatedTokens: Int, principal: Principal?) async throws -> Ledger {
-        let started = ContinuousClock.now
-        let requestID = "req-" + UUID().uuidString.lowercased()
+    /// Admits a request that arrived at `started` (rate limits, budgets, allow-lists); its ledger.
+    func admit(_ model: String, stream: Bool, estimatedTokens: Int, principal: Principal?, requestID: String? = nil,
+        started: ContinuousClock.Instant = .now) async throws -> Ledger
+    {
+        let requestID = requestID ?? Self.newRequestID()
         let admission: Accounting.Admission?
         do {
             admission = try await accounting?.admit(model: model, principal: principal,
                 estimatedTokens: estimatedTokens, requestID: requestID)
         } catch {
             dispatcher.metrics.request(model: model, status: error.status)
+            realtime?.record(model: model, status: error.status, latency: ContinuousClock.now - started,
+                promptTokens: 0, completionTokens: 0, cost: 0, keyID: principal?.key?.id)
             throw error
         }
         return Ledger(accounting: accounting, admission: admission, principal: principal, model: model,
-            stream: stream, started: started, requestID: requestID, estimatedTokens: estimatedTokens, dispatcher: dispatcher)
+            stream: stream, started: started, requestID: requestID, estimatedTokens: estimatedTokens, dispatcher: dispatcher,
+            realtime: realtime)
+    }
+
+    /// A request id for a request that came without a usable `x-request-id`.
+    static func newRequestID() -> String { "req-" + UUID().uuidString.lowercased() }
+
+    /// A finished non-streaming completion.
+    struct Completed: Sendable {
+        var result: ChatCompletionResult
+        var served: RoutableDeployment
+        /// `x-scutum-overhead-ms` (and the request id, when the caller has one).
+        var headers: HTTPFields
     }
 
     /// The model to serve a request for `model` as, after the operators' conditional redirects
@@ -145,21 +198,24 @@ struct CompletionRoutes: Sendable {
     /// A non-streaming chat completion for `principal`: admission, input guardrails, routing, the
     /// call, its spend recorded, and output guardrails. `byteCount` is the request body's size, for
     /// estimates and conditions.
-    func complete(_ chat: ChatCompletionRequest, byteCount: Int, principal: Principal?) async throws
-        -> (result: ChatCompletionResult, served: RoutableDeployment)
+    func complete(_ chat: ChatCompletionRequest, byteCount: Int, principal: Principal?, requestID: String? = nil,
+        started: ContinuousClock.Instant = .now) async throws -> Completed
     {
         let ledger = try await admit(chat.model, stream: false,
-            estimatedTokens: Self.estimate(bodyBytes: byteCount, maxTokens: chat.maxTokens), principal: principal)
+            estimatedTokens: Self.estimate(bodyBytes: byteCount, maxTokens: chat.maxTokens), principal: principal,
+            requestID: requestID, started: started)
         let profiles = guardrails?.profiles(for: principal) ?? []
         let chat = try guarded(chat, profiles: profiles, ledger: ledger)
         let model = routed(chat.model, principal: principal, bodyBytes: byteCount)
-        let result: ChatCompletionResult
+        var result: ChatCompletionResult
         let target: RoutableDeployment
         do {
             (result, target) = try await dispatcher.dispatch(model, mode: .chat, allowed: ledger.admission?.allowedModels,
                 admitDeployment: ledger.admitDeployment) {
                 adapter, target throws(ProviderError) in
-                try await adapter.chatCompletion(chat, on: target)
+                try await ledger.upstream.timing { () async throws(ProviderError) in
+                    try await adapter.chatCompletion(chat, on: target)
+                }
             }
         } catch {
             ledger.finish(status: error.status, target: nil, usage: nil)
@@ -167,21 +223,27 @@ struct CompletionRoutes: Sendable {
         }
         usage?.record(keyHash: principal?.keyHash, usage: result.usage)
         ledger.finish(status: 200, target: target, usage: result.usage)
-        guard let guardrails, !profiles.isEmpty else { return (result, target) }
-        return (try guardrails.checkOutput(result, profiles: profiles, subject: ledger.guardrailSubject), target)
+        if let guardrails, !profiles.isEmpty {
+            result = try guardrails.checkOutput(result, profiles: profiles, subject: ledger.guardrailSubject)
+        }
+        return Completed(result: result, served: target, headers: ledger.overheadHeader())
     }
 
     func chatCompletions(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
         var chat = try ChatCompletionRequest(json: RequestJSON.parse(bytes.readableBytesView))
         if !chat.stream {
-            let (result, _) = try await complete(chat, byteCount: bytes.readableBytes, principal: context.principal)
-            return Response(status: .ok, headers: Self.jsonHeaders, body: ResponseBody(byteBuffer: result.body))
+            let completed = try await complete(chat, byteCount: bytes.readableBytes, principal: context.principal,
+                requestID: context.requestID, started: started)
+            var headers = completed.headers
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: completed.result.body))
         }
         let keyHash = context.principal?.keyHash
         let ledger = try await admit(chat.model, stream: true,
             estimatedTokens: Self.estimate(bodyBytes: bytes.readableBytes, maxTokens: chat.maxTokens),
-            principal: context.principal)
+            principal: context.principal, requestID: context.requestID, started: started)
         let allowed = ledger.admission?.allowedModels
         let profiles = guardrails?.profiles(for: context.principal) ?? []
         chat = try guarded(chat, profiles: profiles, ledger: ledger)
@@ -192,7 +254,9 @@ struct CompletionRoutes: Sendable {
             (stream, target) = try await dispatcher.dispatch(model, mode: .chat, allowed: allowed,
                 admitDeployment: ledger.admitDeployment) {
                 adapter, target throws(ProviderError) in
-                try await adapter.streamChatCompletion(chat, on: target)
+                try await ledger.upstream.timing { () async throws(ProviderError) in
+                    try await adapter.streamChatCompletion(chat, on: target)
+                }
             }
         } catch {
             ledger.finish(status: error.status, target: nil, usage: nil)
@@ -203,7 +267,9 @@ struct CompletionRoutes: Sendable {
         let logger = self.logger
         let modelName = target.deployment.name
         let guardrails = self.guardrails
-        return Response(status: .ok, headers: Self.eventStreamHeaders, body: ResponseBody { writer in
+        var headers = Self.eventStreamHeaders
+        headers.append(contentsOf: ledger.overheadHeader())
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var iterator = stream.makeAsyncIterator()
             var reported: TokenUsage?
             var filter = GuardrailStreamFilter(profiles: profiles)
@@ -270,10 +336,12 @@ struct CompletionRoutes: Sendable {
     }
 
     func embeddings(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
         var embedding = try EmbeddingRequest(json: RequestJSON.parse(bytes.readableBytesView))
         let ledger = try await admit(embedding.model, stream: false,
-            estimatedTokens: Self.estimate(bodyBytes: bytes.readableBytes, maxTokens: 0), principal: context.principal)
+            estimatedTokens: Self.estimate(bodyBytes: bytes.readableBytes, maxTokens: 0), principal: context.principal,
+            requestID: context.requestID, started: started)
         if let guardrails, case let profiles = guardrails.profiles(for: context.principal), !profiles.isEmpty {
             do throws(GatewayError) {
                 embedding = try guardrails.checkInput(embedding, profiles: profiles, subject: ledger.guardrailSubject)
@@ -289,7 +357,9 @@ struct CompletionRoutes: Sendable {
             (result, target) = try await dispatcher.dispatch(model, mode: .embedding,
                 allowed: ledger.admission?.allowedModels, admitDeployment: ledger.admitDeployment) {
                 adapter, target throws(ProviderError) in
-                try await adapter.embeddings(embedding, on: target)
+                try await ledger.upstream.timing { () async throws(ProviderError) in
+                    try await adapter.embeddings(embedding, on: target)
+                }
             }
         } catch {
             ledger.finish(status: error.status, target: nil, usage: nil)
@@ -297,6 +367,8 @@ struct CompletionRoutes: Sendable {
         }
         usage?.record(keyHash: context.principal?.keyHash, usage: result.usage)
         ledger.finish(status: 200, target: target, usage: result.usage)
-        return Response(status: .ok, headers: Self.jsonHeaders, body: ResponseBody(byteBuffer: result.body))
+        var headers = ledger.overheadHeader()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: result.body))
     }
 }

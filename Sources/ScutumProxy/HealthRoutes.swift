@@ -8,6 +8,7 @@ import NIOCore
 struct HealthRoutes {
     let probe: ReadinessProbe
     let rateLimiting: RateLimiting?
+    let metrics: ProxyMetrics?
 
     func register(on router: Router<ProxyRequestContext>) {
         router.get("/health/liveness") { _, _ in
@@ -16,7 +17,10 @@ struct HealthRoutes {
         router.get("/health/readiness") { _, _ in
             let report = await probe.report()
             var checks: [String: String] = [:]
-            for result in report.results { checks[result.name] = result.error ?? "ok" }
+            for result in report.results {
+                checks[result.name] = result.error ?? "ok"
+                metrics?.backend(result.name, up: result.error == nil)
+            }
             let status = !report.isReady ? "not_ready" : report.isDegraded ? "degraded" : "ready"
             var body: [String: Any] = ["status": status, "checks": checks]
             if let rateLimiting {

@@ -32,7 +32,8 @@ public struct InternalCompletions: Sendable {
         guard !chat.stream else {
             throw GatewayError.invalidRequest("Internal completions do not stream.", param: "stream")
         }
-        let (result, served) = try await routes.complete(chat, byteCount: bytes.readableBytes, principal: principal)
+        let completed = try await routes.complete(chat, byteCount: bytes.readableBytes, principal: principal)
+        let (result, served) = (completed.result, completed.served)
         let completion = try JSONParser.parse(result.body.readableBytesView)
         let cost = result.usage.map { served.deployment.cost(of: $0) } ?? 0
         return Answer(completion: completion, model: served.deployment.name, usage: result.usage, cost: cost)

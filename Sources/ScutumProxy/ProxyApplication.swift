@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ScutumCluster
 import ScutumCore
 import ScutumProviders
 import ScutumRedis
@@ -22,12 +23,15 @@ public struct ProxyDependencies: Sendable {
     public var stats: DeploymentStats
     /// Where guardrail events go; nil drops them (guardrails still apply when `accounting` is set).
     public var guardrailEvents: GuardrailEventRecorder?
+    /// The cluster-wide realtime figures each request adds to; nil leaves them out.
+    public var realtime: RealtimeRecorder?
 
     public init(catalog: CatalogHolder, providers: ProviderRegistry, authenticator: Authenticator,
         readiness: ReadinessProbe, usage: UsageRecorder?, accounting: Accounting? = nil, health: ProviderHealth? = nil,
         metrics: ProxyMetrics = ProxyMetrics(), stats: DeploymentStats = DeploymentStats(),
-        guardrailEvents: GuardrailEventRecorder? = nil)
+        guardrailEvents: GuardrailEventRecorder? = nil, realtime: RealtimeRecorder? = nil)
     {
+        self.realtime = realtime
         self.guardrailEvents = guardrailEvents
         self.stats = stats
         self.health = health
@@ -48,8 +52,10 @@ public enum ProxyApplication {
         -> Router<ProxyRequestContext>
     {
         let router = Router(context: ProxyRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware(logger: logger))
-        HealthRoutes(probe: dependencies.readiness, rateLimiting: dependencies.accounting?.rateLimiting).register(on: router)
+        HealthRoutes(probe: dependencies.readiness, rateLimiting: dependencies.accounting?.rateLimiting,
+            metrics: dependencies.metrics).register(on: router)
         MetricsRoutes(metrics: dependencies.metrics).register(on: router)
         if let accounting = dependencies.accounting {
             router.add(middleware: MaintenanceMiddleware(platform: accounting.platform))
@@ -70,7 +76,8 @@ public enum ProxyApplication {
             GuardrailGate(platform: $0.platform, events: dependencies.guardrailEvents, logger: logger)
         }
         return CompletionRoutes(dispatcher: dispatcher, usage: dependencies.usage, accounting: dependencies.accounting,
-            guardrails: guardrails, maximumBodyBytes: configuration.maximumBodyBytes, logger: logger)
+            guardrails: guardrails, realtime: dependencies.realtime, maximumBodyBytes: configuration.maximumBodyBytes,
+            logger: logger)
     }
 
     /// The application, listening on the configured address.

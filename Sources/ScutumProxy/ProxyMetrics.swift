@@ -1,5 +1,6 @@
 import Prometheus
 import ScutumRedis
+import Synchronization
 
 /// The proxy's Prometheus metrics, served at `GET /metrics` on the proxy port.
 ///
@@ -50,6 +51,40 @@ public final class ProxyMetrics: Sendable {
         .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
     ]
 
+    static var durations: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "request_duration", unitName: "seconds",
+            helpText: "Whole proxied request, by requested model, serving provider and status")
+    }
+    static var overhead: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "gateway_overhead", unitName: "seconds",
+            helpText: "Time the gateway itself spent on a request (everything but waiting for providers)")
+    }
+    static let overheadBuckets: [Duration] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+        .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100),
+    ]
+    static var tokens: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "tokens", unitName: "total",
+            helpText: "Tokens of served requests, by model and type (prompt, completion)")
+    }
+    static var spend: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "spend_usd", unitName: "total",
+            helpText: "Cost of served requests in USD, by model")
+    }
+    static var queues: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "queue", unitName: "depth",
+            helpText: "Records waiting to be written: spend, guardrail_events, realtime")
+    }
+    static var backends: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "backend", unitName: "up",
+            helpText: "1 when the last readiness check reached the backend (postgres, redis)")
+    }
+
+    /// The counters of `request(model:status:)` by label values: making one is a registry lookup
+    /// under a lock plus label formatting, too slow to repeat on every request.
+    private let requestCounters = Mutex<[String: Counter]>([:])
+    private let queueSources = Mutex<[(name: String, depth: @Sendable () -> Int)]>([])
+
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         redisDegraded(false)
@@ -58,7 +93,41 @@ public final class ProxyMetrics: Sendable {
 
     /// A finished proxied request, by the model asked for and the status the client got.
     func request(model: String, status: Int) {
-        registry.makeCounter(descriptor: Self.requests, labels: [("model", model), ("status", String(status))]).increment()
+        let key = "\(status) \(model)"
+        if let counter = requestCounters.withLock({ $0[key] }) { return counter.increment() }
+        let counter = registry.makeCounter(descriptor: Self.requests, labels: [("model", model), ("status", String(status))])
+        requestCounters.withLock { $0[key] = counter }
+        counter.increment()
+    }
+
+    /// A finished request's duration, tokens and cost.
+    func served(model: String, provider: String, status: Int, duration: Duration, promptTokens: Int,
+        completionTokens: Int, cost: Double)
+    {
+        registry.makeDurationHistogram(descriptor: Self.durations,
+            labels: [("model", model), ("provider", provider), ("status", String(status))],
+            buckets: Self.latencyBuckets).record(duration)
+        guard promptTokens + completionTokens > 0 else { return }
+        registry.makeCounter(descriptor: Self.tokens, labels: [("model", model), ("type", "prompt")])
+            .increment(by: Int64(promptTokens))
+        registry.makeCounter(descriptor: Self.tokens, labels: [("model", model), ("type", "completion")])
+            .increment(by: Int64(completionTokens))
+        if cost > 0 { registry.makeCounter(descriptor: Self.spend, labels: [("model", model)]).increment(by: cost) }
+    }
+
+    /// The gateway's own time on a request.
+    func overhead(_ duration: Duration) {
+        registry.makeDurationHistogram(descriptor: Self.overhead, buckets: Self.overheadBuckets).record(duration)
+    }
+
+    /// A queue whose depth `/metrics` reports (read when scraped).
+    public func watchQueue(_ name: String, depth: @escaping @Sendable () -> Int) {
+        queueSources.withLock { $0.append((name, depth)) }
+    }
+
+    /// Whether the last readiness check reached a backend.
+    func backend(_ name: String, up: Bool) {
+        registry.makeGauge(descriptor: Self.backends, labels: [("backend", name)]).set(to: up ? 1.0 : 0.0)
     }
 
     /// A request refused by a rate limit: `key_rpm`, `key_tpm`, `global_rpm`, `parallel` or `deployment`.
@@ -106,6 +175,9 @@ public final class ProxyMetrics: Sendable {
 
     /// The text exposition format.
     public func exposition() -> [UInt8] {
-        registry.emitToBuffer()
+        for (name, depth) in queueSources.withLock({ $0 }) {
+            registry.makeGauge(descriptor: Self.queues, labels: [("queue", name)]).set(to: Double(depth()))
+        }
+        return registry.emitToBuffer()
     }
 }

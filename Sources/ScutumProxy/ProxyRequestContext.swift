@@ -63,9 +63,12 @@ public struct ProxyRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `AuthMiddleware`.
     public var principal: Principal?
+    /// Set by `RequestIDMiddleware`: the caller's `x-request-id`, or one made up.
+    public var requestID: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.principal = nil
+        self.requestID = nil
     }
 }

@@ -103,6 +103,19 @@ public struct ProviderHealth: Sendable {
         return replies.last?.int == 1 ? "half_open" : "closed"
     }
 
+    /// `state(_:)` of several deployments in one pipelined round trip.
+    public func states(_ deployments: [String]) async throws -> [String] {
+        let commands: [[RedisArgument]] = deployments.flatMap { deployment -> [[RedisArgument]] in
+            let keys = keys(deployment)
+            return [["EXISTS", RedisArgument(keys.open)], ["EXISTS", RedisArgument(keys.tripped)]]
+        }
+        let replies = try await redis.pipeline(commands)
+        return deployments.indices.map { index in
+            if replies[2 * index].int == 1 { return "open" }
+            return replies[2 * index + 1].int == 1 ? "half_open" : "closed"
+        }
+    }
+
     func run(_ commands: [[RedisArgument]]) async throws -> [RedisValue] {
         var replies = try await redis.pipeline(commands)
         for _ in 0..<3 where replies.contains(where: RateLimiter.isNoScript) {

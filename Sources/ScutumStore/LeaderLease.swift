@@ -14,14 +14,14 @@ public struct LeaderFence: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(nodeID)#\(token)" }
 
-    /// Checks, inside the caller's transaction, that this fence still holds the lease, and keeps the
-    /// lease row share-locked until the transaction ends, so no other node can take over mid-write.
-    /// Throws `FencedOut` when leadership has moved on.
-    public func verify(_ connection: FencedConnection, logger: Logger) async throws {
+    /// Checks, inside the caller's transaction, that this fence still holds the lease; with
+    /// `locking`, also keeps the lease row share-locked until the transaction ends, so no other
+    /// node can take over before the commit. Throws `FencedOut` when leadership has moved on.
+    public func verify(_ connection: FencedConnection, locking: Bool, logger: Logger) async throws {
         let rows = try await connection.query("""
             SELECT 1 FROM cluster_leader
-            WHERE id = 1 AND node_id = \(nodeID) AND token = \(token) AND expires_at > now()
-            FOR SHARE
+            WHERE id = 1 AND node_id = \(nodeID) AND token = \(token) AND expires_at > clock_timestamp()
+            \(unescaped: locking ? "FOR SHARE" : "")
             """, logger: logger)
         for try await _ in rows { return }
         logger.warning("fenced: this node is no longer the leader; write refused", metadata: ["fence": "\(self)"])
@@ -39,12 +39,12 @@ public struct FencedOut: Error, CustomStringConvertible {
 public struct LeaderLease: Sendable {
     public let client: PostgresClient
     public let logger: Logger
-    /// How long a fenced transaction may sit idle before PostgreSQL ends its session. A fenced
-    /// transaction share-locks the lease row, so a leader paused mid-transaction (SIGSTOP, a VM
-    /// freeze) would otherwise block every takeover for as long as it stays paused.
+    /// How long a fenced transaction may sit idle before PostgreSQL ends its session (and with it
+    /// the transaction's row locks): the bound on what a leader paused mid-transaction (SIGSTOP, a
+    /// VM freeze) can hold up. Generous, because a busy node's tasks can wait seconds for a thread.
     public let fencedIdleLimit: Duration
 
-    public init(client: PostgresClient, logger: Logger, fencedIdleLimit: Duration = .seconds(2)) {
+    public init(client: PostgresClient, logger: Logger, fencedIdleLimit: Duration = .seconds(10)) {
         self.client = client
         self.logger = logger
         self.fencedIdleLimit = fencedIdleLimit
@@ -87,9 +87,11 @@ public struct LeaderLease: Sendable {
         return nil
     }
 
-    /// Runs `body` in a transaction that first verifies `fence`; commits only if `body` returns.
-    /// The transaction may not sit idle longer than `fencedIdleLimit` (PostgreSQL then ends the
-    /// session, the lock goes and the write is lost), so `body` should do only database work.
+    /// Runs `body` in a transaction under `fence`: checked first (so a fenced-out node does no
+    /// work), and again at the end with the lease row share-locked until the `COMMIT` that follows
+    /// at once, so the writes commit only while the lease is held, and a takeover never waits on a
+    /// transaction's body. The transaction may not sit idle longer than `fencedIdleLimit`
+    /// (PostgreSQL then ends the session and the write is lost), so `body` does only database work.
     @discardableResult
     public func withFencedTransaction<T: Sendable>(_ fence: LeaderFence,
         _ body: @Sendable (FencedConnection) async throws -> T) async throws -> T
@@ -103,8 +105,9 @@ public struct LeaderLease: Sendable {
                 try await connection.query(
                     "SELECT set_config('idle_in_transaction_session_timeout', \(idleMilliseconds), true)",
                     logger: logger)
-                try await fence.verify(connection, logger: logger)
+                try await fence.verify(connection, locking: false, logger: logger)
                 let result = try await body(connection)
+                try await fence.verify(connection, locking: true, logger: logger)
                 try await connection.query("COMMIT", logger: logger)
                 return result
             } catch {
