@@ -30,6 +30,8 @@ public struct NodeConfiguration: Sendable {
     /// Port of the in-process demo mock.
     public var demoMockPort: Int
     public var logLevel: Logger.Level
+    /// `SCUTUM_LOG_FORMAT`: `text` (default) or `json` (one object per line, for log collectors).
+    public var jsonLogs: Bool
     /// The Admin API's listener; nil when this node serves none (`SCUTUM_ADMIN_ENABLED=false`).
     public var admin: AdminConfiguration?
     /// HS256 secret of admin access tokens: `JWT_SECRET_KEY`, else derived from the master key so
@@ -137,6 +139,11 @@ public struct NodeConfiguration: Sendable {
             throw Invalid(description: "SCUTUM_LOG_LEVEL=\(level) must be one of trace, debug, info, notice, warning, error, critical")
         }
         self.logLevel = logLevel
+        switch (value("SCUTUM_LOG_FORMAT") ?? "text").lowercased() {
+        case "text": jsonLogs = false
+        case "json": jsonLogs = true
+        case let other: throw Invalid(description: "SCUTUM_LOG_FORMAT=\(other) must be text or json")
+        }
         redisNamespace = value("SCUTUM_REDIS_NAMESPACE") ?? "scutum"
         advertiseHost = value("SCUTUM_ADVERTISE_HOST")
             ?? (["0.0.0.0", "::"].contains(proxy.host) ? ProcessInfo.processInfo.hostName : proxy.host)

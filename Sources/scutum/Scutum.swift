@@ -5,6 +5,7 @@ import PostgresNIO
 import ScutumCore
 import ScutumNode
 import ScutumStore
+import Synchronization
 
 /// The `scutum` command: serve a gateway node, migrate the database, manage keys.
 @main
@@ -22,12 +23,20 @@ struct CommonOptions: ParsableArguments {
     var envFile: String = "config/.env"
 
     func load() throws -> NodeConfiguration {
+        let configuration: NodeConfiguration
         do {
-            return try NodeConfiguration.load(envFile: envFile)
+            configuration = try NodeConfiguration.load(envFile: envFile)
         } catch {
             throw ValidationError("configuration: \(error)")
         }
+        if configuration.jsonLogs, Self.bootstrapped.withLock({ done in defer { done = true }; return !done }) {
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        }
+        return configuration
     }
+
+    /// `LoggingSystem.bootstrap` may run once per process.
+    static let bootstrapped = Mutex(false)
 
     func logger(_ configuration: NodeConfiguration, label: String = "scutum") -> Logger {
         var logger = Logger(label: label)

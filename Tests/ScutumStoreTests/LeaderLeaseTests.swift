@@ -66,7 +66,8 @@ struct LeaderLeaseTests {
     @Test("a takeover never waits for a fenced transaction's body; a write whose lease lapsed meanwhile rolls back")
     func takeoverDuringWrite() async throws {
         try await withMigratedDatabase { client, _ in
-            let lease = LeaderLease(client: client, logger: Self.logger)
+            // An idle limit no loaded machine reaches: this test is about the lease, not the limit.
+            let lease = LeaderLease(client: client, logger: Self.logger, fencedIdleLimit: .seconds(600))
             try await client.query("CREATE TABLE leader_writes (token bigint NOT NULL)", logger: Self.logger)
             let a = try #require(try await lease.acquireOrRenew(nodeID: "a", lease: .seconds(60)))
             let (inside, resume) = (AsyncStream.makeStream(of: Void.self), AsyncStream.makeStream(of: Void.self))
@@ -110,7 +111,7 @@ struct LeaderLeaseTests {
             for try await _ in try await client.query("SELECT 1 FROM leader_writes", logger: Self.logger) { count += 1 }
             #expect(count == 0, "the paused transaction's first write was committed")
             // The pool carries on with a fresh connection.
-            try await lease.withFencedTransaction(a) { connection in
+            try await LeaderLease(client: client, logger: Self.logger).withFencedTransaction(a) { connection in
                 try await connection.query("INSERT INTO leader_writes VALUES (\(a.token))", logger: Self.logger)
             }
         }

@@ -49,7 +49,7 @@ swift_status=${PIPESTATUS[0]}
 step "end-to-end: the guide's examples against a demo gateway on :$GATEWAY_PORT"
 e2e_status=1
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv || exit 1; fi
-.venv/bin/pip install -q --disable-pip-version-check openai pytest || exit 1
+.venv/bin/pip install -q --disable-pip-version-check openai pytest prometheus-client || exit 1
 E2E_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_e2e"
 PGPASSWORD=$(cat .data/test/pg-password) psql -q -h 127.0.0.1 -p "$PG_PORT" -U scutum -d scutum \
     -c "DROP DATABASE IF EXISTS scutum_e2e WITH (FORCE)" -c "CREATE DATABASE scutum_e2e" \
