@@ -27,16 +27,17 @@ def http(method, url, body=None, token=None, timeout=5):
 
 
 class Node:
-    def __init__(self, index, database_url, redis_url, namespace, extra_env=None):
+    def __init__(self, index, database_url, redis_url, namespace, extra_env=None, port_base=24100):
+        """Ports: proxy `port_base + index`, admin `port_base + 100 + index`, mock `port_base + 200 + index`."""
         self.index = index
-        self.proxy_port = 24100 + index
-        self.admin_port = 24200 + index
+        self.proxy_port = port_base + index
+        self.admin_port = port_base + 100 + index
         self.log_path = LOGS / f"cluster-node-{namespace}-{index}.log"
         env = {
             "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
             "SCUTUM_API_KEY": MASTER_KEY, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
             "SCUTUM_HOST": "127.0.0.1", "SCUTUM_PROXY_PORT": str(self.proxy_port),
-            "SCUTUM_ADMIN_PORT": str(self.admin_port), "SCUTUM_MOCK_UPSTREAM_PORT": str(24300 + index),
+            "SCUTUM_ADMIN_PORT": str(self.admin_port), "SCUTUM_MOCK_UPSTREAM_PORT": str(port_base + 200 + index),
             "SCUTUM_REDIS_NAMESPACE": namespace, "SCUTUM_LOG_LEVEL": "info",
             "SCUTUM_SHUTDOWN_GRACE_SECONDS": "2",
         }
@@ -99,8 +100,8 @@ def wait_for(predicate, timeout, interval=0.2, message="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
-def start_cluster(count, database_url, redis_url, namespace, extra_env=None):
-    nodes = [Node(index, database_url, redis_url, namespace, extra_env) for index in range(count)]
+def start_cluster(count, database_url, redis_url, namespace, extra_env=None, port_base=24100):
+    nodes = [Node(index, database_url, redis_url, namespace, extra_env, port_base) for index in range(count)]
     try:
         wait_for(lambda: all(node.ready() for node in nodes), 60, message="every node ready")
     except AssertionError:
