@@ -162,7 +162,7 @@ struct CompletionRoutes: Sendable {
     struct Completed: Sendable {
         var result: ChatCompletionResult
         var served: RoutableDeployment
-        /// `x-scutum-overhead-ms` (and the request id, when the caller has one).
+        /// `x-scutum-overhead-ms`.
         var headers: HTTPFields
     }
 

@@ -51,7 +51,12 @@ struct GuardrailGate: Sendable {
             case .array(let items)?: texts = items.compactMap(\.stringValue)
             default: texts = []
             }
-            guard texts.count == (body["input"]?.arrayValue?.count ?? 1) else { continue }  // token arrays
+            guard texts.count == (body["input"]?.arrayValue?.count ?? 1) else {
+                // Token ids cannot be scanned: refused rather than let past the profile unchecked.
+                throw GatewayError.invalidRequest(
+                    "Guardrail '\(profile.name)' checks embedding input, which must then be text, not token ids.",
+                    param: "input")
+            }
             var findings: [GuardrailFinding] = []
             var changed = false
             for index in texts.indices {

@@ -80,9 +80,9 @@ public final class ProxyMetrics: Sendable {
             helpText: "1 when the last readiness check reached the backend (postgres, redis)")
     }
 
-    /// The counters of `request(model:status:)` by label values: making one is a registry lookup
-    /// under a lock plus label formatting, too slow to repeat on every request.
-    private let requestCounters = Mutex<[String: Counter]>([:])
+    /// Per-request metric handles by series: making one is a registry lookup under a lock plus
+    /// label formatting, too slow to repeat on every request.
+    private let handles = Mutex<[String: any Sendable]>([:])
     private let queueSources = Mutex<[(name: String, depth: @Sendable () -> Int)]>([])
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -93,31 +93,45 @@ public final class ProxyMetrics: Sendable {
 
     /// A finished proxied request, by the model asked for and the status the client got.
     func request(model: String, status: Int) {
-        let key = "\(status) \(model)"
-        if let counter = requestCounters.withLock({ $0[key] }) { return counter.increment() }
-        let counter = registry.makeCounter(descriptor: Self.requests, labels: [("model", model), ("status", String(status))])
-        requestCounters.withLock { $0[key] = counter }
-        counter.increment()
+        handle("requests \(status) \(model)") {
+            registry.makeCounter(descriptor: Self.requests, labels: [("model", model), ("status", String(status))])
+        }.increment()
+    }
+
+    /// The handle cached under `key`, made once.
+    private func handle<Handle: Sendable>(_ key: String, _ make: () -> Handle) -> Handle {
+        if let cached = handles.withLock({ $0[key] }) as? Handle { return cached }
+        let made = make()
+        handles.withLock { $0[key] = made }
+        return made
     }
 
     /// A finished request's duration, tokens and cost.
     func served(model: String, provider: String, status: Int, duration: Duration, promptTokens: Int,
         completionTokens: Int, cost: Double)
     {
-        registry.makeDurationHistogram(descriptor: Self.durations,
-            labels: [("model", model), ("provider", provider), ("status", String(status))],
-            buckets: Self.latencyBuckets).record(duration)
+        handle("duration \(status) \(provider) \(model)") {
+            registry.makeDurationHistogram(descriptor: Self.durations,
+                labels: [("model", model), ("provider", provider), ("status", String(status))],
+                buckets: Self.latencyBuckets)
+        }.record(duration)
         guard promptTokens + completionTokens > 0 else { return }
-        registry.makeCounter(descriptor: Self.tokens, labels: [("model", model), ("type", "prompt")])
-            .increment(by: Int64(promptTokens))
-        registry.makeCounter(descriptor: Self.tokens, labels: [("model", model), ("type", "completion")])
-            .increment(by: Int64(completionTokens))
-        if cost > 0 { registry.makeCounter(descriptor: Self.spend, labels: [("model", model)]).increment(by: cost) }
+        handle("tokens prompt \(model)") {
+            registry.makeCounter(descriptor: Self.tokens, labels: [("model", model), ("type", "prompt")])
+        }.increment(by: Int64(promptTokens))
+        handle("tokens completion \(model)") {
+            registry.makeCounter(descriptor: Self.tokens, labels: [("model", model), ("type", "completion")])
+        }.increment(by: Int64(completionTokens))
+        if cost > 0 {
+            handle("spend \(model)") { registry.makeCounter(descriptor: Self.spend, labels: [("model", model)]) }
+                .increment(by: cost)
+        }
     }
 
     /// The gateway's own time on a request.
     func overhead(_ duration: Duration) {
-        registry.makeDurationHistogram(descriptor: Self.overhead, buckets: Self.overheadBuckets).record(duration)
+        handle("overhead") { registry.makeDurationHistogram(descriptor: Self.overhead, buckets: Self.overheadBuckets) }
+            .record(duration)
     }
 
     /// A queue whose depth `/metrics` reports (read when scraped).
@@ -162,8 +176,10 @@ public final class ProxyMetrics: Sendable {
 
     /// How long a deployment took to answer (first byte for streams).
     func latency(_ deployment: String, _ duration: Duration) {
-        registry.makeDurationHistogram(descriptor: Self.latencies, labels: [("deployment", deployment)],
-            buckets: Self.latencyBuckets).record(duration)
+        handle("latency \(deployment)") {
+            registry.makeDurationHistogram(descriptor: Self.latencies, labels: [("deployment", deployment)],
+                buckets: Self.latencyBuckets)
+        }.record(duration)
     }
 
     /// This node became leader (with its fencing token) or stopped being it.

@@ -63,7 +63,7 @@ public struct ProxyRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `AuthMiddleware`.
     public var principal: Principal?
-    /// Set by `RequestIDMiddleware`: the caller's `x-request-id`, or one made up.
+    /// Set by `RequestIDMiddleware`: this request's own unique id (never the caller's `x-request-id`).
     public var requestID: String?
 
     public init(source: ApplicationRequestContextSource) {

@@ -1,10 +1,11 @@
 import HTTPTypes
 import Hummingbird
 
-/// Gives every request an id: the caller's `x-request-id` when it is a sensible token (up to 128
-/// letters, digits and `-_.:`; a load balancer's id passes through), else a new `req-<uuid>`. The
-/// id is echoed on the response (errors included), names the request's spend record and events,
-/// and is what logs carry.
+/// Gives every request a new `req-<uuid>` (`context.requestID`), which names its spend record, rate
+/// limit reservations and events, so it must be unique: a caller's id is never used for those
+/// (reused, it would drop spend rows and let requests share one rate-limit slot). The response
+/// (errors included) carries `x-request-id`: the caller's own when it sent a sensible token (up to
+/// 128 letters, digits and `-_.:`; a load balancer's id passes through), else the new one.
 struct RequestIDMiddleware: RouterMiddleware {
     typealias Context = ProxyRequestContext
 
@@ -14,10 +15,10 @@ struct RequestIDMiddleware: RouterMiddleware {
         async throws -> Response
     {
         var context = context
-        let id = request.headers[Self.field].flatMap(Self.accepted) ?? CompletionRoutes.newRequestID()
+        let id = CompletionRoutes.newRequestID()
         context.requestID = id
         var response = try await next(request, context)
-        response.headers[Self.field] = id
+        response.headers[Self.field] = request.headers[Self.field].flatMap(Self.accepted) ?? id
         return response
     }
 

@@ -111,6 +111,18 @@ struct GuardrailTests {
             #expect(maskedEvent["details"] as? [String: Int] == ["CREDIT_CARD": 1, "EMAIL_ADDRESS": 1])
             let listed = try await admin(.GET, "/api/v1/guardrail-events?team_id=team-in", nil).body
             #expect(!listed.contains("4111") && !listed.contains("jane.doe") && !listed.contains("sk-proj"))
+
+            // Embeddings: text inputs are checked too; token ids cannot be, so they are refused, not let through.
+            let embedSecret = try await gateway.request("/v1/embeddings", key: key,
+                body: #"{"model":"azure-text-embedding-3-large","input":["fine","key \#(Self.openAIKey)"]}"#)
+            #expect(embedSecret.status == 400)
+            #expect(try embedSecret.openAIError["code"] as? String == "guardrail_violation")
+            let tokens = try await gateway.request("/v1/embeddings", key: key,
+                body: #"{"model":"azure-text-embedding-3-large","input":[[1,2,3]]}"#)
+            #expect(tokens.status == 400, "\(tokens.body)")
+            #expect(try tokens.openAIError["param"] as? String == "input")
+            #expect(gateway.mockLog.entries.count == sentBefore, "a refused embedding reached the provider")
+
         }
     }
 

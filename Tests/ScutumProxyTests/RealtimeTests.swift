@@ -53,24 +53,32 @@ struct RealtimeTests {
         }
     }
 
-    @Test("x-request-id: the caller's is echoed and names the spend record, otherwise one is made; errors carry it too")
+    @Test("x-request-id: the caller's is echoed, otherwise the request's own id, which names its spend record; a reused caller id loses no spend row; errors carry it too")
     func requestIDs() async throws {
         try await Gateway.with { gateway in
             let (key, record) = try await gateway.keys.create(alias: "ids")
-            let given = try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat("hi"),
-                headers: [("x-request-id", "lb-1234.abc")])
-            #expect(given.header("x-request-id") == "lb-1234.abc")
-            let made = try await gateway.request("/v1/chat/completions", body: Gateway.chat("hi"),
+            var ids: [String] = []
+            for _ in 0..<2 {
+                let given = try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat("hi"),
+                    headers: [("x-request-id", "lb-1234.abc")])
+                #expect(given.header("x-request-id") == "lb-1234.abc")
+            }
+            let made = try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat("hi"),
                 headers: [("x-request-id", "bad id with spaces")])
-            #expect(made.header("x-request-id")?.hasPrefix("req-") == true)
+            let madeID = try #require(made.header("x-request-id"))
+            #expect(madeID.hasPrefix("req-"))
+            ids.append(madeID)
             let refused = try await gateway.request("/v1/chat/completions", key: "sk-wrong", body: Gateway.chat("hi"))
             #expect(refused.status == 401 && refused.header("x-request-id")?.hasPrefix("req-") == true)
             let logs = try await eventually(timeout: .seconds(10)) { () async throws -> [SpendRecord]? in
                 let logs = try await SpendLogStore(client: gateway.node.postgres, logger: TestEnvironment.logger)
                     .logs(.init(keyID: record.keyID))
-                return logs.isEmpty ? nil : logs
+                return logs.count >= 3 ? logs : nil
             }
-            #expect(logs?.first?.requestID == "lb-1234.abc")
+            let recorded = try #require(logs, "a request with a reused x-request-id lost its spend row")
+            #expect(recorded.count == 3 && Set(recorded.map(\.requestID)).count == 3)
+            #expect(recorded.allSatisfy { $0.requestID.hasPrefix("req-") })
+            #expect(recorded.contains { $0.requestID == ids[0] })
         }
     }
 
