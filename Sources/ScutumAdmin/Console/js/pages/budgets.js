@@ -1,0 +1,92 @@
+// Budgets: one card per budget with the current period's spend against its limit (a meter that
+// turns amber past the soft budget and red at the limit); create, edit and delete.
+import { h, replace, formatMoney, formatDate, formatPercent } from "../dom.js";
+import { api } from "../api.js";
+import { pageHeader, button, badge, formDialog, confirmAction, toast, emptyState, loadError } from "../ui.js";
+
+export const title = "Budgets";
+
+function subject(budget) {
+  return budget.scope === "global" ? "Global" : `${budget.scope} ${budget.scope_id}`;
+}
+
+function meter(budget) {
+  const limit = budget.max_budget;
+  const spend = budget.spend ?? 0;
+  const ratio = limit > 0 ? Math.min(1, spend / limit) : 0;
+  const tone = limit > 0 && spend >= limit ? "over" : budget.soft_budget != null && spend >= budget.soft_budget ? "warn" : "";
+  const bar = h("svg:svg", { viewBox: "0 0 100 10", preserveAspectRatio: "none", "aria-hidden": "true" },
+    h("svg:rect", { x: 0, y: 0, height: 10, width: (ratio * 100).toFixed(2), class: `meter-fill ${tone}` }));
+  return h("div", { class: "meter", role: "meter", "aria-valuemin": "0", "aria-valuemax": String(limit ?? 0),
+    "aria-valuenow": String(spend), "aria-label": `Spend of ${subject(budget)}` }, bar);
+}
+
+function budgetFields(budget = {}) {
+  return [
+    { name: "max_budget", label: "Max budget (USD)", type: "number", min: 0, value: budget.max_budget,
+      help: "Requests are refused once the period's spend reaches it." },
+    { name: "soft_budget", label: "Soft budget (USD)", type: "number", min: 0, value: budget.soft_budget, help: "An alert threshold." },
+    { name: "budget_duration", label: "Period", value: budget.budget_duration, placeholder: "30d, 7d or monthly" },
+  ];
+}
+
+function card(budget, refresh) {
+  const limit = budget.max_budget;
+  return h("article", { class: "card budget", "aria-labelledby": `budget-${budget.id}`, dataset: { budget: subject(budget) } },
+    h("h2", { id: `budget-${budget.id}` }, subject(budget)),
+    h("p", { class: "budget-figures" }, h("strong", {}, formatMoney(budget.spend ?? 0)), ` of ${limit == null ? "no limit" : formatMoney(limit)}`,
+      limit > 0 ? ` (${formatPercent((budget.spend ?? 0) / limit)})` : ""),
+    meter(budget),
+    h("dl", { class: "details" },
+      h("dt", {}, "Soft budget"), h("dd", {}, budget.soft_budget == null ? "—" : formatMoney(budget.soft_budget)),
+      h("dt", {}, "Period"), h("dd", {}, budget.budget_duration ?? "none (lifetime)"),
+      h("dt", {}, "Current period"), h("dd", {}, budget.current_period_start ? `${formatDate(budget.current_period_start)} – ${formatDate(budget.current_period_end)}` : "—")),
+    limit > 0 && (budget.spend ?? 0) >= limit ? h("p", {}, badge("limit reached", "danger")) : null,
+    h("div", { class: "page-actions" },
+      button("Edit", async () => {
+        const saved = await formDialog({ title: `Edit budget: ${subject(budget)}`, fields: budgetFields(budget),
+          submit: (values) => api.put(`/budgets/${budget.id}`, values) });
+        if (saved) {
+          toast("Budget saved");
+          await refresh();
+        }
+      }, { kind: "small", "aria-label": `Edit budget ${subject(budget)}` }),
+      button("Delete", async () => {
+        const done = await confirmAction({ title: "Delete this budget?",
+          message: `${subject(budget)} will no longer be limited by this budget.`, run: () => api.delete(`/budgets/${budget.id}`) });
+        if (done) {
+          toast("Budget deleted");
+          await refresh();
+        }
+      }, { kind: "small", "aria-label": `Delete budget ${subject(budget)}` })));
+}
+
+export async function render(main) {
+  const body = h("div");
+  async function refresh() {
+    try {
+      const { budgets } = await api.get("/budgets");
+      replace(body, budgets.length
+        ? h("div", { class: "grid" }, budgets.map((budget) => card(budget, refresh)))
+        : emptyState("No budgets yet. Create one for the whole gateway, a team, a key or a user."));
+    } catch (error) {
+      replace(body, loadError(error));
+    }
+  }
+  const create = async () => {
+    const saved = await formDialog({ title: "Create a budget", submitLabel: "Create",
+      fields: [
+        { name: "scope", label: "Applies to", type: "select", options: ["global", "team", "key", "user"] },
+        { name: "scope_id", label: "Team id, key id or user id", help: "Leave empty for a global budget." },
+        ...budgetFields(),
+      ],
+      submit: (values) => api.post("/budgets", values) });
+    if (saved) {
+      toast("Budget created");
+      await refresh();
+    }
+  };
+  replace(main, pageHeader(title, "Spend in the current period against each limit.",
+    button("Create budget", create, { kind: "primary", id: "create-budget" })), body);
+  await refresh();
+}

@@ -1,0 +1,100 @@
+// API keys: list with team, limits, budget and state; generate (the secret is shown once, with a
+// copy button); block/unblock and delete, each confirmed in a dialog.
+import { h, replace, formatDate, formatMoney, formatInteger } from "../dom.js";
+import { api } from "../api.js";
+import { pageHeader, dataTable, button, badge, formDialog, secretDialog, confirmAction, toast, showError, loadError } from "../ui.js";
+
+export const title = "API Keys";
+
+function keyLabel(key) {
+  return key.key_alias || key.key_name;
+}
+
+async function generate(teams, refresh) {
+  const created = await formDialog({
+    title: "Generate a key",
+    submitLabel: "Generate",
+    intro: "The key is shown once after it is created. Empty fields take the gateway's defaults.",
+    fields: [
+      { name: "key_alias", label: "Alias", required: true, placeholder: "my-service" },
+      { name: "team_id", label: "Team", type: "select", options: [["", "No team"], ...teams.map((t) => [t.team_id, t.team_alias])] },
+      { name: "models", label: "Allowed models", type: "list", help: "Comma-separated; empty allows every model." },
+      { name: "max_budget", label: "Max budget (USD)", type: "number", min: 0 },
+      { name: "budget_duration", label: "Budget period", placeholder: "30d or monthly" },
+      { name: "rpm_limit", label: "Requests per minute", type: "number", min: 1, step: 1 },
+      { name: "tpm_limit", label: "Tokens per minute", type: "number", min: 1, step: 1 },
+      { name: "duration", label: "Expires after", placeholder: "90d; empty never expires" },
+      { name: "role", label: "Role", type: "select", options: [["user", "user (proxy only)"], ["admin", "admin (can sign in here)"]] },
+    ],
+    submit: (values) => api.post("/keys/generate", values),
+  });
+  if (!created) return;
+  await refresh();
+  await secretDialog({ title: "Your new key", secret: created.key,
+    intro: `Copy the key for “${keyLabel(created)}” now: it is stored only as a hash and cannot be shown again.` });
+}
+
+function actions(key, refresh) {
+  const block = key.blocked
+    ? button("Unblock", async () => {
+      try {
+        await api.post("/keys/unblock", { key_id: key.key_id });
+        toast(`Key ${keyLabel(key)} unblocked`);
+        await refresh();
+      } catch (error) {
+        showError(error, "Unblock failed");
+      }
+    }, { kind: "small", "aria-label": `Unblock key ${keyLabel(key)}` })
+    : button("Block", async () => {
+      const done = await confirmAction({ title: "Block this key?", confirmLabel: "Block",
+        message: `Requests with “${keyLabel(key)}” (${key.key_name}) will be refused on every node within a second.`,
+        run: () => api.post("/keys/block", { key_id: key.key_id }) });
+      if (done) {
+        toast(`Key ${keyLabel(key)} blocked`);
+        await refresh();
+      }
+    }, { kind: "small", "aria-label": `Block key ${keyLabel(key)}` });
+  const remove = button("Delete", async () => {
+    const done = await confirmAction({ title: "Delete this key?",
+      message: `“${keyLabel(key)}” (${key.key_name}) and its budget are deleted for good. Applications using it stop working.`,
+      run: () => api.post("/keys/delete", { key_ids: [key.key_id] }) });
+    if (done) {
+      toast(`Key ${keyLabel(key)} deleted`);
+      await refresh();
+    }
+  }, { kind: "small", "aria-label": `Delete key ${keyLabel(key)}` });
+  return [block, remove];
+}
+
+export async function render(main) {
+  const body = h("div");
+  let teams = [];
+  async function refresh() {
+    try {
+      const [{ keys }, teamList] = await Promise.all([api.get("/keys"), api.get("/teams")]);
+      teams = teamList.teams;
+      const teamName = new Map(teams.map((team) => [team.team_id, team.team_alias]));
+      replace(body, dataTable({
+        caption: "API keys", rows: keys, rowLabel: keyLabel,
+        empty: "No keys yet. Generate one to let an application call the proxy.",
+        columns: [
+          { label: "Alias", value: (k) => k.key_alias ?? "—" },
+          { label: "Key", value: (k) => h("code", {}, k.key_name) },
+          { label: "Team", value: (k) => (k.team_id ? teamName.get(k.team_id) ?? k.team_id : "—") },
+          { label: "Role", value: (k) => k.role },
+          { label: "Models", value: (k) => (k.models.length ? k.models.join(", ") : "all") },
+          { label: "RPM / TPM", class: "num", value: (k) => `${formatInteger(k.rpm_limit)} / ${formatInteger(k.tpm_limit)}` },
+          { label: "Spend / budget", class: "num", value: (k) => `${formatMoney(k.spend ?? 0)} / ${k.max_budget == null ? "∞" : formatMoney(k.max_budget)}` },
+          { label: "State", value: (k) => (k.blocked ? badge("blocked", "danger") : badge("active", "ok")) },
+          { label: "Expires", value: (k) => (k.expires ? formatDate(k.expires) : "never") },
+          { label: "Actions", class: "actions", value: (k) => actions(k, refresh) },
+        ],
+      }));
+    } catch (error) {
+      replace(body, loadError(error));
+    }
+  }
+  replace(main, pageHeader(title, "Keys applications use with the proxy (port 4000).",
+    button("Generate key", () => generate(teams, refresh), { kind: "primary", id: "generate-key" })), body);
+  await refresh();
+}

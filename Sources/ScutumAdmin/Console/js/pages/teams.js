@@ -1,0 +1,101 @@
+// Teams: create, edit (models, budget, blocked), members (add and remove) and delete; deleting a
+// team deletes its keys, which the confirmation says.
+import { h, replace, formatMoney, formatDate } from "../dom.js";
+import { api } from "../api.js";
+import { pageHeader, dataTable, button, badge, formDialog, confirmAction, toast, showError, loadError } from "../ui.js";
+
+export const title = "Teams";
+
+function teamFields(team = {}) {
+  return [
+    { name: "team_alias", label: "Name", required: true, value: team.team_alias },
+    { name: "models", label: "Allowed models", type: "list", value: team.models, emptyAs: team.team_id ? [] : undefined,
+      help: "Comma-separated; empty allows every model." },
+    { name: "max_budget", label: "Max budget (USD)", type: "number", min: 0, value: team.max_budget },
+    { name: "budget_duration", label: "Budget period", value: team.budget_duration, placeholder: "30d or monthly" },
+    { name: "blocked", label: "Blocked (every key of the team is refused)", type: "checkbox", value: team.blocked },
+  ];
+}
+
+async function create(refresh) {
+  const team = await formDialog({ title: "Create a team", submitLabel: "Create",
+    fields: [...teamFields(), { name: "team_id", label: "Team id", help: "Optional; generated when empty." }],
+    submit: (values) => api.post("/teams", values) });
+  if (team) {
+    toast(`Team ${team.team_alias} created`);
+    await refresh();
+  }
+}
+
+async function edit(team, refresh) {
+  const saved = await formDialog({ title: `Edit team ${team.team_alias}`, fields: teamFields(team),
+    submit: (values) => api.put(`/teams/${encodeURIComponent(team.team_id)}`, values) });
+  if (saved) {
+    toast(`Team ${saved.team_alias} saved`);
+    await refresh();
+  }
+}
+
+async function addMember(team, refresh) {
+  const saved = await formDialog({ title: `Add a member to ${team.team_alias}`, submitLabel: "Add",
+    fields: [
+      { name: "user_id", label: "User id", required: true },
+      { name: "role", label: "Role", type: "select", options: ["member", "admin"] },
+    ],
+    submit: (values) => api.post(`/teams/${encodeURIComponent(team.team_id)}/members`, values) });
+  if (saved) {
+    toast("Member added");
+    await refresh();
+  }
+}
+
+function members(team, refresh) {
+  if (!team.members.length) return h("span", { class: "muted" }, "none");
+  return h("ul", { class: "plain" }, team.members.map((member) => h("li", {}, `${member.user_id} (${member.role}) `,
+    button("Remove", async () => {
+      const done = await confirmAction({ title: "Remove this member?", confirmLabel: "Remove",
+        message: `${member.user_id} leaves ${team.team_alias}.`,
+        run: () => api.delete(`/teams/${encodeURIComponent(team.team_id)}/members/${encodeURIComponent(member.user_id)}`) });
+      if (done) {
+        toast("Member removed");
+        await refresh();
+      }
+    }, { kind: "small", "aria-label": `Remove ${member.user_id} from ${team.team_alias}` }))));
+}
+
+export async function render(main) {
+  const body = h("div");
+  async function refresh() {
+    try {
+      const { teams } = await api.get("/teams");
+      replace(body, dataTable({ caption: "Teams", rows: teams, rowLabel: (t) => t.team_alias,
+        empty: "No teams yet. Create one to group keys under shared models, budgets and guardrails.",
+        columns: [
+          { label: "Team", value: (t) => [h("strong", {}, t.team_alias), h("br"), h("code", { class: "muted" }, t.team_id)] },
+          { label: "Models", value: (t) => (t.models.length ? t.models.join(", ") : "all") },
+          { label: "Spend / budget", class: "num", value: (t) => `${formatMoney(t.spend ?? 0)} / ${t.max_budget == null ? "∞" : formatMoney(t.max_budget)}` },
+          { label: "Members", value: (t) => members(t, refresh) },
+          { label: "State", value: (t) => (t.blocked ? badge("blocked", "danger") : badge("active", "ok")) },
+          { label: "Created", value: (t) => formatDate(t.created_at) },
+          { label: "Actions", class: "actions", value: (t) => [
+            button("Add member", () => addMember(t, refresh), { kind: "small", "aria-label": `Add a member to ${t.team_alias}` }),
+            button("Edit", () => edit(t, refresh), { kind: "small", "aria-label": `Edit team ${t.team_alias}` }),
+            button("Delete", async () => {
+              const done = await confirmAction({ title: "Delete this team?",
+                message: `${t.team_alias} is deleted together with its keys and budgets. This cannot be undone.`,
+                run: () => api.delete(`/teams/${encodeURIComponent(t.team_id)}`) });
+              if (done) {
+                toast(`Team ${t.team_alias} deleted`);
+                await refresh();
+              }
+            }, { kind: "small", "aria-label": `Delete team ${t.team_alias}` }),
+          ] },
+        ] }));
+    } catch (error) {
+      replace(body, loadError(error));
+    }
+  }
+  replace(main, pageHeader(title, "Teams share models, budgets and guardrails across their keys.",
+    button("Create team", () => create(refresh), { kind: "primary", id: "create-team" })), body);
+  await refresh();
+}

@@ -1,0 +1,231 @@
+"""The admin console in a real browser (headless Chromium): sign-in, teams, a key generated in
+the UI and used through the proxy, the dashboard seeing it, blocking it, a workflow run followed
+step by step, and a screenshot of every page."""
+import time
+import uuid
+
+from selenium.webdriver.common.by import By
+
+from conftest import CONSOLE_URL, MASTER_KEY, Console, chat, http, new_driver
+
+PAGES = [
+    ("dashboard", "Dashboard"), ("models", "Models"), ("keys", "API Keys"), ("teams", "Teams"),
+    ("budgets", "Budgets"), ("guardrails", "Guardrails"), ("routing", "Routing Policies"),
+    ("mcp", "MCP Servers"), ("workflows", "Workflows"), ("executions", "Executions"),
+    ("cluster", "Cluster"), ("settings", "Settings"), ("spend", "Spend Logs"),
+]
+SUFFIX = uuid.uuid4().hex[:8]
+
+
+def stat(console, name):
+    text = console.find(f'[data-stat="{name}"]').text
+    return int(text.replace(",", ""))
+
+
+def test_wrong_key_shows_the_api_error(screenshots):
+    driver = new_driver()
+    try:
+        page = Console(driver)
+        page.login("sk-not-a-real-key-" + SUFFIX)
+        error = page.find("#login-error")
+        page.wait(lambda d: error.text.strip() != "", 10, "the login error")
+        # The Admin API's own detail text, not a generic message.
+        status, body = http("POST", CONSOLE_URL + "/auth/login", {"api_key": "sk-not-a-real-key-" + SUFFIX})
+        assert status == 401 and error.text == body["detail"], (error.text, body)
+        assert driver.find_element(By.ID, "app-view").get_attribute("hidden") is not None
+        page.screenshot(screenshots, "00-login-error")
+        assert driver.execute_script("return localStorage.length") == 0
+    finally:
+        driver.quit()
+
+
+def test_login_with_the_master_key_opens_the_dashboard(console, screenshots):
+    console.find('[data-stat="rpm"]')
+    console.wait(lambda d: "master" in d.find_element(By.ID, "whoami").text, 10, "who is signed in")
+    stored = console.driver.execute_script("return JSON.parse(localStorage.getItem('scutum.console.session'))")
+    lifetime_hours = (stored["expiresAt"] / 1000 - time.time()) / 3600
+    assert 7.9 < lifetime_hours <= 8.0, lifetime_hours
+
+
+def test_create_a_team(console):
+    name = f"console-team-{SUFFIX}"
+    console.go("teams", "Teams")
+    console.click("#create-team")
+    console.fill("team_alias", name)
+    console.fill("max_budget", "25")
+    console.submit_dialog()
+    console.dialog_closed()
+    row = console.row(name)
+    assert "$25" in row.text
+    _, teams = http("GET", CONSOLE_URL + "/api/v1/teams", token=token(console))
+    assert any(team["team_alias"] == name for team in teams["teams"])
+
+
+def test_validation_errors_show_the_detail(console):
+    console.go("teams", "Teams")
+    console.click("#create-team")
+    console.fill("team_alias", f"console-bad-{SUFFIX}")
+    console.fill("max_budget", "-5")
+    console.submit_dialog()
+    error = console.find("dialog[open] .form-error")
+    assert "max_budget" in error.text, error.text
+    console.button("Cancel", console.dialog()).click()
+    console.dialog_closed()
+
+
+def token(console):
+    return console.driver.execute_script("return JSON.parse(localStorage.getItem('scutum.console.session')).token")
+
+
+def test_generated_key_works_shows_on_the_dashboard_and_can_be_blocked(console, screenshots):
+    alias = f"console-key-{SUFFIX}"
+    console.go("dashboard", "Dashboard")
+    before = stat(console, "requests-today")
+
+    console.go("keys", "API Keys")
+    console.click("#generate-key")
+    console.fill("key_alias", alias)
+    console.fill("team_id", next(option.get_attribute("value") for option in console.dialog().find_elements(
+        By.CSS_SELECTOR, "select[name=team_id] option") if option.text == f"console-team-{SUFFIX}"))
+    console.submit_dialog()
+    secret = console.find("dialog[open] output#secret-value").text.strip()
+    assert secret.startswith("sk-"), secret
+    console.screenshot(screenshots, "03-key-created-once")
+    console.button("Copy", console.dialog()).click()
+    console.wait(lambda d: "Copied" in d.find_element(By.CSS_SELECTOR, "dialog[open] [role=status]").text
+                 or "Ctrl+C" in d.find_element(By.CSS_SELECTOR, "dialog[open] [role=status]").text, 5, "copy feedback")
+    console.button("Done", console.dialog()).click()
+    console.dialog_closed()
+    row = console.row(alias)
+    assert secret not in console.driver.page_source, "the secret must not stay on the page"
+    assert "active" in row.text
+
+    status, body = chat(secret)
+    assert status == 200, body
+    assert body["choices"][0]["message"]["content"]
+
+    console.go("dashboard", "Dashboard")
+    console.wait(lambda d: stat(console, "requests-today") > before, 30, "the request on the dashboard")
+    console.wait(lambda d: any(r.get_attribute("data-row") == "gpt-4o" for r in d.find_elements(By.CSS_SELECTOR, "tbody tr")),
+                 15, "gpt-4o in usage by model")
+    console.screenshot(screenshots, "04-dashboard-after-request")
+
+    console.go("keys", "API Keys")
+    console.button(f"Block key {alias}").click()
+    dialog = console.dialog()
+    assert "Block this key?" in dialog.text
+    console.button("Cancel", dialog).click()
+    console.dialog_closed()
+    assert "active" in console.row(alias).text
+    assert chat(secret)[0] == 200
+
+    console.button(f"Block key {alias}").click()
+    console.submit_dialog()
+    console.dialog_closed()
+    console.wait(lambda d: "blocked" in console.row(alias).text, 10, "the key shown blocked")
+    deadline = time.time() + 10
+    while True:
+        status, body = chat(secret)
+        if status == 401 or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    assert status == 401, (status, body)
+    console.screenshot(screenshots, "05-key-blocked")
+
+
+def test_create_and_run_a_workflow_step_by_step(console, screenshots):
+    name = f"console-wf-{SUFFIX}"
+    console.go("workflows", "Workflows")
+    console.click("#create-workflow")
+    console.fill("name", name)
+    console.submit_dialog()
+    console.dialog_closed()
+    console.row(name)
+    console.button(f"Run {name}").click()
+    console.fill("input_data", '{"topic": "otters"}')
+    console.submit_dialog()
+    console.wait(lambda d: "#/executions/" in d.current_url, 10, "the execution page")
+    console.wait(lambda d: d.find_element(By.ID, "execution-status").text == "completed", 60, "the execution to complete")
+    steps = console.driver.find_elements(By.CSS_SELECTOR, "#execution-steps li")
+    assert [step.get_attribute("data-step") for step in steps] == ["draft", "review"]
+    assert all(step.get_attribute("data-status") == "completed" for step in steps)
+    assert all("$" in step.text and " in / " in step.text for step in steps)
+    cost = console.find("#execution-cost").text
+    assert cost.startswith("$") and float(cost[1:].replace(",", "")) > 0, cost
+    execution_id = console.driver.current_url.rsplit("/", 1)[1]
+    _, execution = http("GET", CONSOLE_URL + f"/api/v1/workflow-executions/{execution_id}", token=token(console))
+    assert [step["node_name"] for step in execution["steps"]] == ["draft", "review"]
+    console.screenshot(screenshots, "06-workflow-execution")
+
+
+def test_destructive_actions_ask_first(console):
+    name = f"console-doomed-{SUFFIX}"
+    console.go("teams", "Teams")
+    console.click("#create-team")
+    console.fill("team_alias", name)
+    console.submit_dialog()
+    console.dialog_closed()
+    console.button(f"Delete team {name}").click()
+    dialog = console.dialog()
+    assert "Delete this team?" in dialog.text
+    dialog.send_keys("\ue00c")  # Escape cancels
+    console.dialog_closed()
+    console.row(name)
+    console.button(f"Delete team {name}").click()
+    console.submit_dialog()
+    console.dialog_closed()
+    console.wait(lambda d: not any(r.get_attribute("data-row") == name for r in d.find_elements(By.CSS_SELECTOR, "tbody tr")),
+                 10, "the team gone")
+
+
+def test_every_page_loads_and_is_screenshotted(console, screenshots):
+    console.driver.get_log("browser")  # drop what earlier tests logged
+    for index, (route, heading) in enumerate(PAGES, start=1):
+        console.go(route, heading)
+        console.wait(lambda d: "Loading…" not in d.find_element(By.ID, "main").text, 10, f"{route} to load")
+        time.sleep(0.3)
+        errors = console.driver.find_elements(By.CSS_SELECTOR, "#main .load-error")
+        assert not errors, f"{route}: {[e.text for e in errors]}"
+        console.screenshot(screenshots, f"page-{index:02d}-{route}")
+    assert console.errors_in_console() == []
+
+
+def test_narrow_window_uses_the_menu_button(screenshots):
+    driver = new_driver(420, 860)
+    try:
+        page = Console(driver)
+        page.login(MASTER_KEY)
+        page.find("#page-title")
+        toggle = page.find("#nav-toggle")
+        assert not driver.find_element(By.ID, "nav").is_displayed()
+        toggle.click()
+        assert toggle.get_attribute("aria-expanded") == "true"
+        page.screenshot(screenshots, "narrow-menu-open")
+        page.click('#nav a[data-route="keys"]')
+        page.wait(lambda d: d.find_element(By.ID, "page-title").text == "API Keys", 10)
+        page.screenshot(screenshots, "narrow-keys")
+    finally:
+        driver.quit()
+
+
+def test_expired_or_rejected_session_returns_to_login():
+    driver = new_driver()
+    try:
+        page = Console(driver)
+        page.login(MASTER_KEY)
+        page.find("#page-title")
+        # An expired session: the stored expiry is in the past.
+        driver.execute_script("""const s = JSON.parse(localStorage.getItem('scutum.console.session'));
+            s.expiresAt = Date.now() - 1000; localStorage.setItem('scutum.console.session', JSON.stringify(s));""")
+        driver.refresh()
+        page.find("#login-key")
+        # A token the API rejects (401): back to the login screen with the API's reason.
+        driver.execute_script("""localStorage.setItem('scutum.console.session',
+            JSON.stringify({token: 'not-a-valid-token', expiresAt: Date.now() + 3600000}));""")
+        page.open("keys")
+        driver.refresh()
+        page.find("#login-key")
+        page.wait(lambda d: d.find_element(By.ID, "login-error").text.strip() != "", 10, "the reason")
+        assert driver.execute_script("return localStorage.getItem('scutum.console.session')") is None
+    finally:
+        driver.quit()
