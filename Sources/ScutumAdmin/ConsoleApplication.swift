@@ -31,18 +31,22 @@ public enum ConsoleApplication {
         "frame-ancestors 'none'", "require-trusted-types-for 'script'", "trusted-types 'none'",
     ].joined(separator: "; ")
 
-    /// The router: Admin API routes (built with `admin`, so tokens and limits match port 8086) and one
-    /// GET route per console file. `dependencies.jwtSecret` must be the Admin API's secret for a token
+    /// The router: Admin API routes (built with `admin`, so tokens and limits match port 8086) and a
+    /// GET and a HEAD route per console file. `dependencies.jwtSecret` must be the Admin API's secret for a token
     /// from one port to work on the other.
     public static func router(admin: AdminConfiguration, dependencies: AdminDependencies, assets: ConsoleAssets,
         logger: Logger) -> Router<AdminRequestContext>
     {
         let router = AdminApplication.router(configuration: admin, dependencies: dependencies, logger: logger)
-        for (path, asset) in assets.files {
+        var routes = assets.files.map { (path: $0.key, asset: $0.value) }
+        if let index = assets.asset(for: "/") { routes.append((path: "/", asset: index)) }
+        for (path, asset) in routes {
             router.get(RouterPath(path)) { request, _ in response(asset, request: request) }
-        }
-        if let index = assets.asset(for: "/") {
-            router.get("/") { request, _ in response(index, request: request) }
+            router.head(RouterPath(path)) { request, _ in
+                var head = response(asset, request: request)
+                head.body = ResponseBody()
+                return head
+            }
         }
         return router
     }

@@ -48,7 +48,7 @@ def http(method, url, body=None, token=None, timeout=30):
 def chat(key, content="Hello from the console test"):
     """One chat completion through the proxy with `key`."""
     return http("POST", PROXY_URL + "/v1/chat/completions",
-                {"model": "gpt-4o", "messages": [{"role": "user", "content": content}]}, token=key)
+                {"model": "gpt-5-mini", "messages": [{"role": "user", "content": content}]}, token=key)
 
 
 @pytest.fixture(scope="session")
@@ -168,8 +168,16 @@ class Console:
                 and "the server responded with a status of 4" not in entry["message"]]
 
     def screenshot(self, directory, name):
+        """A PNG of the whole page: the window grows to the document's height for the shot."""
         path = directory / f"{name}.png"
-        self.driver.save_screenshot(str(path))
+        size = self.driver.get_window_size()
+        height = self.driver.execute_script(
+            "return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
+        self.driver.set_window_size(size["width"], min(max(height + 100, size["height"]), 5000))
+        try:
+            self.driver.save_screenshot(str(path))
+        finally:
+            self.driver.set_window_size(size["width"], size["height"])
         return path
 
 
@@ -179,3 +187,8 @@ def console(browser):
     page.login(MASTER_KEY)
     page.find("#page-title")
     return page
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Says where the screenshots are, pass or fail."""
+    terminalreporter.write_line(f"console screenshots: {SCREENSHOTS}")

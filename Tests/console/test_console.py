@@ -65,10 +65,11 @@ def test_validation_errors_show_the_detail(console):
     console.go("teams", "Teams")
     console.click("#create-team")
     console.fill("team_alias", f"console-bad-{SUFFIX}")
-    console.fill("max_budget", "-5")
+    console.fill("budget_duration", "forever")
     console.submit_dialog()
     error = console.find("dialog[open] .form-error")
-    assert "max_budget" in error.text, error.text
+    # The API's 422 detail, with the field it names.
+    assert error.text.startswith("budget_duration: "), error.text
     console.button("Cancel", console.dialog()).click()
     console.dialog_closed()
 
@@ -106,8 +107,8 @@ def test_generated_key_works_shows_on_the_dashboard_and_can_be_blocked(console, 
 
     console.go("dashboard", "Dashboard")
     console.wait(lambda d: stat(console, "requests-today") > before, 30, "the request on the dashboard")
-    console.wait(lambda d: any(r.get_attribute("data-row") == "gpt-4o" for r in d.find_elements(By.CSS_SELECTOR, "tbody tr")),
-                 15, "gpt-4o in usage by model")
+    console.wait(lambda d: any(r.get_attribute("data-row") == "gpt-5-mini" for r in d.find_elements(By.CSS_SELECTOR, "tbody tr")),
+                 15, "gpt-5-mini in usage by model")
     console.screenshot(screenshots, "04-dashboard-after-request")
 
     console.go("keys", "API Keys")
@@ -219,13 +220,18 @@ def test_expired_or_rejected_session_returns_to_login():
             s.expiresAt = Date.now() - 1000; localStorage.setItem('scutum.console.session', JSON.stringify(s));""")
         driver.refresh()
         page.find("#login-key")
-        # A token the API rejects (401): back to the login screen with the API's reason.
-        driver.execute_script("""localStorage.setItem('scutum.console.session',
-            JSON.stringify({token: 'not-a-valid-token', expiresAt: Date.now() + 3600000}));""")
-        page.open("keys")
-        driver.refresh()
+        # Signed in again, then the API starts rejecting the token (401) while the user navigates:
+        # back to the login screen with the API's reason.
+        field = page.find("#login-key")
+        field.send_keys(MASTER_KEY)
+        page.click("#login-submit")
+        page.find("#page-title")
+        driver.execute_script("""const s = JSON.parse(localStorage.getItem('scutum.console.session'));
+            s.token = 'not-a-valid-token'; localStorage.setItem('scutum.console.session', JSON.stringify(s));""")
+        page.click('#nav a[data-route="keys"]')
         page.find("#login-key")
         page.wait(lambda d: d.find_element(By.ID, "login-error").text.strip() != "", 10, "the reason")
+        assert driver.find_element(By.ID, "app-view").get_attribute("hidden") is not None
         assert driver.execute_script("return localStorage.getItem('scutum.console.session')") is None
     finally:
         driver.quit()

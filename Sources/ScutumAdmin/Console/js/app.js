@@ -49,7 +49,9 @@ async function showApp() {
     const me = await request("GET", "/auth/me");
     replace(document.getElementById("whoami"), `Signed in as ${me.sub} (${me.role})`);
   } catch (error) {
-    if (!(error instanceof ApiError && error.status === 401)) showError(error);
+    // A 401 has already ended the session and shown the login screen with the reason.
+    if (error instanceof ApiError && error.status === 401) return;
+    showError(error);
   }
   await route();
 }
@@ -66,7 +68,10 @@ function buildNav() {
 
 /** Mounts the page the hash names. */
 async function route() {
-  if (!session()) return showLogin();
+  if (!session()) {
+    if (loginView.hidden) showLogin();
+    return;
+  }
   const path = location.hash.replace(/^#\/?/, "").split("?")[0];
   const [name = "dashboard", ...rest] = path.split("/").filter(Boolean);
   const page = PAGES.find(([route]) => route === name) ?? PAGES[0];

@@ -5,7 +5,7 @@ import { h } from "./dom.js";
 
 const WIDTH = 560;
 const HEIGHT = 180;
-const PAD = { top: 12, right: 12, bottom: 26, left: 48 };
+const PAD = { top: 12, right: 12, bottom: 26, left: 72 };
 
 /** A rounded upper bound for an axis. */
 function niceMax(value) {

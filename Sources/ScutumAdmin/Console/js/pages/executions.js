@@ -21,7 +21,7 @@ function outputText(value) {
 
 function stepItem(step) {
   return h("li", { dataset: { step: step.node_name, status: step.status } },
-    h("div", { class: "step-head" }, h("strong", {}, `${step.step_order}. ${step.node_name}`), statusBadge(step.status),
+    h("div", { class: "step-head" }, h("strong", {}, `${step.step_order + 1}. ${step.node_name}`), statusBadge(step.status),
       h("span", { class: "muted" }, `${formatInteger(step.input_tokens)} in / ${formatInteger(step.output_tokens)} out · ${formatMoney(step.cost)} · ${formatMilliseconds(step.duration_ms)}`)),
     step.error ? h("p", { class: "form-error" }, step.error) : null,
     step.output_data != null ? h("pre", {}, outputText(step.output_data)) : null);

@@ -7,8 +7,8 @@ import { pageHeader, dataTable, button, badge, formDialog, confirmAction, toast,
 export const title = "Routing Policies";
 
 const EXAMPLES = {
-  fallback: { model: "gpt-4o", fallbacks: ["claude-sonnet-4.5"] },
-  model_group: { name: "fast", models: ["gpt-4o-mini"] },
+  fallback: { model: "gpt-5", fallbacks: ["claude-sonnet-4.5"] },
+  model_group: { name: "fast", models: ["gpt-5-mini"] },
   routing_strategy: { strategy: "least-busy" },
   conditional: { conditions: [] },
 };

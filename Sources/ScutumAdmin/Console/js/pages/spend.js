@@ -1,8 +1,8 @@
 // Spend logs: every recorded request with its tokens and cost, filterable by key, team, model and
 // date range, with totals per model for the same range.
-import { h, replace, formatDate, formatMoney, formatInteger } from "../dom.js";
+import { h, replace, formatDate, formatMoney, formatInteger, formatMilliseconds } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, section, loadError } from "../ui.js";
+import { pageHeader, dataTable, section, badge, loadError } from "../ui.js";
 import { barChart } from "../chart.js";
 
 export const title = "Spend Logs";
@@ -38,12 +38,15 @@ export async function render(main) {
         columns: [
           { label: "When", value: (l) => formatDate(l.at) },
           { label: "Request", value: (l) => h("code", {}, l.request_id ?? "—") },
-          { label: "Model", value: (l) => l.model ?? "—" },
-          { label: "Key", value: (l) => h("code", {}, (l.key_id ?? "—").slice(0, 8)) },
+          { label: "Model", value: (l) => l.model_served && l.model_served !== l.model_requested
+            ? `${l.model_requested} → ${l.model_served}` : l.model_requested ?? l.model_served ?? "—" },
+          { label: "Provider", value: (l) => l.provider ?? "—" },
+          { label: "Key", value: (l) => l.key_alias ?? (l.key_id ? h("code", {}, l.key_id.slice(0, 8)) : "master") },
           { label: "Team", value: (l) => l.team_id ?? "—" },
+          { label: "Latency", class: "num", value: (l) => formatMilliseconds(l.latency_ms) },
           { label: "Tokens in / out", class: "num", value: (l) => `${formatInteger(l.prompt_tokens)} / ${formatInteger(l.completion_tokens)}` },
-          { label: "Cost", class: "num", value: (l) => formatMoney(l.cost ?? l.spend) },
-          { label: "Status", value: (l) => String(l.status ?? l.status_code ?? "—") },
+          { label: "Cost", class: "num", value: (l) => formatMoney(l.cost) },
+          { label: "Status", value: (l) => badge(String(l.status ?? "—"), l.status >= 400 ? "danger" : "ok") },
         ] }));
     } catch (error) {
       replace(body, loadError(error));

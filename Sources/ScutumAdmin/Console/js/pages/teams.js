@@ -73,7 +73,7 @@ export async function render(main) {
         columns: [
           { label: "Team", value: (t) => [h("strong", {}, t.team_alias), h("br"), h("code", { class: "muted" }, t.team_id)] },
           { label: "Models", value: (t) => (t.models.length ? t.models.join(", ") : "all") },
-          { label: "Spend / budget", class: "num", value: (t) => `${formatMoney(t.spend ?? 0)} / ${t.max_budget == null ? "∞" : formatMoney(t.max_budget)}` },
+          { label: "Spend / budget", class: "num", value: (t) => (t.max_budget == null ? "no budget" : `${formatMoney(t.spend ?? 0)} / ${formatMoney(t.max_budget)}`) },
           { label: "Members", value: (t) => members(t, refresh) },
           { label: "State", value: (t) => (t.blocked ? badge("blocked", "danger") : badge("active", "ok")) },
           { label: "Created", value: (t) => formatDate(t.created_at) },

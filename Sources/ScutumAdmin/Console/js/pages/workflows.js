@@ -8,8 +8,8 @@ export const title = "Workflows";
 
 const EXAMPLE_GRAPH = {
   nodes: [
-    { name: "draft", type: "llm", config: { model: "gpt-4o", prompt: "Write three lines about {{input.topic}}" } },
-    { name: "review", type: "llm", config: { model: "gpt-4o", prompt: "Improve this: {{steps.draft.output}}" } },
+    { name: "draft", type: "llm", config: { model: "gpt-5-mini", prompt: "Write three lines about {{input.topic}}" } },
+    { name: "review", type: "llm", config: { model: "gpt-5-mini", prompt: "Improve this: {{steps.draft.output}}" } },
   ],
   edges: [{ source: "draft", target: "review" }],
   entry_point: "draft",
