@@ -1,6 +1,7 @@
 """The admin console in a real browser (headless Chromium): sign-in, teams, a key generated in
 the UI and used through the proxy, the dashboard seeing it, blocking it, a workflow run followed
 step by step, and a screenshot of every page."""
+import json
 import time
 import uuid
 
@@ -15,6 +16,15 @@ PAGES = [
     ("cluster", "Cluster"), ("settings", "Settings"), ("spend", "Spend Logs"),
 ]
 SUFFIX = uuid.uuid4().hex[:8]
+
+
+def create(console, opener, **fields):
+    """Opens a create dialog with the button `opener`, fills `fields` in order and saves."""
+    console.click(opener)
+    for name, value in fields.items():
+        console.fill(name, value)
+    console.submit_dialog()
+    console.dialog_closed()
 
 
 def stat(console, name):
@@ -50,11 +60,7 @@ def test_login_with_the_master_key_opens_the_dashboard(console, screenshots):
 def test_create_a_team(console):
     name = f"console-team-{SUFFIX}"
     console.go("teams", "Teams")
-    console.click("#create-team")
-    console.fill("team_alias", name)
-    console.fill("max_budget", "25")
-    console.submit_dialog()
-    console.dialog_closed()
+    create(console, "#create-team", team_alias=name, max_budget="25")
     row = console.row(name)
     assert "$25" in row.text
     _, teams = http("GET", CONSOLE_URL + "/api/v1/teams", token=token(console))
@@ -136,17 +142,29 @@ def test_generated_key_works_shows_on_the_dashboard_and_can_be_blocked(console, 
 
 def test_create_and_run_a_workflow_step_by_step(console, screenshots):
     name = f"console-wf-{SUFFIX}"
+    # The second step's prompt asks the mock upstream to take 3 s, so the page shows the first step
+    # done while the execution still runs.
+    graph = {"nodes": [
+        {"name": "draft", "type": "llm", "config": {"model": "gpt-5-mini", "prompt": "Three lines about {{input.topic}}"}},
+        {"name": "review", "type": "llm", "config": {"model": "gpt-5-mini",
+                                                     "prompt": "Improve [mock:latency_ms=3000]: {{steps.draft.output}}"}}],
+        "edges": [{"source": "draft", "target": "review"}], "entry_point": "draft", "end_nodes": ["review"]}
     console.go("workflows", "Workflows")
-    console.click("#create-workflow")
-    console.fill("name", name)
-    console.submit_dialog()
-    console.dialog_closed()
+    create(console, "#create-workflow", name=name, graph_definition=json.dumps(graph))
     console.row(name)
     console.button(f"Run {name}").click()
     console.fill("input_data", '{"topic": "otters"}')
     console.submit_dialog()
     console.wait(lambda d: "#/executions/" in d.current_url, 10, "the execution page")
+
+    def first_step_done_while_running(driver):
+        steps = {step.get_attribute("data-step"): step.get_attribute("data-status")
+                 for step in driver.find_elements(By.CSS_SELECTOR, "#execution-steps li")}
+        return steps.get("draft") == "completed" and driver.find_element(By.ID, "execution-status").text == "running"
+    console.wait(first_step_done_while_running, 20, "step 1 completed while the execution runs")
+    console.screenshot(screenshots, "06-workflow-running")
     console.wait(lambda d: d.find_element(By.ID, "execution-status").text == "completed", 60, "the execution to complete")
+    assert "completed: 2 steps completed" in console.find("#execution-progress").text
     steps = console.driver.find_elements(By.CSS_SELECTOR, "#execution-steps li")
     assert [step.get_attribute("data-step") for step in steps] == ["draft", "review"]
     assert all(step.get_attribute("data-status") == "completed" for step in steps)
@@ -156,16 +174,13 @@ def test_create_and_run_a_workflow_step_by_step(console, screenshots):
     execution_id = console.driver.current_url.rsplit("/", 1)[1]
     _, execution = http("GET", CONSOLE_URL + f"/api/v1/workflow-executions/{execution_id}", token=token(console))
     assert [step["node_name"] for step in execution["steps"]] == ["draft", "review"]
-    console.screenshot(screenshots, "06-workflow-execution")
+    console.screenshot(screenshots, "07-workflow-completed")
 
 
 def test_destructive_actions_ask_first(console):
     name = f"console-doomed-{SUFFIX}"
     console.go("teams", "Teams")
-    console.click("#create-team")
-    console.fill("team_alias", name)
-    console.submit_dialog()
-    console.dialog_closed()
+    create(console, "#create-team", team_alias=name)
     console.button(f"Delete team {name}").click()
     dialog = console.dialog()
     assert "Delete this team?" in dialog.text

@@ -225,3 +225,53 @@ export function section(title, ...children) {
   const id = `section-${title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
   return h("section", { class: "card", "aria-labelledby": id }, h("h2", { id }, title), children);
 }
+
+/** Fills `container` with what `build()` returns, or with the failure's detail text. */
+export async function fill(container, build) {
+  try {
+    replace(container, await build());
+  } catch (error) {
+    replace(container, loadError(error));
+  }
+}
+
+/** Opens a form dialog; once saved, announces `announce(result)` and awaits `refresh()`. */
+export async function saveDialog(options, announce, refresh) {
+  const saved = await formDialog(options);
+  if (saved) {
+    toast(announce(saved));
+    await refresh();
+  }
+  return saved;
+}
+
+/**
+ * A small button for a destructive action: asks in a dialog (`title`, `message`), runs `run` there,
+ * then announces `announce` and awaits `refresh()`.
+ */
+export function confirmButton(label, ariaLabel, { title, message, confirmLabel = label, run, announce, refresh }) {
+  return button(label, async () => {
+    if (await confirmAction({ title, message, confirmLabel, run })) {
+      toast(announce);
+      await refresh();
+    }
+  }, { kind: "small", "aria-label": ariaLabel });
+}
+
+/**
+ * Runs `tick(isStopped)` now and again `interval` ms after each run ends, until it returns false.
+ * Resolves, after the first run, to the function that stops it (a page's cleanup).
+ */
+export async function every(interval, tick) {
+  let timer = null;
+  let stopped = false;
+  const run = async () => {
+    const again = await tick(() => stopped);
+    if (!stopped && again !== false) timer = setTimeout(run, interval);
+  };
+  await run();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

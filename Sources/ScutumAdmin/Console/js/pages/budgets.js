@@ -1,8 +1,8 @@
 // Budgets: one card per budget with the current period's spend against its limit (a meter that
 // turns amber past the soft budget and red at the limit); create, edit and delete.
-import { h, replace, formatMoney, formatDate, formatPercent } from "../dom.js";
+import { h, formatMoney, formatDate, formatPercent } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, button, badge, formDialog, confirmAction, toast, emptyState, loadError } from "../ui.js";
+import { pageHeader, button, badge, saveDialog, confirmButton, emptyState, fill } from "../ui.js";
 
 export const title = "Budgets";
 
@@ -43,50 +43,30 @@ function card(budget, refresh) {
       h("dt", {}, "Current period"), h("dd", {}, budget.current_period_start ? `${formatDate(budget.current_period_start)} – ${formatDate(budget.current_period_end)}` : "—")),
     limit > 0 && (budget.spend ?? 0) >= limit ? h("p", {}, badge("limit reached", "danger")) : null,
     h("div", { class: "page-actions" },
-      button("Edit", async () => {
-        const saved = await formDialog({ title: `Edit budget: ${subject(budget)}`, fields: budgetFields(budget),
-          submit: (values) => api.put(`/budgets/${budget.id}`, values) });
-        if (saved) {
-          toast("Budget saved");
-          await refresh();
-        }
-      }, { kind: "small", "aria-label": `Edit budget ${subject(budget)}` }),
-      button("Delete", async () => {
-        const done = await confirmAction({ title: "Delete this budget?",
-          message: `${subject(budget)} will no longer be limited by this budget.`, run: () => api.delete(`/budgets/${budget.id}`) });
-        if (done) {
-          toast("Budget deleted");
-          await refresh();
-        }
-      }, { kind: "small", "aria-label": `Delete budget ${subject(budget)}` })));
+      button("Edit", () => saveDialog({ title: `Edit budget: ${subject(budget)}`, fields: budgetFields(budget),
+        submit: (values) => api.put(`/budgets/${budget.id}`, values) }, () => "Budget saved", refresh),
+      { kind: "small", "aria-label": `Edit budget ${subject(budget)}` }),
+      confirmButton("Delete", `Delete budget ${subject(budget)}`, { title: "Delete this budget?",
+        message: `${subject(budget)} will no longer be limited by this budget.`, run: () => api.delete(`/budgets/${budget.id}`),
+        announce: "Budget deleted", refresh })));
 }
 
 export async function render(main) {
   const body = h("div");
-  async function refresh() {
-    try {
-      const { budgets } = await api.get("/budgets");
-      replace(body, budgets.length
-        ? h("div", { class: "grid" }, budgets.map((budget) => card(budget, refresh)))
-        : emptyState("No budgets yet. Create one for the whole gateway, a team, a key or a user."));
-    } catch (error) {
-      replace(body, loadError(error));
-    }
-  }
-  const create = async () => {
-    const saved = await formDialog({ title: "Create a budget", submitLabel: "Create",
-      fields: [
-        { name: "scope", label: "Applies to", type: "select", options: ["global", "team", "key", "user"] },
-        { name: "scope_id", label: "Team id, key id or user id", help: "Leave empty for a global budget." },
-        ...budgetFields(),
-      ],
-      submit: (values) => api.post("/budgets", values) });
-    if (saved) {
-      toast("Budget created");
-      await refresh();
-    }
-  };
-  replace(main, pageHeader(title, "Spend in the current period against each limit.",
+  const refresh = () => fill(body, async () => {
+    const { budgets } = await api.get("/budgets");
+    return budgets.length
+      ? h("div", { class: "grid" }, budgets.map((budget) => card(budget, refresh)))
+      : emptyState("No budgets yet. Create one for the whole gateway, a team, a key or a user.");
+  });
+  const create = () => saveDialog({ title: "Create a budget", submitLabel: "Create",
+    fields: [
+      { name: "scope", label: "Applies to", type: "select", options: ["global", "team", "key", "user"] },
+      { name: "scope_id", label: "Team id, key id or user id", help: "Leave empty for a global budget." },
+      ...budgetFields(),
+    ],
+    submit: (values) => api.post("/budgets", values) }, () => "Budget created", refresh);
+  main.append(pageHeader(title, "Spend in the current period against each limit.",
     button("Create budget", create, { kind: "primary", id: "create-budget" })), body);
   await refresh();
 }

@@ -3,7 +3,7 @@
 // health of each provider deployment.
 import { h, replace, formatInteger, formatNumber, formatMoney, formatPercent, formatMilliseconds, formatDate } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, section, badge, dataTable, emptyState, loadError } from "../ui.js";
+import { pageHeader, section, badge, dataTable, emptyState, loadError, every } from "../ui.js";
 import { lineChart, barChart } from "../chart.js";
 
 export const title = "Dashboard";
@@ -65,24 +65,15 @@ function view(report) {
 export async function render(main) {
   const live = h("p", { class: "muted live" }, "");
   const body = h("div", { id: "dashboard-body" });
-  replace(main, pageHeader(title, `Cluster-wide traffic; refreshes every ${REFRESH_MS / 1000} s.`, live), body);
-  let timer = null;
-  let stopped = false;
-  async function refresh() {
+  main.append(pageHeader(title, `Cluster-wide traffic; refreshes every ${REFRESH_MS / 1000} s.`, live), body);
+  return every(REFRESH_MS, async (stopped) => {
     try {
       const report = await api.get("/metrics/realtime");
-      if (stopped) return;
+      if (stopped()) return;
       replace(body, view(report));
       replace(live, `Updated ${formatDate(new Date().toISOString())}`);
     } catch (error) {
-      if (stopped) return;
-      replace(body, loadError(error));
+      if (!stopped()) replace(body, loadError(error));
     }
-    if (!stopped) timer = setTimeout(refresh, REFRESH_MS);
-  }
-  await refresh();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+  });
 }

@@ -2,7 +2,7 @@
 // with each step's tokens, cost, duration and output; a running execution can be cancelled.
 import { h, replace, formatDate, formatMoney, formatInteger, formatMilliseconds, formatValue } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, button, badge, confirmAction, toast, section, loadError } from "../ui.js";
+import { pageHeader, dataTable, badge, confirmButton, section, loadError, every, fill } from "../ui.js";
 
 export const title = "Executions";
 
@@ -27,47 +27,60 @@ function stepItem(step) {
     step.output_data != null ? h("pre", {}, outputText(step.output_data)) : null);
 }
 
+function stat(label, value, id) {
+  return h("div", { class: "stat" }, h("dl", {}, h("dt", {}, label), h("dd", { id }, value)));
+}
+
+function progress(execution) {
+  const done = (execution.steps ?? []).filter((step) => step.status === "completed").length;
+  return `${execution.status}: ${done} step${done === 1 ? "" : "s"} completed, ${formatMoney(execution.total_cost)} so far`;
+}
+
+function view(execution, running) {
+  return [
+    h("div", { class: "stats" },
+      stat("Status", statusBadge(execution.status), "execution-status"),
+      stat("Workflow", execution.workflow_name),
+      stat("Tokens", formatInteger(execution.total_tokens)),
+      stat("Total cost", formatMoney(execution.total_cost), "execution-cost")),
+    execution.error ? h("p", { class: "load-error", role: "alert" }, execution.error) : null,
+    section("Steps", execution.steps?.length
+      ? h("ol", { class: "steps", id: "execution-steps" }, execution.steps.map(stepItem))
+      : h("p", { class: "muted" }, running ? "Waiting for the leader to start the first step…" : "No steps ran.")),
+    section("Input and output", h("dl", { class: "details" },
+      h("dt", {}, "Input"), h("dd", {}, h("code", {}, formatValue(execution.input_data))),
+      h("dt", {}, "Output"), h("dd", {}, h("pre", {}, outputText(execution.output_data))),
+      h("dt", {}, "Started"), h("dd", {}, formatDate(execution.started_at)),
+      h("dt", {}, "Finished"), h("dd", {}, formatDate(execution.completed_at)))),
+  ];
+}
+
 async function detail(main, id) {
-  const body = h("div", { "aria-live": "polite", "aria-busy": "false" });
-  const actions = h("div", { class: "page-actions" });
-  replace(main, pageHeader("Execution", `Execution ${id}`, h("a", { class: "button", href: "#/executions" }, "All executions"), actions), body);
-  let timer = null;
-  let stopped = false;
-  async function refresh() {
+  const path = `/workflow-executions/${encodeURIComponent(id)}`;
+  const announcer = h("p", { class: "muted", role: "status", id: "execution-progress" });
+  const body = h("div");
+  const cancel = confirmButton("Cancel", "Cancel this execution", { title: "Cancel this execution?",
+    confirmLabel: "Cancel execution", message: "Steps not yet started will not run.",
+    run: () => api.post(`${path}/cancel`), announce: "Execution cancelled", refresh: async () => {} });
+  cancel.id = "cancel-execution";
+  main.append(pageHeader("Execution", `Execution ${id}`, h("a", { class: "button", href: "#/executions" }, "All executions"), cancel),
+    announcer, body);
+  // Polls until the execution has finished; the status line changes only when progress does.
+  return every(POLL_MS, async (stopped) => {
     try {
-      const execution = await api.get(`/workflow-executions/${encodeURIComponent(id)}`);
-      if (stopped) return;
+      const execution = await api.get(path);
+      if (stopped()) return false;
       const running = !FINISHED.has(execution.status);
-      replace(actions, running ? button("Cancel", async () => {
-        const done = await confirmAction({ title: "Cancel this execution?", confirmLabel: "Cancel execution",
-          message: "Steps not yet started will not run.", run: () => api.post(`/workflow-executions/${encodeURIComponent(id)}/cancel`) });
-        if (done) toast("Execution cancelled");
-      }, { kind: "danger", id: "cancel-execution" }) : null);
-      replace(body,
-        h("div", { class: "stats" },
-          h("div", { class: "stat" }, h("dl", {}, h("dt", {}, "Status"), h("dd", { id: "execution-status" }, statusBadge(execution.status)))),
-          h("div", { class: "stat" }, h("dl", {}, h("dt", {}, "Workflow"), h("dd", {}, execution.workflow_name))),
-          h("div", { class: "stat" }, h("dl", {}, h("dt", {}, "Tokens"), h("dd", {}, formatInteger(execution.total_tokens)))),
-          h("div", { class: "stat" }, h("dl", {}, h("dt", {}, "Total cost"), h("dd", { id: "execution-cost" }, formatMoney(execution.total_cost))))),
-        execution.error ? h("p", { class: "load-error", role: "alert" }, execution.error) : null,
-        section("Steps", execution.steps?.length
-          ? h("ol", { class: "steps", id: "execution-steps" }, execution.steps.map(stepItem))
-          : h("p", { class: "muted" }, running ? "Waiting for the leader to start the first step…" : "No steps ran.")),
-        section("Input and output", h("dl", { class: "details" },
-          h("dt", {}, "Input"), h("dd", {}, h("code", {}, formatValue(execution.input_data))),
-          h("dt", {}, "Output"), h("dd", {}, h("pre", {}, outputText(execution.output_data))),
-          h("dt", {}, "Started"), h("dd", {}, formatDate(execution.started_at)),
-          h("dt", {}, "Finished"), h("dd", {}, formatDate(execution.completed_at)))));
-      if (running) timer = setTimeout(refresh, POLL_MS);
+      cancel.hidden = !running;
+      const text = progress(execution);
+      if (announcer.textContent !== text) replace(announcer, text);
+      replace(body, view(execution, running));
+      return running;
     } catch (error) {
-      if (!stopped) replace(body, loadError(error));
+      if (!stopped()) replace(body, loadError(error));
+      return false;
     }
-  }
-  await refresh();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+  });
 }
 
 async function list(main) {
@@ -76,24 +89,20 @@ async function list(main) {
     ["", "pending", "running", "completed", "failed", "cancelled"].map((value) =>
       h("option", { value, selected: value === (params.get("status") ?? "") }, value || "any")));
   const body = h("div");
-  async function refresh() {
-    try {
-      const { executions } = await api.get("/workflow-executions", { status: status.value, workflow_id: params.get("workflow"), limit: 100 });
-      replace(body, dataTable({ caption: "Workflow executions", rows: executions, rowLabel: (e) => e.id,
-        empty: "No executions match. Run a workflow from the Workflows page.",
-        columns: [
-          { label: "Execution", value: (e) => h("a", { href: `#/executions/${e.id}` }, e.id.slice(0, 8)) },
-          { label: "Workflow", value: (e) => e.workflow_name },
-          { label: "Status", value: (e) => statusBadge(e.status) },
-          { label: "Current step", value: (e) => e.current_node ?? "—" },
-          { label: "Tokens", class: "num", value: (e) => formatInteger(e.total_tokens) },
-          { label: "Cost", class: "num", value: (e) => formatMoney(e.total_cost) },
-          { label: "Created", value: (e) => formatDate(e.created_at) },
-        ] }));
-    } catch (error) {
-      replace(body, loadError(error));
-    }
-  }
+  const refresh = () => fill(body, async () => {
+    const { executions } = await api.get("/workflow-executions", { status: status.value, workflow_id: params.get("workflow"), limit: 100 });
+    return dataTable({ caption: "Workflow executions", rows: executions, rowLabel: (e) => e.id,
+      empty: "No executions match. Run a workflow from the Workflows page.",
+      columns: [
+        { label: "Execution", value: (e) => h("a", { href: `#/executions/${e.id}` }, e.id.slice(0, 8)) },
+        { label: "Workflow", value: (e) => e.workflow_name },
+        { label: "Status", value: (e) => statusBadge(e.status) },
+        { label: "Current step", value: (e) => e.current_node ?? "—" },
+        { label: "Tokens", class: "num", value: (e) => formatInteger(e.total_tokens) },
+        { label: "Cost", class: "num", value: (e) => formatMoney(e.total_cost) },
+        { label: "Created", value: (e) => formatDate(e.created_at) },
+      ] });
+  });
   status.addEventListener("change", refresh);
   replace(main, pageHeader(title, "Runs of every workflow, newest first.", h("a", { class: "button", href: "#/workflows" }, "Workflows")),
     h("div", { class: "toolbar" }, h("div", { class: "field" }, h("label", { for: "execution-status-filter" }, "Status"), status)), body);

@@ -1,8 +1,8 @@
 // Guardrails: profiles (PII, secrets, prompt injection, invisible text, topics, URLs, size), their
 // assignments to teams, and the latest guardrail events.
-import { h, replace, formatDate, formatValue } from "../dom.js";
+import { h, formatDate, formatValue } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, button, badge, formDialog, confirmAction, toast, section, loadError } from "../ui.js";
+import { pageHeader, dataTable, button, badge, saveDialog, confirmButton, toast, section, fill } from "../ui.js";
 
 export const title = "Guardrails";
 
@@ -44,116 +44,86 @@ function enabledDetectors(profile) {
   return on.length ? on.join("; ") : "none";
 }
 
+function assign(profile, teams, refresh) {
+  if (!teams.length) {
+    toast("Create a team first: profiles are assigned to teams.", "error");
+    return null;
+  }
+  return saveDialog({ title: `Assign ${profile.name}`, submitLabel: "Assign",
+    fields: [
+      { name: "team_id", label: "Team", type: "select", options: teams.map((t) => [t.team_id, t.team_alias]) },
+      { name: "priority", label: "Priority", type: "number", step: 1, value: 0, help: "Lower runs first." },
+    ],
+    submit: ({ team_id: teamID, priority = 0 }) =>
+      api.post(`/guardrails/${profile.id}/assign/${encodeURIComponent(teamID)}?priority=${encodeURIComponent(priority)}`) },
+  () => `${profile.name} assigned`, refresh);
+}
+
+function profileActions(profile, teams, refresh) {
+  return [
+    button("Assign", () => assign(profile, teams, refresh), { kind: "small", "aria-label": `Assign ${profile.name} to a team` }),
+    button("Edit", () => saveDialog({ title: `Edit ${profile.name}`, fields: profileFields(profile),
+      submit: (values) => api.put(`/guardrails/${profile.id}`, values) }, (saved) => `${saved.name} saved`, refresh),
+    { kind: "small", "aria-label": `Edit ${profile.name}` }),
+    confirmButton("Delete", `Delete ${profile.name}`, { title: "Delete this profile?",
+      message: `${profile.name} and its team assignments are deleted; those teams stop being checked by it.`,
+      run: () => api.delete(`/guardrails/${profile.id}`), announce: `${profile.name} deleted`, refresh }),
+  ];
+}
+
+function profilesTable(profiles, teams, refresh) {
+  return dataTable({ caption: "Guardrail profiles", rows: profiles, rowLabel: (p) => p.name,
+    empty: "No guardrail profiles yet. Create one, then assign it to a team.",
+    columns: [
+      { label: "Profile", value: (p) => [h("strong", {}, p.name), p.description ? [h("br"), h("span", { class: "muted" }, p.description)] : null] },
+      { label: "Mode", value: (p) => `${p.mode}, ${p.on_fail}` },
+      { label: "Detectors", value: enabledDetectors },
+      { label: "State", value: (p) => [p.is_active ? badge("active", "ok") : badge("inactive", "warn"), p.is_default ? [" ", badge("default", "info")] : null] },
+      { label: "Actions", class: "actions", value: (p) => profileActions(p, teams, refresh) },
+    ] });
+}
+
+function assignmentsTable(assignments, refresh) {
+  return dataTable({ caption: "Assignments", rows: assignments, rowLabel: (a) => `${a.config_name} ${a.team_name}`,
+    empty: "No assignments. Use Assign on a profile to apply it to a team's keys.",
+    columns: [
+      { label: "Profile", value: (a) => a.config_name },
+      { label: "Team", value: (a) => a.team_name },
+      { label: "Priority", class: "num", value: (a) => String(a.priority) },
+      { label: "Since", value: (a) => formatDate(a.created_at) },
+      { label: "Actions", class: "actions", value: (a) => confirmButton("Unassign", `Unassign ${a.config_name} from ${a.team_name}`, {
+        title: "Remove this assignment?", message: `${a.team_name} will no longer be checked by ${a.config_name}.`,
+        run: () => api.delete(`/guardrails/${a.guardrail_config_id}/assign/${encodeURIComponent(a.team_id)}`),
+        announce: "Assignment removed", refresh }) },
+    ] });
+}
+
+function eventsTable(events) {
+  return dataTable({ caption: "Recent guardrail events", rows: events,
+    empty: "No guardrail events yet: nothing has been blocked, masked or detected.",
+    columns: [
+      { label: "When", value: (e) => formatDate(e.at) },
+      { label: "Profile", value: (e) => e.config_name ?? "—" },
+      { label: "Scanner", value: (e) => `${e.scanner}${e.rule ? ` / ${e.rule}` : ""}` },
+      { label: "Type", value: (e) => e.event_type },
+      { label: "Action", value: (e) => badge(e.action, e.action === "block" ? "danger" : "warn") },
+      { label: "Team", value: (e) => e.team_id ?? "—" },
+      { label: "Model", value: (e) => e.model ?? "—" },
+      { label: "Details", value: (e) => formatValue(e.details) },
+    ] });
+}
+
 export async function render(main) {
-  const profilesBody = h("div");
-  const assignmentsBody = h("div");
-  const eventsBody = h("div");
-  let profiles = [];
-  let teams = [];
-
-  async function refresh() {
-    try {
-      const [profileList, teamList, { assignments }, { events }] = await Promise.all([
-        api.get("/guardrails"), api.get("/teams"), api.get("/guardrail-assignments"), api.get("/guardrail-events", { limit: 25 })]);
-      profiles = profileList.guardrails;
-      teams = teamList.teams;
-      replace(profilesBody, dataTable({ caption: "Guardrail profiles", rows: profiles, rowLabel: (p) => p.name,
-        empty: "No guardrail profiles yet. Create one, then assign it to a team.",
-        columns: [
-          { label: "Profile", value: (p) => [h("strong", {}, p.name), p.description ? [h("br"), h("span", { class: "muted" }, p.description)] : null] },
-          { label: "Mode", value: (p) => `${p.mode}, ${p.on_fail}` },
-          { label: "Detectors", value: enabledDetectors },
-          { label: "State", value: (p) => [p.is_active ? badge("active", "ok") : badge("inactive", "warn"), p.is_default ? [" ", badge("default", "info")] : null] },
-          { label: "Actions", class: "actions", value: (p) => [
-            button("Assign", () => assign(p), { kind: "small", "aria-label": `Assign ${p.name} to a team` }),
-            button("Edit", () => edit(p), { kind: "small", "aria-label": `Edit ${p.name}` }),
-            button("Delete", async () => {
-              const done = await confirmAction({ title: "Delete this profile?",
-                message: `${p.name} and its team assignments are deleted; those teams stop being checked by it.`,
-                run: () => api.delete(`/guardrails/${p.id}`) });
-              if (done) {
-                toast(`${p.name} deleted`);
-                await refresh();
-              }
-            }, { kind: "small", "aria-label": `Delete ${p.name}` }),
-          ] },
-        ] }));
-      replace(assignmentsBody, dataTable({ caption: "Assignments", rows: assignments, rowLabel: (a) => `${a.config_name} ${a.team_name}`,
-        empty: "No assignments. Use Assign on a profile to apply it to a team's keys.",
-        columns: [
-          { label: "Profile", value: (a) => a.config_name },
-          { label: "Team", value: (a) => a.team_name },
-          { label: "Priority", class: "num", value: (a) => String(a.priority) },
-          { label: "Since", value: (a) => formatDate(a.created_at) },
-          { label: "Actions", class: "actions", value: (a) => button("Unassign", async () => {
-            const done = await confirmAction({ title: "Remove this assignment?", confirmLabel: "Unassign",
-              message: `${a.team_name} will no longer be checked by ${a.config_name}.`,
-              run: () => api.delete(`/guardrails/${a.guardrail_config_id}/assign/${encodeURIComponent(a.team_id)}`) });
-            if (done) {
-              toast("Assignment removed");
-              await refresh();
-            }
-          }, { kind: "small", "aria-label": `Unassign ${a.config_name} from ${a.team_name}` }) },
-        ] }));
-      replace(eventsBody, dataTable({ caption: "Recent guardrail events", rows: events,
-        empty: "No guardrail events yet: nothing has been blocked, masked or detected.",
-        columns: [
-          { label: "When", value: (e) => formatDate(e.at) },
-          { label: "Profile", value: (e) => e.config_name ?? "—" },
-          { label: "Scanner", value: (e) => `${e.scanner}${e.rule ? ` / ${e.rule}` : ""}` },
-          { label: "Type", value: (e) => e.event_type },
-          { label: "Action", value: (e) => badge(e.action, e.action === "block" ? "danger" : "warn") },
-          { label: "Team", value: (e) => e.team_id ?? "—" },
-          { label: "Model", value: (e) => e.model ?? "—" },
-          { label: "Details", value: (e) => formatValue(e.details) },
-        ] }));
-    } catch (error) {
-      replace(profilesBody, loadError(error));
-    }
-  }
-
-  async function create() {
-    const saved = await formDialog({ title: "Create a guardrail profile", submitLabel: "Create", fields: profileFields(),
-      submit: (values) => api.post("/guardrails", values) });
-    if (saved) {
-      toast(`${saved.name} created`);
-      await refresh();
-    }
-  }
-
-  async function edit(profile) {
-    const saved = await formDialog({ title: `Edit ${profile.name}`, fields: profileFields(profile),
-      submit: (values) => api.put(`/guardrails/${profile.id}`, values) });
-    if (saved) {
-      toast(`${saved.name} saved`);
-      await refresh();
-    }
-  }
-
-  async function assign(profile) {
-    if (!teams.length) {
-      toast("Create a team first: profiles are assigned to teams.", "error");
-      return;
-    }
-    const saved = await formDialog({ title: `Assign ${profile.name}`, submitLabel: "Assign",
-      fields: [
-        { name: "team_id", label: "Team", type: "select", options: teams.map((t) => [t.team_id, t.team_alias]) },
-        { name: "priority", label: "Priority", type: "number", step: 1, value: 0, help: "Lower runs first." },
-      ],
-      submit: ({ team_id, priority }) => request(profile, team_id, priority) });
-    if (saved) {
-      toast(`${profile.name} assigned`);
-      await refresh();
-    }
-  }
-
-  function request(profile, teamID, priority) {
-    const query = priority === undefined ? "" : `?priority=${encodeURIComponent(priority)}`;
-    return api.post(`/guardrails/${profile.id}/assign/${encodeURIComponent(teamID)}${query}`);
-  }
-
-  replace(main, pageHeader(title, "Content checks on requests and answers, per team.",
-    button("Create profile", create, { kind: "primary", id: "create-guardrail" })),
-    section("Profiles", profilesBody), section("Team assignments", assignmentsBody), section("Recent events", eventsBody));
+  const body = h("div");
+  const refresh = () => fill(body, async () => {
+    const [{ guardrails }, { teams }, { assignments }, { events }] = await Promise.all([
+      api.get("/guardrails"), api.get("/teams"), api.get("/guardrail-assignments"), api.get("/guardrail-events", { limit: 25 })]);
+    return [section("Profiles", profilesTable(guardrails, teams, refresh)),
+      section("Team assignments", assignmentsTable(assignments, refresh)), section("Recent events", eventsTable(events))];
+  });
+  const create = () => saveDialog({ title: "Create a guardrail profile", submitLabel: "Create", fields: profileFields(),
+    submit: (values) => api.post("/guardrails", values) }, (saved) => `${saved.name} created`, refresh);
+  main.append(pageHeader(title, "Content checks on requests and answers, per team.",
+    button("Create profile", create, { kind: "primary", id: "create-guardrail" })), body);
   await refresh();
 }

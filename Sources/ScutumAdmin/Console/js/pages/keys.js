@@ -1,8 +1,8 @@
 // API keys: list with team, limits, budget and state; generate (the secret is shown once, with a
 // copy button); block/unblock and delete, each confirmed in a dialog.
-import { h, replace, formatDate, formatMoney, formatInteger } from "../dom.js";
+import { h, formatDate, formatMoney, formatInteger } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, button, badge, formDialog, secretDialog, confirmAction, toast, showError, loadError } from "../ui.js";
+import { pageHeader, dataTable, button, badge, formDialog, secretDialog, confirmButton, toast, showError, fill } from "../ui.js";
 
 export const title = "API Keys";
 
@@ -45,55 +45,38 @@ function actions(key, refresh) {
         showError(error, "Unblock failed");
       }
     }, { kind: "small", "aria-label": `Unblock key ${keyLabel(key)}` })
-    : button("Block", async () => {
-      const done = await confirmAction({ title: "Block this key?", confirmLabel: "Block",
-        message: `Requests with “${keyLabel(key)}” (${key.key_name}) will be refused on every node within a second.`,
-        run: () => api.post("/keys/block", { key_id: key.key_id }) });
-      if (done) {
-        toast(`Key ${keyLabel(key)} blocked`);
-        await refresh();
-      }
-    }, { kind: "small", "aria-label": `Block key ${keyLabel(key)}` });
-  const remove = button("Delete", async () => {
-    const done = await confirmAction({ title: "Delete this key?",
-      message: `“${keyLabel(key)}” (${key.key_name}) and its budget are deleted for good. Applications using it stop working.`,
-      run: () => api.post("/keys/delete", { key_ids: [key.key_id] }) });
-    if (done) {
-      toast(`Key ${keyLabel(key)} deleted`);
-      await refresh();
-    }
-  }, { kind: "small", "aria-label": `Delete key ${keyLabel(key)}` });
+    : confirmButton("Block", `Block key ${keyLabel(key)}`, { title: "Block this key?",
+      message: `Requests with “${keyLabel(key)}” (${key.key_name}) will be refused on every node within a second.`,
+      run: () => api.post("/keys/block", { key_id: key.key_id }), announce: `Key ${keyLabel(key)} blocked`, refresh });
+  const remove = confirmButton("Delete", `Delete key ${keyLabel(key)}`, { title: "Delete this key?",
+    message: `“${keyLabel(key)}” (${key.key_name}) and its budget are deleted for good. Applications using it stop working.`,
+    run: () => api.post("/keys/delete", { key_ids: [key.key_id] }), announce: `Key ${keyLabel(key)} deleted`, refresh });
   return [block, remove];
 }
 
 export async function render(main) {
   const body = h("div");
   let teams = [];
-  async function refresh() {
-    try {
-      const [{ keys }, teamList] = await Promise.all([api.get("/keys"), api.get("/teams")]);
-      teams = teamList.teams;
-      const teamName = new Map(teams.map((team) => [team.team_id, team.team_alias]));
-      replace(body, dataTable({
-        caption: "API keys", rows: keys, rowLabel: keyLabel,
-        empty: "No keys yet. Generate one to let an application call the proxy.",
-        columns: [
-          { label: "Key", value: (k) => [h("strong", {}, k.key_alias ?? "(no alias)"), h("br"), h("code", { class: "muted" }, k.key_name)] },
-          { label: "Team", value: (k) => (k.team_id ? teamName.get(k.team_id) ?? k.team_id : "—") },
-          { label: "Role", value: (k) => k.role },
-          { label: "Models", value: (k) => (k.models.length ? k.models.join(", ") : "all") },
-          { label: "RPM / TPM", class: "num", value: (k) => `${formatInteger(k.rpm_limit)} / ${formatInteger(k.tpm_limit)}` },
-          { label: "Spend / budget", class: "num", value: (k) => (k.max_budget == null ? "no budget" : `${formatMoney(k.spend ?? 0)} / ${formatMoney(k.max_budget)}`) },
-          { label: "State", value: (k) => (k.blocked ? badge("blocked", "danger") : badge("active", "ok")) },
-          { label: "Expires", value: (k) => (k.expires ? formatDate(k.expires) : "never") },
-          { label: "Actions", class: "actions", value: (k) => actions(k, refresh) },
-        ],
-      }));
-    } catch (error) {
-      replace(body, loadError(error));
-    }
-  }
-  replace(main, pageHeader(title, "Keys applications use with the proxy (port 4000).",
+  const refresh = () => fill(body, async () => {
+    const [{ keys }, teamList] = await Promise.all([api.get("/keys"), api.get("/teams")]);
+    teams = teamList.teams;
+    const teamName = new Map(teams.map((team) => [team.team_id, team.team_alias]));
+    return dataTable({ caption: "API keys", rows: keys, rowLabel: keyLabel,
+      empty: "No keys yet. Generate one to let an application call the proxy.",
+      columns: [
+        { label: "Key", value: (k) => [h("strong", {}, k.key_alias ?? "(no alias)"), h("br"), h("code", { class: "muted" }, k.key_name)] },
+        { label: "Team", value: (k) => (k.team_id ? teamName.get(k.team_id) ?? k.team_id : "—") },
+        { label: "Role", value: (k) => k.role },
+        { label: "Models", value: (k) => (k.models.length ? k.models.join(", ") : "all") },
+        { label: "RPM / TPM", class: "num", value: (k) => `${formatInteger(k.rpm_limit)} / ${formatInteger(k.tpm_limit)}` },
+        { label: "Spend / budget", class: "num",
+          value: (k) => (k.max_budget == null ? "no budget" : `${formatMoney(k.spend ?? 0)} / ${formatMoney(k.max_budget)}`) },
+        { label: "State", value: (k) => (k.blocked ? badge("blocked", "danger") : badge("active", "ok")) },
+        { label: "Expires", value: (k) => (k.expires ? formatDate(k.expires) : "never") },
+        { label: "Actions", class: "actions", value: (k) => actions(k, refresh) },
+      ] });
+  });
+  main.append(pageHeader(title, "Keys applications use with the proxy (port 4000).",
     button("Generate key", () => generate(teams, refresh), { kind: "primary", id: "generate-key" })), body);
   await refresh();
 }

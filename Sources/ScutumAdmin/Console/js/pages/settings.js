@@ -1,8 +1,8 @@
 // Settings: the platform switches and defaults (PUT /api/v1/settings merges what is sent), and the
 // latest audit-log entries.
-import { h, replace, formatDate, formatValue } from "../dom.js";
+import { h, formatDate, formatValue } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, section, button, toast, showError, loadError } from "../ui.js";
+import { pageHeader, dataTable, section, button, toast, showError, fill } from "../ui.js";
 
 export const title = "Settings";
 
@@ -69,27 +69,23 @@ function form(settings, refresh) {
 
 export async function render(main) {
   const body = h("div");
-  async function refresh() {
-    try {
-      const [settings, { entries }] = await Promise.all([api.get("/settings"), api.get("/audit-log", { limit: 30 })]);
-      const known = new Set([...FLAGS, ...NUMBERS].map(([name]) => name).concat(["default_model", "mcp_allowed_hosts"]));
-      const other = Object.entries(settings).filter(([name]) => !known.has(name));
-      replace(body, h("div", { class: "grid-2" },
-        section("Platform", form(settings, refresh),
-          other.length ? h("dl", { class: "details" }, other.map(([name, value]) => [h("dt", {}, name), h("dd", {}, formatValue(value))])) : null),
-        section("Audit log", dataTable({ caption: "Audit log", rows: entries,
-          empty: "No changes recorded yet.",
-          columns: [
-            { label: "When", value: (e) => formatDate(e.at ?? e.created_at) },
-            { label: "Who", value: (e) => e.actor },
-            { label: "Action", value: (e) => e.action },
-            { label: "Target", value: (e) => [e.target_type, e.target_id].filter(Boolean).join(" ") || "—" },
-          ] }))));
-    } catch (error) {
-      replace(body, loadError(error));
-    }
-  }
-  replace(main, pageHeader(title, "Gateway-wide switches; every node applies them within a second.",
+  const refresh = () => fill(body, async () => {
+    const [settings, { entries }] = await Promise.all([api.get("/settings"), api.get("/audit-log", { limit: 30 })]);
+    const known = new Set([...FLAGS, ...NUMBERS].map(([name]) => name).concat(["default_model", "mcp_allowed_hosts"]));
+    const other = Object.entries(settings).filter(([name]) => !known.has(name));
+    return h("div", { class: "grid-2" },
+      section("Platform", form(settings, refresh),
+        other.length ? h("dl", { class: "details" }, other.map(([name, value]) => [h("dt", {}, name), h("dd", {}, formatValue(value))])) : null),
+      section("Audit log", dataTable({ caption: "Audit log", rows: entries,
+        empty: "No changes recorded yet.",
+        columns: [
+          { label: "When", value: (e) => formatDate(e.at ?? e.created_at) },
+          { label: "Who", value: (e) => e.actor },
+          { label: "Action", value: (e) => e.action },
+          { label: "Target", value: (e) => [e.target_type, e.target_id].filter(Boolean).join(" ") || "—" },
+        ] })));
+  });
+  main.append(pageHeader(title, "Gateway-wide switches; every node applies them within a second.",
     button("Reload", () => refresh(), { id: "settings-reload" })), body);
   await refresh();
 }

@@ -2,7 +2,7 @@
 // date range, with totals per model for the same range.
 import { h, replace, formatDate, formatMoney, formatInteger, formatMilliseconds } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, section, badge, loadError } from "../ui.js";
+import { pageHeader, dataTable, section, badge, fill } from "../ui.js";
 import { barChart } from "../chart.js";
 
 export const title = "Spend Logs";
@@ -25,7 +25,7 @@ export async function render(main) {
   const body = h("div");
   async function refresh() {
     const query = Object.fromEntries(FILTERS.map(([name]) => [name, inputs[name].value.trim()]));
-    try {
+    await fill(body, async () => {
       const [{ logs }, byModel] = await Promise.all([
         api.get("/spend/logs", { ...query, limit: 200 }),
         api.get("/spend/models", { start: query.start, end: query.end, key_id: query.key_id, team_id: query.team_id })]);
@@ -33,7 +33,7 @@ export async function render(main) {
       replace(totals, models.length
         ? barChart({ title: "Spend by model", items: models.map((t) => ({ label: t.model ?? "unknown", value: t.total_cost })), format: formatMoney })
         : h("p", { class: "muted" }, "No spend in this range."));
-      replace(body, dataTable({ caption: "Spend logs", rows: logs, rowLabel: (l) => l.request_id ?? "",
+      return dataTable({ caption: "Spend logs", rows: logs, rowLabel: (l) => l.request_id ?? "",
         empty: "No requests match. Widen the filters, or send traffic through the proxy.",
         columns: [
           { label: "When", value: (l) => formatDate(l.at) },
@@ -41,16 +41,14 @@ export async function render(main) {
           { label: "Model", value: (l) => l.model_served && l.model_served !== l.model_requested
             ? `${l.model_requested} → ${l.model_served}` : l.model_requested ?? l.model_served ?? "—" },
           { label: "Provider", value: (l) => l.provider ?? "—" },
-          { label: "Key", value: (l) => l.key_alias ?? (l.key_id ? h("code", {}, l.key_id.slice(0, 8)) : "master") },
+          { label: "Key", value: (l) => l.key_alias ?? (l.key_id ? h("code", {}, l.key_id.slice(0, 8)) : "—") },
           { label: "Team", value: (l) => l.team_id ?? "—" },
           { label: "Latency", class: "num", value: (l) => formatMilliseconds(l.latency_ms) },
           { label: "Tokens in / out", class: "num", value: (l) => `${formatInteger(l.prompt_tokens)} / ${formatInteger(l.completion_tokens)}` },
           { label: "Cost", class: "num", value: (l) => formatMoney(l.cost) },
           { label: "Status", value: (l) => badge(String(l.status ?? "—"), l.status >= 400 ? "danger" : "ok") },
-        ] }));
-    } catch (error) {
-      replace(body, loadError(error));
-    }
+        ] });
+    });
   }
   form.addEventListener("submit", (event) => {
     event.preventDefault();

@@ -1,8 +1,8 @@
 // Teams: create, edit (models, budget, blocked), members (add and remove) and delete; deleting a
 // team deletes its keys, which the confirmation says.
-import { h, replace, formatMoney, formatDate } from "../dom.js";
+import { h, formatMoney, formatDate } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, button, badge, formDialog, confirmAction, toast, showError, loadError } from "../ui.js";
+import { pageHeader, dataTable, button, badge, saveDialog, confirmButton, fill } from "../ui.js";
 
 export const title = "Teams";
 
@@ -17,85 +17,57 @@ function teamFields(team = {}) {
   ];
 }
 
-async function create(refresh) {
-  const team = await formDialog({ title: "Create a team", submitLabel: "Create",
-    fields: [...teamFields(), { name: "team_id", label: "Team id", help: "Optional; generated when empty." }],
-    submit: (values) => api.post("/teams", values) });
-  if (team) {
-    toast(`Team ${team.team_alias} created`);
-    await refresh();
-  }
-}
-
-async function edit(team, refresh) {
-  const saved = await formDialog({ title: `Edit team ${team.team_alias}`, fields: teamFields(team),
-    submit: (values) => api.put(`/teams/${encodeURIComponent(team.team_id)}`, values) });
-  if (saved) {
-    toast(`Team ${saved.team_alias} saved`);
-    await refresh();
-  }
-}
-
-async function addMember(team, refresh) {
-  const saved = await formDialog({ title: `Add a member to ${team.team_alias}`, submitLabel: "Add",
-    fields: [
-      { name: "user_id", label: "User id", required: true },
-      { name: "role", label: "Role", type: "select", options: ["member", "admin"] },
-    ],
-    submit: (values) => api.post(`/teams/${encodeURIComponent(team.team_id)}/members`, values) });
-  if (saved) {
-    toast("Member added");
-    await refresh();
-  }
+function teamPath(team) {
+  return `/teams/${encodeURIComponent(team.team_id)}`;
 }
 
 function members(team, refresh) {
   if (!team.members.length) return h("span", { class: "muted" }, "none");
   return h("ul", { class: "plain" }, team.members.map((member) => h("li", {}, `${member.user_id} (${member.role}) `,
-    button("Remove", async () => {
-      const done = await confirmAction({ title: "Remove this member?", confirmLabel: "Remove",
-        message: `${member.user_id} leaves ${team.team_alias}.`,
-        run: () => api.delete(`/teams/${encodeURIComponent(team.team_id)}/members/${encodeURIComponent(member.user_id)}`) });
-      if (done) {
-        toast("Member removed");
-        await refresh();
-      }
-    }, { kind: "small", "aria-label": `Remove ${member.user_id} from ${team.team_alias}` }))));
+    confirmButton("Remove", `Remove ${member.user_id} from ${team.team_alias}`, { title: "Remove this member?",
+      message: `${member.user_id} leaves ${team.team_alias}.`, announce: "Member removed", refresh,
+      run: () => api.delete(`${teamPath(team)}/members/${encodeURIComponent(member.user_id)}`) }))));
+}
+
+function actions(team, refresh) {
+  return [
+    button("Add member", () => saveDialog({ title: `Add a member to ${team.team_alias}`, submitLabel: "Add",
+      fields: [
+        { name: "user_id", label: "User id", required: true },
+        { name: "role", label: "Role", type: "select", options: ["member", "admin"] },
+      ],
+      submit: (values) => api.post(`${teamPath(team)}/members`, values) }, () => "Member added", refresh),
+    { kind: "small", "aria-label": `Add a member to ${team.team_alias}` }),
+    button("Edit", () => saveDialog({ title: `Edit team ${team.team_alias}`, fields: teamFields(team),
+      submit: (values) => api.put(teamPath(team), values) }, (saved) => `Team ${saved.team_alias} saved`, refresh),
+    { kind: "small", "aria-label": `Edit team ${team.team_alias}` }),
+    confirmButton("Delete", `Delete team ${team.team_alias}`, { title: "Delete this team?",
+      message: `${team.team_alias} is deleted together with its keys and budgets. This cannot be undone.`,
+      run: () => api.delete(teamPath(team)), announce: `Team ${team.team_alias} deleted`, refresh }),
+  ];
 }
 
 export async function render(main) {
   const body = h("div");
-  async function refresh() {
-    try {
-      const { teams } = await api.get("/teams");
-      replace(body, dataTable({ caption: "Teams", rows: teams, rowLabel: (t) => t.team_alias,
-        empty: "No teams yet. Create one to group keys under shared models, budgets and guardrails.",
-        columns: [
-          { label: "Team", value: (t) => [h("strong", {}, t.team_alias), h("br"), h("code", { class: "muted" }, t.team_id)] },
-          { label: "Models", value: (t) => (t.models.length ? t.models.join(", ") : "all") },
-          { label: "Spend / budget", class: "num", value: (t) => (t.max_budget == null ? "no budget" : `${formatMoney(t.spend ?? 0)} / ${formatMoney(t.max_budget)}`) },
-          { label: "Members", value: (t) => members(t, refresh) },
-          { label: "State", value: (t) => (t.blocked ? badge("blocked", "danger") : badge("active", "ok")) },
-          { label: "Created", value: (t) => formatDate(t.created_at) },
-          { label: "Actions", class: "actions", value: (t) => [
-            button("Add member", () => addMember(t, refresh), { kind: "small", "aria-label": `Add a member to ${t.team_alias}` }),
-            button("Edit", () => edit(t, refresh), { kind: "small", "aria-label": `Edit team ${t.team_alias}` }),
-            button("Delete", async () => {
-              const done = await confirmAction({ title: "Delete this team?",
-                message: `${t.team_alias} is deleted together with its keys and budgets. This cannot be undone.`,
-                run: () => api.delete(`/teams/${encodeURIComponent(t.team_id)}`) });
-              if (done) {
-                toast(`Team ${t.team_alias} deleted`);
-                await refresh();
-              }
-            }, { kind: "small", "aria-label": `Delete team ${t.team_alias}` }),
-          ] },
-        ] }));
-    } catch (error) {
-      replace(body, loadError(error));
-    }
-  }
-  replace(main, pageHeader(title, "Teams share models, budgets and guardrails across their keys.",
-    button("Create team", () => create(refresh), { kind: "primary", id: "create-team" })), body);
+  const refresh = () => fill(body, async () => {
+    const { teams } = await api.get("/teams");
+    return dataTable({ caption: "Teams", rows: teams, rowLabel: (t) => t.team_alias,
+      empty: "No teams yet. Create one to group keys under shared models, budgets and guardrails.",
+      columns: [
+        { label: "Team", value: (t) => [h("strong", {}, t.team_alias), h("br"), h("code", { class: "muted" }, t.team_id)] },
+        { label: "Models", value: (t) => (t.models.length ? t.models.join(", ") : "all") },
+        { label: "Spend / budget", class: "num",
+          value: (t) => (t.max_budget == null ? "no budget" : `${formatMoney(t.spend ?? 0)} / ${formatMoney(t.max_budget)}`) },
+        { label: "Members", value: (t) => members(t, refresh) },
+        { label: "State", value: (t) => (t.blocked ? badge("blocked", "danger") : badge("active", "ok")) },
+        { label: "Created", value: (t) => formatDate(t.created_at) },
+        { label: "Actions", class: "actions", value: (t) => actions(t, refresh) },
+      ] });
+  });
+  const create = () => saveDialog({ title: "Create a team", submitLabel: "Create",
+    fields: [...teamFields(), { name: "team_id", label: "Team id", help: "Optional; generated when empty." }],
+    submit: (values) => api.post("/teams", values) }, (team) => `Team ${team.team_alias} created`, refresh);
+  main.append(pageHeader(title, "Teams share models, budgets and guardrails across their keys.",
+    button("Create team", create, { kind: "primary", id: "create-team" })), body);
   await refresh();
 }
