@@ -13,6 +13,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -93,7 +94,9 @@ class Console:
         self.driver = driver
 
     def wait(self, condition, timeout=15, message=""):
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(condition, message)
+        """Polls `condition`; elements replaced by a re-render (stale) just mean "not yet"."""
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.2,
+                             ignored_exceptions=[StaleElementReferenceException]).until(condition, message)
 
     def find(self, css, timeout=15):
         return self.wait(EC.visibility_of_element_located((By.CSS_SELECTOR, css)), timeout, f"visible {css}")

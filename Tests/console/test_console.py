@@ -5,7 +5,9 @@ import json
 import time
 import uuid
 
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from conftest import CONSOLE_URL, MASTER_KEY, Console, chat, http, new_driver
 
@@ -194,6 +196,16 @@ def test_destructive_actions_ask_first(console):
                  10, "the team gone")
 
 
+UNLABELLED = """
+return [...document.querySelectorAll('#app-view input, #app-view select, #app-view textarea, dialog input, dialog select, dialog textarea')]
+    .filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
+    .map((el) => el.name || el.id || el.outerHTML.slice(0, 60))
+  .concat([...document.querySelectorAll('#app-view button, #app-view a')]
+    .filter((el) => !(el.textContent.trim() || el.getAttribute('aria-label')))
+    .map((el) => el.outerHTML.slice(0, 60)));
+"""
+
+
 def test_every_page_loads_and_is_screenshotted(console, screenshots):
     console.driver.get_log("browser")  # drop what earlier tests logged
     for index, (route, heading) in enumerate(PAGES, start=1):
@@ -202,8 +214,46 @@ def test_every_page_loads_and_is_screenshotted(console, screenshots):
         time.sleep(0.3)
         errors = console.driver.find_elements(By.CSS_SELECTOR, "#main .load-error")
         assert not errors, f"{route}: {[e.text for e in errors]}"
+        assert console.driver.execute_script(UNLABELLED) == [], route
+        assert console.driver.find_elements(By.CSS_SELECTOR, "main#main h1#page-title") and \
+            console.driver.find_elements(By.CSS_SELECTOR, "nav[aria-label]")
         console.screenshot(screenshots, f"page-{index:02d}-{route}")
     assert console.errors_in_console() == []
+
+
+def test_keyboard_only_sign_in_and_navigation():
+    driver = new_driver()
+    try:
+        page = Console(driver)
+        page.open("dashboard")
+        driver.execute_script("localStorage.clear()")
+        driver.refresh()
+        page.find("#login-key").send_keys(MASTER_KEY + Keys.ENTER)
+        page.find("#page-title")
+        active = driver.switch_to.active_element
+        assert active.get_attribute("id") == "page-title", "focus moves to the page heading"
+        # A fresh load: the first Tab reaches the skip link.
+        driver.refresh()
+        page.find("#page-title")
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        skip = driver.switch_to.active_element
+        assert skip.text == "Skip to content" and skip.is_displayed()
+        # Tab along to the Keys link and follow it with Enter.
+        for _ in range(30):
+            ActionChains(driver).send_keys(Keys.TAB).perform()
+            if driver.switch_to.active_element.get_attribute("data-route") == "keys":
+                break
+        ActionChains(driver).send_keys(Keys.ENTER).perform()
+        page.wait(lambda d: d.find_element(By.ID, "page-title").text == "API Keys", 10, "the keys page")
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        assert driver.switch_to.active_element.get_attribute("id") == "generate-key"
+        ActionChains(driver).send_keys(Keys.ENTER).perform()
+        page.dialog()
+        assert driver.switch_to.active_element.get_attribute("name") == "key_alias", "the dialog focuses its first field"
+        ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+        page.dialog_closed()
+    finally:
+        driver.quit()
 
 
 def test_narrow_window_uses_the_menu_button(screenshots):

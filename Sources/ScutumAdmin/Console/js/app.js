@@ -42,7 +42,8 @@ function showLogin(reason = "") {
   document.getElementById("login-key").focus();
 }
 
-async function showApp() {
+/** Shows the console; `focusHeading` is false on a fresh page load, so Tab starts at the skip link. */
+async function showApp(focusHeading = true) {
   loginView.hidden = true;
   appView.hidden = false;
   try {
@@ -53,7 +54,7 @@ async function showApp() {
     if (error instanceof ApiError && error.status === 401) return;
     showError(error);
   }
-  await route();
+  await route(focusHeading);
 }
 
 function setNavOpen(open) {
@@ -66,8 +67,8 @@ function buildNav() {
     h("li", {}, h("a", { href: `#/${route}`, dataset: { route } }, label))));
 }
 
-/** Mounts the page the hash names. */
-async function route() {
+/** Mounts the page the hash names and, after navigation, moves focus to its heading. */
+async function route(focusHeading = true) {
   if (!session()) {
     if (loginView.hidden) showLogin();
     return;
@@ -95,7 +96,7 @@ async function route() {
       return;
     }
     cleanup = typeof result === "function" ? result : null;
-    document.getElementById("page-title")?.focus({ preventScroll: true });
+    if (focusHeading) document.getElementById("page-title")?.focus({ preventScroll: true });
   } catch (error) {
     if (token !== renderToken) return;
     if (error instanceof ApiError && error.status === 401) return;
@@ -138,5 +139,5 @@ window.addEventListener("hashchange", () => {
 onSessionEnd((reason) => showLogin(reason));
 
 buildNav();
-if (session()) showApp();
+if (session()) showApp(false);
 else showLogin();

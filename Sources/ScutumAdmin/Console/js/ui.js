@@ -235,12 +235,22 @@ export async function fill(container, build) {
   }
 }
 
+/**
+ * After a refresh replaced the control that had focus, moves focus to the page's heading so keyboard
+ * users are not dropped at the top of the document.
+ */
+function restoreFocus() {
+  const active = document.activeElement;
+  if (!active || active === document.body || !active.isConnected) document.getElementById("page-title")?.focus();
+}
+
 /** Opens a form dialog; once saved, announces `announce(result)` and awaits `refresh()`. */
 export async function saveDialog(options, announce, refresh) {
   const saved = await formDialog(options);
   if (saved) {
     toast(announce(saved));
     await refresh();
+    restoreFocus();
   }
   return saved;
 }
@@ -254,6 +264,7 @@ export function confirmButton(label, ariaLabel, { title, message, confirmLabel =
     if (await confirmAction({ title, message, confirmLabel, run })) {
       toast(announce);
       await refresh();
+      restoreFocus();
     }
   }, { kind: "small", "aria-label": ariaLabel });
 }
