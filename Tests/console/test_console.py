@@ -229,9 +229,8 @@ def test_keyboard_only_sign_in_and_navigation():
         driver.execute_script("localStorage.clear()")
         driver.refresh()
         page.find("#login-key").send_keys(MASTER_KEY + Keys.ENTER)
-        page.find("#page-title")
-        active = driver.switch_to.active_element
-        assert active.get_attribute("id") == "page-title", "focus moves to the page heading"
+        page.wait(lambda d: d.switch_to.active_element.get_attribute("id") == "page-title", 10,
+                  "focus on the page heading after signing in")
         # A fresh load: the first Tab reaches the skip link.
         driver.refresh()
         page.find("#page-title")
@@ -244,7 +243,8 @@ def test_keyboard_only_sign_in_and_navigation():
             if driver.switch_to.active_element.get_attribute("data-route") == "keys":
                 break
         ActionChains(driver).send_keys(Keys.ENTER).perform()
-        page.wait(lambda d: d.find_element(By.ID, "page-title").text == "API Keys", 10, "the keys page")
+        page.wait(lambda d: d.find_element(By.ID, "page-title").text == "API Keys"
+                  and d.switch_to.active_element.get_attribute("id") == "page-title", 10, "the keys page, focused")
         ActionChains(driver).send_keys(Keys.TAB).perform()
         assert driver.switch_to.active_element.get_attribute("id") == "generate-key"
         ActionChains(driver).send_keys(Keys.ENTER).perform()
