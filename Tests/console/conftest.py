@@ -103,8 +103,13 @@ class Console:
 
     def click(self, css, timeout=15):
         element = self.wait(EC.element_to_be_clickable((By.CSS_SELECTOR, css)), timeout, f"clickable {css}")
-        element.click()
+        self.press(element)
         return element
+
+    def press(self, element):
+        """Clicks `element` after scrolling it to the middle of the window (clear of the toasts)."""
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        element.click()
 
     def button(self, label, scope=None, timeout=15):
         """A visible button whose text or aria-label is `label`."""
@@ -141,9 +146,12 @@ class Console:
         return self.find("dialog[open]")
 
     def fill(self, name, value):
-        """Types into a form dialog's field (select fields take the option value)."""
+        """Types into a form dialog's field (select fields take the option value, checkboxes a bool)."""
         element = self.find(f"dialog[open] [name='{name}']")
-        if element.tag_name == "select":
+        if element.get_attribute("type") == "checkbox":
+            if element.is_selected() != value:
+                element.click()
+        elif element.tag_name == "select":
             from selenium.webdriver.support.ui import Select
             Select(element).select_by_value(value)
         else:

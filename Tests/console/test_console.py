@@ -78,7 +78,7 @@ def test_validation_errors_show_the_detail(console):
     error = console.find("dialog[open] .form-error")
     # The API's 422 detail, with the field it names.
     assert error.text.startswith("budget_duration: "), error.text
-    console.button("Cancel", console.dialog()).click()
+    console.press(console.button("Cancel", console.dialog()))
     console.dialog_closed()
 
 
@@ -100,10 +100,10 @@ def test_generated_key_works_shows_on_the_dashboard_and_can_be_blocked(console, 
     secret = console.find("dialog[open] output#secret-value").text.strip()
     assert secret.startswith("sk-"), secret
     console.screenshot(screenshots, "03-key-created-once")
-    console.button("Copy", console.dialog()).click()
+    console.press(console.button("Copy", console.dialog()))
     console.wait(lambda d: "Copied" in d.find_element(By.CSS_SELECTOR, "dialog[open] [role=status]").text
                  or "Ctrl+C" in d.find_element(By.CSS_SELECTOR, "dialog[open] [role=status]").text, 5, "copy feedback")
-    console.button("Done", console.dialog()).click()
+    console.press(console.button("Done", console.dialog()))
     console.dialog_closed()
     row = console.row(alias)
     assert secret not in console.driver.page_source, "the secret must not stay on the page"
@@ -120,15 +120,15 @@ def test_generated_key_works_shows_on_the_dashboard_and_can_be_blocked(console, 
     console.screenshot(screenshots, "04-dashboard-after-request")
 
     console.go("keys", "API Keys")
-    console.button(f"Block key {alias}").click()
+    console.press(console.button(f"Block key {alias}"))
     dialog = console.dialog()
     assert "Block this key?" in dialog.text
-    console.button("Cancel", dialog).click()
+    console.press(console.button("Cancel", dialog))
     console.dialog_closed()
     assert "active" in console.row(alias).text
     assert chat(secret)[0] == 200
 
-    console.button(f"Block key {alias}").click()
+    console.press(console.button(f"Block key {alias}"))
     console.submit_dialog()
     console.dialog_closed()
     console.wait(lambda d: "blocked" in console.row(alias).text, 10, "the key shown blocked")
@@ -154,7 +154,7 @@ def test_create_and_run_a_workflow_step_by_step(console, screenshots):
     console.go("workflows", "Workflows")
     create(console, "#create-workflow", name=name, graph_definition=json.dumps(graph))
     console.row(name)
-    console.button(f"Run {name}").click()
+    console.press(console.button(f"Run {name}"))
     console.fill("input_data", '{"topic": "otters"}')
     console.submit_dialog()
     console.wait(lambda d: "#/executions/" in d.current_url, 10, "the execution page")
@@ -179,17 +179,67 @@ def test_create_and_run_a_workflow_step_by_step(console, screenshots):
     console.screenshot(screenshots, "07-workflow-completed")
 
 
+def test_guardrail_budget_routing_and_settings_forms(console):
+    team = f"console-team-{SUFFIX}"
+    _, teams = http("GET", CONSOLE_URL + "/api/v1/teams", token=token(console))
+    team_id = next(t["team_id"] for t in teams["teams"] if t["team_alias"] == team)
+
+    profile = f"console-pii-{SUFFIX}"
+    console.go("guardrails", "Guardrails")
+    create(console, "#create-guardrail", name=profile, enable_pii_detection=True, pii_action="mask")
+    assert "PII (mask)" in console.row(profile).text
+    console.press(console.button(f"Assign {profile} to a team"))
+    console.fill("team_id", team_id)
+    console.fill("priority", "3")
+    console.submit_dialog()
+    console.dialog_closed()
+    assignment = console.row(f"{profile} {team}")
+    assert "3" in assignment.text
+    _, assignments = http("GET", CONSOLE_URL + "/api/v1/guardrail-assignments", token=token(console))
+    assert any(a["config_name"] == profile and a["team_id"] == team_id and a["priority"] == 3
+               for a in assignments["assignments"])
+
+    console.go("budgets", "Budgets")
+    create(console, "#create-budget", scope="user", scope_id=f"console-user-{SUFFIX}", max_budget="10",
+           soft_budget="8", budget_duration="30d")
+    card = console.find(f'[data-budget="user console-user-{SUFFIX}"]')
+    assert "of $10" in card.text and "30d" in card.text, card.text
+
+    policy = f"console-group-{SUFFIX}"
+    console.go("routing", "Routing Policies")
+    console.click("#create-policy")
+    console.fill("name", policy)
+    console.fill("type", "model_group")
+    config = console.find("dialog[open] [name='config']")
+    console.wait(lambda d: '"alias"' in config.get_attribute("value"), 5, "the model_group example")
+    console.submit_dialog()
+    console.dialog_closed()
+    assert "model_group" in console.row(policy).text
+
+    console.go("settings", "Settings")
+    maintenance = console.find("#setting-maintenance_mode")
+    assert not maintenance.is_selected()
+    console.press(maintenance)
+    console.press(console.find("#settings-form button[type=submit]"))
+    dialog = console.dialog()
+    assert "maintenance mode" in dialog.text.lower()
+    console.press(console.button("Cancel", dialog))
+    console.dialog_closed()
+    _, settings = http("GET", CONSOLE_URL + "/api/v1/settings", token=token(console))
+    assert not settings.get("maintenance_mode"), settings
+
+
 def test_destructive_actions_ask_first(console):
     name = f"console-doomed-{SUFFIX}"
     console.go("teams", "Teams")
     create(console, "#create-team", team_alias=name)
-    console.button(f"Delete team {name}").click()
+    console.press(console.button(f"Delete team {name}"))
     dialog = console.dialog()
     assert "Delete this team?" in dialog.text
     dialog.send_keys("\ue00c")  # Escape cancels
     console.dialog_closed()
     console.row(name)
-    console.button(f"Delete team {name}").click()
+    console.press(console.button(f"Delete team {name}"))
     console.submit_dialog()
     console.dialog_closed()
     console.wait(lambda d: not any(r.get_attribute("data-row") == name for r in d.find_elements(By.CSS_SELECTOR, "tbody tr")),

@@ -53,7 +53,10 @@ export function confirmAction({ title, message, confirmLabel = "Delete", run }) 
   });
 }
 
-/** A labelled input for one field of a form dialog. */
+/**
+ * A labelled input for one field of a form dialog. A field: `{name, label, type, value, required,
+ * options, help, placeholder, min, step, rows, emptyAs, onChange(value, form)}`.
+ */
 function fieldControl(field) {
   const id = `field-${field.name}`;
   const common = { id, name: field.name, required: field.required, "aria-describedby": field.help ? `${id}-help` : undefined };
@@ -80,6 +83,7 @@ function fieldControl(field) {
         autocomplete: "off",
         value: Array.isArray(field.value) ? field.value.join(", ") : field.value ?? "" });
   }
+  if (field.onChange) control.addEventListener("change", () => field.onChange(control.value, control.form));
   const help = field.help ? h("small", { id: `${id}-help`, class: "help" }, field.help) : null;
   if (field.type === "checkbox") {
     return h("div", { class: "field field-checkbox" }, control, h("label", { for: id }, field.label), help);

@@ -2,7 +2,7 @@
 // copy button); block/unblock and delete, each confirmed in a dialog.
 import { h, formatDate, formatMoney, formatInteger } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, button, badge, formDialog, secretDialog, confirmButton, toast, showError, fill } from "../ui.js";
+import { pageHeader, dataTable, button, badge, formDialog, saveDialog, secretDialog, confirmButton, toast, showError, fill } from "../ui.js";
 
 export const title = "API Keys";
 
@@ -34,7 +34,24 @@ async function generate(teams, refresh) {
     intro: `Copy the key for “${keyLabel(created)}” now: it is stored only as a hash and cannot be shown again.` });
 }
 
-function actions(key, refresh) {
+function edit(key, teams, refresh) {
+  return saveDialog({ title: `Edit key ${keyLabel(key)}`,
+    intro: "Changes apply on every node within a second. Empty limits keep their current value.",
+    fields: [
+      { name: "key_alias", label: "Alias", value: key.key_alias },
+      { name: "team_id", label: "Team", type: "select", value: key.team_id ?? "",
+        options: [["", "No team"], ...teams.map((t) => [t.team_id, t.team_alias])], emptyAs: null },
+      { name: "models", label: "Allowed models", type: "list", value: key.models, emptyAs: [], help: "Comma-separated; empty allows every model." },
+      { name: "max_budget", label: "Max budget (USD)", type: "number", min: 0, value: key.max_budget },
+      { name: "budget_duration", label: "Budget period", value: key.budget_duration, placeholder: "30d or monthly" },
+      { name: "rpm_limit", label: "Requests per minute", type: "number", min: 1, step: 1, value: key.rpm_limit },
+      { name: "tpm_limit", label: "Tokens per minute", type: "number", min: 1, step: 1, value: key.tpm_limit },
+    ],
+    submit: (values) => api.post("/keys/update", { key_id: key.key_id, ...values }) },
+  () => `Key ${keyLabel(key)} saved`, refresh);
+}
+
+function actions(key, teams, refresh) {
   const block = key.blocked
     ? button("Unblock", async () => {
       try {
@@ -51,7 +68,8 @@ function actions(key, refresh) {
   const remove = confirmButton("Delete", `Delete key ${keyLabel(key)}`, { title: "Delete this key?",
     message: `“${keyLabel(key)}” (${key.key_name}) and its budget are deleted for good. Applications using it stop working.`,
     run: () => api.post("/keys/delete", { key_ids: [key.key_id] }), announce: `Key ${keyLabel(key)} deleted`, refresh });
-  return [block, remove];
+  const change = button("Edit", () => edit(key, teams, refresh), { kind: "small", "aria-label": `Edit key ${keyLabel(key)}` });
+  return [change, block, remove];
 }
 
 export async function render(main) {
@@ -73,7 +91,7 @@ export async function render(main) {
           value: (k) => (k.max_budget == null ? "no budget" : `${formatMoney(k.spend ?? 0)} / ${formatMoney(k.max_budget)}`) },
         { label: "State", value: (k) => (k.blocked ? badge("blocked", "danger") : badge("active", "ok")) },
         { label: "Expires", value: (k) => (k.expires ? formatDate(k.expires) : "never") },
-        { label: "Actions", class: "actions", value: (k) => actions(k, refresh) },
+        { label: "Actions", class: "actions", value: (k) => actions(k, teams, refresh) },
       ] });
   });
   main.append(pageHeader(title, "Keys applications use with the proxy (port 4000).",

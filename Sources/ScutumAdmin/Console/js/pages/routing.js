@@ -6,19 +6,28 @@ import { pageHeader, dataTable, button, badge, saveDialog, confirmButton, fill }
 
 export const title = "Routing Policies";
 
+/** A valid config for each policy type, offered when the type is picked. */
 const EXAMPLES = {
-  fallback: { model: "gpt-5", fallbacks: ["claude-sonnet-4.5"] },
-  model_group: { name: "fast", models: ["gpt-5-mini"] },
+  fallback: { model: "gpt-5", fallbacks: ["claude-sonnet-4.5", "gemini-3-pro"] },
+  model_group: { alias: "team-fast", models: ["gpt-5-mini", "claude-haiku-4.5"] },
   routing_strategy: { strategy: "least-busy" },
-  conditional: { conditions: [] },
+  conditional: { condition: { team_id: "research" }, source_model: "gpt-5", redirect_to: "claude-opus-4.5" },
 };
+
+/** Replaces the config with the chosen type's example unless the user has edited it. */
+function offerExample(type, form) {
+  const config = form.elements.namedItem("config");
+  const current = config.value.trim();
+  const untouched = !current || Object.values(EXAMPLES).some((example) => JSON.stringify(example, null, 2) === current);
+  if (untouched && EXAMPLES[type]) config.value = JSON.stringify(EXAMPLES[type], null, 2);
+}
 
 function policyFields(policy = {}) {
   return [
     { name: "name", label: "Name", required: true, value: policy.name },
-    { name: "type", label: "Type", type: "select", options: Object.keys(EXAMPLES), value: policy.type },
+    { name: "type", label: "Type", type: "select", options: Object.keys(EXAMPLES), value: policy.type, onChange: offerExample },
     { name: "config", label: "Config (JSON)", type: "json", required: true, value: policy.config ?? EXAMPLES.fallback,
-      help: "The API checks the config for the chosen type and names any problem." },
+      help: "fallback: model + fallbacks; model_group: alias + models; routing_strategy: strategy (simple-shuffle, cost-based, least-busy, latency-based); conditional: condition + source_model + redirect_to. The API names any problem." },
     { name: "priority", label: "Priority", type: "number", step: 1, value: policy.priority ?? 0 },
     { name: "enabled", label: "Enabled", type: "checkbox", value: policy.enabled ?? true },
   ];

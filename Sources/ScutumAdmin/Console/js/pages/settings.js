@@ -2,7 +2,7 @@
 // latest audit-log entries.
 import { h, formatDate, formatValue } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, section, button, toast, showError, fill } from "../ui.js";
+import { pageHeader, dataTable, section, button, toast, showError, confirmAction, fill } from "../ui.js";
 
 export const title = "Settings";
 
@@ -52,6 +52,11 @@ function form(settings, refresh) {
     for (const [name, read] of controls) {
       const value = read();
       if (value !== undefined) changes[name] = value;
+    }
+    if (changes.maintenance_mode && !settings.maintenance_mode) {
+      const confirmed = await confirmAction({ title: "Turn on maintenance mode?", confirmLabel: "Turn on",
+        message: "Every node's proxy refuses all requests until maintenance mode is turned off again." });
+      if (!confirmed) return;
     }
     save.disabled = true;
     try {
