@@ -240,6 +240,7 @@ let package = Package(
             dependencies: [
                 "ScutumAdmin", "ScutumTestSupport", "ScutumStore", "ScutumCore", "ScutumMock",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

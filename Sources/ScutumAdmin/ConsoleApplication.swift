@@ -32,8 +32,9 @@ public enum ConsoleApplication {
     ].joined(separator: "; ")
 
     /// The router: Admin API routes (built with `admin`, so tokens and limits match port 8086) and a
-    /// GET and a HEAD route per console file. `dependencies.jwtSecret` must be the Admin API's secret for a token
-    /// from one port to work on the other.
+    /// GET and a HEAD route per console file. `dependencies.jwtSecret` must be the Admin API's secret
+    /// (not empty: an empty one is replaced by a random secret per router) for a token from one port
+    /// to work on the other.
     public static func router(admin: AdminConfiguration, dependencies: AdminDependencies, assets: ConsoleAssets,
         logger: Logger) -> Router<AdminRequestContext>
     {

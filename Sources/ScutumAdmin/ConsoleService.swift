@@ -4,6 +4,10 @@ import ServiceLifecycle
 
 /// The admin console as a node service: reads the bundled files once (asynchronously, before it
 /// listens), then runs `ConsoleApplication` until the service group shuts down.
+///
+/// Files that cannot be read leave the node without a console (an error in the log) rather than
+/// stopping the proxy and the Admin API with it; a port that cannot be bound stops the node, as the
+/// other listeners do.
 public struct ConsoleService: Service {
     let configuration: ConsoleConfiguration
     let admin: AdminConfiguration
@@ -28,7 +32,15 @@ public struct ConsoleService: Service {
     }
 
     public func run() async throws {
-        let assets = try await loadAssets()
+        let assets: ConsoleAssets
+        do {
+            assets = try await loadAssets()
+        } catch {
+            logger.error("admin console disabled: its files could not be read",
+                metadata: ["error": "\(error)", "port": "\(configuration.port)"])
+            try? await gracefulShutdown()
+            return
+        }
         logger.info("admin console loaded", metadata: ["files": "\(assets.files.count)"])
         let logger = logger
         let application = ConsoleApplication.application(configuration: configuration, admin: admin,

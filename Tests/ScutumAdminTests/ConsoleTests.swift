@@ -6,6 +6,7 @@ import NIOCore
 import PostgresNIO
 import ScutumCore
 import ScutumTestSupport
+import ServiceLifecycle
 import Testing
 
 @testable import ScutumAdmin
@@ -124,5 +125,35 @@ struct ConsoleTests {
         #expect(Set(assets.files.keys) == ["/index.html", "/js/pages/a.js"])
         #expect(assets.asset(for: "/")?.contentType == "text/html; charset=utf-8")
         #expect(String(buffer: try #require(assets.files["/js/pages/a.js"]).body) == "export {}")
+    }
+
+    @Test("files that cannot be read leave the node without a console, not stopped")
+    func unreadableFilesDoNotStopTheNode() async throws {
+        try await withMigratedDatabase { client, _ in
+            struct Unreadable: Error {}
+            let console = ConsoleService(configuration: ConsoleConfiguration(host: "127.0.0.1", port: 0),
+                admin: AdminConfiguration(host: "127.0.0.1", port: 0), dependencies: AdminFixture.dependencies(client),
+                logger: TestEnvironment.logger, loadAssets: { throw Unreadable() })
+            // The other service ends after 300 ms and takes the group down; had the console returned
+            // (or thrown) at once, the group would have ended at once.
+            let group = ServiceGroup(configuration: .init(services: [
+                .init(service: console, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: Pause(duration: .milliseconds(300)), successTerminationBehavior: .gracefullyShutdownGroup),
+            ], logger: TestEnvironment.logger))
+            let clock = ContinuousClock()
+            let started = clock.now
+            try await group.run()
+            #expect(clock.now - started >= .milliseconds(300))
+        }
+    }
+}
+
+/// A service that returns after a pause.
+struct Pause: Service {
+    let duration: Duration
+
+    func run() async throws {
+        try await Task.sleep(for: duration)
     }
 }
