@@ -52,13 +52,15 @@ function view(report) {
           { label: "Spend", class: "num", value: (m) => formatMoney(m.cost ?? 0) },
         ] })]
       : emptyState("No requests today yet. Send one through the proxy on port 4000 with a key from API Keys."));
-  const providers = report.providers ?? [];
-  const health = section("Provider health", dataTable({ caption: "Provider health", rows: providers, rowLabel: (p) => p.deployment,
-    empty: "No deployments are configured: add models to the catalog.",
-    columns: [
-      { label: "Deployment", value: (p) => p.deployment },
-      { label: "Circuit breaker", value: (p) => badge(p.state, stateTone[p.state] ?? "neutral") },
-    ] }));
+  // Deployments whose breaker is not closed first, then by name.
+  const providers = [...(report.providers ?? [])].sort((a, b) =>
+    Number(a.state === "closed") - Number(b.state === "closed") || a.deployment.localeCompare(b.deployment));
+  const healthy = providers.filter((p) => p.state === "closed").length;
+  const health = section("Provider health", providers.length
+    ? [h("p", { class: "muted" }, `${healthy} of ${providers.length} deployments healthy (circuit breaker closed).`),
+      h("ul", { class: "chips", "aria-label": "Deployments and their circuit breakers" }, providers.map((p) =>
+        h("li", { dataset: { deployment: p.deployment } }, h("span", {}, p.deployment), badge(p.state, stateTone[p.state] ?? "neutral"))))]
+    : emptyState("No deployments are configured: add models to the catalog."));
   return [stats, charts, h("div", { class: "grid-2" }, usage, health)];
 }
 
