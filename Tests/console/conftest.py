@@ -165,8 +165,10 @@ class Console:
     def dialog_closed(self, timeout=15):
         self.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog[open]"), timeout, "the dialog to close")
 
-    def toast_text(self, timeout=10):
-        return self.find("#toasts .toast", timeout).text
+    def toast(self, text, timeout=10):
+        """Waits for a toast containing `text` and returns its whole text."""
+        return self.wait(lambda d: next((t.text for t in d.find_elements(By.CSS_SELECTOR, "#toasts .toast")
+                                         if text in t.text), False), timeout, f"a toast saying {text!r}")
 
     def row(self, label, timeout=15):
         return self.wait(lambda d: next((r for r in d.find_elements(By.CSS_SELECTOR, "tbody tr")

@@ -2,8 +2,13 @@
 the UI and used through the proxy, the dashboard seeing it, blocking it, a workflow run followed
 step by step, and a screenshot of every page."""
 import json
+import os
+import pathlib
 import time
+import urllib.parse
 import uuid
+
+import pytest
 
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -18,6 +23,8 @@ PAGES = [
     ("cluster", "Cluster"), ("settings", "Settings"), ("spend", "Spend Logs"),
 ]
 SUFFIX = uuid.uuid4().hex[:8]
+MOCK_MCP_URL = os.environ.get("SCUTUM_MOCK_MCP_URL")
+GATEWAY_CONFIG_PATH = os.environ.get("GATEWAY_CONFIG_PATH")
 
 
 def create(console, opener, **fields):
@@ -227,6 +234,42 @@ def test_guardrail_budget_routing_and_settings_forms(console):
     console.dialog_closed()
     _, settings = http("GET", CONSOLE_URL + "/api/v1/settings", token=token(console))
     assert not settings.get("maintenance_mode"), settings
+
+
+@pytest.mark.skipif(not MOCK_MCP_URL or not GATEWAY_CONFIG_PATH,
+                    reason="make test provides SCUTUM_MOCK_MCP_URL and GATEWAY_CONFIG_PATH")
+def test_mcp_server_test_preview_and_sync(console, screenshots):
+    name = f"console-mcp-{SUFFIX}"
+    host = urllib.parse.urlsplit(MOCK_MCP_URL).hostname
+    # The mock's MCP server is on loopback, which MCP servers may use only when allowed.
+    console.go("settings", "Settings")
+    allowed = console.find("#setting-mcp_allowed_hosts")
+    if host not in allowed.get_attribute("value"):
+        allowed.send_keys(f", {host}" if allowed.get_attribute("value") else host)
+        console.press(console.find("#settings-form button[type=submit]"))
+        console.toast("Settings saved")
+
+    console.go("mcp", "MCP Servers")
+    create(console, "#create-mcp", name=name, server_type="http", url=MOCK_MCP_URL)
+    console.row(name)
+    console.press(console.button(f"Test {name}"))
+    console.wait(lambda d: "ok" in console.row(name).text, 20, "a successful connection test")
+    row = console.row(name)
+    assert row.find_element(By.CSS_SELECTOR, "td[data-label='Tools']").text == "2", row.text  # echo and add
+
+    console.click("#mcp-preview")
+    preview = console.find("pre.code")
+    assert MOCK_MCP_URL in preview.text and "mcp:" in preview.text, preview.text
+
+    console.click("#mcp-sync")
+    console.submit_dialog()
+    console.dialog_closed(timeout=30)
+    _, servers = http("GET", CONSOLE_URL + "/api/v1/mcp-servers", token=token(console))
+    active = sum(1 for server in servers["servers"] if server["is_active"])
+    assert f"Synced {active} server(s)" in console.toast("Synced")
+    written = pathlib.Path(GATEWAY_CONFIG_PATH).read_text()
+    assert MOCK_MCP_URL in written, written
+    console.screenshot(screenshots, "08-mcp-synced")
 
 
 def test_destructive_actions_ask_first(console):

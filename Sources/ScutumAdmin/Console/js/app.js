@@ -63,8 +63,14 @@ function setNavOpen(open) {
 }
 
 function buildNav() {
-  replace(document.getElementById("nav-list"), PAGES.map(([route, label]) =>
-    h("li", {}, h("a", { href: `#/${route}`, dataset: { route } }, label))));
+  replace(document.getElementById("nav-list"), PAGES.map(([name, label]) =>
+    h("li", {}, h("a", { href: `#/${name}`, dataset: { route: name }, onClick: (event) => {
+      // The current page's link reloads it from the API (the hash would not change).
+      if (location.hash === `#/${name}`) {
+        event.preventDefault();
+        route();
+      }
+    } }, label))));
 }
 
 /** Mounts the page the hash names and, after navigation, moves focus to its heading. */

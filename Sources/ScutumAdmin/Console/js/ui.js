@@ -10,6 +10,9 @@ export function toast(message, kind = "success") {
     h("span", {}, message),
     h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss", onClick: () => item.remove() }, "×"));
   region.append(item);
+  // At most four at once: the oldest confirmation goes first (errors stay until dismissed).
+  const confirmations = [...region.querySelectorAll(".toast-success")];
+  if (region.children.length > 4 && confirmations.length) confirmations[0].remove();
   if (kind !== "error") setTimeout(() => item.remove(), 5000);
 }
 
