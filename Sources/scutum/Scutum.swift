@@ -5,6 +5,7 @@ import PostgresNIO
 import ScutumCore
 import ScutumNode
 import ScutumStore
+import ServiceLifecycle
 import Synchronization
 
 /// The `scutum` command: serve a gateway node, migrate the database, manage keys.
@@ -65,7 +66,8 @@ struct Serve: AsyncParsableCommand {
             logger.info("proxy listening", metadata: ["address": "http://\(configuration.proxy.host):\(port)"])
         }
         node.logStartup()
-        try await node.serviceGroup().run()
+        let tracing = configuration.tracing ? try TraceExport.bootstrap(logger: logger) : nil
+        try await node.serviceGroup(first: tracing.map { [$0] } ?? []).run()
     }
 }
 

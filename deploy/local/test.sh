@@ -54,16 +54,18 @@ swift_status=${PIPESTATUS[0]}
 step "end-to-end: the guide's examples against a demo gateway on :$GATEWAY_PORT"
 e2e_status=1
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv || exit 1; fi
-.venv/bin/pip install -q --disable-pip-version-check openai pytest prometheus-client kubernetes-validate pyyaml || exit 1
+.venv/bin/pip install -q --disable-pip-version-check openai pytest prometheus-client opentelemetry-proto kubernetes-validate pyyaml || exit 1
 E2E_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_e2e"
 PGPASSWORD=$(cat .data/test/pg-password) psql -q -h 127.0.0.1 -p "$PG_PORT" -U scutum -d scutum \
     -c "DROP DATABASE IF EXISTS scutum_e2e WITH (FORCE)" -c "CREATE DATABASE scutum_e2e" \
     -c "DROP DATABASE IF EXISTS scutum_cluster WITH (FORCE)" -c "CREATE DATABASE scutum_cluster" \
     -c "DROP DATABASE IF EXISTS scutum_workflows WITH (FORCE)" -c "CREATE DATABASE scutum_workflows" \
-    -c "DROP DATABASE IF EXISTS scutum_tls WITH (FORCE)" -c "CREATE DATABASE scutum_tls" || exit 1
+    -c "DROP DATABASE IF EXISTS scutum_tls WITH (FORCE)" -c "CREATE DATABASE scutum_tls" \
+    -c "DROP DATABASE IF EXISTS scutum_tracing WITH (FORCE)" -c "CREATE DATABASE scutum_tracing" || exit 1
 CLUSTER_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_cluster"
 WORKFLOW_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_workflows"
 TLS_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_tls"
+TRACING_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_tracing"
 E2E_KEY="sk-e2e-$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40)"
 gateway_env=(env -i PATH="$PATH" HOME="$HOME" SCUTUM_API_KEY="$E2E_KEY" DATABASE_URL="$E2E_URL" REDIS_URL="$REDIS_URL"
     SCUTUM_HOST=127.0.0.1 SCUTUM_PROXY_PORT="$GATEWAY_PORT" SCUTUM_MOCK_UPSTREAM_PORT=29100 SCUTUM_LOG_LEVEL=info)
@@ -77,7 +79,7 @@ done
 if curl -fs "http://127.0.0.1:$GATEWAY_PORT/health/readiness" >/dev/null; then
     SCUTUM_API_KEY="$E2E_KEY" SCUTUM_BASE_URL="http://localhost:$GATEWAY_PORT" \
         DATABASE_URL="$E2E_URL" SCUTUM_BIN="$ROOT/.build/debug/scutum" SCUTUM_MOCK_BIN="$ROOT/.build/debug/scutum-mock" \
-        CLUSTER_DATABASE_URL="$CLUSTER_URL" WORKFLOW_DATABASE_URL="$WORKFLOW_URL" TLS_DATABASE_URL="$TLS_URL" REDIS_URL="$REDIS_URL" SCUTUM_E2E_LOGS="$LOGS" \
+        CLUSTER_DATABASE_URL="$CLUSTER_URL" WORKFLOW_DATABASE_URL="$WORKFLOW_URL" TLS_DATABASE_URL="$TLS_URL" TRACING_DATABASE_URL="$TRACING_URL" REDIS_URL="$REDIS_URL" SCUTUM_E2E_LOGS="$LOGS" \
         .venv/bin/python -m pytest -q Tests/e2e 2>&1 | tee "$LOGS/pytest.log"
     e2e_status=${PIPESTATUS[0]}
 else
