@@ -47,9 +47,18 @@ swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Write|E
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "build failed" >&2; exit 1; }
 
 step "swift test (real PostgreSQL and Redis)"
+# At most this many tests at once: every multi-node test runs several gateways, and on two cores an
+# unbounded run starves them (timeouts) and can exhaust PostgreSQL's connections.
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=${SCUTUM_TEST_PARALLELISM:-8}
+# A hung test must fail the run, not stall CI: after the limit the test process is killed.
+( sleep "${SCUTUM_TEST_TIME_LIMIT_SECONDS:-2400}"
+  if pkill -KILL -f ScutumPackageTests.xctest; then echo "swift test ran out of time and was killed" >&2; fi ) &
+watchdog=$!
 # No `|| true` here: with pipefail it would run on a failing `swift test` and hide its status.
-swift test --skip-build 2>&1 | tee "$LOGS/swift-test.log" | grep -E "Suite \"|Test run with|recorded an issue|[Ff]ail"
+# Line-buffered, so the log shows where a run stopped.
+stdbuf -oL -eL swift test --skip-build 2>&1 | tee "$LOGS/swift-test.log" | grep -E "Suite \"|Test run with|recorded an issue|[Ff]ail"
 swift_status=${PIPESTATUS[0]}
+kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
 
 step "end-to-end: the guide's examples against a demo gateway on :$GATEWAY_PORT"
 e2e_status=1
