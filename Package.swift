@@ -193,7 +193,7 @@ let package = Package(
         .executableTarget(
             name: "scutum",
             dependencies: [
-                "ScutumNode", "ScutumStore", "ScutumCore",
+                "ScutumNode", "ScutumStore", "ScutumCore", "ScutumProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

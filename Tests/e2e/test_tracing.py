@@ -81,6 +81,7 @@ def traced():
         "SCUTUM_TRACING": "otlp",
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_address[1]}",
         "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "SCUTUM_LOG_FORMAT": "json",
     })
     try:
         wait_for(node.ready, 60, message="the traced node ready")
@@ -188,3 +189,11 @@ def test_a_failed_provider_call_is_an_error_span(traced):
     assert attributes(client[0].attributes)["error.type"]
     server = [span for _, span in spans if span.kind == SERVER][0]
     assert attributes(server.attributes)["http.response.status_code"] == 400
+
+    # The node's JSON log line about the failure names the request and the trace.
+    lines = [json.loads(line) for line in node.log_text().splitlines() if line.startswith("{")]
+    failures = [line for line in lines if line.get("message") == "provider call failed"
+                and line.get("trace_id") == trace_id]
+    assert len(failures) == 1, [line for line in lines if line.get("message") == "provider call failed"]
+    assert failures[0]["request_id"] == attributes(client[0].attributes)["scutum.request_id"]
+    assert failures[0]["span_id"] == client[0].parent_span_id.hex(), "the log line is written in the server span"
