@@ -139,7 +139,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The port-8086 Admin API: login, keys, teams, budgets, models, settings, spend.
+        // The port-8086 Admin API (login, keys, teams, budgets, models, settings, spend...) and the
+        // port-5173 admin console: its static files (Console/, served from memory) plus the same API.
         .target(
             name: "ScutumAdmin",
             dependencies: [
@@ -149,7 +150,11 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.copy("Console")],
             swiftSettings: swiftSettings
         ),
         // Assembles one gateway node's services from configuration.
@@ -241,6 +246,7 @@ let package = Package(
             dependencies: [
                 "ScutumAdmin", "ScutumTestSupport", "ScutumStore", "ScutumCore", "ScutumMock",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

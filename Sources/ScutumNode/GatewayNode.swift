@@ -48,9 +48,12 @@ public struct GatewayNode: Sendable {
     ///   - catalog: the catalog to serve; nil reads `configuration.modelsFile` (demo mode when no
     ///     provider has credentials, or when `SCUTUM_DEMO_MOCK_URL` is set).
     ///   - onProxyRunning: called with the proxy's port once it listens.
+    ///   - onAdminRunning: called with the Admin API's port once it listens.
+    ///   - onConsoleRunning: called with the admin console's port once it listens.
     public init(configuration: NodeConfiguration, catalog: ModelCatalog? = nil, logger: Logger,
         onProxyRunning: @escaping @Sendable (Int) async -> Void = { _ in },
-        onAdminRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws
+        onAdminRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        onConsoleRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws
     {
         self.configuration = configuration
         self.logger = logger
@@ -214,21 +217,25 @@ public struct GatewayNode: Sendable {
         }
         if let adminConfiguration = configuration.admin {
             let base = resolvedCatalog
+            let adminDependencies = AdminDependencies(postgres: postgres, masterKey: configuration.proxy.masterKey,
+                jwtSecret: configuration.jwtSecret, catalogModels: { base.deployments },
+                liveSpend: { budget in try? await ledger.current([budget]).first }, nodeID: nodeID,
+                deployMCPConfig: { try await MCPSync.requestDeployment(postgres: postgres, logger: logger) },
+                secrets: configuration.secrets,
+                realtime: {
+                    try await RealtimeReport(redis: redis, namespace: configuration.redisNamespace,
+                        health: providerHealth).json(deployments: catalogHolder.current.deployments.map(\.name))
+                })
             let admin = AdminApplication.application(configuration: adminConfiguration,
-                dependencies: AdminDependencies(postgres: postgres, masterKey: configuration.proxy.masterKey,
-                    jwtSecret: configuration.jwtSecret, catalogModels: { base.deployments },
-                    liveSpend: { budget in try? await ledger.current([budget]).first }, nodeID: nodeID,
-                    deployMCPConfig: { try await MCPSync.requestDeployment(postgres: postgres, logger: logger) },
-                    secrets: configuration.secrets,
-                    realtime: {
-                        try await RealtimeReport(redis: redis, namespace: configuration.redisNamespace,
-                            health: providerHealth).json(deployments: catalogHolder.current.deployments.map(\.name))
-                    }),
-                logger: logger, onServerRunning: { port in
+                dependencies: adminDependencies, logger: logger, onServerRunning: { port in
                     ports.set(admin: port)
                     await onAdminRunning(port)
                 })
             services.append(admin)
+            if let consoleConfiguration = configuration.console {
+                services.append(ConsoleService(configuration: consoleConfiguration, admin: adminConfiguration,
+                    dependencies: adminDependencies, logger: logger, onServerRunning: onConsoleRunning))
+            }
         }
 
         self.catalog = catalogHolder

@@ -38,6 +38,9 @@ public struct NodeConfiguration: Sendable {
     public var tracing: Bool
     /// The Admin API's listener; nil when this node serves none (`SCUTUM_ADMIN_ENABLED=false`).
     public var admin: AdminConfiguration?
+    /// The admin console's listener (`SCUTUM_CONSOLE_PORT`, default 5173, `0` disables it) on the Admin
+    /// API's host; nil when disabled or when the node serves no Admin API.
+    public var console: ConsoleConfiguration?
     /// HS256 secret of admin access tokens: `JWT_SECRET_KEY`, else derived from the master key so
     /// every node of a cluster agrees without extra configuration.
     public var jwtSecret: [UInt8]
@@ -162,6 +165,10 @@ public struct NodeConfiguration: Sendable {
                 tokenLifetime: .seconds(try integer("SCUTUM_ADMIN_TOKEN_SECONDS", default: 8 * 3600, range: 60...31_536_000)))
         } else {
             admin = nil
+        }
+        let consolePort = try integer("SCUTUM_CONSOLE_PORT", default: 5173, range: 0...65535)
+        console = admin.flatMap { admin in
+            consolePort == 0 ? nil : ConsoleConfiguration(host: admin.host, port: consolePort)
         }
         if let secret = value("JWT_SECRET_KEY") {
             guard secret.utf8.count >= 16 else {

@@ -164,6 +164,7 @@ struct Gateway: Sendable {
             "SCUTUM_SQL_DIR": TestEnvironment.sqlDirectory,
             "SCUTUM_SHUTDOWN_GRACE_SECONDS": "10",
             "SCUTUM_ADMIN_PORT": "0",
+            "SCUTUM_CONSOLE_PORT": "0",
             // Dozens of nodes share two cores during the suite; Redis replies can take longer than production's 250 ms.
             "SCUTUM_REDIS_TIMEOUT_MILLISECONDS": "3000",
             // Likewise PostgreSQL answers (readiness, key lookups); tests of the deadline set their own.

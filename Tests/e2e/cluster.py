@@ -37,7 +37,8 @@ class Node:
             "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
             "SCUTUM_API_KEY": MASTER_KEY, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
             "SCUTUM_HOST": "127.0.0.1", "SCUTUM_PROXY_PORT": str(self.proxy_port),
-            "SCUTUM_ADMIN_PORT": str(self.admin_port), "SCUTUM_MOCK_UPSTREAM_PORT": str(port_base + 200 + index),
+            "SCUTUM_ADMIN_PORT": str(self.admin_port), "SCUTUM_CONSOLE_PORT": "0",
+            "SCUTUM_MOCK_UPSTREAM_PORT": str(port_base + 200 + index),
             "SCUTUM_REDIS_NAMESPACE": namespace, "SCUTUM_LOG_LEVEL": "info",
             "SCUTUM_SHUTDOWN_GRACE_SECONDS": "2",
         }

@@ -39,4 +39,8 @@ fi
 swift build --product scutum 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]" || true
 [ -x .build/debug/scutum ] || { echo "build failed" >&2; exit 1; }
 .build/debug/scutum migrate
+console_port=${SCUTUM_CONSOLE_PORT:-$(sed -n 's/^SCUTUM_CONSOLE_PORT=//p' config/.env)}
+if [ "${console_port:-5173}" != "0" ]; then
+    echo "Admin console: http://localhost:${console_port:-5173} (sign in with SCUTUM_API_KEY from config/.env)"
+fi
 exec .build/debug/scutum serve

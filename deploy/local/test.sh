@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: install and start PostgreSQL and Redis, run the Swift suites against them, then run the
-# user guide's examples verbatim (curl and the OpenAI Python SDK) against a demo gateway on :4000.
+# user guide's examples verbatim (curl and the OpenAI Python SDK) against a demo gateway on :4000, and
+# the admin console's browser tests (headless Chromium + Selenium) against the same gateway's :5173.
 # Stops everything it started; exits non-zero if anything failed.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -8,6 +9,8 @@ cd "$ROOT"
 PG_PORT=25432
 REDIS_PORT=26379
 GATEWAY_PORT=${SCUTUM_E2E_PORT:-4000}
+ADMIN_PORT=8086
+CONSOLE_PORT=5173
 LOGS="$ROOT/.data/test/logs"
 GATEWAY_PID=""
 
@@ -28,6 +31,9 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3 python3-venv p
 # nginx terminates TLS in front of three nodes in the cluster test; openssl makes its certificate.
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx)
 command -v openssl >/dev/null || need+=(openssl)
+# The console's browser tests: headless Chromium driven through chromedriver.
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
     step "installing ${need[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -63,7 +69,8 @@ kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
 step "end-to-end: the guide's examples against a demo gateway on :$GATEWAY_PORT"
 e2e_status=1
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv || exit 1; fi
-.venv/bin/pip install -q --disable-pip-version-check openai pytest prometheus-client opentelemetry-proto kubernetes-validate pyyaml || exit 1
+.venv/bin/pip install -q --disable-pip-version-check openai pytest prometheus-client opentelemetry-proto \
+    kubernetes-validate pyyaml selenium || exit 1
 E2E_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_e2e"
 PGPASSWORD=$(cat .data/test/pg-password) psql -q -h 127.0.0.1 -p "$PG_PORT" -U scutum -d scutum \
     -c "DROP DATABASE IF EXISTS scutum_e2e WITH (FORCE)" -c "CREATE DATABASE scutum_e2e" \
@@ -77,7 +84,8 @@ TLS_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scut
 TRACING_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_tracing"
 E2E_KEY="sk-e2e-$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40)"
 gateway_env=(env -i PATH="$PATH" HOME="$HOME" SCUTUM_API_KEY="$E2E_KEY" DATABASE_URL="$E2E_URL" REDIS_URL="$REDIS_URL"
-    SCUTUM_HOST=127.0.0.1 SCUTUM_PROXY_PORT="$GATEWAY_PORT" SCUTUM_MOCK_UPSTREAM_PORT=29100 SCUTUM_LOG_LEVEL=info)
+    SCUTUM_HOST=127.0.0.1 SCUTUM_PROXY_PORT="$GATEWAY_PORT" SCUTUM_ADMIN_PORT="$ADMIN_PORT"
+    SCUTUM_CONSOLE_PORT="$CONSOLE_PORT" SCUTUM_MOCK_UPSTREAM_PORT=29100 SCUTUM_LOG_LEVEL=info)
 "${gateway_env[@]}" .build/debug/scutum migrate --env-file /dev/null || exit 1
 "${gateway_env[@]}" .build/debug/scutum serve --env-file /dev/null > "$LOGS/gateway.log" 2>&1 &
 GATEWAY_PID=$!
@@ -95,6 +103,17 @@ else
     echo "the gateway did not become ready; its log:" >&2
     cat "$LOGS/gateway.log" >&2
 fi
+
+step "browser: the admin console on :$CONSOLE_PORT (headless Chromium)"
+console_status=1
+if curl -fs "http://127.0.0.1:$CONSOLE_PORT/" >/dev/null; then
+    SCUTUM_API_KEY="$E2E_KEY" SCUTUM_CONSOLE_URL="http://127.0.0.1:$CONSOLE_PORT" \
+        SCUTUM_BASE_URL="http://127.0.0.1:$GATEWAY_PORT" SCUTUM_E2E_LOGS="$LOGS" \
+        .venv/bin/python -m pytest -q Tests/console 2>&1 | tee "$LOGS/console-pytest.log"
+    console_status=${PIPESTATUS[0]}
+else
+    echo "the console did not answer on :$CONSOLE_PORT" | tee "$LOGS/console-pytest.log" >&2
+fi
 kill -TERM "$GATEWAY_PID" 2>/dev/null; wait "$GATEWAY_PID" 2>/dev/null; GATEWAY_PID=""
 grep -q "DEMO MODE" "$LOGS/gateway.log" || { echo "the gateway did not announce demo mode" >&2; e2e_status=1; }
 
@@ -106,4 +125,6 @@ step "summary"
 grep -E "Test run with [0-9]+ tests" "$LOGS/swift-test.log" | tail -1
 grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest.log" | tail -1
 grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest-deploy.log" | tail -1
-[ "$swift_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$deploy_status" -eq 0 ]
+echo "console (browser): $(grep -E "[0-9]+ (passed|failed)|did not answer" "$LOGS/console-pytest.log" | tail -1)"
+grep -E "^console screenshots:" "$LOGS/console-pytest.log" | tail -1
+[ "$swift_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$deploy_status" -eq 0 ] && [ "$console_status" -eq 0 ]

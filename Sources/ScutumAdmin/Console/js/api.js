@@ -1,0 +1,130 @@
+// The Admin API client: the stored session (JWT and its expiry) and JSON requests against the same
+// origin. Every failure becomes an ApiError carrying the API's own `detail` text; a 401 (or an
+// expired session) ends the session and tells the app to show the login screen.
+
+const STORAGE_KEY = "scutum.console.session";
+const listeners = new Set();
+let expiryTimer = null;
+
+/** A failed Admin API call: the HTTP status and the `detail` the API sent, as readable text. */
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(ApiError.describe(detail, status));
+    this.name = "ApiError";
+    this.status = status;
+    this.detail = detail;
+  }
+
+  /** FastAPI's `detail`: a string, or a list of `{loc, msg}` validation errors. */
+  static describe(detail, status) {
+    if (typeof detail === "string" && detail) return detail;
+    if (Array.isArray(detail)) {
+      return detail
+        .map((item) => {
+          const where = Array.isArray(item.loc) ? item.loc.filter((part) => part !== "body").join(".") : "";
+          return where ? `${where}: ${item.msg}` : String(item.msg ?? JSON.stringify(item));
+        })
+        .join("; ");
+    }
+    if (detail && typeof detail === "object") return JSON.stringify(detail);
+    return `Request failed (HTTP ${status})`;
+  }
+}
+
+/** The current session `{token, expiresAt}` (ms since the epoch), or null when none is valid. */
+export function session() {
+  try {
+    const stored = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? "null");
+    if (stored && typeof stored.token === "string" && stored.expiresAt > Date.now()) return stored;
+  } catch {
+    // A damaged entry is the same as none.
+  }
+  return null;
+}
+
+/** Calls `listener(reason)` whenever the session ends (logout, expiry, or a 401). */
+export function onSessionEnd(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function armExpiry() {
+  clearTimeout(expiryTimer);
+  const current = session();
+  if (!current) return;
+  // setTimeout's limit is about 24.8 days; tokens live hours.
+  expiryTimer = setTimeout(() => endSession("Your session expired. Sign in again."), current.expiresAt - Date.now());
+}
+
+/** Forgets the token and notifies the listeners. */
+export function endSession(reason = "") {
+  clearTimeout(expiryTimer);
+  const had = localStorage.getItem(STORAGE_KEY) !== null;
+  localStorage.removeItem(STORAGE_KEY);
+  if (had || reason) for (const listener of listeners) listener(reason);
+}
+
+/** Exchanges the master key or an admin key for an access token (`POST /auth/login`). */
+export async function login(apiKey) {
+  const body = await request("POST", "/auth/login", { api_key: apiKey }, { authenticated: false });
+  const expiresAt = body.expires_at ? Date.parse(body.expires_at) : Date.now() + (body.expires_in ?? 0) * 1000;
+  localStorage.setItem(STORAGE_KEY, JSON.stringify({ token: body.access_token, expiresAt }));
+  armExpiry();
+  return body;
+}
+
+/**
+ * One JSON request. `body` is sent as JSON when given; `query` (an object) becomes the query string,
+ * skipping empty values. Resolves to the parsed body; rejects with an ApiError.
+ */
+export async function request(method, path, body, { authenticated = true, query } = {}) {
+  const headers = { Accept: "application/json" };
+  if (authenticated) {
+    const current = session();
+    if (!current) {
+      endSession("Your session expired. Sign in again.");
+      throw new ApiError(401, "Not signed in");
+    }
+    headers.Authorization = `Bearer ${current.token}`;
+  }
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let url = path;
+  if (query) {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) {
+      if (value !== undefined && value !== null && value !== "") params.set(name, String(value));
+    }
+    if ([...params].length) url += `?${params}`;
+  }
+  let response;
+  try {
+    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (error) {
+    throw new ApiError(0, `The gateway could not be reached (${error.message})`);
+  }
+  const text = await response.text();
+  let parsed = null;
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+  }
+  if (!response.ok) {
+    const detail = parsed && typeof parsed === "object" && "detail" in parsed ? parsed.detail : parsed;
+    if (response.status === 401 && authenticated) endSession(ApiError.describe(detail, 401));
+    throw new ApiError(response.status, detail);
+  }
+  return parsed;
+}
+
+/** Shorthands for the Admin API's `/api/v1` routes. */
+export const api = {
+  get: (path, query) => request("GET", `/api/v1${path}`, undefined, { query }),
+  post: (path, body = {}) => request("POST", `/api/v1${path}`, body),
+  put: (path, body = {}) => request("PUT", `/api/v1${path}`, body),
+  delete: (path) => request("DELETE", `/api/v1${path}`),
+};
+
+armExpiry();
