@@ -260,10 +260,11 @@ public struct GatewayNode: Sendable {
     }
 
     /// The service group, shutting down gracefully on SIGTERM/SIGINT (when `signals`) within the
-    /// configured grace period.
-    public func serviceGroup(handlingSignals signals: Bool = true) -> ServiceGroup {
+    /// configured grace period. `first` start before the node's services and stop after them (a trace
+    /// exporter, so spans of draining requests are still sent).
+    public func serviceGroup(handlingSignals signals: Bool = true, first: [any Service] = []) -> ServiceGroup {
         var configuration = ServiceGroupConfiguration(
-            services: services.map {
+            services: (first + services).map {
                 .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
                     failureTerminationBehavior: .gracefullyShutdownGroup)
             },

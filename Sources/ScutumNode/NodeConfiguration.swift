@@ -32,6 +32,10 @@ public struct NodeConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// `SCUTUM_LOG_FORMAT`: `text` (default) or `json` (one object per line, for log collectors).
     public var jsonLogs: Bool
+    /// `SCUTUM_TRACING`: `off` (default) or `otlp`, which exports OpenTelemetry traces over OTLP/HTTP
+    /// as the standard `OTEL_*` variables say (`OTEL_EXPORTER_OTLP_ENDPOINT`, default
+    /// http://localhost:4318; `OTEL_EXPORTER_OTLP_PROTOCOL` http/protobuf or http/json; ...).
+    public var tracing: Bool
     /// The Admin API's listener; nil when this node serves none (`SCUTUM_ADMIN_ENABLED=false`).
     public var admin: AdminConfiguration?
     /// The admin console's listener (`SCUTUM_CONSOLE_PORT`, default 5173, `0` disables it) on the Admin
@@ -147,6 +151,12 @@ public struct NodeConfiguration: Sendable {
         case "json": jsonLogs = true
         case let other: throw Invalid(description: "SCUTUM_LOG_FORMAT=\(other) must be text or json")
         }
+        switch (value("SCUTUM_TRACING") ?? "off").lowercased() {
+        case "off", "false", "": tracing = false
+        case "otlp", "true": tracing = true
+        case let other: throw Invalid(description: "SCUTUM_TRACING=\(other) must be off or otlp")
+        }
+        proxy.tracing = tracing
         redisNamespace = value("SCUTUM_REDIS_NAMESPACE") ?? "scutum"
         advertiseHost = value("SCUTUM_ADVERTISE_HOST")
             ?? (["0.0.0.0", "::"].contains(proxy.host) ? ProcessInfo.processInfo.hostName : proxy.host)

@@ -52,6 +52,8 @@ struct CompletionRoutes: Sendable {
         let realtime: RealtimeRecorder?
         /// Time spent waiting for providers, to tell the gateway's own share (`overhead`).
         let upstream = UpstreamTime()
+        /// The provider calls' trace spans.
+        let trace = UpstreamTrace()
         /// Token estimates reserved against deployments' provider limits, settled in `finish`.
         let reservations = Reservations()
 
@@ -68,6 +70,15 @@ struct CompletionRoutes: Sendable {
                 let start = ContinuousClock.now
                 defer { total.withLock { $0 += ContinuousClock.now - start } }
                 return try await call()
+            }
+        }
+
+        /// Runs one provider call for this request, timed and traced.
+        func call<T>(_ operation: UpstreamTrace.Operation, request: [String: JSONValue], on target: RoutableDeployment,
+            _ body: () async throws(ProviderError) -> T) async throws(ProviderError) -> T
+        {
+            try await upstream.timing { () async throws(ProviderError) in
+                try await trace.call(operation, model: model, request: request, on: target, requestID: requestID, body)
             }
         }
 
@@ -108,6 +119,7 @@ struct CompletionRoutes: Sendable {
             dispatcher.metrics.request(model: model, status: status)
             let elapsed = ContinuousClock.now - started
             let cost = usage.map { target?.deployment.cost(of: $0) ?? 0 } ?? 0
+            trace.finish(usage: usage, cost: cost, status: status)
             let key = principal?.key
             dispatcher.metrics.served(model: model, provider: target?.deployment.provider.rawValue ?? "none",
                 status: status, duration: elapsed, promptTokens: usage?.promptTokens ?? 0,
@@ -213,7 +225,7 @@ struct CompletionRoutes: Sendable {
             (result, target) = try await dispatcher.dispatch(model, mode: .chat, allowed: ledger.admission?.allowedModels,
                 admitDeployment: ledger.admitDeployment) {
                 adapter, target throws(ProviderError) in
-                try await ledger.upstream.timing { () async throws(ProviderError) in
+                try await ledger.call(.chat, request: chat.body, on: target) { () async throws(ProviderError) in
                     try await adapter.chatCompletion(chat, on: target)
                 }
             }
@@ -254,7 +266,7 @@ struct CompletionRoutes: Sendable {
             (stream, target) = try await dispatcher.dispatch(model, mode: .chat, allowed: allowed,
                 admitDeployment: ledger.admitDeployment) {
                 adapter, target throws(ProviderError) in
-                try await ledger.upstream.timing { () async throws(ProviderError) in
+                try await ledger.call(.chat, request: chat.body, on: target) { () async throws(ProviderError) in
                     try await adapter.streamChatCompletion(chat, on: target)
                 }
             }
@@ -357,7 +369,7 @@ struct CompletionRoutes: Sendable {
             (result, target) = try await dispatcher.dispatch(model, mode: .embedding,
                 allowed: ledger.admission?.allowedModels, admitDeployment: ledger.admitDeployment) {
                 adapter, target throws(ProviderError) in
-                try await ledger.upstream.timing { () async throws(ProviderError) in
+                try await ledger.call(.embeddings, request: embedding.body, on: target) { () async throws(ProviderError) in
                     try await adapter.embeddings(embedding, on: target)
                 }
             }

@@ -53,6 +53,9 @@ public enum ProxyApplication {
     {
         let router = Router(context: ProxyRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
+        if configuration.tracing {
+            router.add(middleware: TracingMiddleware(recordingHeaders: [.userAgent, RequestIDMiddleware.field]))
+        }
         router.add(middleware: ErrorMiddleware(logger: logger))
         HealthRoutes(probe: dependencies.readiness, rateLimiting: dependencies.accounting?.rateLimiting,
             metrics: dependencies.metrics).register(on: router)

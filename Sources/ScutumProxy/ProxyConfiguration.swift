@@ -12,11 +12,15 @@ public struct ProxyConfiguration: Sendable {
     public var negativeKeyCacheTTL: Duration
     /// Bound on a key lookup or readiness check against a backing service.
     public var backendTimeout: Duration
+    /// A server span per request (W3C `traceparent` continued) for the bootstrapped tracer.
+    public var tracing: Bool
 
     public init(host: String = "0.0.0.0", port: Int = 4000, masterKey: String?,
         maximumBodyBytes: Int = 32 * 1024 * 1024, keyCacheTTL: Duration = .seconds(300),
-        negativeKeyCacheTTL: Duration = .seconds(5), backendTimeout: Duration = .seconds(2))
+        negativeKeyCacheTTL: Duration = .seconds(5), backendTimeout: Duration = .seconds(2),
+        tracing: Bool = false)
     {
+        self.tracing = tracing
         self.host = host
         self.port = port
         self.masterKey = masterKey

@@ -17,7 +17,7 @@ struct RequestIDMiddleware: RouterMiddleware {
         var context = context
         let id = CompletionRoutes.newRequestID()
         context.requestID = id
-        var response = try await next(request, context)
+        var response = try await RequestLogMetadata.$requestID.withValue(id) { try await next(request, context) }
         response.headers[Self.field] = request.headers[Self.field].flatMap(Self.accepted) ?? id
         return response
     }

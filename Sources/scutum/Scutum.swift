@@ -1,10 +1,13 @@
 import ArgumentParser
 import Foundation
 import Logging
+import OTel
 import PostgresNIO
 import ScutumCore
 import ScutumNode
+import ScutumProxy
 import ScutumStore
+import ServiceLifecycle
 import Synchronization
 
 /// The `scutum` command: serve a gateway node, migrate the database, manage keys.
@@ -29,8 +32,17 @@ struct CommonOptions: ParsableArguments {
         } catch {
             throw ValidationError("configuration: \(error)")
         }
-        if configuration.jsonLogs, Self.bootstrapped.withLock({ done in defer { done = true }; return !done }) {
-            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        if Self.bootstrapped.withLock({ done in defer { done = true }; return !done }) {
+            // Every line says which proxy request it is about, and with tracing on, which trace.
+            var providers = [RequestLogMetadata.provider]
+            if configuration.tracing { providers.append(OTel.makeLoggingMetadataProvider()) }
+            let metadata = Logger.MetadataProvider.multiplex(providers)
+            if configuration.jsonLogs {
+                LoggingSystem.bootstrap({ label, provider in JSONLogHandler(label: label, metadataProvider: provider) },
+                    metadataProvider: metadata)
+            } else {
+                LoggingSystem.bootstrap(StreamLogHandler.standardError, metadataProvider: metadata)
+            }
         }
         return configuration
     }
@@ -65,7 +77,8 @@ struct Serve: AsyncParsableCommand {
             logger.info("proxy listening", metadata: ["address": "http://\(configuration.proxy.host):\(port)"])
         }
         node.logStartup()
-        try await node.serviceGroup().run()
+        let tracing = configuration.tracing ? try TraceExport.bootstrap(logger: logger) : nil
+        try await node.serviceGroup(first: tracing.map { [$0] } ?? []).run()
     }
 }
 

@@ -314,7 +314,7 @@ struct AdminClusterTests {
             // Both requests were logged with their key, and the Admin API reports them.
             for node in nodes { await node.node.spend.flush() }
             let keyID = try #require(try generated.json["key_id"] as? String)
-            let logs = try await eventually(timeout: .seconds(15)) { () async throws -> [[String: Any]]? in
+            let logs = try await eventually(timeout: .seconds(30)) { () async throws -> [[String: Any]]? in
                 let result = try await Gateway.send(.GET, nodes[1].adminURL + "/api/v1/spend/logs?key_id=\(keyID)",
                     key: tokenA, body: nil)
                 let logs = try result.json["logs"] as? [[String: Any]] ?? []

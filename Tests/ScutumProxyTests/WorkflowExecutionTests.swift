@@ -54,7 +54,9 @@ struct WorkflowExecutionTests {
             // Step 3 is slow: the leader is in the middle of it when it stops.
             await leader.group.triggerGracefulShutdown()
 
-            let finished = try await eventually(timeout: .seconds(30)) { () async throws -> [String: Any]? in
+            // The leader drains for up to its grace period (10 s here), the follower takes the lease when it
+            // lapses, then reruns step 3 (1.5 s) and runs 4 and 5: generous for a loaded 2-core machine.
+            let finished = try await eventually(timeout: .seconds(60)) { () async throws -> [String: Any]? in
                 let execution = try await Self.execution(follower, token: token, id: id)
                 let status = execution["status"] as? String
                 return status == "completed" || status == "failed" ? execution : nil

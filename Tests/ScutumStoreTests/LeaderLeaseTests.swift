@@ -6,7 +6,7 @@ import Testing
 
 /// The lease's expiry is moved by SQL (as if time had passed) rather than by sleeping, so the tests
 /// do not depend on how fast a loaded machine runs them.
-@Suite("Leader lease and fencing in PostgreSQL")
+@Suite("Leader lease and fencing in PostgreSQL", .timeLimit(.minutes(2)))
 struct LeaderLeaseTests {
     static let logger = TestEnvironment.logger
 

@@ -149,23 +149,40 @@ def stack(workdir, tls):
 
 
 def trusting(cert):
-    """Verifies the server against the test's self-signed certificate (httpx: `verify=<path>` is
-    deprecated in favour of an SSL context)."""
+    """Verifies the server against the test's self-signed certificate (an SSL context: the HTTP
+    clients deprecate `verify=<path>`)."""
     return ssl.create_default_context(cafile=str(cert))
 
 
 def sdk(api_key, cert, **options):
-    import httpx
-    from openai import OpenAI
-    return OpenAI(base_url=PROXY + "/v1", api_key=api_key,
-                  http_client=httpx.Client(verify=trusting(cert), timeout=30), **options)
+    """An SDK client given its own HTTP client that trusts the certificate (the SDK's default client
+    class: httpx2's in openai 3, httpx's before)."""
+    import openai
+    client_class = getattr(openai, "DefaultHttpx2Client", None) or openai.DefaultHttpxClient
+    return openai.OpenAI(base_url=PROXY + "/v1", api_key=api_key,
+                         http_client=client_class(verify=trusting(cert), timeout=30), **options)
+
+
+class AdminAnswer:
+    def __init__(self, status_code, text):
+        self.status_code, self.text = status_code, text
+
+    def json(self):
+        return json.loads(self.text)
 
 
 def admin_call(method, path, cert, body=None, token=None):
-    import httpx
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    with httpx.Client(verify=trusting(cert), timeout=10) as client:
-        return client.request(method, ADMIN + path, json=body, headers=headers)
+    """One Admin API call over TLS with the standard library (verifying the test certificate)."""
+    request = urllib.request.Request(ADMIN + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode())
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=trusting(cert)) as response:
+            return AdminAnswer(response.status, response.read().decode())
+    except urllib.error.HTTPError as error:
+        return AdminAnswer(error.code, error.read().decode())
 
 
 def test_rendered_config_passes_nginx_t(workdir, tls):
@@ -177,7 +194,7 @@ def test_rendered_config_passes_nginx_t(workdir, tls):
 def run_guide_example(name, cert):
     """An example from examples/ exactly as the guide prints it, with only the base URL (nginx over
     TLS) and the key filled in; it trusts the test certificate through SSL_CERT_FILE, which the
-    SDK's httpx client honours."""
+    SDK's HTTP client honours."""
     code = (EXAMPLES / name).read_text().replace("http://localhost:4000/v1", PROXY + "/v1")
     code = code.replace("$SCUTUM_API_KEY", MASTER_KEY)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
@@ -191,7 +208,7 @@ def test_guide_python_examples_over_tls(stack):
     poem = run_guide_example("streaming_sdk.py", stack["cert"])
     assert poem.count("\n") >= 3 and "API" in poem, poem
 
-    # The same through an SDK client given its own httpx client that trusts the certificate.
+    # The same through an SDK client given its own HTTP client that trusts the certificate.
     client = sdk(MASTER_KEY, stack["cert"])
     response = client.chat.completions.create(
         model="claude-sonnet-4.5", messages=[{"role": "user", "content": "What is the capital of France?"}])

@@ -95,7 +95,7 @@ start_postgres() {
     else
         log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
         as_pg "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
-            -o "-p $PG_PORT -k $dir -c listen_addresses=127.0.0.1 -c max_connections=600 -c fsync=off" start >/dev/null \
+            -o "-p $PG_PORT -k $dir -c listen_addresses=127.0.0.1 -c max_connections=1000 -c fsync=off" start >/dev/null \
             || { cat "$dir/postgres.log" >&2; exit 1; }
     fi
     for _ in $(seq 1 100); do

@@ -28,11 +28,17 @@ need=()
 command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3 python3-venv python3-pip)
+# nginx terminates TLS in front of three nodes in the cluster test; openssl makes its certificate.
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx)
+command -v openssl >/dev/null || need+=(openssl)
+# The console's browser tests: headless Chromium driven through chromedriver.
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
     step "installing ${need[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    # Debian's package starts a system nginx on :80 where it can; the tests run their own.
+    if [[ " ${need[*]} " == *" nginx "* ]]; then nginx -s quit 2>/dev/null || true; fi
 fi
 
 step "starting PostgreSQL and Redis"
@@ -47,21 +53,35 @@ swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Write|E
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "build failed" >&2; exit 1; }
 
 step "swift test (real PostgreSQL and Redis)"
+# At most this many tests at once: every multi-node test runs several gateways, and on two cores an
+# unbounded run starves them (timeouts) and can exhaust PostgreSQL's connections.
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=${SCUTUM_TEST_PARALLELISM:-8}
+# A hung test must fail the run, not stall CI: after the limit the test process is killed.
+( sleep "${SCUTUM_TEST_TIME_LIMIT_SECONDS:-2400}"
+  if pkill -KILL -f ScutumPackageTests.xctest; then echo "swift test ran out of time and was killed" >&2; fi ) &
+watchdog=$!
 # No `|| true` here: with pipefail it would run on a failing `swift test` and hide its status.
-swift test --skip-build 2>&1 | tee "$LOGS/swift-test.log" | grep -E "Suite \"|Test run with|recorded an issue|[Ff]ail"
+# Line-buffered, so the log shows where a run stopped.
+stdbuf -oL -eL swift test --skip-build 2>&1 | tee "$LOGS/swift-test.log" | grep -E "Suite \"|Test run with|recorded an issue|[Ff]ail"
 swift_status=${PIPESTATUS[0]}
+kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
 
 step "end-to-end: the guide's examples against a demo gateway on :$GATEWAY_PORT"
 e2e_status=1
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv || exit 1; fi
-.venv/bin/pip install -q --disable-pip-version-check openai pytest prometheus-client selenium || exit 1
+.venv/bin/pip install -q --disable-pip-version-check openai pytest prometheus-client opentelemetry-proto \
+    kubernetes-validate pyyaml selenium || exit 1
 E2E_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_e2e"
 PGPASSWORD=$(cat .data/test/pg-password) psql -q -h 127.0.0.1 -p "$PG_PORT" -U scutum -d scutum \
     -c "DROP DATABASE IF EXISTS scutum_e2e WITH (FORCE)" -c "CREATE DATABASE scutum_e2e" \
     -c "DROP DATABASE IF EXISTS scutum_cluster WITH (FORCE)" -c "CREATE DATABASE scutum_cluster" \
-    -c "DROP DATABASE IF EXISTS scutum_workflows WITH (FORCE)" -c "CREATE DATABASE scutum_workflows" || exit 1
+    -c "DROP DATABASE IF EXISTS scutum_workflows WITH (FORCE)" -c "CREATE DATABASE scutum_workflows" \
+    -c "DROP DATABASE IF EXISTS scutum_tls WITH (FORCE)" -c "CREATE DATABASE scutum_tls" \
+    -c "DROP DATABASE IF EXISTS scutum_tracing WITH (FORCE)" -c "CREATE DATABASE scutum_tracing" || exit 1
 CLUSTER_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_cluster"
 WORKFLOW_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_workflows"
+TLS_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_tls"
+TRACING_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_tracing"
 E2E_KEY="sk-e2e-$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40)"
 gateway_env=(env -i PATH="$PATH" HOME="$HOME" SCUTUM_API_KEY="$E2E_KEY" DATABASE_URL="$E2E_URL" REDIS_URL="$REDIS_URL"
     SCUTUM_HOST=127.0.0.1 SCUTUM_PROXY_PORT="$GATEWAY_PORT" SCUTUM_ADMIN_PORT="$ADMIN_PORT"
@@ -77,7 +97,7 @@ done
 if curl -fs "http://127.0.0.1:$GATEWAY_PORT/health/readiness" >/dev/null; then
     SCUTUM_API_KEY="$E2E_KEY" SCUTUM_BASE_URL="http://localhost:$GATEWAY_PORT" \
         DATABASE_URL="$E2E_URL" SCUTUM_BIN="$ROOT/.build/debug/scutum" SCUTUM_MOCK_BIN="$ROOT/.build/debug/scutum-mock" \
-        CLUSTER_DATABASE_URL="$CLUSTER_URL" WORKFLOW_DATABASE_URL="$WORKFLOW_URL" REDIS_URL="$REDIS_URL" SCUTUM_E2E_LOGS="$LOGS" \
+        CLUSTER_DATABASE_URL="$CLUSTER_URL" WORKFLOW_DATABASE_URL="$WORKFLOW_URL" TLS_DATABASE_URL="$TLS_URL" TRACING_DATABASE_URL="$TRACING_URL" REDIS_URL="$REDIS_URL" SCUTUM_E2E_LOGS="$LOGS" \
         .venv/bin/python -m pytest -q Tests/e2e 2>&1 | tee "$LOGS/pytest.log"
     e2e_status=${PIPESTATUS[0]}
 else
@@ -99,9 +119,14 @@ fi
 kill -TERM "$GATEWAY_PID" 2>/dev/null; wait "$GATEWAY_PID" 2>/dev/null; GATEWAY_PID=""
 grep -q "DEMO MODE" "$LOGS/gateway.log" || { echo "the gateway did not announce demo mode" >&2; e2e_status=1; }
 
+step "deployment manifests: Kubernetes schemas (offline)"
+.venv/bin/python -m pytest -q Tests/deploy 2>&1 | tee "$LOGS/pytest-deploy.log"
+deploy_status=${PIPESTATUS[0]}
+
 step "summary"
 grep -E "Test run with [0-9]+ tests" "$LOGS/swift-test.log" | tail -1
 grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest.log" | tail -1
+grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest-deploy.log" | tail -1
 echo "console (browser): $(grep -E "[0-9]+ (passed|failed)|did not answer" "$LOGS/console-pytest.log" | tail -1)"
 grep -E "^console screenshots:" "$LOGS/console-pytest.log" | tail -1
-[ "$swift_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$console_status" -eq 0 ]
+[ "$swift_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$deploy_status" -eq 0 ] && [ "$console_status" -eq 0 ]
