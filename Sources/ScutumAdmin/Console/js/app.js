@@ -33,6 +33,8 @@ let renderToken = 0;
 function showLogin(reason = "") {
   if (cleanup) cleanup();
   cleanup = null;
+  // A page still rendering is discarded (and its timers stopped) when it finishes.
+  renderToken += 1;
   appView.hidden = true;
   loginView.hidden = false;
   replace(main);
