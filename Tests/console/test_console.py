@@ -272,6 +272,33 @@ def test_mcp_server_test_preview_and_sync(console, screenshots):
     console.screenshot(screenshots, "08-mcp-synced")
 
 
+def test_spend_logs_filter_by_team_and_cluster_shows_the_leader(console):
+    team = f"console-team-{SUFFIX}"
+    _, teams = http("GET", CONSOLE_URL + "/api/v1/teams", token=token(console))
+    team_id = next(t["team_id"] for t in teams["teams"] if t["team_alias"] == team)
+    console.go("spend", "Spend Logs")
+
+    def filtered_rows(driver):
+        field = driver.find_element(By.ID, "filter-team_id")
+        field.clear()
+        field.send_keys(team_id)
+        driver.find_element(By.CSS_SELECTOR, "#spend-filters button[type=submit]").click()
+        time.sleep(0.5)
+        rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr[data-row^='req-']")
+        return rows if rows else False
+    # Spend rows reach PostgreSQL in batches: the key's request (made earlier) shows up within seconds.
+    rows = console.wait(filtered_rows, 30, "the team's requests in the spend logs")
+    teams_shown = {row.find_element(By.CSS_SELECTOR, "td[data-label='Team']").text for row in rows}
+    assert teams_shown == {team_id}, teams_shown
+    assert all(row.find_element(By.CSS_SELECTOR, "td[data-label='Key']").text == f"console-key-{SUFFIX}" for row in rows)
+
+    console.go("cluster", "Cluster")
+    leader = console.find("#cluster-leader")
+    _, cluster = http("GET", CONSOLE_URL + "/api/v1/cluster", token=token(console))
+    assert cluster["leader"]["node_id"] in leader.text
+    assert console.driver.find_elements(By.XPATH, "//tbody//span[contains(@class,'badge') and text()='leader']")
+
+
 def test_destructive_actions_ask_first(console):
     name = f"console-doomed-{SUFFIX}"
     console.go("teams", "Teams")
