@@ -341,6 +341,29 @@ def test_every_page_loads_and_is_screenshotted(console, screenshots):
     assert console.errors_in_console() == []
 
 
+def test_an_admin_key_made_in_the_console_signs_in(console):
+    alias = f"console-admin-{SUFFIX}"
+    console.go("keys", "API Keys")
+    console.click("#generate-key")
+    console.fill("key_alias", alias)
+    console.fill("role", "admin")
+    console.submit_dialog()
+    secret = console.find("dialog[open] output#secret-value").text.strip()
+    console.press(console.button("Done", console.dialog()))
+    console.dialog_closed()
+    _, keys = http("GET", CONSOLE_URL + "/api/v1/keys", token=token(console))
+    key_id = next(k["key_id"] for k in keys["keys"] if k["key_alias"] == alias)
+
+    driver = new_driver()
+    try:
+        page = Console(driver)
+        page.login(secret)
+        page.find("#page-title")
+        page.wait(lambda d: f"Signed in as {key_id} (admin)" == d.find_element(By.ID, "whoami").text, 10, "the admin key")
+    finally:
+        driver.quit()
+
+
 def test_keyboard_only_sign_in_and_navigation():
     driver = new_driver()
     try:
