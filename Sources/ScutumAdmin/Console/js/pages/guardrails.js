@@ -109,7 +109,7 @@ function eventsTable(events) {
       { label: "Action", value: (e) => badge(e.action, e.action === "block" ? "danger" : "warn") },
       { label: "Team", value: (e) => e.team_id ?? "—" },
       { label: "Model", value: (e) => e.model ?? "—" },
-      { label: "Details", value: (e) => formatValue(e.details) },
+      { label: "Details", class: "wrap", value: (e) => formatValue(e.details) },
     ] });
 }
 

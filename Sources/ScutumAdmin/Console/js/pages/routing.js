@@ -53,7 +53,7 @@ export async function render(main) {
       columns: [
         { label: "Name", value: (p) => h("strong", {}, p.name) },
         { label: "Type", value: (p) => p.type },
-        { label: "Config", value: (p) => h("code", {}, JSON.stringify(p.config)) },
+        { label: "Config", class: "wrap", value: (p) => h("code", {}, JSON.stringify(p.config)) },
         { label: "Priority", class: "num", value: (p) => String(p.priority) },
         { label: "State", value: (p) => (p.enabled ? badge("enabled", "ok") : badge("disabled", "warn")) },
         { label: "Created", value: (p) => formatDate(p.created_at) },

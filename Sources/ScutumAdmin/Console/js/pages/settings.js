@@ -78,7 +78,7 @@ export async function render(main) {
     const [settings, { entries }] = await Promise.all([api.get("/settings"), api.get("/audit-log", { limit: 30 })]);
     const known = new Set([...FLAGS, ...NUMBERS].map(([name]) => name).concat(["default_model", "mcp_allowed_hosts"]));
     const other = Object.entries(settings).filter(([name]) => !known.has(name));
-    return h("div", { class: "grid-2" },
+    return h("div", {},
       section("Platform", form(settings, refresh),
         other.length ? h("dl", { class: "details" }, other.map(([name, value]) => [h("dt", {}, name), h("dd", {}, formatValue(value))])) : null),
       section("Audit log", dataTable({ caption: "Audit log", rows: entries,
@@ -88,6 +88,7 @@ export async function render(main) {
           { label: "Who", value: (e) => e.actor },
           { label: "Action", value: (e) => e.action },
           { label: "Target", value: (e) => [e.target_type, e.target_id].filter(Boolean).join(" ") || "—" },
+          { label: "Details", class: "wrap", value: (e) => (e.details && Object.keys(e.details).length ? formatValue(e.details) : "—") },
         ] })));
   });
   main.append(pageHeader(title, "Gateway-wide switches; every node applies them within a second.",
