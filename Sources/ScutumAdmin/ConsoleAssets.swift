@@ -79,20 +79,37 @@ public struct ConsoleAssets: Sendable {
         return ConsoleAssets(files: files)
     }
 
-    /// The console bundled with this module (`Sources/ScutumAdmin/Console`, a SwiftPM resource).
-    public static func bundled() async throws -> ConsoleAssets {
-        guard let url = Bundle.module.url(forResource: "Console", withExtension: nil) else {
-            throw ConsoleAssetsMissing()
+    /// The console shipped with the binary: `SCUTUM_CONSOLE_DIR` when set, else the `Console` folder of
+    /// this module's resource bundle (`Scutum_ScutumAdmin.resources`) next to the executable, where
+    /// `swift build` puts it and the Dockerfile copies it. Looked up by hand rather than through
+    /// `Bundle.module`, which stops the process when the bundle is missing: a node without its
+    /// console files still serves the proxy and the Admin API.
+    public static func bundled(environment: [String: String] = ProcessInfo.processInfo.environment) async throws
+        -> ConsoleAssets
+    {
+        for directory in candidateDirectories(environment: environment) {
+            guard (try? await FileSystem.shared.info(forFileAt: FilePath(directory)))?.type == .directory else { continue }
+            let assets = try await load(from: directory)
+            guard assets.files["/index.html"] != nil else { continue }
+            return assets
         }
-        let assets = try await load(from: url.path)
-        guard assets.files["/index.html"] != nil else { throw ConsoleAssetsMissing() }
-        return assets
+        throw ConsoleAssetsMissing()
     }
+
+    /// Where the console's files may be, in order.
+    static func candidateDirectories(environment: [String: String]) -> [String] {
+        if let configured = environment["SCUTUM_CONSOLE_DIR"], !configured.isEmpty { return [configured] }
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        let folders = [Bundle.main.bundleURL, executable.deletingLastPathComponent()]
+        return folders.map { $0.appendingPathComponent(bundleName).appendingPathComponent("Console").path }
+    }
+
+    static let bundleName = "Scutum_ScutumAdmin.resources"
 }
 
 /// The console's files are not where the resource bundle should hold them.
 public struct ConsoleAssetsMissing: Error, CustomStringConvertible {
     public var description: String {
-        "the admin console's files (Scutum_ScutumAdmin.resources/Console) are missing next to the executable"
+        "the admin console's files (Scutum_ScutumAdmin.resources/Console next to the executable, or SCUTUM_CONSOLE_DIR) are missing"
     }
 }

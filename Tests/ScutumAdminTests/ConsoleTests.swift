@@ -21,6 +21,18 @@ struct ConsoleTests {
             assets: assets, logger: TestEnvironment.logger)
     }
 
+    @Test("the files are found next to the executable or in SCUTUM_CONSOLE_DIR; missing, a clear error, not a crash")
+    func locatesFiles() async throws {
+        let shipped = try await ConsoleAssets.bundled()
+        let folder = try #require(ConsoleAssets.candidateDirectories(environment: [:]).last)
+        let configured = try await ConsoleAssets.bundled(environment: ["SCUTUM_CONSOLE_DIR": folder])
+        #expect(Set(configured.files.keys) == Set(shipped.files.keys))
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-console-\(UUID())").path
+        await #expect(throws: ConsoleAssetsMissing.self) {
+            try await ConsoleAssets.bundled(environment: ["SCUTUM_CONSOLE_DIR": missing])
+        }
+    }
+
     @Test("serves index.html for /, the ES modules and the stylesheet with their types and a strict CSP")
     func servesBundledFiles() async throws {
         let assets = try await ConsoleAssets.bundled()
