@@ -248,7 +248,7 @@ def test_deployment(overlay):
     pod = deployment["spec"]["template"]["spec"]
     container = gateway_container(objects)
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"proxy": 4000, "admin": 8086}
+    assert ports == {"proxy": 4000, "admin": 8086, "console": 5173}
 
     def probe_target(probe):
         port = probe["httpGet"]["port"]
@@ -302,7 +302,7 @@ def test_deployment(overlay):
 def test_services_reach_the_pods(overlay):
     objects = RENDERED[overlay]
     labels = pod_labels(objects)
-    for name, port in (("scutum-proxy", 4000), ("scutum-admin", 8086)):
+    for name, port in (("scutum-proxy", 4000), ("scutum-admin", 8086), ("scutum-admin", 5173)):
         service = one(objects, "Service", name)
         assert service["spec"].get("type", "ClusterIP") == "ClusterIP"
         assert all(labels.get(k) == v for k, v in service["spec"]["selector"].items())
@@ -349,11 +349,13 @@ def test_pdb_hpa_networkpolicy_select_the_gateway(overlay):
     for rule in policy["spec"]["ingress"]:
         assert rule.get("ports"), "a rule without ports opens every port, the admin one included"
         ports = {p["port"] for p in rule["ports"]}
-        if 8086 in ports or "admin" in ports:
+        if ports & {8086, "admin", 5173, "console"}:
             admin_rules.append(rule)
         if 4000 in ports or "proxy" in ports:
             proxy_rules.append(rule)
     assert admin_rules and proxy_rules
+    # The Admin API and the console (which serves the same API) are open only to the ingress.
+    assert {8086, 5173} <= {p["port"] for rule in admin_rules for p in rule["ports"]}
     for rule in admin_rules:
         assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
     assert any(rule["from"] == [{"namespaceSelector": {}}] for rule in proxy_rules)
@@ -383,7 +385,7 @@ def test_ingress(overlay):
         assert rule["host"] in tls_hosts, f"{rule['host']} is served without TLS"
         for path in rule["http"]["paths"]:
             backends.add((path["backend"]["service"]["name"], path["backend"]["service"]["port"]["number"]))
-    assert backends == {("scutum-proxy", 4000), ("scutum-admin", 8086)}
+    assert backends == {("scutum-proxy", 4000), ("scutum-admin", 8086), ("scutum-admin", 5173)}
 
 
 # ---------------------------------------------------------------- trial overlay
@@ -462,7 +464,10 @@ def test_dockerfile():
     users = [line.split()[1] for line in final_stage if line.upper().startswith("USER ")]
     assert users and users[-1].split(":")[0] not in ("root", "0"), "the image runs as a non-root user"
     assert users[-1].split(":")[0] == "10001"
-    assert any(re.match(r"EXPOSE\s+4000\s+8086", line) for line in final_stage)
+    assert any(re.match(r"EXPOSE\s+4000\s+8086\s+5173", line) for line in final_stage)
+    # The admin console's files travel next to the binary, where it looks for them.
+    assert any(re.match(r"COPY\s+--from=\S+\s+\S*Scutum_ScutumAdmin\.resources\s+/usr/local/bin/Scutum_ScutumAdmin\.resources", line)
+               for line in final_stage)
     assert any(line.replace(" ", "") == 'ENTRYPOINT["scutum","serve"]' for line in final_stage)
     assert any(re.match(r"COPY\s+sql\s", line) for line in final_stage)
     assert any(re.match(r"COPY\s+config/models\.yaml\s", line) for line in final_stage)
