@@ -125,7 +125,7 @@ public struct GatewayNode: Sendable {
         let loader = PlatformLoader(platform: platform, catalog: catalogHolder, baseCatalog: resolvedCatalog,
             postgres: postgres, logger: logger)
         let readiness = ReadinessProbe(checks: [
-            .init(name: "postgres") { try await postgres.query("SELECT 1", logger: logger) },
+            .init(name: "postgres", onlyUntilFirstSuccess: true) { try await postgres.query("SELECT 1", logger: logger) },
             .init(name: "redis", required: false) { try await redis.ping() },
         ], timeout: configuration.proxy.backendTimeout)
         let guardrailEvents = GuardrailEventRecorder(store: GuardrailEventStore(client: postgres, logger: logger),

@@ -3,8 +3,9 @@ import Hummingbird
 import NIOCore
 
 /// `GET /health/liveness` (the process answers) and `GET /health/readiness` (it can serve:
-/// 200 `ready`; 200 `degraded` when Redis is down and limits are per node; 503 `not_ready` when
-/// PostgreSQL is down, naming what is down).
+/// 200 `ready`; 200 `degraded` when Redis is down and limits are per node, or PostgreSQL went down
+/// after the node had reached it (cached keys still serve); 503 `not_ready` while the node has never
+/// reached PostgreSQL; each check named with what failed).
 struct HealthRoutes {
     let probe: ReadinessProbe
     let rateLimiting: RateLimiting?

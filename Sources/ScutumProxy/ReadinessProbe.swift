@@ -1,18 +1,36 @@
-/// Checks the services a node needs to serve: PostgreSQL (required) and Redis (the node serves
-/// without it, degraded to per-node limits, so it stays in the load balancer).
+import Synchronization
+
+/// Checks the services a node needs to serve: PostgreSQL and Redis. Without Redis the node serves,
+/// degraded to per-node limits, so it stays in the load balancer. PostgreSQL is required until the
+/// node first reaches it; after that its loss only degrades the node, which keeps serving the keys
+/// it has cached (a fleet sharing one database would otherwise leave the load balancer all at once).
 public struct ReadinessProbe: Sendable {
     /// One named check; throws when the service is not usable.
     public struct Check: Sendable {
         public var name: String
         /// When false, a failure makes the node degraded, not unready.
         public var required: Bool
+        /// When true, `required` holds only until the check first passes.
+        public var onlyUntilFirstSuccess: Bool
         public var run: @Sendable () async throws -> Void
+        /// Whether the check has passed since the process started.
+        let passedOnce = PassedOnce()
 
-        public init(name: String, required: Bool = true, run: @escaping @Sendable () async throws -> Void) {
+        public init(name: String, required: Bool = true, onlyUntilFirstSuccess: Bool = false,
+            run: @escaping @Sendable () async throws -> Void)
+        {
             self.name = name
             self.required = required
+            self.onlyUntilFirstSuccess = onlyUntilFirstSuccess
             self.run = run
         }
+
+        /// Whether a failure now makes the node unready.
+        var requiredNow: Bool { required && !(onlyUntilFirstSuccess && passedOnce.value.withLock { $0 }) }
+    }
+
+    final class PassedOnce: Sendable {
+        let value = Mutex(false)
     }
 
     /// The outcome of each check.
@@ -45,9 +63,12 @@ public struct ReadinessProbe: Sendable {
                     }
                 }
             }
-            var results = checks.map { (name: $0.name, required: $0.required, error: String?.none) }
-            for await (index, error) in group { results[index].error = error }
-            return Report(results: results)
+            var errors = [String?](repeating: nil, count: checks.count)
+            for await (index, error) in group { errors[index] = error }
+            for (check, error) in zip(checks, errors) where error == nil { check.passedOnce.value.withLock { $0 = true } }
+            return Report(results: zip(checks, errors).map { check, error in
+                (name: check.name, required: check.requiredNow, error: error)
+            })
         }
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
+import Synchronization
 import NIOHTTP1
+import ScutumProxy
 import ScutumStore
 import ScutumTestSupport
 import Testing
@@ -58,7 +60,7 @@ struct HealthAndModelsTests {
         }
     }
 
-    @Test("PostgreSQL down: readiness 503, the master key still serves, unknown keys get a clear 503")
+    @Test("PostgreSQL never reached: readiness 503, the master key still serves, unknown keys get a clear 503")
     func postgresDown() async throws {
         let nowhere = DatabaseConfiguration(host: "127.0.0.1", port: 9, username: "nobody", password: "x", database: "none")
         try await Gateway.with(variables: ["SCUTUM_MIGRATE_ON_START": "false", "SCUTUM_BACKEND_TIMEOUT_SECONDS": "1"],
@@ -74,5 +76,34 @@ struct HealthAndModelsTests {
             #expect(unknown.status == 503)
             #expect(try unknown.openAIError["code"] as? String == "key_store_unavailable")
         }
+    }
+
+    @Test("PostgreSQL lost after the node reached it: degraded, not unready; never reached: unready")
+    func postgresLostLater() async throws {
+        struct Down: Error {}
+        let up = Mutex(false)
+        let probe = ReadinessProbe(checks: [
+            .init(name: "postgres", onlyUntilFirstSuccess: true) { if !up.withLock({ $0 }) { throw Down() } },
+            .init(name: "always-required") {},
+        ], timeout: .seconds(1))
+        // Never reached: the node holds no cached keys, so it must stay out of the load balancer.
+        var report = await probe.report()
+        #expect(!report.isReady)
+        up.withLock { $0 = true }
+        report = await probe.report()
+        #expect(report.isReady && !report.isDegraded)
+        // Gone after that: it still serves what it has cached, so it stays in, degraded.
+        up.withLock { $0 = false }
+        report = await probe.report()
+        #expect(report.isReady && report.isDegraded)
+        #expect(report.results.first { $0.name == "postgres" }?.required == false)
+
+        // A check that is always required stays required after passing.
+        let flaky = Mutex(true)
+        let strict = ReadinessProbe(checks: [.init(name: "strict") { if !flaky.withLock({ $0 }) { throw Down() } }],
+            timeout: .seconds(1))
+        #expect(await strict.report().isReady)
+        flaky.withLock { $0 = false }
+        #expect(await !strict.report().isReady)
     }
 }
