@@ -156,6 +156,12 @@ public struct NodeConfiguration: Sendable {
         case "otlp", "true": tracing = true
         case let other: throw Invalid(description: "SCUTUM_TRACING=\(other) must be off or otlp")
         }
+        for name in ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"] where tracing {
+            // swift-otel stops the process on a protocol it was built without (gRPC here).
+            if let chosen = value(name), !["http/protobuf", "http/json"].contains(chosen.lowercased()) {
+                throw Invalid(description: "\(name)=\(chosen) must be http/protobuf or http/json (OTLP over gRPC is not built in)")
+            }
+        }
         proxy.tracing = tracing
         redisNamespace = value("SCUTUM_REDIS_NAMESPACE") ?? "scutum"
         advertiseHost = value("SCUTUM_ADVERTISE_HOST")

@@ -19,6 +19,8 @@ struct CompletionRoutes: Sendable {
     let guardrails: GuardrailGate?
     /// The cluster-wide realtime figures; nil leaves them out.
     let realtime: RealtimeRecorder?
+    /// Provider calls get trace spans (`UpstreamTrace`); off, they cost nothing.
+    var tracing = false
     let maximumBodyBytes: Int
     let logger: Logger
 
@@ -50,10 +52,10 @@ struct CompletionRoutes: Sendable {
         let estimatedTokens: Int
         let dispatcher: Dispatcher
         let realtime: RealtimeRecorder?
+        /// The provider calls' trace spans; nil when tracing is off.
+        let trace: UpstreamTrace?
         /// Time spent waiting for providers, to tell the gateway's own share (`overhead`).
         let upstream = UpstreamTime()
-        /// The provider calls' trace spans.
-        let trace = UpstreamTrace()
         /// Token estimates reserved against deployments' provider limits, settled in `finish`.
         let reservations = Reservations()
 
@@ -78,7 +80,8 @@ struct CompletionRoutes: Sendable {
             _ body: () async throws(ProviderError) -> T) async throws(ProviderError) -> T
         {
             try await upstream.timing { () async throws(ProviderError) in
-                try await trace.call(operation, model: model, request: request, on: target, requestID: requestID, body)
+                guard let trace else { return try await body() }
+                return try await trace.call(operation, model: model, request: request, on: target, requestID: requestID, body)
             }
         }
 
@@ -119,7 +122,7 @@ struct CompletionRoutes: Sendable {
             dispatcher.metrics.request(model: model, status: status)
             let elapsed = ContinuousClock.now - started
             let cost = usage.map { target?.deployment.cost(of: $0) ?? 0 } ?? 0
-            trace.finish(usage: usage, cost: cost, status: status)
+            trace?.finish(usage: usage, cost: cost, status: status)
             let key = principal?.key
             dispatcher.metrics.served(model: model, provider: target?.deployment.provider.rawValue ?? "none",
                 status: status, duration: elapsed, promptTokens: usage?.promptTokens ?? 0,
@@ -164,7 +167,7 @@ struct CompletionRoutes: Sendable {
         }
         return Ledger(accounting: accounting, admission: admission, principal: principal, model: model,
             stream: stream, started: started, requestID: requestID, estimatedTokens: estimatedTokens, dispatcher: dispatcher,
-            realtime: realtime)
+            realtime: realtime, trace: tracing ? UpstreamTrace() : nil)
     }
 
     /// A request id for a request that came without a usable `x-request-id`.

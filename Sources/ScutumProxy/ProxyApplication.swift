@@ -79,8 +79,8 @@ public enum ProxyApplication {
             GuardrailGate(platform: $0.platform, events: dependencies.guardrailEvents, logger: logger)
         }
         return CompletionRoutes(dispatcher: dispatcher, usage: dependencies.usage, accounting: dependencies.accounting,
-            guardrails: guardrails, realtime: dependencies.realtime, maximumBodyBytes: configuration.maximumBodyBytes,
-            logger: logger)
+            guardrails: guardrails, realtime: dependencies.realtime, tracing: configuration.tracing,
+            maximumBodyBytes: configuration.maximumBodyBytes, logger: logger)
     }
 
     /// The application, listening on the configured address.

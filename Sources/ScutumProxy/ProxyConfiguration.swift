@@ -12,7 +12,8 @@ public struct ProxyConfiguration: Sendable {
     public var negativeKeyCacheTTL: Duration
     /// Bound on a key lookup or readiness check against a backing service.
     public var backendTimeout: Duration
-    /// A server span per request (W3C `traceparent` continued) for the bootstrapped tracer.
+    /// A server span per request (W3C `traceparent` continued) and a client span per provider call,
+    /// for the bootstrapped tracer.
     public var tracing: Bool
 
     public init(host: String = "0.0.0.0", port: Int = 4000, masterKey: String?,

@@ -9,7 +9,7 @@ import Tracing
 /// A failed attempt's span ends with the error; the successful one stays open until the request
 /// finishes, so a stream's span covers the whole stream and carries its token usage.
 ///
-/// With no tracer bootstrapped (tracing off, the default) spans are no-ops and nothing is computed.
+/// Made only when tracing is on (`SCUTUM_TRACING`), so a request without it pays nothing here.
 final class UpstreamTrace: Sendable {
     /// The successful call's span, ended by `finish`.
     private let open = Mutex<(any Span)?>(nil)

@@ -77,8 +77,9 @@ struct Serve: AsyncParsableCommand {
             logger.info("proxy listening", metadata: ["address": "http://\(configuration.proxy.host):\(port)"])
         }
         node.logStartup()
-        let tracing = configuration.tracing ? try TraceExport.bootstrap(logger: logger) : nil
-        try await node.serviceGroup(first: tracing.map { [$0] } ?? []).run()
+        let tracing: [any Service] = configuration.tracing
+            ? [try TraceExport.bootstrap(environment: configuration.variables, logger: logger)] : []
+        try await node.serviceGroup(first: tracing).run()
     }
 }
 

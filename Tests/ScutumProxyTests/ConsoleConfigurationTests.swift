@@ -32,3 +32,24 @@ struct ConsoleConfigurationTests {
         }
     }
 }
+
+/// `SCUTUM_TRACING` and the OTLP settings it depends on, checked before anything starts.
+@Suite("Tracing configuration")
+struct TracingConfigurationTests {
+    @Test("off by default; otlp turns it on; an OTLP protocol this build cannot speak is refused, not a crash")
+    func tracing() throws {
+        #expect(try ConsoleConfigurationTests.configuration([:]).tracing == false)
+        let on = try ConsoleConfigurationTests.configuration(["SCUTUM_TRACING": "otlp"])
+        #expect(on.tracing && on.proxy.tracing)
+        #expect(try ConsoleConfigurationTests.configuration(
+            ["SCUTUM_TRACING": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"]).tracing)
+        for (name, value) in [("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"), ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "GRPC")] {
+            #expect(throws: NodeConfiguration.Invalid.self) {
+                try ConsoleConfigurationTests.configuration(["SCUTUM_TRACING": "otlp", name: value])
+            }
+        }
+        // Tracing off: the OTLP settings are not read at all.
+        #expect(try ConsoleConfigurationTests.configuration(["OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"]).tracing == false)
+        #expect(throws: NodeConfiguration.Invalid.self) { try ConsoleConfigurationTests.configuration(["SCUTUM_TRACING": "on"]) }
+    }
+}
