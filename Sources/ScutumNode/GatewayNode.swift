@@ -118,8 +118,11 @@ public struct GatewayNode: Sendable {
         let deploymentStats = DeploymentStats()
         self.metrics = metrics
         self.deploymentStats = deploymentStats
-        let rateLimiting = RateLimiting(limiter: RateLimiter(redis: redis, namespace: configuration.redisNamespace),
-            registry: registry, metrics: metrics, logger: logger)
+        let quotaLeases = QuotaLeases(windows: QuotaWindows(redis: redis, namespace: configuration.redisNamespace),
+            liveNodes: { registry.liveNodes })
+        let rateLimiting = RateLimiting(leases: quotaLeases,
+            slots: RateLimiter(redis: redis, namespace: configuration.redisNamespace), registry: registry,
+            metrics: metrics, logger: logger)
         let accounting = Accounting(platform: platform, ledger: ledger, recorder: spend, rateLimiting: rateLimiting,
             logger: logger)
         let loader = PlatformLoader(platform: platform, catalog: catalogHolder, baseCatalog: resolvedCatalog,
@@ -193,6 +196,7 @@ public struct GatewayNode: Sendable {
         services.append(guardrailEvents)
         services.append(realtime)
         services.append(registry)
+        services.append(quotaLeases)
         services.append(SpendLogWriter(ledger: ledger, store: SpendLogStore(client: postgres, logger: logger),
             consumer: nodeID, logger: logger))
         if let demoMock { services.append(demoMock) }

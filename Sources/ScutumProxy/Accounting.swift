@@ -94,9 +94,9 @@ public struct Accounting: Sendable {
     /// Records what a finished request cost.
     func record(_ record: SpendRecord, admission: Admission) {
         recorder?.record(record, budgets: admission.costTracking ? admission.budgets : [])
-        if let permit = admission.permit, let rateLimiting, !permit.tokenLimits.isEmpty || permit.parallel != nil {
+        if let permit = admission.permit, let rateLimiting {
             let tokens = record.status == 200 ? record.promptTokens + record.completionTokens : 0
-            Task { await rateLimiting.settle(permit, tokens: tokens) }
+            rateLimiting.settle(permit, tokens: tokens)
         }
     }
 }

@@ -60,7 +60,7 @@ struct CompletionRoutes: Sendable {
         let reservations = Reservations()
 
         final class Reservations: Sendable {
-            let taken = Mutex<[(deployment: String, limits: [RateLimit])]>([])
+            let taken = Mutex<[(deployment: String, tickets: [QuotaLeases.Ticket])]>([])
         }
 
         /// The sum of provider calls' durations.
@@ -103,9 +103,9 @@ struct CompletionRoutes: Sendable {
             guard let rateLimiting = accounting?.rateLimiting else { return nil }
             let (tokens, requestID, reservations) = (estimatedTokens, self.requestID, self.reservations)
             return { deployment in
-                guard let limits = await rateLimiting.admit(deployment: deployment, tokens: tokens, requestID: requestID)
+                guard let tickets = await rateLimiting.admit(deployment: deployment, tokens: tokens, requestID: requestID)
                 else { return false }
-                if !limits.isEmpty { reservations.taken.withLock { $0.append((deployment.name, limits)) } }
+                if !tickets.isEmpty { reservations.taken.withLock { $0.append((deployment.name, tickets)) } }
                 return true
             }
         }
@@ -131,12 +131,9 @@ struct CompletionRoutes: Sendable {
                 completionTokens: usage?.completionTokens ?? 0, cost: cost, keyID: key?.id)
             let reserved = reservations.taken.withLock { $0 }
             if !reserved.isEmpty, let rateLimiting = accounting?.rateLimiting {
-                let (requestID, served) = (self.requestID, target?.deployment.name)
-                Task {
-                    for (deployment, limits) in reserved {
-                        await rateLimiting.settle(deployment: limits, member: requestID,
-                            tokens: deployment == served ? tokens : 0)
-                    }
+                let served = target?.deployment.name
+                for (deployment, tickets) in reserved {
+                    rateLimiting.settle(tickets, tokens: deployment == served ? tokens : 0)
                 }
             }
             guard let accounting, let admission else { return }

@@ -1,0 +1,205 @@
+import Foundation
+import ScutumRedis
+import ScutumTestSupport
+import Synchronization
+import Testing
+
+@Suite("Quota windows in Redis: O(1) state per limit, units counted when taken")
+struct QuotaWindowTests {
+    static func windows(_ redis: RedisClient) -> QuotaWindows {
+        QuotaWindows(redis: redis, namespace: "test-q-\(UUID().uuidString.prefix(8))")
+    }
+
+    @Test("exactly the limit within the window, then refused with the time until units leave it")
+    func window() async throws {
+        try await withTestRedis { redis in
+            let windows = Self.windows(redis)
+            let limit = RateLimit(LimitID(.key("k"), .requests), limit: 3, window: .seconds(20))
+            for index in 0..<3 {
+                let grant = try #require(try await windows.exchange([QuotaRequest(limit: limit, want: 1, minimum: 1)]).first)
+                #expect(grant.granted == 1)
+                #expect(grant.used == index + 1)
+            }
+            let refused = try #require(try await windows.exchange([QuotaRequest(limit: limit, want: 1, minimum: 1)]).first)
+            #expect(refused.granted == 0)
+            #expect(refused.used == 3)
+            #expect(refused.retryAfterMilliseconds > 0 && refused.retryAfterMilliseconds <= 21_000)
+        }
+    }
+
+    @Test("a batch takes what is free down to its minimum; adjustments give units back to their bucket")
+    func batchesAndAdjustments() async throws {
+        try await withTestRedis { redis in
+            let windows = Self.windows(redis)
+            let limit = RateLimit(LimitID(.key("k"), .tokens), limit: 100, window: .seconds(30))
+            let first = try #require(try await windows.exchange([QuotaRequest(limit: limit, want: 70, minimum: 10)]).first)
+            #expect(first.granted == 70)
+            // 30 free: a request for 50 at least 40 is refused, one for 50 at least 20 gets 30.
+            #expect(try await windows.exchange([QuotaRequest(limit: limit, want: 50, minimum: 40)]).first?.granted == 0)
+            #expect(try await windows.exchange([QuotaRequest(limit: limit, want: 50, minimum: 20)]).first?.granted == 30)
+            // 60 of the first 70 go back: 60 fit again, and no more.
+            let after = try #require(try await windows.exchange([
+                QuotaRequest(limit: limit, want: 60, minimum: 60, adjustments: [first.bucket: -60]),
+            ]).first)
+            #expect(after.granted == 60)
+            #expect(after.used == 100)
+            // Giving back more than a bucket holds cannot make room that was never taken.
+            let over = try #require(try await windows.exchange([
+                QuotaRequest(limit: limit, want: 0, minimum: 0, adjustments: [first.bucket - 5: -1000]),
+            ]).first)
+            #expect(over.used == 100)
+        }
+    }
+
+    @Test("units leave the window once it has passed, and the state stays within 62 buckets")
+    func expiryAndBoundedState() async throws {
+        try await withTestRedis { redis in
+            let windows = Self.windows(redis)
+            let limit = RateLimit(LimitID(.global, .requests), limit: 1_000_000, window: .milliseconds(600))
+            for _ in 0..<300 {
+                _ = try await windows.exchange([QuotaRequest(limit: limit, want: 1, minimum: 1)])
+            }
+            let fields = try await redis.send(["HLEN", RedisArgument(windows.key(limit))]).int ?? -1
+            #expect(fields > 0 && fields <= 62)
+            let small = RateLimit(LimitID(.key("x"), .requests), limit: 1, window: .milliseconds(300))
+            #expect(try await windows.exchange([QuotaRequest(limit: small, want: 1, minimum: 1)]).first?.granted == 1)
+            #expect(try await windows.exchange([QuotaRequest(limit: small, want: 1, minimum: 1)]).first?.granted == 0)
+            try await Task.sleep(for: .milliseconds(380))
+            #expect(try await windows.exchange([QuotaRequest(limit: small, want: 1, minimum: 1)]).first?.granted == 1)
+        }
+    }
+}
+
+@Suite("Leased quotas: admission without a round trip, never over the limit across nodes")
+struct QuotaLeaseTests {
+    /// Runs `nodes` lease tables on one Redis, each with its refill loop.
+    static func withNodes<T: Sendable>(_ count: Int, namespace: String = "test-ql-\(UUID().uuidString.prefix(8))",
+        _ body: @Sendable ([QuotaLeases], RedisClient) async throws -> T) async throws -> T
+    {
+        try await withTestRedis { redis in
+            let nodes = (0..<count).map { _ in
+                QuotaLeases(windows: QuotaWindows(redis: redis, namespace: namespace), tick: .milliseconds(5),
+                    liveNodes: { count })
+            }
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                for node in nodes { group.addTask { try await node.run(); return nil } }
+                let result = try await body(nodes, redis)
+                group.cancelAll()
+                return result
+            }
+        }
+    }
+
+    @Test("after one round trip, a busy limit admits from the lease: most requests cost no Redis call")
+    func leaseServesRequests() async throws {
+        try await Self.withNodes(1) { nodes, _ in
+            let node = nodes[0]
+            let limit = RateLimit(LimitID(.key("busy"), .requests), limit: 1_000_000)
+            var local = 0
+            for _ in 0..<2_000 {
+                if node.take([limit]) != nil {
+                    local += 1
+                } else {
+                    _ = try await node.acquire([limit])
+                }
+                if local % 50 == 0 { await Task.yield() }
+            }
+            #expect(local > 1_500, "only \(local) of 2000 admitted from the lease")
+        }
+    }
+
+    @Test("tokens: an estimate is taken and settled with the real count; a refusal takes nothing")
+    func tokensSettle() async throws {
+        try await Self.withNodes(1) { nodes, redis in
+            let node = nodes[0]
+            let tokens = RateLimit(LimitID(.key("t"), .tokens), limit: 100, cost: 60, window: .seconds(30))
+            let requests = RateLimit(LimitID(.key("t"), .requests), limit: 3, window: .seconds(30))
+            let first = try await node.acquire([requests, tokens])
+            // 60 + 60 > 100: refused, and the request limit's unit is given back.
+            await #expect(throws: QuotaLeases.Refusal.self) { _ = try await node.acquire([requests, tokens]) }
+            // The first really used 10: now 60 more fit.
+            node.settle(first[1], actual: 10)
+            let second = try await node.acquire([requests, tokens])
+            #expect(second.count == 2)
+            node.settle(second[1], actual: 10)
+            // 3 requests allowed; two used, the refused one gave its unit back.
+            _ = try await node.acquire([requests])
+            let refusal = await #expect(throws: QuotaLeases.Refusal.self) { _ = try await node.acquire([requests]) }
+            #expect(refusal?.refused.limit.id == requests.id)
+            #expect(refusal?.refused.remaining == 0)
+            _ = redis
+        }
+    }
+
+    @Test("three nodes driving a key at twice its limit for two windows: never more than the limit in any window, and no fewer than the documented bound")
+    func threeNodesAtTwiceTheLimit() async throws {
+        let window = Duration.seconds(2)
+        let limit = 100
+        let admitted = Admissions()
+        let start = ContinuousClock.now
+        let end = start + window * 3
+        try await Self.withNodes(3) { nodes, _ in
+            let rule = RateLimit(LimitID(.key("hot"), .requests), limit: limit, window: window)
+            // 2x: 100 per second offered in all (limit 100 per 2 s), spread over 3 nodes, 6 workers.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<6 {
+                    group.addTask {
+                        let node = nodes[worker % 3]
+                        var next = start + .milliseconds(worker * 10)
+                        while next < end {
+                            try await Task.sleep(until: next, clock: .continuous)
+                            next += .milliseconds(60)
+                            let before = ContinuousClock.now
+                            var ok = node.take([rule]) != nil
+                            if !ok { ok = (try? await node.acquire([rule])) != nil }
+                            if ok { admitted.times.withLock { $0.append((before, .now)) } }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        // Each admission happened at some instant between `before` and `after`.
+        let times = admitted.times.withLock { $0 }.sorted { $0.before < $1.before }
+        // Never over: no window of `window` certainly holds more than `limit`.
+        var worst = 0
+        for (start, _) in times {
+            let inside = times.filter { $0.before >= start && $0.after < start + window }.count
+            worst = max(worst, inside)
+        }
+        #expect(worst <= limit, "a window admitted \(worst) > \(limit)")
+        // Documented bound: at most live nodes x 10% of the share near saturation (10), plus two buckets
+        // of the oldest units (2 x 1/60 of the window at 100/s, about 7).
+        for index in 1...2 {
+            let from = start + window * index
+            let count = times.filter { $0.after >= from && $0.before < from + window }.count
+            #expect(count >= limit - 17, "window \(index) admitted only \(count)")
+        }
+    }
+
+    @Test("a node that dies holding a lease strands it for at most one window")
+    func crashedNodeLease() async throws {
+        try await withTestRedis { redis in
+            let namespace = "test-ql-\(UUID().uuidString.prefix(8))"
+            let window = Duration.seconds(1)
+            let rule = RateLimit(LimitID(.key("crash"), .requests), limit: 40, window: window)
+            // The node that dies: it takes a request and a lease, and never gives the lease back.
+            let dying = QuotaLeases(windows: QuotaWindows(redis: redis, namespace: namespace), liveNodes: { 1 })
+            _ = try await dying.acquire([rule])
+            let survivor = QuotaLeases(windows: QuotaWindows(redis: redis, namespace: namespace), liveNodes: { 1 })
+            var before = 0
+            while (try? await survivor.acquire([rule])) != nil { before += 1 }
+            #expect(before < 40 - 1 && before >= 40 - 1 - 10)
+            // One window and the two extra buckets later, the whole limit is free again.
+            try await Task.sleep(for: window + window / 30 + .milliseconds(100))
+            var after = 0
+            while (try? await survivor.acquire([rule])) != nil { after += 1 }
+            #expect(after == 40)
+        }
+    }
+}
+
+/// Admission times recorded by concurrent workers.
+final class Admissions: Sendable {
+    let times = Mutex<[(before: ContinuousClock.Instant, after: ContinuousClock.Instant)]>([])
+}
