@@ -32,7 +32,8 @@ public struct InternalCompletions: Sendable {
         guard !chat.stream else {
             throw GatewayError.invalidRequest("Internal completions do not stream.", param: "stream")
         }
-        let completed = try await routes.complete(chat, byteCount: bytes.readableBytes, principal: principal)
+        let completed = try await routes.pipeline.complete(chat,
+            caller: CompletionPipeline.Caller(principal: principal, byteCount: bytes.readableBytes))
         let (result, served) = (completed.result, completed.served)
         let completion = try JSONParser.parse(result.body.readableBytesView)
         let cost = result.usage.map { served.deployment.cost(of: $0) } ?? 0

@@ -78,9 +78,10 @@ public enum ProxyApplication {
         let guardrails = dependencies.accounting.map {
             GuardrailGate(platform: $0.platform, events: dependencies.guardrailEvents, logger: logger)
         }
-        return CompletionRoutes(dispatcher: dispatcher, usage: dependencies.usage, accounting: dependencies.accounting,
-            guardrails: guardrails, realtime: dependencies.realtime, tracing: configuration.tracing,
-            maximumBodyBytes: configuration.maximumBodyBytes, logger: logger)
+        let pipeline = CompletionPipeline(dispatcher: dispatcher, usage: dependencies.usage,
+            accounting: dependencies.accounting, guardrails: guardrails, realtime: dependencies.realtime,
+            tracing: configuration.tracing)
+        return CompletionRoutes(pipeline: pipeline, maximumBodyBytes: configuration.maximumBodyBytes, logger: logger)
     }
 
     /// The application, listening on the configured address.

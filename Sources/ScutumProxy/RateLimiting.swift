@@ -18,7 +18,7 @@ public final class RateLimiting: Sendable {
     let local = LocalRateLimiter()
     let logger: Logger
     let metrics: ProxyMetrics?
-    private let degraded = Mutex(false)
+    private let degraded = Atomic<Bool>(false)
 
     public init(leases: QuotaLeases, slots: RateLimiter, registry: NodeRegistry?, metrics: ProxyMetrics? = nil,
         logger: Logger)
@@ -31,7 +31,7 @@ public final class RateLimiting: Sendable {
     }
 
     /// Whether the last check had to fall back to per-node limits.
-    public var isDegraded: Bool { degraded.withLock { $0 } }
+    public var isDegraded: Bool { degraded.load(ordering: .relaxed) }
 
     /// What the limits took for one request, settled when it ends.
     struct Permit: Sendable {
@@ -114,7 +114,11 @@ public final class RateLimiting: Sendable {
     /// The leases first; then Redis exactly; then, with Redis down, this node's share.
     private func take(_ limits: [RateLimit], requestID: String) async -> Taken {
         guard !limits.isEmpty else { return .taken([]) }
-        if let tickets = leases.take(limits) { return .taken(tickets) }
+        if let tickets = leases.take(limits) {
+            // Leases are granted by Redis moments ago: it is answering again.
+            if degraded.load(ordering: .relaxed) { markRedis(available: true) }
+            return .taken(tickets)
+        }
         do {
             let tickets = try await leases.acquire(limits)
             markRedis(available: true)
@@ -165,10 +169,7 @@ public final class RateLimiting: Sendable {
     }
 
     private func markRedis(available: Bool, error: (any Error)? = nil) {
-        let changed = degraded.withLock { state -> Bool in
-            defer { state = !available }
-            return state == available
-        }
+        let changed = degraded.exchange(!available, ordering: .relaxed) == available
         if changed {
             metrics?.redisDegraded(!available)
             if available {

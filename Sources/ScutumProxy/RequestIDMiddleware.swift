@@ -15,7 +15,7 @@ struct RequestIDMiddleware: RouterMiddleware {
         async throws -> Response
     {
         var context = context
-        let id = CompletionRoutes.newRequestID()
+        let id = CompletionPipeline.newRequestID()
         context.requestID = id
         var response = try await RequestLogMetadata.$requestID.withValue(id) { try await next(request, context) }
         response.headers[Self.field] = request.headers[Self.field].flatMap(Self.accepted) ?? id

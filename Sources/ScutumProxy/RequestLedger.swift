@@ -1,0 +1,117 @@
+import Foundation
+import HTTPTypes
+import ScutumCluster
+import ScutumCore
+import ScutumProviders
+import ScutumRedis
+import Synchronization
+
+/// One request's bookkeeping from admission to settlement: what admission took, the provider calls'
+/// time and spans, and `finish`, the one place a request is settled (metrics, realtime figures, token
+/// limits, spend), whatever the outcome.
+struct RequestLedger: Sendable {
+    let accounting: Accounting?
+    let admission: Accounting.Admission?
+    let principal: Principal?
+    let model: String
+    let stream: Bool
+    let started: ContinuousClock.Instant
+    let requestID: String
+    let estimatedTokens: Int
+    let dispatcher: Dispatcher
+    let realtime: RealtimeRecorder?
+    /// The provider calls' trace spans; nil when tracing is off.
+    let trace: UpstreamTrace?
+    /// Time spent waiting for providers, to tell the gateway's own share (`overhead`).
+    let upstream = UpstreamTime()
+    /// Token estimates reserved against deployments' provider limits, settled in `finish`.
+    let reservations = Reservations()
+
+    final class Reservations: Sendable {
+        let taken = Mutex<[(deployment: String, tickets: [QuotaLeases.Ticket])]>([])
+    }
+
+    /// The sum of provider calls' durations.
+    final class UpstreamTime: Sendable {
+        let total = Mutex(Duration.zero)
+
+        /// Runs a provider call, adding its duration.
+        func timing<T>(_ call: () async throws(ProviderError) -> T) async throws(ProviderError) -> T {
+            let start = ContinuousClock.now
+            defer { total.withLock { $0 += ContinuousClock.now - start } }
+            return try await call()
+        }
+    }
+
+    /// Runs one provider call for this request, timed and traced.
+    func call<T>(_ operation: UpstreamTrace.Operation, request: @autoclosure () -> [String: JSONValue],
+        on target: RoutableDeployment, _ body: () async throws(ProviderError) -> T) async throws(ProviderError) -> T
+    {
+        try await upstream.timing { () async throws(ProviderError) in
+            guard let trace else { return try await body() }
+            return try await trace.call(operation, model: model, request: request(), on: target, requestID: requestID,
+                body)
+        }
+    }
+
+    /// The gateway's own time so far: since the request arrived, minus provider calls.
+    var overhead: Duration { ContinuousClock.now - started - upstream.total.withLock { $0 } }
+
+    /// `x-scutum-overhead-ms` for a response, recording the figure in the metrics.
+    func overheadHeader() -> HTTPFields {
+        let overhead = self.overhead
+        dispatcher.metrics.overhead(overhead)
+        let milliseconds = Double(overhead.components.seconds) * 1000 + Double(overhead.components.attoseconds) / 1e15
+        return [Self.overheadField: String(format: "%.3f", milliseconds)]
+    }
+
+    static let overheadField = HTTPField.Name("x-scutum-overhead-ms")!
+
+    /// Checks a deployment's provider limits for this request (nil: no limits configured).
+    var admitDeployment: (@Sendable (ModelDeployment) async -> Bool)? {
+        guard let rateLimiting = accounting?.rateLimiting else { return nil }
+        let (tokens, requestID, reservations) = (estimatedTokens, self.requestID, self.reservations)
+        return { deployment in
+            guard let tickets = await rateLimiting.admit(deployment: deployment, tokens: tokens, requestID: requestID)
+            else { return false }
+            if !tickets.isEmpty { reservations.taken.withLock { $0.append((deployment.name, tickets)) } }
+            return true
+        }
+    }
+
+    /// Who and what this request's guardrail events are about.
+    var guardrailSubject: GuardrailGate.Subject {
+        let key = principal?.key
+        return GuardrailGate.Subject(requestID: requestID, keyID: key?.id, teamID: key?.teamID, model: model)
+    }
+
+    func finish(status: Int, target: RoutableDeployment?, usage: TokenUsage?) {
+        let tokens = status == 200 ? (usage.map { $0.promptTokens + $0.completionTokens } ?? 0) : 0
+        if let target { dispatcher.stats.ended(target.deployment.name, tokens: tokens) }
+        dispatcher.metrics.request(model: model, status: status)
+        let elapsed = ContinuousClock.now - started
+        let cost = usage.map { target?.deployment.cost(of: $0) ?? 0 } ?? 0
+        trace?.finish(usage: usage, cost: cost, status: status)
+        let key = principal?.key
+        dispatcher.metrics.served(model: model, provider: target?.deployment.provider.rawValue ?? "none",
+            status: status, duration: elapsed, promptTokens: usage?.promptTokens ?? 0,
+            completionTokens: usage?.completionTokens ?? 0, cost: cost)
+        realtime?.record(model: model, status: status, latency: elapsed, promptTokens: usage?.promptTokens ?? 0,
+            completionTokens: usage?.completionTokens ?? 0, cost: cost, keyID: key?.id)
+        let reserved = reservations.taken.withLock { $0 }
+        if !reserved.isEmpty, let rateLimiting = accounting?.rateLimiting {
+            let served = target?.deployment.name
+            for (deployment, tickets) in reserved {
+                rateLimiting.settle(tickets, tokens: deployment == served ? tokens : 0)
+            }
+        }
+        guard let accounting, let admission else { return }
+        accounting.record(SpendRecord(requestID: requestID, at: Date(), keyID: key?.id, keyAlias: key?.alias,
+            teamID: key?.teamID, userID: key?.userID, modelRequested: model, modelServed: target?.deployment.name,
+            provider: target?.deployment.provider.rawValue, promptTokens: usage?.promptTokens ?? 0,
+            completionTokens: usage?.completionTokens ?? 0, cachedTokens: usage?.cachedTokens ?? 0,
+            cost: admission.costTracking ? cost : 0,
+            latencyMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+            status: status, stream: stream), admission: admission)
+    }
+}
