@@ -187,6 +187,11 @@ public struct ModelCatalog: Sendable {
     /// The model with this exact name.
     public func deployment(named name: String) -> ModelDeployment? { byName[name] }
 
+    /// Whether `name` is a model, a group alias or a provider alias: what may label metrics.
+    public func knows(_ name: String) -> Bool {
+        byName[name] != nil || groups[name] != nil || ProviderKind.allCases.contains { $0.aliasName == name }
+    }
+
     /// A copy with some deployments replaced (same names) and `disabled` deactivated.
     public func replacing(_ deployments: [ModelDeployment], disabled: Set<String>) -> ModelCatalog {
         ModelCatalog(deployments: deployments, groups: groups, fallbacks: fallbacks, credentials: credentials,

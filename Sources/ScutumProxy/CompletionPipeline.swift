@@ -145,19 +145,20 @@ struct CompletionPipeline: Sendable {
     /// Admits a request (rate limits, budgets, allow-lists); its ledger. A refusal is counted and thrown.
     func admit(_ model: String, stream: Bool, estimatedTokens: Int, caller: Caller) async throws -> RequestLedger {
         let requestID = caller.requestID ?? Self.newRequestID()
+        let series = dispatcher.metrics.series(for: model, known: dispatcher.catalog.current.knows(model))
         let admission: Accounting.Admission?
         do {
             admission = try await accounting?.admit(model: model, principal: caller.principal,
                 estimatedTokens: estimatedTokens, requestID: requestID)
         } catch {
-            dispatcher.metrics.request(model: model, status: error.status)
-            realtime?.record(model: model, status: error.status, latency: ContinuousClock.now - caller.started,
+            series.request(status: error.status)
+            realtime?.record(model: series.model, status: error.status, latency: ContinuousClock.now - caller.started,
                 promptTokens: 0, completionTokens: 0, cost: 0, keyID: caller.principal?.key?.id)
             throw error
         }
         return RequestLedger(accounting: accounting, admission: admission, principal: caller.principal, model: model,
             stream: stream, started: caller.started, requestID: requestID, estimatedTokens: estimatedTokens,
-            dispatcher: dispatcher, realtime: realtime, trace: tracing ? UpstreamTrace() : nil)
+            dispatcher: dispatcher, series: series, realtime: realtime, trace: tracing ? UpstreamTrace() : nil)
     }
 
     /// A request id for a request that came without a usable `x-request-id`.

@@ -31,7 +31,7 @@ struct CompletionRoutes: Sendable {
     }
 
     func chatCompletions(_ request: Request, context: ProxyRequestContext) async throws -> Response {
-        let started = ContinuousClock.now
+        let started = context.arrived ?? .now
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
         let chat = try ChatCompletionRequest(json: RequestJSON.parse(bytes.readableBytesView))
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
@@ -123,7 +123,7 @@ struct CompletionRoutes: Sendable {
     }
 
     func embeddings(_ request: Request, context: ProxyRequestContext) async throws -> Response {
-        let started = ContinuousClock.now
+        let started = context.arrived ?? .now
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
         let embedding = try EmbeddingRequest(json: RequestJSON.parse(bytes.readableBytesView))
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,

@@ -80,58 +80,99 @@ public final class ProxyMetrics: Sendable {
             helpText: "1 when the last readiness check reached the backend (postgres, redis)")
     }
 
-    /// Per-request metric handles by series: making one is a registry lookup under a lock plus
-    /// label formatting, too slow to repeat on every request.
-    private let handles = Mutex<[String: any Sendable]>([:])
+    /// Each deployment's latency histogram: making one is a registry lookup under a lock plus label
+    /// formatting, too slow to repeat on every request.
+    private let latencies = Mutex<[String: DurationHistogram]>([:])
     private let queueSources = Mutex<[(name: String, depth: @Sendable () -> Int)]>([])
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
+        overheadHistogram = registry.makeDurationHistogram(descriptor: Self.overhead, buckets: Self.overheadBuckets)
         redisDegraded(false)
         registry.makeGauge(descriptor: Self.leader).set(to: 0.0)
     }
 
-    /// A finished proxied request, by the model asked for and the status the client got.
-    func request(model: String, status: Int) {
-        handle("requests \(status) \(model)") {
-            registry.makeCounter(descriptor: Self.requests, labels: [("model", model), ("status", String(status))])
-        }.increment()
-    }
+    /// A model's per-request series, resolved once (`series(for:)`) and then used without building
+    /// label strings or looking anything up, but for the status-keyed series (a small map).
+    final class ModelSeries: Sendable {
+        let model: String
+        let registry: PrometheusCollectorRegistry
+        let promptTokens: Counter
+        let completionTokens: Counter
+        let spend: Counter
+        private let requests = Mutex<[Int: Counter]>([:])
+        private let durations = Mutex<[DurationSeries: DurationHistogram]>([:])
 
-    /// The handle cached under `key`, made once.
-    private func handle<Handle: Sendable>(_ key: String, _ make: () -> Handle) -> Handle {
-        if let cached = handles.withLock({ $0[key] }) as? Handle { return cached }
-        let made = make()
-        handles.withLock { $0[key] = made }
-        return made
-    }
+        struct DurationSeries: Hashable {
+            var provider: String
+            var status: Int
+        }
 
-    /// A finished request's duration, tokens and cost.
-    func served(model: String, provider: String, status: Int, duration: Duration, promptTokens: Int,
-        completionTokens: Int, cost: Double)
-    {
-        handle("duration \(status) \(provider) \(model)") {
-            registry.makeDurationHistogram(descriptor: Self.durations,
-                labels: [("model", model), ("provider", provider), ("status", String(status))],
-                buckets: Self.latencyBuckets)
-        }.record(duration)
-        guard promptTokens + completionTokens > 0 else { return }
-        handle("tokens prompt \(model)") {
-            registry.makeCounter(descriptor: Self.tokens, labels: [("model", model), ("type", "prompt")])
-        }.increment(by: Int64(promptTokens))
-        handle("tokens completion \(model)") {
-            registry.makeCounter(descriptor: Self.tokens, labels: [("model", model), ("type", "completion")])
-        }.increment(by: Int64(completionTokens))
-        if cost > 0 {
-            handle("spend \(model)") { registry.makeCounter(descriptor: Self.spend, labels: [("model", model)]) }
-                .increment(by: cost)
+        init(model: String, registry: PrometheusCollectorRegistry) {
+            self.model = model
+            self.registry = registry
+            promptTokens = registry.makeCounter(descriptor: ProxyMetrics.tokens, labels: [("model", model), ("type", "prompt")])
+            completionTokens = registry.makeCounter(descriptor: ProxyMetrics.tokens,
+                labels: [("model", model), ("type", "completion")])
+            spend = registry.makeCounter(descriptor: ProxyMetrics.spend, labels: [("model", model)])
+        }
+
+        /// A finished proxied request and the status the client got.
+        func request(status: Int) {
+            let registry = self.registry
+            let model = self.model
+            requests.withLock { counters in
+                if let counter = counters[status] { return counter }
+                let counter = registry.makeCounter(descriptor: ProxyMetrics.requests,
+                    labels: [("model", model), ("status", String(status))])
+                counters[status] = counter
+                return counter
+            }.increment()
+        }
+
+        /// A finished request's duration, tokens and cost.
+        func served(provider: String, status: Int, duration: Duration, promptTokens: Int, completionTokens: Int,
+            cost: Double)
+        {
+            let registry = self.registry
+            let model = self.model
+            durations.withLock { histograms in
+                let series = DurationSeries(provider: provider, status: status)
+                if let histogram = histograms[series] { return histogram }
+                let histogram = registry.makeDurationHistogram(descriptor: ProxyMetrics.durations,
+                    labels: [("model", model), ("provider", provider), ("status", String(status))],
+                    buckets: ProxyMetrics.latencyBuckets)
+                histograms[series] = histogram
+                return histogram
+            }.record(duration)
+            guard promptTokens + completionTokens > 0 else { return }
+            self.promptTokens.increment(by: Int64(promptTokens))
+            self.completionTokens.increment(by: Int64(completionTokens))
+            if cost > 0 { spend.increment(by: cost) }
         }
     }
 
+    /// Names outside the catalog share this label, so callers cannot grow the registry at will.
+    static let unknownModel = "unknown"
+    private let models = Mutex<[String: ModelSeries]>([:])
+
+    /// The series of a model name the catalog knows (`known`), or of `unknown`.
+    func series(for model: String, known: Bool) -> ModelSeries {
+        let label = known ? model : Self.unknownModel
+        let registry = self.registry
+        return models.withLock { models in
+            if let series = models[label] { return series }
+            let series = ModelSeries(model: label, registry: registry)
+            models[label] = series
+            return series
+        }
+    }
+
+    private let overheadHistogram: DurationHistogram
+
     /// The gateway's own time on a request.
     func overhead(_ duration: Duration) {
-        handle("overhead") { registry.makeDurationHistogram(descriptor: Self.overhead, buckets: Self.overheadBuckets) }
-            .record(duration)
+        overheadHistogram.record(duration)
     }
 
     /// A queue whose depth `/metrics` reports (read when scraped).
@@ -176,9 +217,13 @@ public final class ProxyMetrics: Sendable {
 
     /// How long a deployment took to answer (first byte for streams).
     func latency(_ deployment: String, _ duration: Duration) {
-        handle("latency \(deployment)") {
-            registry.makeDurationHistogram(descriptor: Self.latencies, labels: [("deployment", deployment)],
-                buckets: Self.latencyBuckets)
+        let registry = self.registry
+        latencies.withLock { histograms in
+            if let histogram = histograms[deployment] { return histogram }
+            let histogram = registry.makeDurationHistogram(descriptor: Self.latencies,
+                labels: [("deployment", deployment)], buckets: Self.latencyBuckets)
+            histograms[deployment] = histogram
+            return histogram
         }.record(duration)
     }
 

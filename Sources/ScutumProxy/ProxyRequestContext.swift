@@ -65,6 +65,8 @@ public struct ProxyRequestContext: RequestContext {
     public var principal: Principal?
     /// Set by `RequestIDMiddleware`: this request's own unique id (never the caller's `x-request-id`).
     public var requestID: String?
+    /// When the first middleware saw the request, so `x-scutum-overhead-ms` counts the server's own time too.
+    public var arrived: ContinuousClock.Instant?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

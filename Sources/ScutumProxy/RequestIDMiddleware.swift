@@ -15,6 +15,7 @@ struct RequestIDMiddleware: RouterMiddleware {
         async throws -> Response
     {
         var context = context
+        context.arrived = .now
         let id = CompletionPipeline.newRequestID()
         context.requestID = id
         var response = try await RequestLogMetadata.$requestID.withValue(id) { try await next(request, context) }

@@ -19,6 +19,8 @@ struct RequestLedger: Sendable {
     let requestID: String
     let estimatedTokens: Int
     let dispatcher: Dispatcher
+    /// The requested model's metric series (or `unknown`'s).
+    let series: ProxyMetrics.ModelSeries
     let realtime: RealtimeRecorder?
     /// The provider calls' trace spans; nil when tracing is off.
     let trace: UpstreamTrace?
@@ -88,15 +90,15 @@ struct RequestLedger: Sendable {
     func finish(status: Int, target: RoutableDeployment?, usage: TokenUsage?) {
         let tokens = status == 200 ? (usage.map { $0.promptTokens + $0.completionTokens } ?? 0) : 0
         if let target { dispatcher.stats.ended(target.deployment.name, tokens: tokens) }
-        dispatcher.metrics.request(model: model, status: status)
+        series.request(status: status)
         let elapsed = ContinuousClock.now - started
         let cost = usage.map { target?.deployment.cost(of: $0) ?? 0 } ?? 0
         trace?.finish(usage: usage, cost: cost, status: status)
         let key = principal?.key
-        dispatcher.metrics.served(model: model, provider: target?.deployment.provider.rawValue ?? "none",
+        series.served(provider: target?.deployment.provider.rawValue ?? "none",
             status: status, duration: elapsed, promptTokens: usage?.promptTokens ?? 0,
             completionTokens: usage?.completionTokens ?? 0, cost: cost)
-        realtime?.record(model: model, status: status, latency: elapsed, promptTokens: usage?.promptTokens ?? 0,
+        realtime?.record(model: series.model, status: status, latency: elapsed, promptTokens: usage?.promptTokens ?? 0,
             completionTokens: usage?.completionTokens ?? 0, cost: cost, keyID: key?.id)
         let reserved = reservations.taken.withLock { $0 }
         if !reserved.isEmpty, let rateLimiting = accounting?.rateLimiting {
