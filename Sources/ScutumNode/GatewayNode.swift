@@ -57,7 +57,8 @@ public struct GatewayNode: Sendable {
     {
         self.configuration = configuration
         self.logger = logger
-        let http = UpstreamHTTP(timeouts: configuration.upstreamTimeouts)
+        let http = UpstreamHTTP(timeouts: configuration.upstreamTimeouts,
+            maximumConnectionsPerHost: configuration.upstreamConnectionsPerHost)
         let providers = ProviderRegistry.standard(http: http)
         var services: [any Service] = []
 
@@ -136,6 +137,7 @@ public struct GatewayNode: Sendable {
         let realtime = RealtimeRecorder(redis: redis, namespace: configuration.redisNamespace, logger: logger)
         let providerHealth = ProviderHealth(redis: redis, namespace: configuration.redisNamespace)
         metrics.watchQueue("spend") { spend.pendingCount }
+        metrics.watchUpstream { http.requestsAwaitingHead }
         metrics.watchQueue("guardrail_events") { guardrailEvents.pendingCount }
         let proxyDependencies = ProxyDependencies(catalog: catalogHolder, providers: providers,
             authenticator: authenticator, readiness: readiness, usage: usage, accounting: accounting,

@@ -17,6 +17,10 @@ public struct NodeConfiguration: Sendable {
     public var database: DatabaseConfiguration
     public var redis: RedisConfiguration
     public var upstreamTimeouts: UpstreamTimeouts
+    /// HTTP/1.1 connections per provider host (`SCUTUM_UPSTREAM_MAX_CONNECTIONS_PER_HOST`, default 4096):
+    /// every stream to one provider needs its own; requests beyond the cap wait for one
+    /// (`scutum_upstream_awaiting_head`). HTTP/2 providers multiplex streams on a few connections.
+    public var upstreamConnectionsPerHost: Int
     /// The YAML model catalog.
     public var modelsFile: String
     /// The folder of numbered SQL migrations.
@@ -130,6 +134,8 @@ public struct NodeConfiguration: Sendable {
             connect: .init(try seconds("SCUTUM_UPSTREAM_CONNECT_TIMEOUT_SECONDS", default: 10)),
             responseHead: .init(try seconds("SCUTUM_UPSTREAM_TIMEOUT_SECONDS", default: 600)),
             idle: .init(try seconds("SCUTUM_UPSTREAM_IDLE_TIMEOUT_SECONDS", default: 120)))
+        upstreamConnectionsPerHost = try integer("SCUTUM_UPSTREAM_MAX_CONNECTIONS_PER_HOST",
+            default: UpstreamHTTP.defaultConnectionsPerHost, range: 8...65536)
         modelsFile = value("SCUTUM_MODELS_FILE") ?? "config/models.yaml"
         sqlDirectory = value("SCUTUM_SQL_DIR") ?? "sql"
         migrateOnStart = (value("SCUTUM_MIGRATE_ON_START") ?? "true").lowercased() != "false"

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ScutumCore
+import Synchronization
 
 /// How long the gateway waits on providers.
 public struct UpstreamTimeouts: Sendable {
@@ -31,10 +32,21 @@ public final class UpstreamHTTP: Sendable {
     public let timeouts: UpstreamTimeouts
     /// Largest response body read into memory (non-streaming answers, embeddings).
     public let maximumResponseBytes: Int
+    /// HTTP/1.1 connections kept per provider host; requests beyond them wait for one.
+    public let maximumConnectionsPerHost: Int
+    private let awaitingHeads = Atomic<Int>(0)
 
-    public init(timeouts: UpstreamTimeouts = .init(), maximumConnectionsPerHost: Int = 512,
+    /// Provider requests without a response head yet: being answered, or queued for a connection
+    /// once a host has `maximumConnectionsPerHost` busy (HTTP/1.1; HTTP/2 multiplexes instead).
+    public var requestsAwaitingHead: Int { awaitingHeads.load(ordering: .relaxed) }
+
+    /// The default per-host connection cap: one provider host serves every stream of a fleet's node.
+    public static let defaultConnectionsPerHost = 4096
+
+    public init(timeouts: UpstreamTimeouts = .init(), maximumConnectionsPerHost: Int = UpstreamHTTP.defaultConnectionsPerHost,
         maximumResponseBytes: Int = 256 * 1024 * 1024)
     {
+        self.maximumConnectionsPerHost = maximumConnectionsPerHost
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: timeouts.connect, read: timeouts.idle)
         configuration.connectionPool = .init(
@@ -63,6 +75,8 @@ public final class UpstreamHTTP: Sendable {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(body)
         let response: HTTPClientResponse
+        awaitingHeads.add(1, ordering: .relaxed)
+        defer { awaitingHeads.subtract(1, ordering: .relaxed) }
         do {
             response = try await client.execute(request, timeout: timeouts.responseHead)
         } catch {

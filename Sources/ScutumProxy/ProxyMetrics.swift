@@ -75,6 +75,10 @@ public final class ProxyMetrics: Sendable {
         MetricNameDescriptor(namespace: "scutum", metricName: "queue", unitName: "depth",
             helpText: "Records waiting to be written: spend, guardrail_events, realtime")
     }
+    static var awaitingHead: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "upstream_awaiting", unitName: "head",
+            helpText: "Provider requests without a response head yet (answering, or waiting for a connection)")
+    }
     static var backends: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "scutum", metricName: "backend", unitName: "up",
             helpText: "1 when the last readiness check reached the backend (postgres, redis)")
@@ -175,6 +179,13 @@ public final class ProxyMetrics: Sendable {
         overheadHistogram.record(duration)
     }
 
+    private let upstreamSource = Mutex<(@Sendable () -> Int)?>(nil)
+
+    /// Where `/metrics` reads the provider requests still awaiting a response head.
+    public func watchUpstream(_ awaiting: @escaping @Sendable () -> Int) {
+        upstreamSource.withLock { $0 = awaiting }
+    }
+
     /// A queue whose depth `/metrics` reports (read when scraped).
     public func watchQueue(_ name: String, depth: @escaping @Sendable () -> Int) {
         queueSources.withLock { $0.append((name, depth)) }
@@ -236,6 +247,9 @@ public final class ProxyMetrics: Sendable {
 
     /// The text exposition format.
     public func exposition() -> [UInt8] {
+        if let awaiting = upstreamSource.withLock({ $0 }) {
+            registry.makeGauge(descriptor: Self.awaitingHead).set(to: Double(awaiting()))
+        }
         for (name, depth) in queueSources.withLock({ $0 }) {
             registry.makeGauge(descriptor: Self.queues, labels: [("queue", name)]).set(to: Double(depth()))
         }

@@ -77,6 +77,11 @@ struct Serve: AsyncParsableCommand {
             logger.info("proxy listening", metadata: ["address": "http://\(configuration.proxy.host):\(port)"])
         }
         node.logStartup()
+        let files = FileDescriptorLimit.raise()
+        if files < 16_384 {
+            logger.warning("open-file limit is low for a gateway: each stream holds two sockets",
+                metadata: ["limit": "\(files)"])
+        }
         let tracing: [any Service] = configuration.tracing
             ? [try TraceExport.bootstrap(environment: configuration.variables, logger: logger)] : []
         try await node.serviceGroup(first: tracing).run()
