@@ -121,8 +121,10 @@ public struct GatewayNode: Sendable {
         self.deploymentStats = deploymentStats
         let quotaLeases = QuotaLeases(windows: QuotaWindows(redis: redis, namespace: configuration.redisNamespace),
             liveNodes: { registry.liveNodes })
+        let parallelSlots = ParallelSlots(redis: redis, namespace: configuration.redisNamespace, node: nodeID,
+            liveNodes: { registry.liveNodes })
         let rateLimiting = RateLimiting(leases: quotaLeases,
-            slots: RateLimiter(redis: redis, namespace: configuration.redisNamespace), registry: registry,
+            slots: parallelSlots, registry: registry,
             metrics: metrics, logger: logger)
         let accounting = Accounting(platform: platform, ledger: ledger, recorder: spend, rateLimiting: rateLimiting,
             logger: logger)
@@ -199,6 +201,7 @@ public struct GatewayNode: Sendable {
         services.append(realtime)
         services.append(registry)
         services.append(quotaLeases)
+        services.append(parallelSlots)
         services.append(SpendLogWriter(ledger: ledger, store: SpendLogStore(client: postgres, logger: logger),
             consumer: nodeID, logger: logger))
         if let demoMock { services.append(demoMock) }

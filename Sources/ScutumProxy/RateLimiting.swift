@@ -13,14 +13,14 @@ import Synchronization
 /// itself on the next request that needs it.
 public final class RateLimiting: Sendable {
     let leases: QuotaLeases
-    let slots: RateLimiter
+    let slots: ParallelSlots
     let registry: NodeRegistry?
     let local = LocalRateLimiter()
     let logger: Logger
     let metrics: ProxyMetrics?
     private let degraded = Atomic<Bool>(false)
 
-    public init(leases: QuotaLeases, slots: RateLimiter, registry: NodeRegistry?, metrics: ProxyMetrics? = nil,
+    public init(leases: QuotaLeases, slots: ParallelSlots, registry: NodeRegistry?, metrics: ProxyMetrics? = nil,
         logger: Logger)
     {
         self.leases = leases
@@ -79,18 +79,22 @@ public final class RateLimiting: Sendable {
         case .refused(let refusal): throw refuse(refusal)
         }
         if let key, let maximum = key.maxParallelRequests {
-            do {
-                guard try await slots.enter("key:\(key.id)", limit: maximum) else {
-                    settle(permit, tokens: 0)
-                    metrics?.rateLimited("parallel")
-                    throw Self.tooManyParallel(maximum)
+            let name = "key:\(key.id)"
+            var entered = slots.enter(name, limit: maximum)
+            if entered == nil {
+                do {
+                    entered = try await slots.acquire(name, limit: maximum)
+                } catch {
+                    // Redis down: the rate limits above already hold per node; no slot is taken.
+                    markRedis(available: false, error: error)
                 }
-                permit.parallel = "key:\(key.id)"
-            } catch let error as GatewayError {
-                throw error
-            } catch {
-                markRedis(available: false, error: error)
             }
+            if entered == false {
+                settle(permit, tokens: 0)
+                metrics?.rateLimited("parallel")
+                throw Self.tooManyParallel(maximum)
+            }
+            if entered == true { permit.parallel = name }
         }
         return permit
     }
@@ -143,10 +147,7 @@ public final class RateLimiting: Sendable {
     /// Settles a finished request: real token use replaces the estimate, the parallel slot is freed.
     func settle(_ permit: Permit, tokens: Int) {
         settle(permit.tickets, tokens: tokens)
-        if let parallel = permit.parallel {
-            let slots = self.slots
-            Task { try? await slots.leave(parallel) }
-        }
+        if let parallel = permit.parallel { slots.leave(parallel) }
     }
 
     /// Replaces reserved token estimates with what the call really used.

@@ -68,7 +68,7 @@ public struct ProviderHealth: Sendable {
     /// The admission of each deployment, in one pipelined round trip.
     public func admit(_ deployments: [String]) async throws -> [Admission] {
         guard !deployments.isEmpty else { return [] }
-        let lease = RedisArgument(RateLimiter.milliseconds(cooldown))
+        let lease = RedisArgument(Int(cooldown.wholeMilliseconds))
         let commands: [[RedisArgument]] = deployments.map { name in
             let keys = keys(name)
             return ["EVALSHA", RedisArgument(Self.admitScript.sha1), 3, RedisArgument(keys.open),
@@ -84,7 +84,7 @@ public struct ProviderHealth: Sendable {
         let keys = keys(deployment)
         let reply = try await run([["EVALSHA", RedisArgument(Self.failureScript.sha1), 4, RedisArgument(keys.failures),
             RedisArgument(keys.open), RedisArgument(keys.tripped), RedisArgument(keys.probe), RedisArgument(threshold),
-            RedisArgument(RateLimiter.milliseconds(window)), RedisArgument(RateLimiter.milliseconds(cooldown)),
+            RedisArgument(Int(window.wholeMilliseconds)), RedisArgument(Int(cooldown.wholeMilliseconds)),
             RedisArgument(probing ? "1" : "0")]])
         return reply.first?.int == 1
     }
@@ -118,7 +118,7 @@ public struct ProviderHealth: Sendable {
 
     func run(_ commands: [[RedisArgument]]) async throws -> [RedisValue] {
         var replies = try await redis.pipeline(commands)
-        for _ in 0..<3 where replies.contains(where: RateLimiter.isNoScript) {
+        for _ in 0..<3 where replies.contains(where: RedisScript.isNoScript) {
             _ = try await redis.pipeline([["SCRIPT", "LOAD", RedisArgument(Self.admitScript.source)],
                 ["SCRIPT", "LOAD", RedisArgument(Self.failureScript.source)]])
             replies = try await redis.pipeline(commands)

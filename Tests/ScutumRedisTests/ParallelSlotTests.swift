@@ -1,0 +1,47 @@
+import Foundation
+import ScutumRedis
+import ScutumTestSupport
+import Testing
+
+@Suite("Parallel-request slots: held per node, exact across the cluster")
+struct ParallelSlotTests {
+    static func slots(_ redis: RedisClient, namespace: String, node: String, staleAfter: Duration = .seconds(30))
+        -> ParallelSlots
+    {
+        ParallelSlots(redis: redis, namespace: namespace, node: node, staleAfter: staleAfter, liveNodes: { 2 })
+    }
+
+    @Test("two nodes never hold more than the limit; a freed slot is reused locally, surplus goes back")
+    func exactAcrossNodes() async throws {
+        try await withTestRedis { (redis: RedisClient) async throws in
+            let namespace = "test-par-\(UUID().uuidString.prefix(8))"
+            let a = Self.slots(redis, namespace: namespace, node: "a")
+            let b = Self.slots(redis, namespace: namespace, node: "b")
+            #expect(a.enter("k", limit: 2) == nil)
+            #expect(try await a.acquire("k", limit: 2))
+            #expect(try await b.acquire("k", limit: 2))
+            #expect(try await !a.acquire("k", limit: 2))
+            #expect(try await !b.acquire("k", limit: 2))
+            // A finished request frees its slot on its node without a round trip...
+            a.leave("k")
+            #expect(a.enter("k", limit: 2) == true)
+            a.leave("k")
+            // ...and the loop gives it back to the cluster.
+            await a.pass()
+            #expect(try await b.acquire("k", limit: 2))
+        }
+    }
+
+    @Test("a node that stops confirming its slots loses them after the stale time")
+    func deadNode() async throws {
+        try await withTestRedis { (redis: RedisClient) async throws in
+            let namespace = "test-par-\(UUID().uuidString.prefix(8))"
+            let dead = Self.slots(redis, namespace: namespace, node: "dead", staleAfter: .milliseconds(300))
+            let live = Self.slots(redis, namespace: namespace, node: "live", staleAfter: .milliseconds(300))
+            #expect(try await dead.acquire("k", limit: 1))
+            #expect(try await !live.acquire("k", limit: 1))
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await live.acquire("k", limit: 1))
+        }
+    }
+}
