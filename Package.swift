@@ -200,6 +200,7 @@ let package = Package(
             dependencies: [
                 "ScutumNode", "ScutumStore", "ScutumCore", "ScutumProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

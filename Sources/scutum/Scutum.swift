@@ -11,7 +11,6 @@ import ServiceLifecycle
 import Synchronization
 
 /// The `scutum` command: serve a gateway node, migrate the database, manage keys.
-@main
 struct Scutum: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scutum",
