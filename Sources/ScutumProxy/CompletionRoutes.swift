@@ -247,7 +247,7 @@ struct CompletionRoutes: Sendable {
     func chatCompletions(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
-        var chat = try ChatCompletionRequest(json: RequestJSON.parse(bytes.readableBytesView))
+        var chat = try ChatCompletionRequest(bytes: bytes)
         if !chat.stream {
             let completed = try await complete(chat, byteCount: bytes.readableBytes, principal: context.principal,
                 requestID: context.requestID, started: started)
@@ -353,7 +353,7 @@ struct CompletionRoutes: Sendable {
     func embeddings(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
-        var embedding = try EmbeddingRequest(json: RequestJSON.parse(bytes.readableBytesView))
+        var embedding = try EmbeddingRequest(bytes: bytes)
         let ledger = try await admit(embedding.model, stream: false,
             estimatedTokens: Self.estimate(bodyBytes: bytes.readableBytes, maxTokens: 0), principal: context.principal,
             requestID: context.requestID, started: started)
