@@ -49,9 +49,8 @@ enum ChunkInspector {
 
     /// The message of a top-level `{"error": {...}}` object (the first member is `error`), if this is one.
     static func errorMessage(in document: JSONDocument) -> String? {
-        guard let first = document.children(of: JSONDocument.root).first(where: { _ in true }),
-            document.key(of: first) == "error"
-        else { return nil }
+        var members = document.children(of: JSONDocument.root).makeIterator()
+        guard let first = members.next(), document.key(of: first) == "error" else { return nil }
         return document.value(first)["message"]?.stringValue ?? "the provider reported an error"
     }
 }

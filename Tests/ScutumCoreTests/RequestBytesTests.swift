@@ -26,7 +26,7 @@ func chatOutcome(_ text: String, bytes: Bool) -> Outcome {
         let request = bytes
             ? try ChatCompletionRequest(bytes: ByteBuffer(string: text))
             : try ChatCompletionRequest(json: RequestJSON.parse(Array(text.utf8)))
-        return "\(request.model) \(request.stream) \(request.includeUsage) \(String(describing: request.maxTokens)) \(request.messages)"
+        return "\(request.model) \(request.stream) \(request.includeUsage) \(String(describing: request.maxTokens)) \(JSONValue.array(request.messages).jsonString)"
     }
 }
 
@@ -144,6 +144,7 @@ struct RequestBytesTests {
         #expect(request.document != nil)
         #expect(.object(request.body) == (try JSONParser.parse(Array(text.utf8))))
         #expect(request.messages == [["role": "user", "content": "hi"]])
+        #expect(request.scalarMembers == ["model": "m", "seed": 7])
     }
 
     @Test("once the body is replaced, the upstream body is written from the tree")
@@ -156,6 +157,7 @@ struct RequestBytesTests {
         let upstream = try JSONParser.parse(request.upstreamBytes(model: "u", forceUsage: false).readableBytesView)
         #expect(upstream["messages"] == [["role": "user", "content": "my [MASKED]"]])
         #expect(upstream["model"] == "u")
+        #expect(request.scalarMembers == ["model": "m"])
         // A copy taken before keeps the caller's bytes.
         #expect(String(buffer: copy.upstreamBytes(model: "m", forceUsage: false)) == text)
         var embedding = try EmbeddingRequest(bytes: ByteBuffer(string: #"{"model":"e","input":"secret"}"#))
