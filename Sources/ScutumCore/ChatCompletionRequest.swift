@@ -1,16 +1,28 @@
 import Foundation
+import NIOCore
 
 /// A validated `POST /v1/chat/completions` body.
 ///
-/// The gateway keeps the whole JSON object so that fields it does not interpret reach
-/// OpenAI-compatible providers unchanged; the fields it does interpret are checked here.
+/// The gateway keeps the caller's bytes so that fields it does not interpret reach
+/// OpenAI-compatible providers unchanged (`upstreamBytes` splices in only `model`); the fields it
+/// does interpret are checked here. The JSON tree (`body`) is built only when something reads it.
 public struct ChatCompletionRequest: Sendable {
-    /// The whole body as the client sent it.
-    public var body: [String: JSONValue]
+    private var source: RequestJSONBody
+    /// The whole body as a tree, built on first read. Setting it (guardrail masking) makes the
+    /// upstream body be written from the tree instead of the caller's bytes.
+    public var body: [String: JSONValue] {
+        get { source.tree }
+        set { source = RequestJSONBody(tree: newValue) }
+    }
+    /// The caller's bytes, scanned, while `body` has not been replaced.
+    public var document: JSONDocument? { source.document }
+    /// The top-level members that are not objects or arrays, read without building `body`
+    /// (for tracing attributes on the hot path).
+    public var scalarMembers: [String: JSONValue] { source.scalars }
     /// The model name, group alias or provider alias the client asked for.
     public var model: String
     /// The conversation, each message a JSON object with at least a `role`.
-    public var messages: [JSONValue]
+    public var messages: [JSONValue] { body["messages"]?.arrayValue ?? [] }
     /// `stream: true`.
     public var stream: Bool
     /// `stream_options.include_usage`: the client wants the final usage chunk.
@@ -20,41 +32,59 @@ public struct ChatCompletionRequest: Sendable {
 
     static let roles: Set<String> = ["system", "developer", "user", "assistant", "tool", "function"]
 
+    /// How deep a chat body is indexed: the messages' own members.
+    static let indexedDepth = 3
+
     /// Validates a parsed body.
     public init(json: JSONValue) throws(GatewayError) {
         guard case .object(let body) = json else {
             throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).", code: "invalid_type")
         }
-        self.body = body
-        guard let modelValue = body["model"], !modelValue.isNull else { throw .missingParameter("model") }
+        try self.init(json, source: RequestJSONBody(tree: body))
+    }
+
+    /// Validates the caller's bytes: a strict JSON object without duplicate top-level keys, read
+    /// without building its tree.
+    public init(bytes: ByteBuffer) throws(GatewayError) {
+        let document = try RequestJSON.scan(bytes, indexedDepth: Self.indexedDepth)
+        let root = ScannedValue.root(of: document)
+        guard root.kind == .object else {
+            throw .invalidRequest("The request body must be a JSON object, not \(root.typeName).", code: "invalid_type")
+        }
+        try self.init(root, source: RequestJSONBody(document: document))
+    }
+
+    private init(_ body: some JSONView, source: RequestJSONBody) throws(GatewayError) {
+        self.source = source
+        guard let modelValue = body.given("model") else { throw .missingParameter("model") }
         guard let model = modelValue.stringValue, !model.isEmpty else {
             throw .invalidRequest("'model' must be a non-empty string.", param: "model", code: "invalid_type")
         }
         self.model = model
 
-        guard let messagesValue = body["messages"], !messagesValue.isNull else { throw .missingParameter("messages") }
-        guard let messages = messagesValue.arrayValue else {
+        guard let messagesValue = body.given("messages") else { throw .missingParameter("messages") }
+        guard messagesValue.kind == .array else {
             throw .invalidRequest(
                 "'messages' must be an array, not \(messagesValue.typeName).", param: "messages", code: "invalid_type")
         }
+        let messages = messagesValue.elements
         guard !messages.isEmpty else {
             throw .invalidRequest("'messages' must contain at least one message.", param: "messages")
         }
         for (index, message) in messages.enumerated() {
             try Self.validate(message: message, at: index)
         }
-        self.messages = messages
 
         self.stream = try Self.optionalBool(body, "stream") ?? false
-        if let options = body["stream_options"], !options.isNull {
-            guard let fields = options.objectValue else {
+        if let options = body.given("stream_options") {
+            guard options.kind == .object else {
                 throw .invalidRequest("'stream_options' must be an object.", param: "stream_options", code: "invalid_type")
             }
             guard stream else {
                 throw .invalidRequest(
                     "'stream_options' is only allowed when 'stream' is true.", param: "stream_options")
             }
-            self.includeUsage = try Self.optionalBool(fields, "include_usage", path: "stream_options.") ?? false
+            self.includeUsage = try Self.optionalBool(options, "include_usage", path: "stream_options.") ?? false
         } else {
             self.includeUsage = false
         }
@@ -67,17 +97,28 @@ public struct ChatCompletionRequest: Sendable {
         _ = try Self.optionalNumber(body, "presence_penalty", range: -2...2)
         _ = try Self.optionalNumber(body, "frequency_penalty", range: -2...2)
         _ = try Self.optionalInt(body, "n", minimum: 1, maximum: 128)
-        if let stop = body["stop"], !stop.isNull {
-            switch stop {
+        if let stop = body.given("stop") {
+            switch stop.kind {
             case .string: break
-            case .array(let items) where items.count <= 4 && items.allSatisfy({ $0.stringValue != nil }): break
+            case .array where stop.elements.count <= 4 && stop.elements.allSatisfy({ $0.kind == .string }): break
             default:
                 throw .invalidRequest("'stop' must be a string or an array of up to 4 strings.", param: "stop")
             }
         }
-        if let tools = body["tools"], !tools.isNull, tools.arrayValue == nil {
+        if let tools = body.given("tools"), tools.kind != .array {
             throw .invalidRequest("'tools' must be an array.", param: "tools", code: "invalid_type")
         }
+    }
+
+    /// The body to send a provider that speaks OpenAI's format: the caller's bytes with only the
+    /// `model` value replaced (and, for streams with `forceUsage`, `stream_options.include_usage`
+    /// set), key order and whitespace kept; written from the tree once `body` was replaced.
+    public func upstreamBytes(model upstreamModel: String, forceUsage: Bool) -> ByteBuffer {
+        let forcing = stream && forceUsage
+        if let document, let spliced = document.replacingModel(with: upstreamModel, forcingUsage: forcing) {
+            return spliced
+        }
+        return JSONValue.object(upstreamBody(model: upstreamModel, forceUsage: forceUsage)).jsonBytes
     }
 
     /// The body with `model` replaced, for providers that speak OpenAI's format.
@@ -92,12 +133,12 @@ public struct ChatCompletionRequest: Sendable {
         return body
     }
 
-    static func validate(message: JSONValue, at index: Int) throws(GatewayError) {
+    static func validate(message fields: some JSONView, at index: Int) throws(GatewayError) {
         let param = "messages[\(index)]"
-        guard let fields = message.objectValue else {
-            throw .invalidRequest("\(param) must be an object, not \(message.typeName).", param: param, code: "invalid_type")
+        guard fields.kind == .object else {
+            throw .invalidRequest("\(param) must be an object, not \(fields.typeName).", param: param, code: "invalid_type")
         }
-        guard let role = fields["role"]?.stringValue else {
+        guard let role = fields.member("role")?.stringValue else {
             throw .invalidRequest("\(param) is missing the string field 'role'.", param: "\(param).role",
                 code: "missing_required_parameter")
         }
@@ -106,14 +147,14 @@ public struct ChatCompletionRequest: Sendable {
                 "\(param).role '\(role)' is not one of system, developer, user, assistant, tool.",
                 param: "\(param).role")
         }
-        let content = fields["content"] ?? .null
-        switch content {
+        let content = fields.member("content")
+        switch content?.kind ?? .null {
         case .string, .array: break
         case .null:
-            let hasToolCalls = fields["tool_calls"].map { !$0.isNull } ?? false
-            let hasFunctionCall = fields["function_call"].map { !$0.isNull } ?? false
+            let hasToolCalls = fields.given("tool_calls") != nil
+            let hasFunctionCall = fields.given("function_call") != nil
             if role != "assistant" || !(hasToolCalls || hasFunctionCall) {
-                if fields["content"] == nil {
+                if content == nil {
                     throw .invalidRequest("\(param) is missing 'content'.", param: "\(param).content",
                         code: "missing_required_parameter")
                 }
@@ -124,29 +165,29 @@ public struct ChatCompletionRequest: Sendable {
             }
         default:
             throw .invalidRequest(
-                "\(param).content must be a string or an array of content parts, not \(content.typeName).",
+                "\(param).content must be a string or an array of content parts, not \(content?.typeName ?? "null").",
                 param: "\(param).content", code: "invalid_type")
         }
-        if role == "tool", fields["tool_call_id"]?.stringValue == nil {
+        if role == "tool", fields.member("tool_call_id")?.kind != .string {
             throw .invalidRequest("\(param) with role 'tool' needs a string 'tool_call_id'.",
                 param: "\(param).tool_call_id", code: "missing_required_parameter")
         }
     }
 
-    static func optionalBool(_ body: [String: JSONValue], _ key: String, path: String = "") throws(GatewayError) -> Bool? {
-        guard let value = body[key], !value.isNull else { return nil }
-        guard let bool = value.boolValue else {
+    static func optionalBool(_ body: some JSONView, _ key: String, path: String = "") throws(GatewayError) -> Bool? {
+        guard let value = body.given(key) else { return nil }
+        guard let bool = value.tree.boolValue else {
             throw .invalidRequest("'\(path)\(key)' must be a boolean, not \(value.typeName).", param: path + key,
                 code: "invalid_type")
         }
         return bool
     }
 
-    static func optionalInt(_ body: [String: JSONValue], _ key: String, minimum: Int64, maximum: Int64 = .max)
+    static func optionalInt(_ body: some JSONView, _ key: String, minimum: Int64, maximum: Int64 = .max)
         throws(GatewayError) -> Int?
     {
-        guard let value = body[key], !value.isNull else { return nil }
-        guard let int = value.intValue else {
+        guard let value = body.given(key) else { return nil }
+        guard let int = value.tree.intValue else {
             throw .invalidRequest("'\(key)' must be an integer, not \(value.typeName).", param: key, code: "invalid_type")
         }
         guard int >= minimum && int <= maximum else {
@@ -156,11 +197,11 @@ public struct ChatCompletionRequest: Sendable {
         return Int(int)
     }
 
-    static func optionalNumber(_ body: [String: JSONValue], _ key: String, range: ClosedRange<Double>)
+    static func optionalNumber(_ body: some JSONView, _ key: String, range: ClosedRange<Double>)
         throws(GatewayError) -> Double?
     {
-        guard let value = body[key], !value.isNull else { return nil }
-        guard let number = value.doubleValue else {
+        guard let value = body.given(key) else { return nil }
+        guard let number = value.tree.doubleValue else {
             throw .invalidRequest("'\(key)' must be a number, not \(value.typeName).", param: key, code: "invalid_type")
         }
         guard range.contains(number) else {
@@ -171,33 +212,66 @@ public struct ChatCompletionRequest: Sendable {
     }
 }
 
-/// A validated `POST /v1/embeddings` body.
+/// A validated `POST /v1/embeddings` body, kept as the caller's bytes like `ChatCompletionRequest`.
 public struct EmbeddingRequest: Sendable {
-    public var body: [String: JSONValue]
+    private var source: RequestJSONBody
+    /// The whole body as a tree, built on first read; setting it makes the upstream body be
+    /// written from the tree.
+    public var body: [String: JSONValue] {
+        get { source.tree }
+        set { source = RequestJSONBody(tree: newValue) }
+    }
+    /// The caller's bytes, scanned, while `body` has not been replaced.
+    public var document: JSONDocument? { source.document }
+    /// The top-level members that are not objects or arrays, read without building `body`
+    /// (for tracing attributes on the hot path).
+    public var scalarMembers: [String: JSONValue] { source.scalars }
     public var model: String
     /// How many inputs the request embeds.
     public var inputCount: Int
+
+    /// How deep an embeddings body is indexed: the elements of token arrays.
+    static let indexedDepth = 3
 
     public init(json: JSONValue) throws(GatewayError) {
         guard case .object(let body) = json else {
             throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).", code: "invalid_type")
         }
-        self.body = body
-        guard let modelValue = body["model"], !modelValue.isNull else { throw .missingParameter("model") }
+        try self.init(json, source: RequestJSONBody(tree: body))
+    }
+
+    /// Validates the caller's bytes as `ChatCompletionRequest(bytes:)` does.
+    public init(bytes: ByteBuffer) throws(GatewayError) {
+        let document = try RequestJSON.scan(bytes, indexedDepth: Self.indexedDepth)
+        let root = ScannedValue.root(of: document)
+        guard root.kind == .object else {
+            throw .invalidRequest("The request body must be a JSON object, not \(root.typeName).", code: "invalid_type")
+        }
+        try self.init(root, source: RequestJSONBody(document: document))
+    }
+
+    private init(_ body: some JSONView, source: RequestJSONBody) throws(GatewayError) {
+        self.source = source
+        guard let modelValue = body.given("model") else { throw .missingParameter("model") }
         guard let model = modelValue.stringValue, !model.isEmpty else {
             throw .invalidRequest("'model' must be a non-empty string.", param: "model", code: "invalid_type")
         }
         self.model = model
-        guard let input = body["input"], !input.isNull else { throw .missingParameter("input") }
-        switch input {
-        case .string(let text):
-            guard !text.isEmpty else { throw .invalidRequest("'input' must not be empty.", param: "input") }
+        guard let input = body.given("input") else { throw .missingParameter("input") }
+        switch input.kind {
+        case .string:
+            guard input.stringValue?.isEmpty == false else {
+                throw .invalidRequest("'input' must not be empty.", param: "input")
+            }
             inputCount = 1
-        case .array(let items):
+        case .array:
+            let items = input.elements
             guard !items.isEmpty else { throw .invalidRequest("'input' must not be an empty array.", param: "input") }
-            let allStrings = items.allSatisfy { $0.stringValue != nil }
-            let allTokens = items.allSatisfy { $0.intValue != nil }
-            let allTokenArrays = items.allSatisfy { $0.arrayValue?.allSatisfy { $0.intValue != nil } ?? false }
+            let allStrings = items.allSatisfy { $0.kind == .string }
+            let allTokens = items.allSatisfy { $0.kind == .number && $0.tree.intValue != nil }
+            let allTokenArrays = items.allSatisfy { item in
+                item.kind == .array && item.elements.allSatisfy { $0.kind == .number && $0.tree.intValue != nil }
+            }
             guard allStrings || allTokens || allTokenArrays else {
                 throw .invalidRequest(
                     "'input' must be a string, an array of strings, or token arrays.", param: "input",
@@ -211,11 +285,20 @@ public struct EmbeddingRequest: Sendable {
             throw .invalidRequest("'input' must be a string or an array, not \(input.typeName).", param: "input",
                 code: "invalid_type")
         }
-        if let format = body["encoding_format"], !format.isNull {
+        if let format = body.given("encoding_format") {
             guard let name = format.stringValue, name == "float" || name == "base64" else {
                 throw .invalidRequest("'encoding_format' must be 'float' or 'base64'.", param: "encoding_format")
             }
         }
+    }
+
+    /// The body to send a provider that speaks OpenAI's format: the caller's bytes with only the
+    /// `model` value replaced; written from the tree once `body` was replaced.
+    public func upstreamBytes(model upstreamModel: String) -> ByteBuffer {
+        if let document, let spliced = document.replacingModel(with: upstreamModel, forcingUsage: false) {
+            return spliced
+        }
+        return JSONValue.object(upstreamBody(model: upstreamModel)).jsonBytes
     }
 
     /// The body with `model` replaced by the provider's model id.
@@ -228,6 +311,23 @@ public struct EmbeddingRequest: Sendable {
 
 /// Decodes a request body into a `JSONValue`, mapping parse failures to a clear 400.
 public enum RequestJSON {
+    /// Scans a request body (see `JSONDocument`), refusing what `parse` refuses and also duplicate
+    /// top-level keys, so the `model` that was checked is the one a provider reads.
+    public static func scan(_ bytes: ByteBuffer, indexedDepth: Int) throws(GatewayError) -> JSONDocument {
+        guard bytes.readableBytes > 0 else { throw .invalidJSON("the body is empty") }
+        let document: JSONDocument
+        do {
+            document = try JSONDocument(scanning: bytes, indexedDepth: indexedDepth)
+        } catch {
+            throw .invalidJSON(error.description)
+        }
+        if document.kind == .object, let duplicate = document.duplicateMember() {
+            let offset = document.entries[duplicate].key.lowerBound - 1
+            throw .invalidJSON("Duplicate key '\(document.key(of: duplicate))' at byte \(offset)")
+        }
+        return document
+    }
+
     public static func parse(_ data: some Collection<UInt8>) throws(GatewayError) -> JSONValue {
         guard !data.isEmpty else { throw .invalidJSON("the body is empty") }
         do {

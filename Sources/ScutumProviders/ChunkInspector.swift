@@ -1,65 +1,56 @@
 import NIOCore
 import ScutumCore
 
-/// Cheap byte-level work on OpenAI-format JSON objects that the gateway passes through:
-/// rewriting the top-level `model`, and spotting usage and errors without decoding every chunk.
-///
-/// The searches look for unescaped `"key":` sequences; inside JSON strings quotes are always
-/// escaped, so message text can never match.
+/// Cheap work on OpenAI-format JSON objects that the gateway passes through: one validating
+/// structural scan (`JSONDocument`) finds the top-level members, so `usage` is the only value
+/// parsed and `model` is rewritten in place, and only when it names something else. Keys nested
+/// in choices or tool arguments are never mistaken for the top-level ones.
 enum ChunkInspector {
-    /// Replaces the value of the first `"model": "..."` with `name`.
-    static func rewriteModel(in json: ByteBuffer, to name: String) -> ByteBuffer {
-        guard let key = json.firstOffset(of: #""model""#) else { return json }
-        var offset = json.skippingWhitespace(from: key + 7)
-        guard json.byte(at: offset) == UInt8(ascii: ":") else { return json }
-        offset = json.skippingWhitespace(from: offset + 1)
-        guard json.byte(at: offset) == UInt8(ascii: "\"") else { return json }
-        let valueStart = offset
-        offset += 1
-        while let byte = json.byte(at: offset), byte != UInt8(ascii: "\"") {
-            offset += byte == UInt8(ascii: "\\") ? 2 : 1
-        }
-        guard json.byte(at: offset) == UInt8(ascii: "\"") else { return json }
-        let valueEnd = offset + 1
-        var out = ByteBuffer()
-        out.reserveCapacity(json.readableBytes + name.utf8.count)
-        out.writeImmutableBuffer(json.getSlice(at: json.readerIndex, length: valueStart)!)
-        out.writeJSONQuoted(name)
-        out.writeImmutableBuffer(
-            json.getSlice(at: json.readerIndex + valueEnd, length: json.readableBytes - valueEnd)!)
-        return out
+    /// What the gateway reads of one object.
+    struct Inspection {
+        /// The object with the top-level `model` naming the catalog model.
+        var json: ByteBuffer
+        /// Usage, if the object carries a `usage` object.
+        var usage: TokenUsage?
+        /// The object has an empty `choices` array: it only reports usage.
+        var usageOnly: Bool
+        /// The message of an object whose first member is `error`.
+        var errorMessage: String?
     }
 
-    /// Whether the object looks like one JSON object (`{` ... `}`), the cheap per-chunk sanity check.
-    static func looksLikeObject(_ json: ByteBuffer) -> Bool {
-        let first = json.skippingWhitespace(from: 0)
-        guard json.byte(at: first) == UInt8(ascii: "{") else { return false }
-        var last = json.readableBytes - 1
-        while last > first, let byte = json.byte(at: last),
-            byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
-        {
-            last -= 1
+    /// Validates `json` as one JSON object and reads it; `what` names it in the error
+    /// ("the chat/completions response", "an event in the stream").
+    static func inspect(_ json: ByteBuffer, renamingModelTo name: String, what: String) throws(ProviderError)
+        -> Inspection
+    {
+        guard let document = try? JSONDocument(scanning: json), document.kind == .object else {
+            throw ProviderError(.malformed, "\(what) is not a JSON object")
         }
-        return json.byte(at: last) == UInt8(ascii: "}")
+        var usage: TokenUsage?
+        if let entry = document.member("usage"), document.entries[entry].kind == .object {
+            usage = TokenUsage(openAI: document.value(entry))
+        }
+        let usageOnly = document.member("choices").map { choices in
+            document.entries[choices].kind == .array && document.isEmptyContainer(choices)
+        } ?? false
+        return Inspection(json: rewriteModel(in: document, to: name), usage: usage, usageOnly: usageOnly,
+            errorMessage: errorMessage(in: document))
     }
 
-    /// Usage, if the object carries a non-null `usage`, and whether it has an empty `choices` array.
-    static func usage(in json: ByteBuffer) throws(ProviderError) -> (usage: TokenUsage?, usageOnly: Bool) {
-        guard let key = json.firstOffset(of: #""usage""#) else { return (nil, false) }
-        var offset = json.skippingWhitespace(from: key + 7)
-        guard json.byte(at: offset) == UInt8(ascii: ":") else { return (nil, false) }
-        offset = json.skippingWhitespace(from: offset + 1)
-        guard json.byte(at: offset) == UInt8(ascii: "{") else { return (nil, false) }
-        guard let object = JSONValue.parse(json), let tokens = object["usage"].flatMap(TokenUsage.init(openAI:)) else {
-            throw ProviderError(.malformed, "the response's usage is not valid JSON")
-        }
-        return (tokens, object["choices"]?.arrayValue?.isEmpty ?? false)
+    /// The bytes with the top-level `model` string set to `name`; the same buffer when it already is.
+    static func rewriteModel(in document: JSONDocument, to name: String) -> ByteBuffer {
+        guard let model = document.member("model"), document.entries[model].kind == .string,
+            !document.stringEquals(model, name)
+        else { return document.bytes }
+        var quoted = ByteBuffer()
+        quoted.writeJSONQuoted(name)
+        return document.splicing([(document.range(of: model), quoted)])
     }
 
-    /// The message of a top-level `{"error": {...}}` object, if this is one.
-    static func errorMessage(in json: ByteBuffer) -> String? {
-        guard let key = json.firstOffset(of: #""error""#) else { return nil }
-        guard json.skippingWhitespace(from: 1) == key else { return nil }
-        return JSONValue.parse(json)?["error"]?["message"]?.stringValue ?? "the provider reported an error"
+    /// The message of a top-level `{"error": {...}}` object (the first member is `error`), if this is one.
+    static func errorMessage(in document: JSONDocument) -> String? {
+        var members = document.children(of: JSONDocument.root).makeIterator()
+        guard let first = members.next(), document.key(of: first) == "error" else { return nil }
+        return document.value(first)["message"]?.stringValue ?? "the provider reported an error"
     }
 }

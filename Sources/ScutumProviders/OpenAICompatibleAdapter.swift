@@ -5,8 +5,9 @@ import ScutumCore
 /// The adapter for every provider that speaks OpenAI's API: OpenAI, xAI, DeepSeek, any
 /// OpenAI-compatible server, and Azure OpenAI (deployment URLs, `api-version`, `api-key` header).
 ///
-/// Request bodies pass through with only `model` replaced (and usage requested on streams, so
-/// the gateway can count tokens); responses pass through with `model` set to the catalog name.
+/// Request bodies pass through as the caller's bytes with only `model` replaced (and usage
+/// requested on streams, so the gateway can count tokens); responses pass through with `model`
+/// set to the catalog name, copied only when it differs.
 public struct OpenAICompatibleAdapter: ProviderAdapter {
     /// Where the adapter finds the endpoint and how it authenticates.
     public enum Dialect: Sendable {
@@ -30,7 +31,7 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
     public func chatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionResult
     {
-        let body = request.upstreamBody(model: target.deployment.upstreamModel, forceUsage: false)
+        let body = request.upstreamBytes(model: target.deployment.upstreamModel, forceUsage: false)
         let (bytes, usage) = try await postAndRelabel(body, "chat/completions", target)
         return ChatCompletionResult(body: bytes, usage: usage)
     }
@@ -38,7 +39,7 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
     public func streamChatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionStream
     {
-        let body = JSONValue.object(request.upstreamBody(model: target.deployment.upstreamModel, forceUsage: true)).jsonBytes
+        let body = request.upstreamBytes(model: target.deployment.upstreamModel, forceUsage: true)
         let (url, headers) = try endpoint("chat/completions", target)
         let response = try await http.postJSON(url: url, headers: headers, body: body)
         try UpstreamHTTP.expectContentType(response, "text/event-stream")
@@ -48,23 +49,21 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
     public func embeddings(_ request: EmbeddingRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> EmbeddingResult
     {
-        let body = request.upstreamBody(model: target.deployment.upstreamModel)
+        let body = request.upstreamBytes(model: target.deployment.upstreamModel)
         let (bytes, usage) = try await postAndRelabel(body, "embeddings", target)
         return EmbeddingResult(body: bytes, usage: usage)
     }
 
     /// POSTs `body` to `operation`, reads the whole JSON answer, and names the catalog model in it.
-    func postAndRelabel(_ body: [String: JSONValue], _ operation: String, _ target: RoutableDeployment)
+    func postAndRelabel(_ body: ByteBuffer, _ operation: String, _ target: RoutableDeployment)
         async throws(ProviderError) -> (ByteBuffer, TokenUsage?)
     {
         let (url, headers) = try endpoint(operation, target)
-        let response = try await http.postJSON(url: url, headers: headers, body: JSONValue.object(body).jsonBytes)
+        let response = try await http.postJSON(url: url, headers: headers, body: body)
         let bytes = try await http.collect(response)
-        guard ChunkInspector.looksLikeObject(bytes) else {
-            throw ProviderError(.malformed, "the \(operation) response is not a JSON object")
-        }
-        let (usage, _) = try ChunkInspector.usage(in: bytes)
-        return (ChunkInspector.rewriteModel(in: bytes, to: target.deployment.name), usage)
+        let inspection = try ChunkInspector.inspect(bytes, renamingModelTo: target.deployment.name,
+            what: "the \(operation) response")
+        return (inspection.json, inspection.usage)
     }
 
     /// The URL and auth headers for an operation (`chat/completions`, `embeddings`).

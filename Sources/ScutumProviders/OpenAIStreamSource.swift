@@ -49,16 +49,17 @@ struct OpenAIStreamSource: ChatChunkSource {
             finished = true
             return nil
         }
-        guard ChunkInspector.looksLikeObject(data) else {
+        let inspection: ChunkInspector.Inspection
+        do {
+            inspection = try ChunkInspector.inspect(data, renamingModelTo: modelName, what: "an event in the stream")
+        } catch {
             finished = true
-            throw ProviderError(.malformed, "an event in the stream is not a JSON object")
+            throw error
         }
-        if let message = ChunkInspector.errorMessage(in: data) {
+        if let message = inspection.errorMessage {
             finished = true
             throw ProviderError(.status(500), message)
         }
-        let (usage, usageOnly) = try ChunkInspector.usage(in: data)
-        return ChatCompletionChunk(json: ChunkInspector.rewriteModel(in: data, to: modelName), usage: usage,
-            isUsageOnly: usageOnly)
+        return ChatCompletionChunk(json: inspection.json, usage: inspection.usage, isUsageOnly: inspection.usageOnly)
     }
 }

@@ -61,23 +61,21 @@ public struct SSEDecoder: Sendable {
         if line.readableBytesView.first == UInt8(ascii: ":") { return nil }
         let colon = line.readableBytesView.firstIndex(of: UInt8(ascii: ":"))
         let fieldLength = (colon ?? line.writerIndex) - line.readerIndex
-        let field = line.readString(length: fieldLength) ?? ""
+        let field = line.readSlice(length: fieldLength)!.readableBytesView
         if colon != nil {
             line.moveReaderIndex(forwardBy: 1)
             if line.readableBytesView.first == UInt8(ascii: " ") { line.moveReaderIndex(forwardBy: 1) }
         }
-        switch field {
-        case "data":
+        // Field names compared as bytes: no String per line.
+        if field.elementsEqual("data".utf8) {
             if data == nil {
                 data = line
             } else {
                 data!.writeInteger(UInt8(ascii: "\n"))
                 data!.writeImmutableBuffer(line)
             }
-        case "event":
+        } else if field.elementsEqual("event".utf8) {
             eventName = line.readString(length: line.readableBytes)
-        default:
-            break
         }
         return nil
     }

@@ -25,7 +25,7 @@ protocol CompletionInput: Sendable {
 extension ChatCompletionRequest: CompletionInput {
     static var mode: ModelMode { .chat }
     static var operation: UpstreamTrace.Operation { .chat }
-    var traceBody: [String: JSONValue] { body }
+    var traceBody: [String: JSONValue] { scalarMembers }
 
     func guarded(by gate: GuardrailGate, profiles: [GuardrailPolicy.Profile], subject: GuardrailGate.Subject)
         throws(GatewayError) -> ChatCompletionRequest
@@ -38,7 +38,7 @@ extension EmbeddingRequest: CompletionInput {
     static var mode: ModelMode { .embedding }
     static var operation: UpstreamTrace.Operation { .embeddings }
     var maxTokens: Int? { 0 }
-    var traceBody: [String: JSONValue] { body }
+    var traceBody: [String: JSONValue] { scalarMembers }
 
     func guarded(by gate: GuardrailGate, profiles: [GuardrailPolicy.Profile], subject: GuardrailGate.Subject)
         throws(GatewayError) -> EmbeddingRequest

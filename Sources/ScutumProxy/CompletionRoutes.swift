@@ -33,7 +33,7 @@ struct CompletionRoutes: Sendable {
     func chatCompletions(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let started = context.arrived ?? .now
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
-        let chat = try ChatCompletionRequest(json: RequestJSON.parse(bytes.readableBytesView))
+        let chat = try ChatCompletionRequest(bytes: bytes)
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
             started: started, byteCount: bytes.readableBytes)
         if !chat.stream {
@@ -125,7 +125,7 @@ struct CompletionRoutes: Sendable {
     func embeddings(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let started = context.arrived ?? .now
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
-        let embedding = try EmbeddingRequest(json: RequestJSON.parse(bytes.readableBytesView))
+        let embedding = try EmbeddingRequest(bytes: bytes)
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
             started: started, byteCount: bytes.readableBytes)
         let dispatched = try await pipeline.dispatch(embedding, stream: false, caller: caller) {

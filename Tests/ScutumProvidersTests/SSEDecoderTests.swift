@@ -47,31 +47,54 @@ struct SSEDecoderTests {
 
 @Suite("Chunk inspection")
 struct ChunkInspectorTests {
+    static func inspect(_ text: String, as name: String = "gpt-test") throws(ProviderError) -> ChunkInspector.Inspection {
+        try ChunkInspector.inspect(ByteBuffer(string: text), renamingModelTo: name, what: "the test object")
+    }
+
     @Test("the top-level model is rewritten, whitespace and escapes respected")
-    func rewriteModel() {
+    func rewriteModel() throws {
         let cases: [(String, String)] = [
             (#"{"id":"x","model":"gpt-upstream","choices":[]}"#, #"{"id":"x","model":"gpt-test","choices":[]}"#),
             (#"{"id":"x", "model" : "a\"b\\" ,"n":1}"#, #"{"id":"x", "model" : "gpt-test" ,"n":1}"#),
             (#"{"choices":[{"delta":{"content":"say \"model\":\"no\""}}],"model":"m"}"#,
                 #"{"choices":[{"delta":{"content":"say \"model\":\"no\""}}],"model":"gpt-test"}"#),
             (#"{"id":"no model here"}"#, #"{"id":"no model here"}"#),
+            // A nested "model" key is not the top-level one, wherever it comes.
+            (#"{"choices":[{"message":{"model":"inner"}}],"model":"outer"}"#,
+                #"{"choices":[{"message":{"model":"inner"}}],"model":"gpt-test"}"#),
+            (#"{"choices":[{"message":{"model":"inner"}}]}"#, #"{"choices":[{"message":{"model":"inner"}}]}"#),
+            // The name, escaped, is already the catalog name.
+            (#"{"model":"gpt\u002dtest"}"#, #"{"model":"gpt\u002dtest"}"#),
         ]
         for (input, expected) in cases {
-            let output = ChunkInspector.rewriteModel(in: ByteBuffer(string: input), to: "gpt-test")
+            let output = try Self.inspect(input).json
             #expect(String(buffer: output) == expected)
         }
-        let quoted = ChunkInspector.rewriteModel(in: ByteBuffer(string: #"{"model":"x"}"#), to: #"we"ird"#)
+        let quoted = try Self.inspect(#"{"model":"x"}"#, as: #"we"ird"#).json
         #expect(String(buffer: quoted) == #"{"model":"we\"ird"}"#)
     }
 
-    @Test("usage is found only when present and non-null; usage-only chunks are recognised")
+    @Test("an answer that already names the catalog model is passed on without a copy")
+    func sameModelNoCopy() throws {
+        let input = ByteBuffer(string: #"{"id":"x","model":"gpt-test","choices":[]}"#)
+        let output = try ChunkInspector.inspect(input, renamingModelTo: "gpt-test", what: "x").json
+        #expect(output == input)
+        let inputStorage = input.withUnsafeReadableBytes { $0.baseAddress }
+        let outputStorage = output.withUnsafeReadableBytes { $0.baseAddress }
+        #expect(inputStorage == outputStorage)
+    }
+
+    @Test("usage is found only when present at the top level and non-null; usage-only chunks are recognised")
     func usage() throws {
-        let none = try ChunkInspector.usage(in: ByteBuffer(string: #"{"choices":[{"delta":{"content":"\"usage\":{"}}]}"#))
+        let none = try Self.inspect(#"{"choices":[{"delta":{"content":"\"usage\":{"}}]}"#)
         #expect(none.usage == nil)
-        let null = try ChunkInspector.usage(in: ByteBuffer(string: #"{"choices":[{"delta":{}}],"usage":null}"#))
+        let null = try Self.inspect(#"{"choices":[{"delta":{}}],"usage":null}"#)
         #expect(null.usage == nil)
-        let final = try ChunkInspector.usage(in: ByteBuffer(string:
-            #"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42,"prompt_tokens_details":{"cached_tokens":4}}}"#))
+        #expect(!null.usageOnly)
+        let nested = try Self.inspect(#"{"choices":[{"delta":{"usage":{"prompt_tokens":5}}}]}"#)
+        #expect(nested.usage == nil)
+        let final = try Self.inspect(
+            #"{"choices":[ ],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42,"prompt_tokens_details":{"cached_tokens":4}}}"#)
         #expect(final.usage?.promptTokens == 12)
         #expect(final.usage?.completionTokens == 30)
         #expect(final.usage?.cachedTokens == 4)
@@ -79,11 +102,19 @@ struct ChunkInspectorTests {
     }
 
     @Test("error objects in a stream are recognised; ordinary chunks are not")
-    func errors() {
-        #expect(ChunkInspector.errorMessage(in: ByteBuffer(string: #"{"error":{"message":"overloaded"}}"#)) == "overloaded")
-        #expect(ChunkInspector.errorMessage(in: ByteBuffer(string: #"{"id":"x","choices":[]}"#)) == nil)
-        #expect(ChunkInspector.looksLikeObject(ByteBuffer(string: " {\"a\":1}\n")))
-        #expect(!ChunkInspector.looksLikeObject(ByteBuffer(string: #"{"id":oops-not-json"#)))
+    func errors() throws {
+        #expect(try Self.inspect(#"{"error":{"message":"overloaded"}}"#).errorMessage == "overloaded")
+        #expect(try Self.inspect(#"{"error":{}}"#).errorMessage == "the provider reported an error")
+        #expect(try Self.inspect(#"{"id":"x","choices":[]}"#).errorMessage == nil)
+        #expect(try Self.inspect(" {\"a\":1}\n").errorMessage == nil)
+    }
+
+    @Test("answers that are not one valid JSON object are malformed", arguments: [
+        #"{"id":oops-not-json"#, #"[1,2]"#, #"{"model":"x"} trailing"#, #"{"usage":{"prompt_tokens":1,}}"#, "",
+        #"{"a":"\q"}"#,
+    ])
+    func malformed(_ text: String) {
+        #expect(throws: ProviderError.self) { try Self.inspect(text) }
     }
 
     @Test("provider errors map to the gateway's status table")
