@@ -23,7 +23,10 @@ struct OpenAIStreamSource: ChatChunkSource {
             if readyIndex < ready.count {
                 let event = ready[readyIndex]
                 readyIndex += 1
-                if let chunk = try chunk(from: event) { return chunk }
+                if var chunk = try chunk(from: event) {
+                    chunk.endsRead = readyIndex >= ready.count
+                    return chunk
+                }
                 continue
             }
             let bytes: ByteBuffer?

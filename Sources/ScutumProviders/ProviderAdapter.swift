@@ -40,11 +40,15 @@ public struct ChatCompletionChunk: Sendable {
     public var usage: TokenUsage?
     /// The chunk has no choices and exists only to report usage (`stream_options.include_usage`).
     public var isUsageOnly: Bool
+    /// False when more of what the provider sent in the same read follows at once: the proxy then
+    /// holds this chunk back and writes them together (one write per upstream read).
+    public var endsRead: Bool
 
-    public init(json: ByteBuffer, usage: TokenUsage? = nil, isUsageOnly: Bool = false) {
+    public init(json: ByteBuffer, usage: TokenUsage? = nil, isUsageOnly: Bool = false, endsRead: Bool = true) {
         self.json = json
         self.usage = usage
         self.isUsageOnly = isUsageOnly
+        self.endsRead = endsRead
     }
 }
 

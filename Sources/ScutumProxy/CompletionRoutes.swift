@@ -60,6 +60,8 @@ struct CompletionRoutes: Sendable {
             var iterator = stream.makeAsyncIterator()
             var reported: TokenUsage?
             var filter = GuardrailStreamFilter(profiles: profiles)
+            // Frames of one upstream read, written together.
+            var out = ByteBuffer()
             defer {
                 usage?.record(keyHash: keyHash, usage: reported)
                 ledger.finish(status: 200, target: target, usage: reported)
@@ -74,41 +76,50 @@ struct CompletionRoutes: Sendable {
                         switch filter!.filter(json) {
                         case .send(let filtered): json = filtered
                         case .block(let block):
+                            try await Self.flush(&out, to: &writer)
                             try await Self.writeBlock(block, to: &writer, logger: logger)
                             return
                         }
                     }
-                    try await writer.write(Self.frame(json))
+                    Self.appendFrame(json, to: &out)
+                    if chunk.endsRead { try await Self.flush(&out, to: &writer) }
                 }
                 switch filter?.finish() {
-                case .send(let held)?: try await writer.write(Self.frame(held))
+                case .send(let held)?: Self.appendFrame(held, to: &out)
                 case .block(let block)?:
+                    try await Self.flush(&out, to: &writer)
                     try await Self.writeBlock(block, to: &writer, logger: logger)
                     return
                 case nil: break
                 }
-                try await writer.write(ByteBuffer(staticString: "data: [DONE]\n\n"))
+                out.writeStaticString("data: [DONE]\n\n")
+                try await Self.flush(&out, to: &writer)
             } catch let error as ProviderError {
                 // The status line is gone: report the failure as a final event, without [DONE],
                 // so clients see an error rather than a silently truncated answer.
                 logger.warning("stream failed mid-way", metadata: ["model": "\(modelName)", "error": "\(error.message)"])
-                var frame = ByteBuffer(staticString: "data: ")
-                frame.writeBytes(error.gatewayError(model: modelName).jsonData())
-                frame.writeStaticString("\n\n")
-                try await writer.write(frame)
+                out.writeStaticString("data: ")
+                out.writeBytes(error.gatewayError(model: modelName).jsonData())
+                out.writeStaticString("\n\n")
+                try await Self.flush(&out, to: &writer)
             }
             try await writer.finish(nil)
         })
     }
 
-    /// One SSE `data:` event.
-    static func frame(_ json: ByteBuffer) -> ByteBuffer {
-        var frame = ByteBuffer()
-        frame.reserveCapacity(json.readableBytes + 8)
-        frame.writeStaticString("data: ")
-        frame.writeImmutableBuffer(json)
-        frame.writeStaticString("\n\n")
-        return frame
+    /// Adds one SSE `data:` event to `out`.
+    static func appendFrame(_ json: ByteBuffer, to out: inout ByteBuffer) {
+        out.reserveCapacity(minimumWritableBytes: json.readableBytes + 8)
+        out.writeStaticString("data: ")
+        out.writeImmutableBuffer(json)
+        out.writeStaticString("\n\n")
+    }
+
+    /// Writes what `out` holds in one write and starts a new buffer.
+    static func flush(_ out: inout ByteBuffer, to writer: inout some ResponseBodyWriter) async throws {
+        guard out.readableBytes > 0 else { return }
+        try await writer.write(out)
+        out = ByteBuffer()
     }
 
     /// Ends a stream an output guardrail blocked: its error as the last event, no `[DONE]`.
