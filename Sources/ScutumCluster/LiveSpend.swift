@@ -83,12 +83,12 @@ public final class LiveSpend: Service, Sendable {
 
     private static func read(_ key: String, in state: inout State) -> Double? {
         let generation = state.generation
-        guard var counter = state.counters[key] else {
+        guard let index = state.counters.index(forKey: key) else {
             state.counters[key] = Counter(remote: nil, lastUsed: generation)
             return nil
         }
-        counter.lastUsed = generation
-        state.counters[key] = counter
+        state.counters.values[index].lastUsed = generation
+        let counter = state.counters.values[index]
         return counter.remote.map { $0 + counter.unflushed }
     }
 

@@ -13,7 +13,9 @@ import Synchronization
 ///
 /// A record asks for a flush, but flushes are at least `minimumGap` apart: a quiet node sends each
 /// cost at once, a busy one aggregates a gap's worth of requests into one flush. While Redis is
-/// unreachable records stay pending (up to `capacity`) and are retried every `interval`.
+/// unreachable records stay pending (up to `capacity`) and are retried every `interval`. A flush
+/// whose reply is lost after Redis applied it (a timeout) is sent again: the writer stores its
+/// records once (by request id), but its counters are charged twice, erring toward refusing.
 public final class SpendRecorder: Service, Sendable {
     struct Pending {
         var record: SpendRecord
