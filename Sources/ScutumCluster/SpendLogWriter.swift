@@ -5,11 +5,14 @@ import ScutumRedis
 import ScutumStore
 import ServiceLifecycle
 
-/// Moves spend records from the Redis stream into PostgreSQL in batches, on every node.
+/// Moves spend records from the Redis stream into PostgreSQL in batches, on every node: each batch
+/// is up to `batchSize` stream entries (each a batch of records a recorder flushed, or one record
+/// from an older node), written with one `INSERT` statement.
 ///
 /// A batch is acknowledged only after PostgreSQL committed it, and rows are keyed by request id,
 /// so a crash or an outage between the two replays the batch without duplicating it. Records a
-/// dead node had claimed are taken over once they have been idle for `staleAfter`.
+/// dead node had claimed are taken over once they have been idle for `staleAfter`. If the stream
+/// or its group disappears (Redis restarted empty, the key deleted), the group is created again.
 public struct SpendLogWriter: Service {
     let ledger: SpendLedger
     let store: SpendLogStore
@@ -19,7 +22,9 @@ public struct SpendLogWriter: Service {
     let staleAfter: Duration
     let logger: Logger
 
-    public init(ledger: SpendLedger, store: SpendLogStore, consumer: String, batchSize: Int = 500,
+    /// - Parameter batchSize: The most stream entries per batch (each up to
+    ///   `SpendRecorder.defaultRecordsPerEntry` records).
+    public init(ledger: SpendLedger, store: SpendLogStore, consumer: String, batchSize: Int = 16,
         interval: Duration = .milliseconds(250), staleAfter: Duration = .seconds(30), logger: Logger)
     {
         self.ledger = ledger
@@ -41,9 +46,11 @@ public struct SpendLogWriter: Service {
                         try await ledger.ensureGroup()
                         groupReady = true
                     }
-                    let written = try await writeBatch()
-                    if written == batchSize { continue }
+                    if try await writeEntries().entries == batchSize { continue }
                 } catch {
+                    if case RedisClientError.server(let message) = error, message.hasPrefix("NOGROUP") {
+                        groupReady = false
+                    }
                     if ContinuousClock.now >= quietUntil {
                         logger.warning("spend logs waiting to be written", metadata: ["error": "\(error)"])
                         quietUntil = ContinuousClock.now + .seconds(10)
@@ -54,17 +61,22 @@ public struct SpendLogWriter: Service {
         }
     }
 
-    /// Writes one batch; returns how many entries it handled.
+    /// Writes one batch; returns how many records it wrote.
     @discardableResult
     public func writeBatch() async throws -> Int {
+        try await writeEntries().records
+    }
+
+    private func writeEntries() async throws -> (entries: Int, records: Int) {
         let entries = try await ledger.claim(consumer: consumer, count: batchSize, staleAfter: staleAfter)
-        guard !entries.isEmpty else { return 0 }
-        let records = entries.compactMap(\.record)
-        if records.count < entries.count {
-            logger.warning("dropping unreadable spend entries", metadata: ["count": "\(entries.count - records.count)"])
+        guard !entries.isEmpty else { return (0, 0) }
+        let records = entries.flatMap(\.records)
+        let unreadable = entries.reduce(0) { $0 + $1.unreadable }
+        if unreadable > 0 {
+            logger.warning("dropping unreadable spend entries", metadata: ["count": "\(unreadable)"])
         }
         try await store.insert(records)
         try await ledger.acknowledge(entries.map(\.id))
-        return entries.count
+        return (entries.count, records.count)
     }
 }

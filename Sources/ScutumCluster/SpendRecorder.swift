@@ -6,39 +6,67 @@ import ServiceLifecycle
 import Synchronization
 
 /// Takes each finished request's spend record off the hot path: `record` only appends to memory
-/// and wakes the sender, which sends whatever is pending to Redis in one pipeline (budget counters
-/// and the durable stream), so budgets see a cost right after its request ends and a burst costs
-/// one round trip. While Redis is unreachable records stay pending (up to `capacity`) and are
-/// retried every `interval`.
+/// (and charges the attached `LiveSpend`, so this node sees the cost at once); a flush sends
+/// everything pending to Redis in one pipeline of a handful of commands, however many records:
+/// per budget counter one `INCRBYFLOAT` of the summed cost and one `EXPIRE`, and one `XADD` per
+/// `recordsPerEntry` records to the durable stream (each entry a JSON array of records).
+///
+/// A record asks for a flush, but flushes are at least `minimumGap` apart: a quiet node sends each
+/// cost at once, a busy one aggregates a gap's worth of requests into one flush. While Redis is
+/// unreachable records stay pending (up to `capacity`) and are retried every `interval`. A flush
+/// whose reply is lost after Redis applied it (a timeout) is sent again: the writer stores its
+/// records once (by request id), but its counters are charged twice, erring toward refusing.
 public final class SpendRecorder: Service, Sendable {
     struct Pending {
         var record: SpendRecord
-        var budgets: [BudgetRecord]
+        /// The budget counters its cost is charged to (none for a free request).
+        var counters: [SpendLedger.Counter]
     }
 
+    /// The default largest number of records in one stream entry.
+    public static let defaultRecordsPerEntry = 1_000
+
     private let ledger: SpendLedger
+    private let liveSpend: LiveSpend?
     private let pending = Mutex<[Pending]>([])
     private let capacity: Int
+    private let recordsPerEntry: Int
     private let logger: Logger
     private let loop: FlushLoop
 
-    public init(ledger: SpendLedger, interval: Duration = .milliseconds(250), capacity: Int = 200_000, logger: Logger) {
+    /// - Parameters:
+    ///   - liveSpend: The node's live view of spend, charged with each record and updated with the
+    ///     totals each flush returns.
+    ///   - interval: How often a flush runs even when nothing asks for one (retries).
+    ///   - minimumGap: The least time between two flushes; each flush costs a few commands, so this
+    ///     sets the Redis cost of spend under load (`.zero`: flush after every record when idle).
+    ///   - recordsPerEntry: The most records one stream entry carries.
+    ///   - capacity: The most records kept while Redis is unreachable; more are dropped (and logged).
+    public init(ledger: SpendLedger, liveSpend: LiveSpend? = nil, interval: Duration = .milliseconds(250),
+        minimumGap: Duration = .milliseconds(250), recordsPerEntry: Int = SpendRecorder.defaultRecordsPerEntry,
+        capacity: Int = 200_000, logger: Logger)
+    {
         self.ledger = ledger
+        self.liveSpend = liveSpend
         self.capacity = capacity
+        self.recordsPerEntry = max(1, recordsPerEntry)
         self.logger = logger
-        loop = FlushLoop(interval: interval)
+        loop = FlushLoop(interval: interval, minimumGap: minimumGap)
     }
 
     /// Queues a record; `budgets` are the budgets its cost counts against.
     public func record(_ record: SpendRecord, budgets: [BudgetRecord]) {
+        let counters = record.cost > 0 ? ledger.counters(for: budgets, at: record.at) : []
         let dropped = pending.withLock { pending -> Bool in
             guard pending.count < capacity else { return true }
-            pending.append(Pending(record: record, budgets: budgets))
+            pending.append(Pending(record: record, counters: counters))
             return false
         }
         if dropped {
             logger.error("spend buffer full; a record was dropped", metadata: ["request_id": "\(record.requestID)"])
+            return
         }
+        liveSpend?.add(cost: record.cost, counterKeys: counters.map(\.key))
         loop.poke()
     }
 
@@ -50,21 +78,29 @@ public final class SpendRecorder: Service, Sendable {
 
     /// Sends everything pending now; keeps it for the next try if Redis fails.
     public func flush() async {
-        let batch = pending.withLock { pending -> [Pending] in
-            let batch = pending
+        let taken = pending.withLock { pending -> [Pending] in
+            let taken = pending
             pending.removeAll(keepingCapacity: true)
-            return batch
+            return taken
         }
-        guard !batch.isEmpty else { return }
-        let commands = batch.flatMap { ledger.commands(for: $0.record, budgets: $0.budgets) }
+        guard !taken.isEmpty else { return }
+        var batch = SpendBatch()
+        for item in taken { batch.add(item.record, counters: item.counters) }
         do {
-            let replies = try await ledger.redis.pipeline(commands)
-            if let failure = replies.first(where: { if case .error = $0 { true } else { false } }) {
-                logger.warning("a spend command failed", metadata: ["reply": "\(failure)"])
+            let outcome = try await ledger.write(batch, recordsPerEntry: recordsPerEntry)
+            liveSpend?.settle(batch, outcome: outcome)
+            if let failure = outcome.errors.first {
+                logger.warning("a spend command failed", metadata: ["reply": "\(failure)",
+                    "failures": "\(outcome.errors.count)", "records_to_retry": "\(outcome.unsent.count)"])
+            }
+            if !outcome.unsent.isEmpty {
+                // Their cost is in the counters already: only the records go again.
+                let retry = outcome.unsent.map { Pending(record: $0, counters: []) }
+                pending.withLock { pending in pending.insert(contentsOf: retry, at: 0) }
             }
         } catch {
-            logger.warning("spend not yet in Redis; will retry", metadata: ["error": "\(error)", "records": "\(batch.count)"])
-            pending.withLock { pending in pending.insert(contentsOf: batch, at: 0) }
+            logger.warning("spend not yet in Redis; will retry", metadata: ["error": "\(error)", "records": "\(taken.count)"])
+            pending.withLock { pending in pending.insert(contentsOf: taken, at: 0) }
         }
     }
 }

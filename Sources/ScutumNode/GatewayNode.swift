@@ -30,6 +30,8 @@ public struct GatewayNode: Sendable {
     public let platform: PlatformState
     /// Spend records on their way to Redis.
     public let spend: SpendRecorder
+    /// Each active budget's current-period spend, as this node knows it (no round trip to read).
+    public let liveSpend: LiveSpend
     /// Whether the node serves the demo against a mock upstream.
     public let isDemo: Bool
     /// The proxy's Prometheus metrics.
@@ -112,7 +114,10 @@ public struct GatewayNode: Sendable {
         }
         let platform = PlatformState()
         let ledger = SpendLedger(redis: redis, namespace: configuration.redisNamespace)
-        let spend = SpendRecorder(ledger: ledger, logger: logger)
+        let liveSpend = LiveSpend(ledger: ledger, logger: logger)
+        // Flushes at once while admission reads budgets from Redis per request; once it reads
+        // `liveSpend`, the default gap (aggregating 250 ms of spend per flush) applies.
+        let spend = SpendRecorder(ledger: ledger, liveSpend: liveSpend, minimumGap: .zero, logger: logger)
         let nodeID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
         let registry = NodeRegistry(redis: redis, namespace: configuration.redisNamespace, nodeID: nodeID, logger: logger)
         let metrics = ProxyMetrics()
@@ -197,6 +202,7 @@ public struct GatewayNode: Sendable {
             }))
         services.append(usage)
         services.append(spend)
+        services.append(liveSpend)
         services.append(guardrailEvents)
         services.append(realtime)
         services.append(registry)
@@ -255,6 +261,7 @@ public struct GatewayNode: Sendable {
         self.usage = usage
         self.platform = platform
         self.spend = spend
+        self.liveSpend = liveSpend
         self.services = services
     }
 

@@ -2,8 +2,8 @@ import Foundation
 import ScutumCore
 
 /// Live spend in Redis, shared by every node: one counter per budget per period, so a budget is
-/// enforced cluster-wide the moment a request's cost is known; and the durable buffer of spend
-/// records (a Redis stream) that the batch writer moves into PostgreSQL.
+/// enforced cluster-wide once a request's cost is flushed; and the durable buffer of spend records
+/// (a Redis stream, each entry a batch of records) that the batch writer moves into PostgreSQL.
 public struct SpendLedger: Sendable {
     /// The consumer group of the nodes that write spend records to PostgreSQL.
     public static let writers = "writers"
@@ -32,22 +32,113 @@ public struct SpendLedger: Sendable {
         return (reply.array ?? []).map { value in value.string.flatMap(Double.init) ?? 0 }
     }
 
-    /// The commands that add `cost` to each budget's current period and buffer `record` durably.
-    public func commands(for record: SpendRecord, budgets: [BudgetRecord]) -> [[RedisArgument]] {
+    /// The values of counters by key, in order (nil for a counter not yet written): one pipeline
+    /// of `MGET`s of at most `chunk` keys each, so one round trip however many.
+    public func totals(_ keys: [String], chunk: Int = 1_000) async throws -> [Double?] {
+        guard !keys.isEmpty else { return [] }
         var commands: [[RedisArgument]] = []
-        if record.cost > 0 {
-            for budget in budgets {
-                let key = counterKey(budget, at: record.at)
-                commands.append(["INCRBYFLOAT", RedisArgument(key), RedisArgument(String(record.cost))])
-                // Counters outlive their period by a day, for reports; a budget without a duration keeps its own.
-                if let end = budget.period(at: record.at).end {
-                    let ttl = max(60, Int(end.timeIntervalSince(record.at)) + 86_400)
-                    commands.append(["EXPIRE", RedisArgument(key), RedisArgument(ttl)])
-                }
+        var start = 0
+        while start < keys.count {
+            let end = min(start + max(1, chunk), keys.count)
+            commands.append(["MGET"] + keys[start..<end].map { RedisArgument($0) })
+            start = end
+        }
+        var values: [Double?] = []
+        values.reserveCapacity(keys.count)
+        for reply in try await redis.pipeline(commands) {
+            if case .error(let message) = reply { throw RedisClientError.server(message) }
+            values += (reply.array ?? []).map { value in value.string.flatMap(Double.init) }
+        }
+        return values
+    }
+
+    /// A budget counter a record's cost is charged to, and how long it should live.
+    public struct Counter: Sendable, Equatable {
+        public var key: String
+        /// Seconds from the record's time; nil for a budget whose one period never ends.
+        public var ttl: Int?
+
+        public init(key: String, ttl: Int?) {
+            self.key = key
+            self.ttl = ttl
+        }
+    }
+
+    /// The counters of `budgets`' periods containing `date`.
+    public func counters(for budgets: [BudgetRecord], at date: Date) -> [Counter] {
+        budgets.map { budget in
+            // Counters outlive their period by a day, for reports; a budget without a duration keeps its own.
+            let ttl = budget.period(at: date).end.map { end in max(60, Int(end.timeIntervalSince(date)) + 86_400) }
+            return Counter(key: counterKey(budget, at: date), ttl: ttl)
+        }
+    }
+
+    /// The stream field of an entry holding a batch of records, as a JSON array.
+    public static let batchField = "b"
+    /// The stream field of an entry holding one record as a JSON object (written by older nodes,
+    /// still read).
+    public static let recordField = "r"
+
+    /// The commands that send `batch`: per counter one `INCRBYFLOAT` (and one `EXPIRE` if its
+    /// period ends), then one `XADD` per `recordsPerEntry` records.
+    public func commands(for batch: SpendBatch, recordsPerEntry: Int) -> [[RedisArgument]] {
+        var commands: [[RedisArgument]] = []
+        for increment in batch.increments {
+            commands.append(["INCRBYFLOAT", RedisArgument(increment.key), RedisArgument(String(increment.amount))])
+            if let ttl = increment.ttl {
+                commands.append(["EXPIRE", RedisArgument(increment.key), RedisArgument(ttl)])
             }
         }
-        commands.append(["XADD", RedisArgument(stream), "*", "r", RedisArgument(record.json.jsonString)])
+        var start = 0
+        while start < batch.records.count {
+            let end = min(start + max(1, recordsPerEntry), batch.records.count)
+            let json = JSONValue.array(batch.records[start..<end].map(\.json)).jsonString
+            commands.append(["XADD", RedisArgument(stream), "*", RedisArgument(Self.batchField), RedisArgument(json)])
+            start = end
+        }
         return commands
+    }
+
+    /// What Redis answered to a batch.
+    public struct WriteOutcome: Sendable, Equatable {
+        /// The new total of each counter the batch charged.
+        public var totals: [String: Double] = [:]
+        /// Counters whose increment Redis refused (their cost is lost to the live view; the records
+        /// still reach the stream).
+        public var failedCounters: [String] = []
+        /// Records whose `XADD` Redis refused: not in the stream, to be sent again (without
+        /// charging their cost twice: the counters took it).
+        public var unsent: [SpendRecord] = []
+        /// Error replies, for the log.
+        public var errors: [String] = []
+    }
+
+    /// Sends `batch` in one pipeline; throws only if Redis could not be reached (then nothing can
+    /// be assumed written, and the batch should be sent again).
+    public func write(_ batch: SpendBatch, recordsPerEntry: Int) async throws -> WriteOutcome {
+        let replies = try await redis.pipeline(commands(for: batch, recordsPerEntry: recordsPerEntry))
+        var outcome = WriteOutcome()
+        var index = 0
+        for increment in batch.increments {
+            switch replies[index] {
+            case .error(let message):
+                outcome.failedCounters.append(increment.key)
+                outcome.errors.append(message)
+            case let reply:
+                if let total = reply.string.flatMap(Double.init) { outcome.totals[increment.key] = total }
+            }
+            index += increment.ttl == nil ? 1 : 2
+        }
+        var start = 0
+        for reply in replies[index...] {
+            let end = min(start + max(1, recordsPerEntry), batch.records.count)
+            if case .error(let message) = reply {
+                outcome.errors.append(message)
+                outcome.unsent += batch.records[start..<end]
+            }
+            start = end
+        }
+        return outcome
     }
 
     /// Creates the writers' group (and the stream) if missing.
@@ -61,7 +152,7 @@ public struct SpendLedger: Sendable {
 
     /// Up to `count` buffered records for `consumer`: first those it claimed earlier and has not
     /// acknowledged (or that idled longer than `staleAfter` under a consumer that died), then new ones.
-    public func claim(consumer: String, count: Int, staleAfter: Duration) async throws -> [(id: String, record: SpendRecord?)] {
+    public func claim(consumer: String, count: Int, staleAfter: Duration) async throws -> [Entry] {
         let idle = RedisArgument(Int(staleAfter.components.seconds * 1000))
         let stale = try await redis.send(["XAUTOCLAIM", RedisArgument(stream), RedisArgument(Self.writers),
             RedisArgument(consumer), idle, "0-0", "COUNT", RedisArgument(count)])
@@ -88,28 +179,55 @@ public struct SpendLedger: Sendable {
         ])
     }
 
+    /// One entry of the stream: a batch of records (or one record, from an older node).
+    public struct Entry: Sendable, Equatable {
+        public var id: String
+        public var records: [SpendRecord]
+        /// Records (or whole fields) that could not be read; they are dropped with the entry.
+        public var unreadable: Int
+    }
+
     /// Entries of an `XREADGROUP` reply: `[[stream, [[id, [field, value...]]...]]]`.
-    static func streamEntries(_ reply: RedisValue) -> [(id: String, record: SpendRecord?)] {
+    static func streamEntries(_ reply: RedisValue) -> [Entry] {
         guard let streams = reply.array, let first = streams.first?.array, first.count > 1 else { return [] }
         return entries(first[1])
     }
 
-    static func entries(_ list: RedisValue?) -> [(id: String, record: SpendRecord?)] {
+    static func entries(_ list: RedisValue?) -> [Entry] {
         (list?.array ?? []).compactMap { entry in
             guard let parts = entry.array, let id = parts.first?.string else { return nil }
-            // A deleted entry still pending comes back with nil fields.
+            // A deleted entry still pending comes back with nil fields: nothing in it can be read.
             let fields = parts.count > 1 ? parts[1].array ?? [] : []
-            var record: SpendRecord?
+            var result = Entry(id: id, records: [], unreadable: 0)
             var index = 0
             while index + 1 < fields.count {
-                if fields[index].string == "r", let text = fields[index + 1].string,
-                    let json = try? JSONParser.parse(Array(text.utf8))
-                {
-                    record = SpendRecord(json: json)
+                let value = fields[index + 1].string.flatMap { text in try? JSONParser.parse(Array(text.utf8)) }
+                switch fields[index].string {
+                case Self.recordField:
+                    if let record = value.flatMap(SpendRecord.init(json:)) {
+                        result.records.append(record)
+                    } else {
+                        result.unreadable += 1
+                    }
+                case Self.batchField:
+                    guard case .array(let items) = value else {
+                        result.unreadable += 1
+                        break
+                    }
+                    for item in items {
+                        if let record = SpendRecord(json: item) {
+                            result.records.append(record)
+                        } else {
+                            result.unreadable += 1
+                        }
+                    }
+                default:
+                    break
                 }
                 index += 2
             }
-            return (id, record)
+            if result.records.isEmpty, result.unreadable == 0 { result.unreadable = 1 }
+            return result
         }
     }
 }

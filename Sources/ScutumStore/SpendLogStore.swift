@@ -13,25 +13,42 @@ public struct SpendLogStore: Sendable {
         self.logger = logger
     }
 
-    /// Writes records in one transaction; a record whose request id is already stored is skipped,
-    /// so a batch replayed after a failure is written exactly once.
+    /// Writes records in one statement, however many (each column travels as one array parameter
+    /// and `unnest` turns the arrays back into rows); a record whose request id is already stored is
+    /// skipped, so a batch replayed after a failure is written exactly once.
     public func insert(_ records: [SpendRecord]) async throws {
         guard !records.isEmpty else { return }
-        try await client.withTransaction(logger: logger) { connection in
-            for record in records {
-                try await connection.query(
-                    """
-                    INSERT INTO spend_logs (request_id, at, key_id, key_alias, team_id, user_id, model_requested,
-                        model_served, provider, prompt_tokens, completion_tokens, cached_tokens, cost, latency_ms, status,
-                        stream)
-                    VALUES (\(record.requestID), \(record.at), \(record.keyID), \(record.keyAlias), \(record.teamID),
-                        \(record.userID), \(record.modelRequested), \(record.modelServed), \(record.provider),
-                        \(record.promptTokens), \(record.completionTokens), \(record.cachedTokens), \(record.cost),
-                        \(record.latencyMilliseconds), \(record.status), \(record.stream))
-                    ON CONFLICT (request_id) DO NOTHING
-                    """, logger: logger)
-            }
-        }
+        let ids = records.map(\.requestID)
+        let times = records.map(\.at)
+        let keys = PostgresNullableArray(records.map(\.keyID))
+        let aliases = PostgresNullableArray(records.map(\.keyAlias))
+        let teams = PostgresNullableArray(records.map(\.teamID))
+        let users = PostgresNullableArray(records.map(\.userID))
+        let requested = records.map(\.modelRequested)
+        let served = PostgresNullableArray(records.map(\.modelServed))
+        let providers = PostgresNullableArray(records.map(\.provider))
+        let prompt = records.map(\.promptTokens)
+        let completion = records.map(\.completionTokens)
+        let cached = records.map(\.cachedTokens)
+        let costs = records.map(\.cost)
+        let latencies = records.map(\.latencyMilliseconds)
+        let statuses = records.map(\.status)
+        let streams = records.map(\.stream)
+        // A request id repeated within the batch is skipped like a stored one (DO NOTHING, unlike DO
+        // UPDATE, accepts a row that conflicts with one the same statement inserted).
+        try await client.query(
+            """
+            INSERT INTO spend_logs (request_id, at, key_id, key_alias, team_id, user_id, model_requested,
+                model_served, provider, prompt_tokens, completion_tokens, cached_tokens, cost, latency_ms, status,
+                stream)
+            SELECT * FROM unnest(\(ids)::text[], \(times)::timestamptz[], \(keys)::text[],
+                \(aliases)::text[], \(teams)::text[], \(users)::text[], \(requested)::text[], \(served)::text[],
+                \(providers)::text[], \(prompt)::int8[], \(completion)::int8[], \(cached)::int8[], \(costs)::float8[],
+                \(latencies)::int8[], \(statuses)::int8[], \(streams)::bool[])
+                AS batch (request_id, at, key_id, key_alias, team_id, user_id, model_requested, model_served,
+                    provider, prompt_tokens, completion_tokens, cached_tokens, cost, latency_ms, status, stream)
+            ON CONFLICT (request_id) DO NOTHING
+            """, logger: logger)
     }
 
     /// Which rows a query covers.
