@@ -115,9 +115,8 @@ public struct GatewayNode: Sendable {
         let platform = PlatformState()
         let ledger = SpendLedger(redis: redis, namespace: configuration.redisNamespace)
         let liveSpend = LiveSpend(ledger: ledger, logger: logger)
-        // Flushes at once while admission reads budgets from Redis per request; once it reads
-        // `liveSpend`, the default gap (aggregating 250 ms of spend per flush) applies.
-        let spend = SpendRecorder(ledger: ledger, liveSpend: liveSpend, minimumGap: .zero, logger: logger)
+        // Admission reads budgets from `liveSpend`: flushes aggregate 250 ms of spend each.
+        let spend = SpendRecorder(ledger: ledger, liveSpend: liveSpend, logger: logger)
         let nodeID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
         let registry = NodeRegistry(redis: redis, namespace: configuration.redisNamespace, nodeID: nodeID, logger: logger)
         let metrics = ProxyMetrics()
@@ -131,7 +130,8 @@ public struct GatewayNode: Sendable {
         let rateLimiting = RateLimiting(leases: quotaLeases,
             slots: parallelSlots, registry: registry,
             metrics: metrics, logger: logger)
-        let accounting = Accounting(platform: platform, ledger: ledger, recorder: spend, rateLimiting: rateLimiting,
+        let accounting = Accounting(platform: platform, ledger: ledger, liveSpend: liveSpend, recorder: spend,
+            rateLimiting: rateLimiting,
             logger: logger)
         let loader = PlatformLoader(platform: platform, catalog: catalogHolder, baseCatalog: resolvedCatalog,
             postgres: postgres, logger: logger)

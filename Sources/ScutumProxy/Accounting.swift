@@ -9,16 +9,19 @@ import ScutumRedis
 public struct Accounting: Sendable {
     public let platform: PlatformState
     public let ledger: SpendLedger?
+    /// This node's view of every budget's live spend, read without a round trip.
+    public let liveSpend: LiveSpend?
     public let recorder: SpendRecorder?
     /// Rate limits; nil turns them off.
     public let rateLimiting: RateLimiting?
     let logger: Logger
 
-    public init(platform: PlatformState, ledger: SpendLedger?, recorder: SpendRecorder?,
+    public init(platform: PlatformState, ledger: SpendLedger?, liveSpend: LiveSpend? = nil, recorder: SpendRecorder?,
         rateLimiting: RateLimiting? = nil, logger: Logger)
     {
         self.platform = platform
         self.ledger = ledger
+        self.liveSpend = liveSpend
         self.recorder = recorder
         self.rateLimiting = rateLimiting
         self.logger = logger
@@ -54,7 +57,7 @@ public struct Accounting: Sendable {
             let limited = budgets.filter { $0.maxBudget != nil || $0.softBudget != nil }
             if !limited.isEmpty {
                 do {
-                    let spends = try await ledger.current(limited)
+                    let spends = try await currentSpend(limited, ledger: ledger)
                     for (budget, spend) in zip(limited, spends) {
                         if let maximum = budget.maxBudget, spend >= maximum {
                             throw Self.exceeded(budget, spend: spend)
@@ -76,6 +79,17 @@ public struct Accounting: Sendable {
         let permit = try await rateLimiting?.admit(key: key, snapshot: snapshot, tokens: estimatedTokens,
             requestID: requestID)
         return Admission(budgets: budgets, allowedModels: allowed, costTracking: snapshot.costTracking, permit: permit)
+    }
+
+    /// The budgets' live spend: from this node's view (`LiveSpend`, no round trip) once it has read
+    /// them, else from Redis in one round trip. The view lags the cluster by at most its refresh
+    /// and flush intervals (0.5 s with the defaults): budgets may be overspent by what the cluster
+    /// spends in that time, plus what is in flight.
+    private func currentSpend(_ budgets: [BudgetRecord], ledger: SpendLedger) async throws -> [Double] {
+        guard let liveSpend else { return try await ledger.current(budgets) }
+        let known = liveSpend.current(budgets)
+        if !known.contains(nil) { return known.map { $0 ?? 0 } }
+        return try await liveSpend.fetch(budgets)
     }
 
     static func exceeded(_ budget: BudgetRecord, spend: Double) -> GatewayError {
