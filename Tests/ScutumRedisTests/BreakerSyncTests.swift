@@ -90,18 +90,6 @@ struct BreakerSyncTests {
         }
     }
 
-    @Test("a probe's success closes the breaker on the other node too")
-    func closedIsPushed() async throws {
-        try await TwoNodes.with { nodes in
-            try await nodes.a.recordFailure("gpt", probing: false)
-            #expect(try await TwoNodes.time { nodes.b.board.reading("gpt") == .open } != nil)
-            try await nodes.a.recordProbeSuccess("gpt")
-            #expect(nodes.a.board.reading("gpt") == .closed)
-            #expect(try await TwoNodes.time(upTo: .milliseconds(500)) { nodes.b.board.reading("gpt") == .closed } != nil)
-            #expect(try await nodes.a.state("gpt") == "closed")
-        }
-    }
-
     @Test("the half-open probe goes to exactly one node; the other keeps skipping until it is published")
     func singleProbe() async throws {
         try await TwoNodes.with(cooldown: .milliseconds(300)) { nodes in
