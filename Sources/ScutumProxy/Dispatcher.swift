@@ -76,7 +76,11 @@ struct Dispatcher: Sendable {
             }
         }
         let admissions: [ProviderHealth.Admission]
-        if let known = knownAdmissions(for: targets) { admissions = known } else { admissions = await self.admissions(for: targets) }
+        if let known = knownAdmissions(for: targets) {
+            admissions = known
+        } else {
+            admissions = await self.admissions(for: targets)
+        }
         var failures: [(String, ProviderError)] = []
         var minimumContext: Int?
         for (target, admission) in zip(targets, admissions) {
