@@ -85,10 +85,12 @@ public final class LeaderElection: Service, Sendable {
                 logger.warning("could not release leadership; it lapses by itself", metadata: ["error": "\(error)"])
             }
         }
-        state.withLock { state in
-            for continuation in state.subscribers.values { continuation.finish() }
-            state.subscribers = [:]
+        // Finished outside the lock: a stream's termination handler takes it to remove itself.
+        let subscribers = state.withLock { state in
+            defer { state.subscribers = [:] }
+            return Array(state.subscribers.values)
         }
+        for continuation in subscribers { continuation.finish() }
     }
 
     private func sleepUntilNextRenewal() async {

@@ -42,6 +42,8 @@ public struct GatewayNode: Sendable {
     public let election: LeaderElection
     /// Chat completions for the gateway's own work (workflow steps).
     public let completions: InternalCompletions
+    /// What this node knows of every deployment's circuit breaker (kept current by `BreakerSync`).
+    public let breakers: BreakerBoard
     let services: [any Service]
     let logger: Logger
 
@@ -186,6 +188,7 @@ public struct GatewayNode: Sendable {
 
         services.append(postgres)
         services.append(RedisService(client: redis))
+        services.append(BreakerSync(health: providerHealth, configuration: configuration.redis, logger: logger))
         services.append(UpstreamHTTPService(http: http))
         services.append(InvalidationListener(client: postgres, logger: logger,
             onChange: { change in
@@ -253,6 +256,7 @@ public struct GatewayNode: Sendable {
             }
         }
 
+        self.breakers = providerHealth.board
         self.catalog = catalogHolder
         self.keyCache = keyCache
         self.postgres = postgres

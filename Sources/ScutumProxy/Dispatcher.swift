@@ -18,8 +18,8 @@ struct Dispatcher: Sendable {
     let catalog: CatalogHolder
     let providers: ProviderRegistry
     let health: ProviderHealth?
-    /// Deployments recently seen with a closed breaker.
-    let closedBreakers = ClosedBreakers()
+    /// The breaker gauges, set again when the board changes.
+    let breakerGauges = BreakerGauges()
     /// The routing strategy in force (from the operators' policies).
     let platform: PlatformState?
     /// What this node saw of each deployment, for the load-aware strategies. A successful call stays
@@ -75,7 +75,12 @@ struct Dispatcher: Sendable {
                     type: "permission_error", param: "model", code: "model_not_allowed")
             }
         }
-        let admissions = await admissions(for: targets)
+        let admissions: [ProviderHealth.Admission]
+        if let known = knownAdmissions(for: targets) {
+            admissions = known
+        } else {
+            admissions = await self.admissions(for: targets)
+        }
         var failures: [(String, ProviderError)] = []
         var minimumContext: Int?
         for (target, admission) in zip(targets, admissions) {
@@ -133,7 +138,6 @@ struct Dispatcher: Sendable {
                         throw Self.allFailed(model, failures)
                     }
                     if Self.countsAgainstHealth(error) {
-                        closedBreakers.forget(name)
                         if (try? await health?.recordFailure(name, probing: admission == .probe)) == true {
                             metrics.breaker(name, .open)
                         }
@@ -161,22 +165,32 @@ struct Dispatcher: Sendable {
         throw Self.allFailed(model, failures)
     }
 
-    /// Each target's breaker state; all closed when Redis cannot say (never fail a request over it).
-    /// A closed answer is reused for `ClosedBreakers.freshness`, so the common case costs no round trip;
-    /// a breaker another node opens is seen within that time.
+    /// Each target's breaker as this node's board holds it (pushed from the cluster, see
+    /// `BreakerSync`), read without a round trip; nil when one is half-open and Redis must say who
+    /// probes it (`admissions(for:)`).
+    func knownAdmissions(for targets: [RoutableDeployment]) -> [ProviderHealth.Admission]? {
+        guard let health else { return targets.map { _ in .closed } }
+        let readings = health.board.read(targets.map(\.deployment.name))
+        breakerGauges.refresh(from: health.board, metrics: metrics)
+        if readings.contains(.halfOpen) { return nil }
+        return readings.map { $0 == .open ? .open : .closed }
+    }
+
+    /// The admissions when a target is half-open: Redis hands its single probe to one caller in the
+    /// cluster. All closed when Redis cannot say (never fail a request over it).
     func admissions(for targets: [RoutableDeployment]) async -> [ProviderHealth.Admission] {
-        guard let health, targets.count > 0 else { return targets.map { _ in .closed } }
+        guard let health else { return targets.map { _ in .closed } }
         let names = targets.map(\.deployment.name)
-        let unknown = closedBreakers.stale(names)
-        guard !unknown.isEmpty else { return names.map { _ in .closed } }
+        let readings = health.board.read(names)
+        let halfOpen = zip(names, readings).filter { $0.1 == .halfOpen }.map(\.0)
         do {
-            let answers = Dictionary(zip(unknown, try await health.admit(unknown)), uniquingKeysWith: { first, _ in first })
+            let answers = Dictionary(zip(halfOpen, try await health.admitHalfOpen(halfOpen)),
+                uniquingKeysWith: { first, _ in first })
             for (name, answer) in answers { metrics.breaker(name, answer) }
-            closedBreakers.remember(answers.filter { $0.value == .closed }.map(\.key))
-            return names.map { answers[$0] ?? .closed }
+            return zip(names, readings).map { name, reading in answers[name] ?? (reading == .open ? .open : .closed) }
         } catch {
             logger.debug("provider health unavailable", metadata: ["error": "\(error)"])
-            return names.map { _ in .closed }
+            return readings.map { $0 == .open ? .open : .closed }
         }
     }
 
@@ -229,23 +243,20 @@ struct Dispatcher: Sendable {
     }
 }
 
-/// Deployments whose breaker was closed a moment ago, by when that answer goes stale.
-final class ClosedBreakers: Sendable {
-    static let freshness: Duration = .milliseconds(100)
-    private let until = Mutex<[String: ContinuousClock.Instant]>([:])
+/// Sets the breaker gauges from the board when it has changed since they were last set.
+final class BreakerGauges: Sendable {
+    private let seen = Atomic<UInt64>(0)
 
-    /// The names without a fresh closed answer.
-    func stale(_ names: [String]) -> [String] {
-        let now = ContinuousClock.now
-        return until.withLock { until in names.filter { (until[$0] ?? now) <= now } }
-    }
-
-    func remember(_ names: [String]) {
-        let expiry = ContinuousClock.now + Self.freshness
-        until.withLock { until in for name in names { until[name] = expiry } }
-    }
-
-    func forget(_ name: String) {
-        _ = until.withLock { $0.removeValue(forKey: name) }
+    func refresh(from board: BreakerBoard, metrics: ProxyMetrics) {
+        let version = board.version
+        guard seen.exchange(version, ordering: .acquiringAndReleasing) != version else { return }
+        for (name, reading) in board.readings() {
+            let admission: ProviderHealth.Admission = switch reading {
+            case .closed: .closed
+            case .open: .open
+            case .halfOpen: .probe
+            }
+            metrics.breaker(name, admission)
+        }
     }
 }
