@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NIOPosix
 
 // Swift concurrency's global executor runs on NIO's event loops (unless SCUTUM_NIO_EXECUTOR=off),
@@ -7,4 +8,5 @@ import NIOPosix
 if ProcessInfo.processInfo.environment["SCUTUM_NIO_EXECUTOR"]?.lowercased() != "off" {
     _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }
-await Scutum.main()
+let command: () async -> Void = Scutum.main
+await command()
