@@ -43,7 +43,7 @@ redis_keys_summary() {
         count=$((count + 1))
         size=$(redis-cli -p "$REDIS_PORT" -n "$db" MEMORY USAGE "$key" SAMPLES 0 2>/dev/null || echo 0)
         if [ "${size:-0}" -gt "$largest" ]; then largest=$size; name=$key; fi
-    done < <(redis-cli -p "$REDIS_PORT" -n "$db" --scan --count 1000)
+    done < <(redis-cli -p "$REDIS_PORT" -n "$db" --scan)
     echo "$count $largest $name"
 }
 

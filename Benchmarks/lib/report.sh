@@ -4,8 +4,8 @@
 TABLE_FORMAT='%-34s %9s %9s %9s %7s | %8s %6s %8s %6s | %9s %9s\n'
 
 print_table_head() {
-    printf "\n$TABLE_FORMAT" "" "req/s" "p50 µs" "p99 µs" "×base" "gateway" "redis" "postgres" "nginx" "redis" "pg $PG_UNIT"
-    printf "$TABLE_FORMAT" "" "" "" "" "req/s" "CPU µs per request" "" "" "" "cmd/req" "per req"
+    printf "\n$TABLE_FORMAT" "" "req/s" "p50 us" "p99 us" "x base" "gateway" "redis" "postgres" "nginx" "redis" "pg"
+    printf "$TABLE_FORMAT" "" "" "" "" "req/s" "CPU us" "per" "request" "" "cmd/req" "$PG_UNIT/req"
 }
 
 # label, row id, and optionally the baseline row id for the ×base column.

@@ -58,6 +58,7 @@ start_services() {
 # nginx in the foreground, as our child, from Benchmarks/upstream/nginx.conf.template.
 start_upstream() {
     local prefix="$RUN_DIR/nginx" slow_bytes=3456
+    require_free_port "$UPSTREAM_PORT"
     rm -rf "$prefix"
     mkdir -p "$prefix"
     sed -e "s#@PREFIX@#$prefix#g" -e "s#@PORT@#$UPSTREAM_PORT#g" -e "s#@HOLD@#$HOLD_SECONDS#g" \
@@ -75,16 +76,17 @@ start_upstream() {
     echo "nginx did not start:" >&2; cat "$LOGS/nginx.log" "$prefix/error.log" >&2 2>/dev/null; exit 1
 }
 
-# The environment of one gateway configuration; "$@" runs in it.
+# The environment of one gateway configuration, for `env -i`.
 gateway_env() {
-    local name=$1; shift
-    env -i PATH="$PATH" HOME="$HOME" \
-        DATABASE_URL="postgres://scutum:$PG_PASSWORD@127.0.0.1:$PG_PORT/${GATEWAY_DB[$name]}" \
-        REDIS_URL="redis://127.0.0.1:$REDIS_PORT/${GATEWAY_REDIS_DB[$name]}" \
-        SCUTUM_REDIS_NAMESPACE="bench-$name" SCUTUM_HOST=127.0.0.1 SCUTUM_PROXY_PORT="${GATEWAY_PORT[$name]}" \
-        SCUTUM_ADMIN_PORT=0 SCUTUM_CONSOLE_PORT=0 SCUTUM_API_KEY="$MASTER_KEY" SCUTUM_LOG_LEVEL=error \
-        SCUTUM_MODELS_FILE="$ROOT/Benchmarks/models.yaml" SCUTUM_SQL_DIR="${GATEWAY_SQL[$name]}" \
-        BENCH_UPSTREAM_PORT="$UPSTREAM_PORT" "$@"
+    local name=$1
+    GATEWAY_ENV=(PATH="$PATH" HOME="$HOME"
+        DATABASE_URL="postgres://scutum:$PG_PASSWORD@127.0.0.1:$PG_PORT/${GATEWAY_DB[$name]}"
+        REDIS_URL="redis://127.0.0.1:$REDIS_PORT/${GATEWAY_REDIS_DB[$name]}"
+        SCUTUM_REDIS_NAMESPACE="bench-$name" SCUTUM_HOST=127.0.0.1 SCUTUM_PROXY_PORT="${GATEWAY_PORT[$name]}"
+        SCUTUM_ADMIN_PORT=0 SCUTUM_CONSOLE_PORT=0 SCUTUM_API_KEY="$MASTER_KEY" SCUTUM_LOG_LEVEL=error
+        SCUTUM_SHUTDOWN_GRACE_SECONDS=3
+        SCUTUM_MODELS_FILE="$ROOT/Benchmarks/models.yaml" SCUTUM_SQL_DIR="${GATEWAY_SQL[$name]}"
+        BENCH_UPSTREAM_PORT="$UPSTREAM_PORT")
 }
 
 # Settings of each configuration. "on" is the real configuration: a virtual key in a team, key
@@ -116,23 +118,34 @@ seed_off() {
         \"enable_routing_policies\": false}'::jsonb || '${FLOOR_SETTINGS}'::jsonb"
 }
 
+# Fails when something already listens on a port the bench needs (a gateway left from an earlier run).
+require_free_port() {
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+        echo "port $1 is in use (by: $(ss -ltnpH "sport = :$1" 2>/dev/null | sed 's/.*users://')); stop it or choose other BENCH_*_PORT" >&2
+        exit 1
+    fi
+}
+
 # Creates the configuration's database, migrates it, seeds it, starts the gateway, and checks a
 # plain and a streamed request both answer 200.
 start_gateway() {
     local name=$1 binary=$2 mode=$3
     local database=${GATEWAY_DB[$name]}
+    require_free_port "${GATEWAY_PORT[$name]}"
     bench_psql -d scutum -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
     redis-cli -p "$REDIS_PORT" -n "${GATEWAY_REDIS_DB[$name]}" FLUSHDB >/dev/null
-    gateway_env "$name" "$binary/scutum" migrate --env-file /dev/null > "$LOGS/migrate-$name.log" 2>&1 \
+    gateway_env "$name"
+    env -i "${GATEWAY_ENV[@]}" "$binary/scutum" migrate --env-file /dev/null > "$LOGS/migrate-$name.log" 2>&1 \
         || { cat "$LOGS/migrate-$name.log" >&2; exit 1; }
     if [ "$mode" = on ]; then
-        GATEWAY_KEY[$name]=$(gateway_env "$name" "$binary/scutum" keys create --alias "bench-$name" --env-file /dev/null)
+        GATEWAY_KEY[$name]=$(env -i "${GATEWAY_ENV[@]}" "$binary/scutum" keys create --alias "bench-$name" --env-file /dev/null)
         seed_on "$name" "$database" >/dev/null
     else
         GATEWAY_KEY[$name]=$MASTER_KEY
         seed_off "$name" "$database" >/dev/null
     fi
-    gateway_env "$name" "$binary/scutum" serve --env-file /dev/null > "$LOGS/gateway-$name.log" 2>&1 &
+    # env execs the gateway: $! is the gateway's own pid, whose CPU and RSS are read.
+    env -i "${GATEWAY_ENV[@]}" "$binary/scutum" serve --env-file /dev/null > "$LOGS/gateway-$name.log" 2>&1 &
     GATEWAY_PID[$name]=$!
     STARTED_PIDS+=("$!")
     local url="http://127.0.0.1:${GATEWAY_PORT[$name]}"
