@@ -103,7 +103,8 @@ REDIS_MEMORY_BEFORE=$(redis_used_memory)
 
 echo
 echo "==> rows: ${WARMUP} s warm-up, then the median of $RUNS runs of $SECONDS_PER_RUN s (wrk, closed loop:"
-echo "    each connection sends its next request when the last one ends)"
+echo "    each connection sends its next request when the last one ends). Load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "    (anything else running on the machine shows up in p99 first)"
 print_table_head
 for kind in json sse; do
     stream=$([ "$kind" = sse ] && echo 1 || echo 0)
@@ -212,6 +213,7 @@ for name in "${GATEWAYS[@]}"; do
 done
 
 print_verdicts
+echo "  (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 
 echo
 echo "==> guardrails: one full profile on a 4 KB prompt (in process, no network)"

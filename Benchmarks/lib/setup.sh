@@ -6,13 +6,16 @@ STARTED_PIDS=()
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# wrk and nginx from Debian. Installing nginx starts Debian's own server: stop that one at once.
+# wrk and nginx from Debian (and the small tools the bench calls). Installing nginx starts
+# Debian's own server: stop that one at once.
 install_tools() {
     local missing=()
     command -v wrk >/dev/null || missing+=(wrk)
     command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
     command -v python3 >/dev/null || missing+=(python3)
     command -v redis-cli >/dev/null || missing+=(redis-tools)
+    command -v curl >/dev/null || missing+=(curl)
+    command -v pgrep >/dev/null || missing+=(procps)
     [ ${#missing[@]} -eq 0 ] && return
     echo "==> installing ${missing[*]}"
     local had_system_nginx=no
