@@ -1,85 +1,224 @@
 #!/usr/bin/env bash
-# `make bench`: requests/s and the latency the gateway adds over calling the mock upstream directly,
-# non-streaming and streaming, with auth (a key from the key store) and usage counting on; then the
-# cost of a full guardrail profile on a 4 KB prompt (scutum-guardrail-bench).
+# `make bench`: what the gateway costs a request, against Debian's nginx serving the same fixed
+# OpenAI answer (the floor), as issue 14 asks. README "Benchmark" says how to read the output.
+#
+#   rows        nginx direct; the gateway with everything on (virtual key, rate limits, budgets,
+#               spend logging); the gateway with everything off (the proxy floor); non-streaming and
+#               streaming, c=1 and c=BENCH_CONNECTIONS; a warm-up, then BENCH_RUNS runs of
+#               BENCH_SECONDS, medians; CPU µs per request of every process; Redis commands and
+#               PostgreSQL statements per request from the servers' own counters
+#   then        streaming time to first byte, a 400 KB prompt, RSS idle and holding 1,000 streams,
+#               2,000 concurrent streams to one upstream host, a verdict per target, and the cost of
+#               a full guardrail profile (scutum-guardrail-bench)
+#
+# BENCH_BASELINE_BIN=/dir (holding a `scutum` binary, and optionally its sql/ folder) measures every
+# gateway row for that build too, in the same run, side by side. BENCH_BIN=/dir skips the release
+# build and measures the binaries in /dir.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-PG_PORT=25434
-REDIS_PORT=26381
-MOCK_PORT=29200
-GATEWAY_PORT=24000
-DURATION=${BENCH_DURATION:-10s}
+
+SERVICES=${BENCH_SERVICES_NAME:-bench}
+PG_PORT=${BENCH_PG_PORT:-25434}
+REDIS_PORT=${BENCH_REDIS_PORT:-26381}
+UPSTREAM_PORT=${BENCH_UPSTREAM_PORT:-29200}
+GATEWAY_BASE_PORT=${BENCH_GATEWAY_PORT:-24000}
+RUNS=${BENCH_RUNS:-3}
+SECONDS_PER_RUN=${BENCH_SECONDS:-15}
+WARMUP=${BENCH_WARMUP:-5}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
+SIDE_SECONDS=${BENCH_SIDE_SECONDS:-10}
+TTFB_REQUESTS=${BENCH_TTFB_REQUESTS:-2000}
+PROMPT_BYTES=${BENCH_PROMPT_BYTES:-409600}
+STREAMS=${BENCH_STREAMS:-2000}
+RSS_STREAMS=${BENCH_RSS_STREAMS:-1000}
+HOLD_SECONDS=${BENCH_HOLD_SECONDS:-3}
+STREAMS_TIMEOUT=${BENCH_STREAMS_TIMEOUT:-15}
+BASELINE=${BENCH_BASELINE_BIN:-}
+FLOOR_SETTINGS=${BENCH_FLOOR_SETTINGS:-"{}"}
 LOGS="$ROOT/.data/bench/logs"
-PIDS=()
+RUN_DIR="$ROOT/.data/bench/run"
+UPSTREAM="http://127.0.0.1:$UPSTREAM_PORT"
+MASTER_KEY="sk-bench-master-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-    deploy/local/services.sh stop bench "$PG_PORT" "$REDIS_PORT" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
+. Benchmarks/lib/counters.sh
+. Benchmarks/lib/setup.sh
+. Benchmarks/lib/measure.sh
+. Benchmarks/lib/report.sh
 
-command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-echo "==> release build"
-swift build -c release --product scutum 2>&1 | grep -E "error|warning: |Compiling scutum|Build" || true
-swift build -c release --product scutum-mock 2>&1 | grep -E "error|warning: |Build" || true
-BIN=$(swift build -c release --show-bin-path)
+trap stop_everything EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$LOGS" "$RUN_DIR"
+: > "$LOGS/wrk.log"
 
-deploy/local/services.sh start bench "$PG_PORT" "$REDIS_PORT" >/dev/null
-mkdir -p "$LOGS"
-PASSWORD=$(cat .data/bench/pg-password)
-PGPASSWORD=$PASSWORD psql -q -h 127.0.0.1 -p "$PG_PORT" -U scutum -d scutum \
-    -c "DROP DATABASE IF EXISTS scutum_bench WITH (FORCE)" -c "CREATE DATABASE scutum_bench"
-export DATABASE_URL="postgres://scutum:$PASSWORD@127.0.0.1:$PG_PORT/scutum_bench"
-export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+if [ -n "$BASELINE" ] && [ ! -x "$BASELINE/scutum" ]; then
+    echo "BENCH_BASELINE_BIN=$BASELINE holds no scutum binary" >&2; exit 2
+fi
+install_tools
+raise_file_limit
+if [ -n "${BENCH_BIN:-}" ]; then
+    BIN=$BENCH_BIN
+else
+    echo "==> release build"
+    swift build -c release --product scutum 2>&1 | grep -E "error|warning: |Compiling scutum|Build" || true
+    swift build -c release --product scutum-guardrail-bench 2>&1 | grep -E "error|warning: |Build" || true
+    BIN=$(swift build -c release --show-bin-path)
+fi
 
-"$BIN/scutum-mock" --port "$MOCK_PORT" > "$LOGS/mock.log" 2>&1 &
-PIDS+=($!)
-env -i PATH="$PATH" HOME="$HOME" DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" SCUTUM_HOST=127.0.0.1 \
-    SCUTUM_PROXY_PORT="$GATEWAY_PORT" SCUTUM_DEMO_MOCK_URL="http://127.0.0.1:$MOCK_PORT" SCUTUM_LOG_LEVEL=error \
-    "$BIN/scutum" serve --env-file /dev/null > "$LOGS/gateway.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$GATEWAY_PORT/health/readiness" >/dev/null && break; sleep 0.2; done
-KEY=$("$BIN/scutum" keys create --alias bench --env-file /dev/null)
-# Rate limiting stays on (one Redis round trip per request is part of what is measured), with limits
-# no benchmark reaches: the defaults (100 RPM per key, 1000 RPM global) would throttle it.
-PGPASSWORD=$PASSWORD psql -q -h 127.0.0.1 -p "$PG_PORT" -U scutum -d scutum_bench \
-    -c "UPDATE api_keys SET rpm_limit = 100000000, tpm_limit = 2000000000" \
-    -c "UPDATE settings SET value = value || '{\"global_rate_limit\": 100000000}'::jsonb" \
-    -c "INSERT INTO model_overrides (model_name, rpm, tpm) VALUES ('gpt-5-mini', 100000000, 2000000000)"
-sleep 1
+echo "==> PostgreSQL and Redis ($SERVICES: $PG_PORT, $REDIS_PORT), nginx on $UPSTREAM_PORT"
+start_services
+PG_UNIT=$([ "$PG_COUNTER" = statements ] && echo "stmt" || echo "xact")
+start_upstream
 
-# Runs wrk and prints "rps p50_us p99_us".
-measure() {
-    local url=$1 key=$2 stream=$3 connections=$4
-    local threads=$(( connections < 2 ? 1 : 2 ))
-    BENCH_KEY=$key BENCH_STREAM=$stream wrk -t"$threads" -c"$connections" -d"$DURATION" --latency -s Benchmarks/chat.lua "$url" \
-        > "$LOGS/wrk.out" 2>&1
-    awk '
-        function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1000000; return v }
-        /^ +50%/ { p50 = us($2) } /^ +99%/ { p99 = us($2) } /^Requests\/sec:/ { rps = $2 }
-        /Non-2xx/ { bad = $NF }
-        END { if (bad > 0) { print "non-2xx responses: " bad > "/dev/stderr" }; printf "%.0f %.0f %.0f\n", rps, p50, p99 }
-    ' "$LOGS/wrk.out"
-}
+# One gateway per configuration (and per build), all running, each with its own database, Redis
+# database and port, so every row is measured at the same time of the same run.
+declare -A GATEWAY_PORT GATEWAY_DB GATEWAY_REDIS_DB GATEWAY_SQL GATEWAY_BIN GATEWAY_MODE GATEWAY_PID GATEWAY_KEY
+GATEWAYS=(on off)
+[ -n "$BASELINE" ] && GATEWAYS=(on base-on off base-off)
+index=0
+for name in "${GATEWAYS[@]}"; do
+    GATEWAY_PORT[$name]=$((GATEWAY_BASE_PORT + index))
+    GATEWAY_DB[$name]="scutum_bench_${name//-/_}"
+    GATEWAY_REDIS_DB[$name]=$((index + 1))
+    GATEWAY_MODE[$name]=${name#base-}
+    if [[ $name == base-* ]]; then
+        GATEWAY_BIN[$name]=$BASELINE
+        GATEWAY_SQL[$name]=$([ -d "$BASELINE/sql" ] && echo "$BASELINE/sql" || echo "$ROOT/sql")
+    else
+        GATEWAY_BIN[$name]=$BIN
+        GATEWAY_SQL[$name]="$ROOT/sql"
+    fi
+    index=$((index + 1))
+done
+echo "==> gateways: ${GATEWAYS[*]}"
+declare -A RSS_IDLE
+for name in "${GATEWAYS[@]}"; do
+    start_gateway "$name" "${GATEWAY_BIN[$name]}" "${GATEWAY_MODE[$name]}"
+done
+sleep 2
+for name in "${GATEWAYS[@]}"; do RSS_IDLE[$name]=$(rss_kb "${GATEWAY_PID[$name]}"); done
 
-printf '\n%-34s %10s %10s %10s\n' "run" "req/s" "p50 (us)" "p99 (us)"
-declare -A P50 P99
-for stream in 0 1; do
-    kind=$([ "$stream" = 1 ] && echo "streaming" || echo "non-streaming")
+gateway_url() { echo "http://127.0.0.1:${GATEWAY_PORT[$1]}/v1/chat/completions"; }
+REDIS_MEMORY_BEFORE=$(redis_used_memory)
+
+echo
+echo "==> rows: ${WARMUP} s warm-up, then the median of $RUNS runs of $SECONDS_PER_RUN s (wrk, closed loop:"
+echo "    each connection sends its next request when the last one ends). Load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "    (anything else running on the machine shows up in p99 first)"
+print_table_head
+for kind in json sse; do
+    stream=$([ "$kind" = sse ] && echo 1 || echo 0)
+    model=$([ "$kind" = sse ] && echo gpt-5-mini-stream || echo gpt-5-mini)
     for connections in 1 "$CONNECTIONS"; do
-        read -r drps dp50 dp99 < <(measure "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" mock "$stream" "$connections")
-        read -r grps gp50 gp99 < <(measure "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" "$KEY" "$stream" "$connections")
-        printf '%-34s %10s %10s %10s\n' "mock direct, $kind, c=$connections" "$drps" "$dp50" "$dp99"
-        printf '%-34s %10s %10s %10s\n' "gateway, $kind, c=$connections" "$grps" "$gp50" "$gp99"
-        printf '%-34s %10s %10s %10s\n' "  added by the gateway" "" "$((gp50 - dp50))" "$((gp99 - dp99))"
+        measure "$kind-$connections-direct" "$UPSTREAM/$kind/v1/chat/completions" bench gpt-5-mini "$stream" \
+            "$connections" "" ""
+        for name in "${GATEWAYS[@]}"; do
+            measure "$kind-$connections-$name" "$(gateway_url "$name")" "${GATEWAY_KEY[$name]}" "$model" "$stream" \
+                "$connections" "${GATEWAY_PID[$name]}" "${GATEWAY_DB[$name]}"
+        done
+        print_group "$kind" "$connections"
     done
 done
+echo "(2 cores shared by wrk, nginx, the gateways, PostgreSQL and Redis. CPU columns: per request over"
+echo " all runs of the row, from /proc; redis: commands executed (Lua's included) from INFO commandstats;"
+echo " pg: $([ "$PG_COUNTER" = statements ] && echo "statements from pg_stat_statements" || echo "transactions from pg_stat_database (pg_stat_statements unavailable)")."
+echo " Idle gateways of the other rows share Redis and PostgreSQL and add their background work.)"
+
 echo
-echo "(2 cores shared by wrk, the mock, the gateway, PostgreSQL and Redis; auth via a stored key, usage counters on)"
+echo "==> Redis memory (used_memory $(( REDIS_MEMORY_BEFORE / 1024 )) KiB before the rows, $(( $(redis_used_memory) / 1024 )) KiB after)"
+declare -A REDIS_LARGEST
+for name in "${GATEWAYS[@]}"; do
+    [ "${GATEWAY_MODE[$name]}" = on ] || continue
+    read -r count largest largest_name < <(redis_keys_summary "${GATEWAY_REDIS_DB[$name]}")
+    REDIS_LARGEST[$name]=$largest
+    printf '  %-26s %6s keys, largest %8s bytes (%s)\n' "$(gateway_label "$name"):" "$count" "$largest" "$largest_name"
+done
+
+if command -v wrk2 >/dev/null; then
+    echo
+    echo "==> open loop cross-check (wrk2 at 80% of the closed-loop rate, c=$CONNECTIONS, non-streaming)"
+    for name in "${GATEWAYS[@]}"; do
+        [ "${GATEWAY_MODE[$name]}" = on ] || continue
+        rate=$(( ROW_RPS[json-$CONNECTIONS-$name] * 8 / 10 ))
+        BENCH_KEY=${GATEWAY_KEY[$name]} wrk2 -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -R"$rate" --latency \
+            -s Benchmarks/chat.lua "$(gateway_url "$name")" 2>&1 | grep -E '^ +(50|99)\.000%' \
+            | sed "s/^/  $(gateway_label "$name") at $rate req\/s: /"
+    done
+else
+    echo
+    echo "(wrk2 is not installed: the open-loop cross-check is skipped; wrk's numbers are closed loop)"
+fi
+
+echo
+echo "==> streaming: time to the first data: line, $TTFB_REQUESTS requests one after another (p50 / p99 µs)"
+declare -A TTFB_ADDED
+read -r _ direct50 direct99 < <(python3 Benchmarks/streamprobe.py ttfb "$UPSTREAM/sse/v1/chat/completions" --count "$TTFB_REQUESTS")
+printf '  %-28s %7s %7s\n' "nginx direct" "$direct50" "$direct99"
+for name in "${GATEWAYS[@]}"; do
+    read -r _ p50 p99 < <(python3 Benchmarks/streamprobe.py ttfb "$(gateway_url "$name")" \
+        --key "${GATEWAY_KEY[$name]}" --model gpt-5-mini-stream --count "$TTFB_REQUESTS")
+    TTFB_ADDED[$name]=$((p50 - direct50))
+    printf '  %-28s %7s %7s   added p50 +%s\n' "$(gateway_label "$name")" "$p50" "$p99" "${TTFB_ADDED[$name]}"
+done
+
+echo
+echo "==> a $((PROMPT_BYTES / 1024)) KB prompt (one long user message), c=1, $SIDE_SECONDS s after a warm-up"
+declare -A LARGE_ADDED
+measure large-direct "$UPSTREAM/json/v1/chat/completions" bench gpt-5-mini 0 1 "" "" 1 "$SIDE_SECONDS" "$PROMPT_BYTES"
+printf '  %-28s %7s req/s  p50 %6s µs  p99 %6s µs\n' "nginx direct" "${ROW_RPS[large-direct]}" "${ROW_P50[large-direct]}" "${ROW_P99[large-direct]}"
+for name in "${GATEWAYS[@]}"; do
+    [ "${GATEWAY_MODE[$name]}" = on ] || continue
+    measure "large-$name" "$(gateway_url "$name")" "${GATEWAY_KEY[$name]}" gpt-5-mini 0 1 "${GATEWAY_PID[$name]}" \
+        "${GATEWAY_DB[$name]}" 1 "$SIDE_SECONDS" "$PROMPT_BYTES"
+    LARGE_ADDED[$name]=$(( ROW_P50[large-$name] - ROW_P50[large-direct] ))
+    printf '  %-28s %7s req/s  p50 %6s µs  p99 %6s µs  added p50 +%s µs, gateway CPU %s µs/req\n' "$(gateway_label "$name")" \
+        "${ROW_RPS[large-$name]}" "${ROW_P50[large-$name]}" "${ROW_P99[large-$name]}" "${LARGE_ADDED[$name]}" "${ROW_CPU_GATEWAY[large-$name]}"
+done
+
+# concurrent_streams LABEL URL KEY COUNT [PID]: runs streamprobe.py concurrent; its line is left in
+# STREAM_LINE and printed unless QUIET=1.
+concurrent_streams() {
+    local label=$1 url=$2 key=$3 count=$4 pid=${5:-}
+    STREAM_LINE=$(python3 Benchmarks/streamprobe.py concurrent "$url" --key "$key" --model gpt-5-mini-slow \
+        --streams "$count" --timeout "$STREAMS_TIMEOUT" ${pid:+--pid "$pid"})
+    [ "${QUIET:-0}" = 1 ] || printf '  %-28s %s\n' "$label" "$STREAM_LINE"
+    sleep $((HOLD_SECONDS + 2))  # let what is still open finish before the next test
+}
+field() { tr ' ' '\n' <<< "$2" | awk -F= -v name="$1" '$1 == name { print $2 }'; }
+
+echo
+echo "==> RSS (VmRSS) of the gateway: idle, and holding $RSS_STREAMS streams of about $HOLD_SECONDS s"
+declare -A RSS_STREAMS_PEAK RSS_STREAMS_HEADS
+for name in "${GATEWAYS[@]}"; do
+    [ "${GATEWAY_MODE[$name]}" = on ] || continue
+    QUIET=1 concurrent_streams "$(gateway_label "$name")" "$(gateway_url "$name")" "${GATEWAY_KEY[$name]}" \
+        "$RSS_STREAMS" "${GATEWAY_PID[$name]}"
+    echo "$STREAM_LINE" >> "$LOGS/streams.log"
+    RSS_STREAMS_PEAK[$name]=$(field peak_rss_kb "$STREAM_LINE")
+    RSS_STREAMS_HEADS[$name]=$(field within_1s "$STREAM_LINE")
+    printf '  %-28s idle %4s MB, peak %4s MB while %s streams were open at once\n' "$(gateway_label "$name")" \
+        "$(( RSS_IDLE[$name] / 1024 ))" "$(( RSS_STREAMS_PEAK[$name] / 1024 ))" "${RSS_STREAMS_HEADS[$name]}"
+done
+
+echo
+echo "==> $STREAMS concurrent streams through one node to one upstream host (each open about $HOLD_SECONDS s;"
+echo "    time from sending the request to its response head; given up after $STREAMS_TIMEOUT s)"
+declare -A STREAMS_WITHIN STREAMS_MAX_MS
+concurrent_streams "nginx direct" "$UPSTREAM/slow/v1/chat/completions" bench "$STREAMS"
+for name in "${GATEWAYS[@]}"; do
+    [ "${GATEWAY_MODE[$name]}" = on ] || continue
+    concurrent_streams "$(gateway_label "$name")" "$(gateway_url "$name")" "${GATEWAY_KEY[$name]}" "$STREAMS"
+    STREAMS_WITHIN[$name]=$(field within_1s "$STREAM_LINE")
+    STREAMS_MAX_MS[$name]=$(( $(field head_max_us "$STREAM_LINE") / 1000 ))
+done
+
+print_verdicts
+echo "  (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 
 echo
 echo "==> guardrails: one full profile on a 4 KB prompt (in process, no network)"
-swift build -c release --product scutum-guardrail-bench 2>&1 | grep -E "error|warning: " || true
-"$BIN/scutum-guardrail-bench"
+if [ -x "$BIN/scutum-guardrail-bench" ]; then
+    "$BIN/scutum-guardrail-bench"
+else
+    echo "  (no scutum-guardrail-bench in $BIN)"
+fi

@@ -1,0 +1,180 @@
+# Starting what the benchmark measures, sourced by bench.sh: tools, PostgreSQL and Redis, the nginx
+# upstream, and one gateway per configuration. Everything started is recorded in STARTED_PIDS and
+# stopped by stop_everything.
+
+STARTED_PIDS=()
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# wrk and nginx from Debian (and the small tools the bench calls). Installing nginx starts
+# Debian's own server: stop that one at once.
+install_tools() {
+    local missing=()
+    command -v wrk >/dev/null || missing+=(wrk)
+    command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+    command -v python3 >/dev/null || missing+=(python3)
+    command -v redis-cli >/dev/null || missing+=(redis-tools)
+    command -v curl >/dev/null || missing+=(curl)
+    command -v pgrep >/dev/null || missing+=(procps)
+    [ ${#missing[@]} -eq 0 ] && return
+    echo "==> installing ${missing[*]}"
+    local had_system_nginx=no
+    [ -s /run/nginx.pid ] && had_system_nginx=yes
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    if [ "$had_system_nginx" = no ] && [ -s /run/nginx.pid ]; then
+        as_root kill -QUIT "$(cat /run/nginx.pid)" 2>/dev/null || true
+    fi
+}
+
+# Enough file descriptors for the concurrent-streams test (each stream holds several).
+raise_file_limit() {
+    local want=$((4 * STREAMS + 1024)) hard
+    hard=$(ulimit -Hn)
+    [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ] && want=$hard
+    ulimit -n "$want" 2>/dev/null || true
+    if [ "$(ulimit -n)" -lt $((2 * STREAMS + 256)) ]; then
+        echo "warning: only $(ulimit -n) file descriptors (hard limit $hard); the $STREAMS-stream test may fail" >&2
+    fi
+}
+
+# PostgreSQL and Redis through deploy/local/services.sh, with pg_stat_statements loaded when the
+# server has it (one restart of the bench's own cluster, the first time).
+start_services() {
+    deploy/local/services.sh start "$SERVICES" "$PG_PORT" "$REDIS_PORT" >/dev/null
+    PG_PASSWORD=$(cat ".data/$SERVICES/pg-password")
+    PG_DATA="$(readlink -f ".data/$SERVICES/pg")/data"
+    PG_COUNTER=transactions
+    if ! bench_psql -d scutum -tAc "SHOW shared_preload_libraries" | grep -q pg_stat_statements \
+        && ls /usr/lib/postgresql/*/lib/pg_stat_statements.so >/dev/null 2>&1; then
+        bench_psql -d scutum -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
+        deploy/local/services.sh stop "$SERVICES" "$PG_PORT" "$REDIS_PORT" >/dev/null 2>&1
+        deploy/local/services.sh start "$SERVICES" "$PG_PORT" "$REDIS_PORT" >/dev/null
+    fi
+    if bench_psql -d scutum -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null 2>&1 \
+        && bench_psql -d scutum -tAc "SELECT count(*) FROM pg_stat_statements" >/dev/null 2>&1; then
+        PG_COUNTER=statements
+    fi
+    redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
+}
+
+# nginx in the foreground, as our child, from Benchmarks/upstream/nginx.conf.template.
+start_upstream() {
+    local prefix="$RUN_DIR/nginx" slow_bytes=3456
+    require_free_port "$UPSTREAM_PORT"
+    rm -rf "$prefix"
+    mkdir -p "$prefix"
+    sed -e "s#@PREFIX@#$prefix#g" -e "s#@PORT@#$UPSTREAM_PORT#g" -e "s#@HOLD@#$HOLD_SECONDS#g" \
+        -e "s#@SLOW_RATE@#$(( (slow_bytes + HOLD_SECONDS - 1) / HOLD_SECONDS ))#g" \
+        Benchmarks/upstream/nginx.conf.template > "$prefix/nginx.conf"
+    local nginx
+    nginx=$(command -v nginx || echo /usr/sbin/nginx)
+    "$nginx" -p "$prefix" -c "$prefix/nginx.conf" > "$LOGS/nginx.log" 2>&1 &
+    NGINX_PID=$!
+    STARTED_PIDS+=("$NGINX_PID")
+    for _ in $(seq 1 50); do
+        curl -fs -X POST "$UPSTREAM/json/v1/chat/completions" >/dev/null 2>&1 && return
+        sleep 0.1
+    done
+    echo "nginx did not start:" >&2; cat "$LOGS/nginx.log" "$prefix/error.log" >&2 2>/dev/null; exit 1
+}
+
+# The environment of one gateway configuration, for `env -i`.
+gateway_env() {
+    local name=$1
+    GATEWAY_ENV=(PATH="$PATH" HOME="$HOME"
+        DATABASE_URL="postgres://scutum:$PG_PASSWORD@127.0.0.1:$PG_PORT/${GATEWAY_DB[$name]}"
+        REDIS_URL="redis://127.0.0.1:$REDIS_PORT/${GATEWAY_REDIS_DB[$name]}"
+        SCUTUM_REDIS_NAMESPACE="bench-$name" SCUTUM_HOST=127.0.0.1 SCUTUM_PROXY_PORT="${GATEWAY_PORT[$name]}"
+        SCUTUM_ADMIN_PORT=0 SCUTUM_CONSOLE_PORT=0 SCUTUM_API_KEY="$MASTER_KEY" SCUTUM_LOG_LEVEL=error
+        SCUTUM_SHUTDOWN_GRACE_SECONDS=3
+        SCUTUM_MODELS_FILE="$ROOT/Benchmarks/models.yaml" SCUTUM_SQL_DIR="${GATEWAY_SQL[$name]}"
+        BENCH_UPSTREAM_PORT="$UPSTREAM_PORT")
+}
+
+# Settings of each configuration. "on" is the real configuration: a virtual key in a team, key
+# RPM/TPM limits no run reaches, a global limit, deployment limits (model_overrides), a key and a
+# team budget far from spent, cost tracking and spend logs. "off" is the proxy floor: the master
+# key, no global limit, budgets and cost tracking off (BENCH_FLOOR_SETTINGS adds switches, e.g.
+# ones a later build gains).
+seed_on() {
+    local name=$1 database=$2
+    bench_psql -d "$database" <<SQL
+UPDATE settings SET value = value || '{"global_rate_limit": 2000000000, "enable_budget_enforcement": true,
+    "enable_cost_tracking": true}'::jsonb;
+INSERT INTO teams (team_id, team_alias) VALUES ('bench-team', 'bench');
+UPDATE api_keys SET team_id = 'bench-team', rpm_limit = 2000000000, tpm_limit = 2000000000
+    WHERE key_alias = 'bench-$name';
+INSERT INTO budgets (scope, scope_id, max_budget, budget_duration) VALUES
+    ('team', 'bench-team', 1000000, '30d'),
+    ('key', (SELECT id::text FROM api_keys WHERE key_alias = 'bench-$name'), 1000000, '30d');
+INSERT INTO model_overrides (model_name, rpm, tpm) VALUES
+    ('gpt-5-mini', 2000000000, 2000000000), ('gpt-5-mini-stream', 2000000000, 2000000000),
+    ('gpt-5-mini-slow', 2000000000, 2000000000);
+SQL
+}
+
+seed_off() {
+    local database=$2
+    bench_psql -d "$database" -c "UPDATE settings SET value = value || '{\"global_rate_limit\": 0,
+        \"enable_budget_enforcement\": false, \"enable_cost_tracking\": false, \"enable_guardrails\": false,
+        \"enable_routing_policies\": false}'::jsonb || '${FLOOR_SETTINGS}'::jsonb"
+}
+
+# Fails when something already listens on a port the bench needs (a gateway left from an earlier run).
+require_free_port() {
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+        echo "port $1 is in use (by: $(ss -ltnpH "sport = :$1" 2>/dev/null | sed 's/.*users://')); stop it or choose other BENCH_*_PORT" >&2
+        exit 1
+    fi
+}
+
+# Creates the configuration's database, migrates it, seeds it, starts the gateway, and checks a
+# plain and a streamed request both answer 200.
+start_gateway() {
+    local name=$1 binary=$2 mode=$3
+    local database=${GATEWAY_DB[$name]}
+    require_free_port "${GATEWAY_PORT[$name]}"
+    bench_psql -d scutum -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
+    redis-cli -p "$REDIS_PORT" -n "${GATEWAY_REDIS_DB[$name]}" FLUSHDB >/dev/null
+    gateway_env "$name"
+    env -i "${GATEWAY_ENV[@]}" "$binary/scutum" migrate --env-file /dev/null > "$LOGS/migrate-$name.log" 2>&1 \
+        || { cat "$LOGS/migrate-$name.log" >&2; exit 1; }
+    if [ "$mode" = on ]; then
+        GATEWAY_KEY[$name]=$(env -i "${GATEWAY_ENV[@]}" "$binary/scutum" keys create --alias "bench-$name" --env-file /dev/null)
+        seed_on "$name" "$database" >/dev/null
+    else
+        GATEWAY_KEY[$name]=$MASTER_KEY
+        seed_off "$name" "$database" >/dev/null
+    fi
+    # env execs the gateway: $! is the gateway's own pid, whose CPU and RSS are read.
+    env -i "${GATEWAY_ENV[@]}" "$binary/scutum" serve --env-file /dev/null > "$LOGS/gateway-$name.log" 2>&1 &
+    GATEWAY_PID[$name]=$!
+    STARTED_PIDS+=("$!")
+    local url="http://127.0.0.1:${GATEWAY_PORT[$name]}"
+    for _ in $(seq 1 300); do
+        curl -fs "$url/health/readiness" >/dev/null 2>&1 && break
+        kill -0 "${GATEWAY_PID[$name]}" 2>/dev/null || { echo "gateway $name exited:" >&2; cat "$LOGS/gateway-$name.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    local model stream
+    for model in gpt-5-mini gpt-5-mini-stream; do
+        stream=$([ "$model" = gpt-5-mini ] && echo false || echo true)
+        if ! curl -fsS -o "$LOGS/smoke-$name-$model.out" -H "Authorization: Bearer ${GATEWAY_KEY[$name]}" \
+            -H 'Content-Type: application/json' "$url/v1/chat/completions" \
+            -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":$stream}"; then
+            echo "gateway $name does not answer $model:" >&2; cat "$LOGS/gateway-$name.log" >&2; exit 1
+        fi
+    done
+}
+
+stop_everything() {
+    local pid
+    for pid in "${STARTED_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${STARTED_PIDS[@]}"; do
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    [ -n "${SERVICES:-}" ] && deploy/local/services.sh stop "$SERVICES" "$PG_PORT" "$REDIS_PORT" >/dev/null 2>&1 || true
+}
