@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import NIOCore
 import NIOPosix
@@ -8,5 +9,21 @@ import NIOPosix
 if ProcessInfo.processInfo.environment["SCUTUM_NIO_EXECUTOR"]?.lowercased() != "off" {
     _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }
-let command: () async -> Void = Scutum.main
-await command()
+
+// What `AsyncParsableCommand.main()` does, spelled out: that name also matches the synchronous
+// `ParsableCommand.main()`, which would not run async subcommands.
+/// Parses the command line and runs the command, async ones awaited.
+func runCommand() async {
+    do {
+        var command = try Scutum.parseAsRoot()
+        if var asynchronous = command as? any AsyncParsableCommand {
+            try await asynchronous.run()
+        } else {
+            try command.run()
+        }
+    } catch {
+        Scutum.exit(withError: error)
+    }
+}
+
+await runCommand()
