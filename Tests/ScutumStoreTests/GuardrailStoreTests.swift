@@ -305,7 +305,7 @@ struct GuardrailMigrationTests {
             try await client.query(
                 "INSERT INTO guardrail_assignments (team_id, guardrail) VALUES ('t', 'pii'), ('u', 'pii'), ('t', 'secrets')",
                 logger: logger)
-            #expect(try await runner.migrate(migrations) == [8])
+            #expect(try await runner.migrate(migrations.filter { $0.version <= 8 }) == [8])
 
             let configs = try await GuardrailConfigStore(client: client, logger: logger).list()
             #expect(configs.map(\.name) == ["pii", "secrets"])
