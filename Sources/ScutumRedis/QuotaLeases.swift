@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// - Never over-admits: units are counted in Redis when leased; a lease is used at most one bucket
 ///   width (`window / 60`) after it was asked for, and Redis counts two buckets more than the window.
-/// - Lease size follows demand (about 200 ms of it), capped at 25% of the node's share of the limit
+/// - Lease size follows demand (about 500 ms of it), capped at 25% of the node's share of the limit
 ///   (`limit / live nodes`) while the window is under half used and 10% under 80%. Above 80%, or when
 ///   the cap is under two requests' worth, there is no lease: each request takes exactly its units in
 ///   Redis (one round trip), so a small limit stays exact at its boundary.
@@ -335,7 +335,10 @@ final class Lease: Sendable {
         state.units = 0
     }
 
-    /// The lease to hold: about 200 ms of demand, capped by the node's share of the limit and how
+    /// How much of its recent demand a lease holds: fewer refills against a larger stranded share.
+    static let horizon = 0.5
+
+    /// The lease to hold: about `horizon` seconds of demand, capped by the node's share of the limit and how
     /// full the window is; 0 where the limit is better checked exactly.
     private static func target(limit: RateLimit, nodes: Int, state: State) -> Int {
         let share = Double(limit.limit) / Double(nodes)
@@ -343,7 +346,7 @@ final class Lease: Sendable {
         let cap = Int(share * fraction)
         let cost = max(1.0, state.typicalCost)
         guard Double(cap) >= 2 * cost else { return 0 }
-        let demand = Int((state.rate * 0.2 + cost * 2).rounded(.up))
+        let demand = Int((state.rate * Self.horizon + cost * 2).rounded(.up))
         return min(cap, demand)
     }
 }

@@ -3,10 +3,12 @@ import Foundation
 import NIOCore
 import NIOPosix
 
-// Swift concurrency's global executor runs on NIO's event loops (unless SCUTUM_NIO_EXECUTOR=off),
-// so a request's handler, its Redis replies and its provider call do not hop between a thread
-// pool and the event loops. It must be installed before any task runs, hence here.
-if ProcessInfo.processInfo.environment["SCUTUM_NIO_EXECUTOR"]?.lowercased() != "off" {
+// With SCUTUM_NIO_EXECUTOR=on, Swift concurrency's global executor runs on NIO's event loops, so a
+// request's handler, its Redis replies and its provider call do not hop between a thread pool and
+// the event loops. Off by default: measured side by side (`make bench`), it gave the same throughput
+// and time to first byte within noise but a worse p99 under load (c=32: 22.5 ms against 8.8 ms).
+// It must be installed before any task runs, hence here.
+if ProcessInfo.processInfo.environment["SCUTUM_NIO_EXECUTOR"]?.lowercased() == "on" {
     _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }
 
