@@ -145,7 +145,12 @@ struct PlatformTests {
             #expect(status == 503)
             let message = try await gateway.request("/v1/chat/completions", body: Gateway.chat(model: "gpt-test-2", "hi"))
             #expect((try message.openAIError["message"] as? String)?.contains("deactivated") == true)
-            #expect(gateway.node.catalog.current.deployment(named: "gpt-test")?.inputCostPerToken == 0.5)
+            // Two saves, two notifications: the second reload may land a moment after the first.
+            let price = try await eventually(timeout: .seconds(5)) { () async -> Double? in
+                let price = gateway.node.catalog.current.deployment(named: "gpt-test")?.inputCostPerToken
+                return price == 0.5 ? price : nil
+            }
+            #expect(price == 0.5)
         }
     }
 
