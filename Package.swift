@@ -60,7 +60,8 @@ let package = Package(
             path: "Benchmarks/GuardrailBench",
             swiftSettings: swiftSettings
         ),
-        // A pipelining Redis client over SwiftNIO with hiredis as the codec.
+        // The Redis client (hiredis as the codec under SwiftNIO, pub/sub) and the cluster's shared primitives:
+        // leased rate-limit quotas, parallel-request slots, breakers, the spend ledger.
         .target(
             name: "ScutumRedis",
             dependencies: [
