@@ -92,11 +92,13 @@ struct BreakerSyncTests {
 
     @Test("the half-open probe goes to exactly one node; the other keeps skipping until it is published")
     func singleProbe() async throws {
-        try await TwoNodes.with(cooldown: .milliseconds(300)) { nodes in
+        // A cooldown long enough that a loaded machine cannot outlast the half-open state it leads to
+        // (`tripped` lives 20 cooldowns) between two steps of this test.
+        try await TwoNodes.with(cooldown: .seconds(1)) { nodes in
             try await nodes.a.recordFailure("gpt", probing: false)
             #expect(try await TwoNodes.time { nodes.b.board.reading("gpt") == .open } != nil)
             // The cooldown passes on both boards by themselves.
-            #expect(try await TwoNodes.time { nodes.a.board.reading("gpt") == .halfOpen && nodes.b.board.reading("gpt") == .halfOpen } != nil)
+            #expect(try await TwoNodes.time(upTo: .seconds(5)) { nodes.a.board.reading("gpt") == .halfOpen && nodes.b.board.reading("gpt") == .halfOpen } != nil)
             async let fromA = nodes.a.admitHalfOpen(["gpt"])
             async let fromB = nodes.b.admitHalfOpen(["gpt"])
             let answers = try await [fromA[0], fromB[0]]
@@ -109,7 +111,7 @@ struct BreakerSyncTests {
             #expect(try await prober.recordFailure("gpt", probing: true))
             #expect(try await nodes.a.state("gpt") == "open")
             // Half-open again; this time the probe succeeds and the other node hears it closed.
-            #expect(try await TwoNodes.time { other.board.reading("gpt") == .halfOpen } != nil)
+            #expect(try await TwoNodes.time(upTo: .seconds(5)) { other.board.reading("gpt") == .halfOpen } != nil)
             #expect(try await prober.admitHalfOpen(["gpt"]) == [.probe])
             #expect(try await other.admitHalfOpen(["gpt"]) == [.open])
             try await prober.recordProbeSuccess("gpt")
