@@ -75,8 +75,27 @@ public struct SpendLogWriter: Service {
         if unreadable > 0 {
             logger.warning("dropping unreadable spend entries", metadata: ["count": "\(unreadable)"])
         }
-        try await store.insert(records)
+        try await insertIsolating(records)
         try await ledger.acknowledge(entries.map(\.id))
         return (entries.count, records.count)
+    }
+
+    /// Inserts `records`; a batch PostgreSQL refuses for its data is split in halves until the record
+    /// it refuses stands alone, which is logged and skipped, so one bad record never blocks the others
+    /// (nor, replayed forever, every later batch of the cluster).
+    func insertIsolating(_ records: [SpendRecord]) async throws {
+        do {
+            try await store.insert(records)
+        } catch where SpendLogStore.isDataError(error) {
+            guard records.count > 1 else {
+                logger.error("spend record refused by PostgreSQL; skipped", metadata: [
+                    "request_id": "\(records.first?.requestID ?? "")", "error": "\(String(reflecting: error))",
+                ])
+                return
+            }
+            let half = records.count / 2
+            try await insertIsolating(Array(records[..<half]))
+            try await insertIsolating(Array(records[half...]))
+        }
     }
 }

@@ -16,8 +16,43 @@ public struct SpendLogStore: Sendable {
     /// Writes records in one statement, however many (each column travels as one array parameter
     /// and `unnest` turns the arrays back into rows); a record whose request id is already stored is
     /// skipped, so a batch replayed after a failure is written exactly once.
+    ///
+    /// Text from clients (the model asked for, key aliases...) is made storable first: NUL removed,
+    /// at most `textLimit` characters. A batch PostgreSQL still refuses fails as a whole.
     public func insert(_ records: [SpendRecord]) async throws {
         guard !records.isEmpty else { return }
+        try await insertBatch(records.map(Self.storable))
+    }
+
+    /// An error about the data (SQLSTATE class 22, or a check/not-null violation), not the connection:
+    /// retrying the same rows cannot succeed.
+    public static func isDataError(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return false }
+        return state.hasPrefix("22") || state == "23502" || state == "23514"
+    }
+
+    /// Longest text kept from a client-supplied field.
+    public static let textLimit = 256
+
+    /// A record whose text PostgreSQL can store: no NUL (which `text` cannot hold), bounded length.
+    static func storable(_ record: SpendRecord) -> SpendRecord {
+        var record = record
+        record.requestID = storable(record.requestID)
+        record.keyAlias = record.keyAlias.map(storable)
+        record.teamID = record.teamID.map(storable)
+        record.userID = record.userID.map(storable)
+        record.modelRequested = storable(record.modelRequested)
+        record.modelServed = record.modelServed.map(storable)
+        record.provider = record.provider.map(storable)
+        return record
+    }
+
+    static func storable(_ text: String) -> String {
+        guard text.utf8.count > textLimit || text.utf8.contains(0) else { return text }
+        return String(text.unicodeScalars.filter { $0 != "\u{0}" }.prefix(textLimit).map(Character.init))
+    }
+
+    private func insertBatch(_ records: [SpendRecord]) async throws {
         let ids = records.map(\.requestID)
         let times = records.map(\.at)
         let keys = PostgresNullableArray(records.map(\.keyID))

@@ -133,6 +133,42 @@ struct SpendWriteBehindTests {
         }
     }
 
+    @Test("hostile text (NUL, a huge model name) is stored made safe, and a record PostgreSQL refuses is skipped alone: the rest of its batch and the next batches are written")
+    func oneBadRecordBlocksNothing() async throws {
+        try await withMigratedDatabase { client, _ in
+            try await withTestRedisKeys { redis, prefix in
+                let ledger = SpendLedger(redis: redis, namespace: prefix + "ns")
+                try await ledger.ensureGroup()
+                let recorder = SpendRecorder(ledger: ledger, logger: TestEnvironment.logger)
+                var nul = Self.record("nul", cost: 0.01)
+                nul.modelRequested = "\u{0}gpt\u{0}"
+                var huge = Self.record("huge", cost: 0.01)
+                huge.modelRequested = String(repeating: "m", count: 100_000)
+                // latency_ms is an int4 column: PostgreSQL refuses this one whatever is done to its text.
+                var refused = Self.record("refused", cost: 0.01)
+                refused.latencyMilliseconds = Int(Int32.max) + 1
+                for record in [Self.record("a", cost: 0.01), nul, refused, huge, Self.record("b", cost: 0.01)] {
+                    recorder.record(record, budgets: [])
+                }
+                try await Self.flushAll(recorder)
+                let writer = SpendLogWriter(ledger: ledger, store: SpendLogStore(client: client,
+                    logger: TestEnvironment.logger), consumer: "node-a", logger: TestEnvironment.logger)
+                _ = try await writer.writeBatch()
+                #expect(try await Self.rows(client).count == 4)
+                #expect(try await Self.streamLength(ledger) == 0)
+                // The next normal record is written too.
+                recorder.record(Self.record("after", cost: 0.01), budgets: [])
+                try await Self.flushAll(recorder)
+                _ = try await writer.writeBatch()
+                #expect(try await Self.rows(client).count == 5)
+                let stored = try await SpendLogStore(client: client, logger: TestEnvironment.logger).logs(.init())
+                let models = Dictionary(uniqueKeysWithValues: stored.map { ($0.requestID, $0.modelRequested) })
+                #expect(models[nul.requestID] == "gpt")
+                #expect(models[huge.requestID]?.count == SpendLogStore.textLimit)
+            }
+        }
+    }
+
     @Test("the writer writes one-record entries of older nodes and batched entries alike; unreadable ones are dropped and acknowledged")
     func bothFormats() async throws {
         try await withMigratedDatabase { client, _ in
