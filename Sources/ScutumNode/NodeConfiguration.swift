@@ -127,6 +127,7 @@ public struct NodeConfiguration: Sendable {
             masterKey: value("SCUTUM_API_KEY"),
             maximumBodyBytes: try integer("SCUTUM_MAX_REQUEST_BYTES", default: 32 * 1024 * 1024, range: 1024...Int.max),
             backendTimeout: try seconds("SCUTUM_BACKEND_TIMEOUT_SECONDS", default: 2))
+        proxy.abandonedStreamDrain = try seconds("SCUTUM_ABANDONED_STREAM_DRAIN_SECONDS", default: 60)
         if let key = proxy.masterKey, key.count < 16 {
             throw Invalid(description: "SCUTUM_API_KEY is too short (\(key.count) characters); use at least 16 random characters")
         }

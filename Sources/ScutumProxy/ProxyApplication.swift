@@ -81,7 +81,8 @@ public enum ProxyApplication {
         let pipeline = CompletionPipeline(dispatcher: dispatcher, usage: dependencies.usage,
             accounting: dependencies.accounting, guardrails: guardrails, realtime: dependencies.realtime,
             tracing: configuration.tracing)
-        return CompletionRoutes(pipeline: pipeline, maximumBodyBytes: configuration.maximumBodyBytes, logger: logger)
+        return CompletionRoutes(pipeline: pipeline, maximumBodyBytes: configuration.maximumBodyBytes,
+            abandonedStreamDrain: configuration.abandonedStreamDrain, logger: logger)
     }
 
     /// The application, listening on the configured address.
