@@ -66,6 +66,9 @@ public struct NodeConfiguration: Sendable {
     public var gatewayConfigPath: String?
     /// The port agentgateway's generated configuration listens on (`SCUTUM_AGENTGATEWAY_PORT`, 3000).
     public var agentGatewayPort: Int
+    /// Each listener's connection cap and header/idle timeouts (`SCUTUM_MAX_CONNECTIONS`,
+    /// `SCUTUM_HEADER_TIMEOUT_SECONDS`, `SCUTUM_IDLE_TIMEOUT_SECONDS`).
+    public var listenerLimits: ListenerLimits
     /// The host other nodes and operators reach this node by (`SCUTUM_ADVERTISE_HOST`; default the
     /// listen host, or the machine's host name when listening on every interface).
     public var advertiseHost: String
@@ -171,6 +174,10 @@ public struct NodeConfiguration: Sendable {
         }
         proxy.tracing = tracing
         redisNamespace = value("SCUTUM_REDIS_NAMESPACE") ?? "scutum"
+        listenerLimits = ListenerLimits(
+            maximumConnections: try integer("SCUTUM_MAX_CONNECTIONS", default: 10_000, range: 1...1_000_000),
+            headerTimeout: try seconds("SCUTUM_HEADER_TIMEOUT_SECONDS", default: 10),
+            idleTimeout: try seconds("SCUTUM_IDLE_TIMEOUT_SECONDS", default: 75))
         advertiseHost = value("SCUTUM_ADVERTISE_HOST")
             ?? (["0.0.0.0", "::"].contains(proxy.host) ? ProcessInfo.processInfo.hostName : proxy.host)
         if (value("SCUTUM_ADMIN_ENABLED") ?? "true").lowercased() != "false" {
