@@ -228,7 +228,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ScutumCoreTests",
-            dependencies: ["ScutumCore"],
+            dependencies: ["ScutumCore", "ScutumTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -11,18 +11,6 @@ import Testing
 /// 5xx, never a crash; afterwards the node serves normally and a normal request is billed.
 @Suite("Fuzzed bodies")
 struct FuzzTests {
-    /// A seeded generator, so a failure can be replayed (the seed is in the failure message).
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// A write route and a body it would accept.
     struct Route: Sendable {
         var method: HTTPMethod
@@ -103,7 +91,7 @@ struct FuzzTests {
     ]
 
     /// One mutation of `seed`.
-    static func mutate(_ seed: [UInt8], _ random: inout Generator) -> [UInt8] {
+    static func mutate(_ seed: [UInt8], _ random: inout SeededGenerator) -> [UInt8] {
         var bytes = seed
         switch Int.random(in: 0..<9, using: &random) {
         case 0:  // Truncated.
@@ -197,7 +185,7 @@ struct FuzzTests {
             let sent = try await withThrowingTaskGroup(of: Int.self) { group in
                 for (index, (route, count)) in routes.enumerated() {
                     group.addTask {
-                        var random = Generator(state: seed &+ UInt64(index))
+                        var random = SeededGenerator(state: seed &+ UInt64(index))
                         let base = route.admin ? gateway.adminURL : gateway.baseURL
                         let credential = route.admin ? token : Gateway.masterKey
                         for attempt in 0..<count {
