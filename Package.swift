@@ -285,6 +285,8 @@ let package = Package(
                 "ScutumTestSupport", "ScutumNode", "ScutumMock", "ScutumCore", "ScutumCluster", "ScutumRedis",
                 "ScutumStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

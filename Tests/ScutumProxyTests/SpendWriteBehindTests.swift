@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import ScutumCluster
 import ScutumCore
+import ScutumProxy
 import ScutumRedis
 import ScutumStore
 import ScutumTestSupport
@@ -133,7 +134,7 @@ struct SpendWriteBehindTests {
         }
     }
 
-    @Test("hostile text (NUL, a huge model name) is stored made safe, and a record PostgreSQL refuses is skipped alone: the rest of its batch and the next batches are written")
+    @Test("hostile text (NUL, a huge model name) is stored made safe, and a record PostgreSQL refuses moves alone to the dead letters (counted): the rest of its batch and the next batches are written")
     func oneBadRecordBlocksNothing() async throws {
         try await withMigratedDatabase { client, _ in
             try await withTestRedisKeys { redis, prefix in
@@ -151,11 +152,23 @@ struct SpendWriteBehindTests {
                     recorder.record(record, budgets: [])
                 }
                 try await Self.flushAll(recorder)
+                let counts = SpendCounts()
                 let writer = SpendLogWriter(ledger: ledger, store: SpendLogStore(client: client,
-                    logger: TestEnvironment.logger), consumer: "node-a", logger: TestEnvironment.logger)
+                    logger: TestEnvironment.logger), consumer: "node-a", counts: counts, logger: TestEnvironment.logger)
                 _ = try await writer.writeBatch()
                 #expect(try await Self.rows(client).count == 4)
                 #expect(try await Self.streamLength(ledger) == 0)
+                let letters = try await SpendDeadLetterStore(client: client, logger: TestEnvironment.logger).list()
+                #expect(letters.map(\.requestID) == ["refused"])
+                #expect(letters.first?.error.hasPrefix("22003: integer out of range") == true)
+                let kept = letters.first.flatMap { try? JSONParser.parse(Array($0.record.utf8)) }
+                #expect(kept.flatMap(SpendRecord.init(json:))?.latencyMilliseconds == Int(Int32.max) + 1)
+                #expect(counts.deadLettered == 1)
+                #expect(counts.deadLetterFailures == 0)
+                let metrics = ProxyMetrics()
+                metrics.watchSpend(counts)
+                #expect(String(decoding: metrics.exposition(), as: UTF8.self)
+                    .contains("scutum_spend_dead_letters_total 1\n"))
                 // The next normal record is written too.
                 recorder.record(Self.record("after", cost: 0.01), budgets: [])
                 try await Self.flushAll(recorder)
