@@ -106,6 +106,7 @@ let package = Package(
             name: "ScutumCluster",
             dependencies: [
                 "ScutumStore", "ScutumRedis", "ScutumCore",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import ScutumCore
 import ScutumRedis
 import ScutumStore
@@ -35,8 +36,8 @@ public final class SpendRecorder: Service, Sendable {
     }
 
     struct State {
-        /// Oldest first.
-        var pending: [Pending] = []
+        /// Oldest first; a ring, so dropping the oldest one at a time costs nothing per record.
+        var pending = CircularBuffer<Pending>()
         /// Cost already written to PostgreSQL (or dropped) but not yet charged to Redis, per counter.
         var held = SpendBatch()
         var heldKeys: Set<String> = []
@@ -45,6 +46,11 @@ public final class SpendRecorder: Service, Sendable {
         /// Whether the last straight write to PostgreSQL failed.
         var postgresFailing = false
         var quietUntil: ContinuousClock.Instant = .now
+
+        /// Puts records taken for a write that failed back before those queued meanwhile.
+        mutating func requeue(_ items: some Collection<Pending>) {
+            pending.insert(contentsOf: items, at: pending.startIndex)
+        }
     }
 
     /// The default largest number of records in one stream entry.
@@ -150,7 +156,7 @@ public final class SpendRecorder: Service, Sendable {
                 state.held = SpendBatch()
                 state.heldKeys.removeAll(keepingCapacity: true)
             }
-            return (state.pending, state.held)
+            return (Array(state.pending), state.held)
         }
         guard !taken.isEmpty || !held.increments.isEmpty else { return }
         // The held cost first, then the records with theirs.
@@ -167,12 +173,12 @@ public final class SpendRecorder: Service, Sendable {
             if !outcome.unsent.isEmpty {
                 // Their cost is in the counters already: only the records go again.
                 let retry = outcome.unsent.map { Pending(record: $0, counters: []) }
-                state.withLock { state in state.pending.insert(contentsOf: retry, at: 0) }
+                state.withLock { state in state.requeue(retry) }
             }
         } catch {
             let now = ContinuousClock.now
             let (direct, lost, quiet) = state.withLock { state -> (Bool, SpendBatch, Bool) in
-                state.pending.insert(contentsOf: taken, at: 0)
+                state.requeue(taken)
                 var lost = SpendBatch()
                 for increment in held.increments { hold(increment, in: &state, lost: &lost) }
                 let since = state.failingSince ?? now
@@ -199,9 +205,9 @@ public final class SpendRecorder: Service, Sendable {
             if dropped > 0 { reportDropped(dropped) }
             return
         }
-        var unwritten = state.withLock { state -> [Pending] in
+        var unwritten = state.withLock { state -> ArraySlice<Pending> in
             defer { state.pending.removeAll(keepingCapacity: true) }
-            return state.pending
+            return ArraySlice(state.pending)
         }
         var written = 0
         do {
@@ -221,7 +227,7 @@ public final class SpendRecorder: Service, Sendable {
         } catch {
             let (dropped, lost) = state.withLock { state -> (Int, SpendBatch) in
                 state.postgresFailing = true
-                state.pending.insert(contentsOf: unwritten, at: 0)
+                state.requeue(unwritten)
                 return dropOldest(in: &state)
             }
             settleLost(lost)
