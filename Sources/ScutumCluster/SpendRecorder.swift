@@ -165,7 +165,11 @@ public final class SpendRecorder: Service, Sendable {
         do {
             let outcome = try await ledger.write(batch, recordsPerEntry: recordsPerEntry)
             liveSpend?.settle(batch, outcome: outcome)
-            state.withLock { $0.failingSince = nil }
+            state.withLock { state in
+                state.failingSince = nil
+                // Whatever PostgreSQL did meanwhile, the buffer drains through Redis again.
+                state.postgresFailing = false
+            }
             if let failure = outcome.errors.first {
                 logger.warning("a spend command failed", metadata: ["reply": "\(failure)",
                     "failures": "\(outcome.errors.count)", "records_to_retry": "\(outcome.unsent.count)"])

@@ -40,6 +40,26 @@ struct SpendDurabilityTests {
         }
     }
 
+    /// A recorder writing straight to `client`'s database, whose Redis is cut from the start.
+    static func withRedisDown(_ client: PostgresClient, capacity: Int = SpendRecorder.defaultCapacity,
+        directAfter: Duration, _ body: (SpendRecorder) async throws -> Void) async throws
+    {
+        try await withTestRedisKeys { _, prefix in
+            let cut = try await CutRedis(namespace: prefix + "ns")
+            cut.relay.cut()
+            let recorder = SpendRecorder(ledger: cut.ledger,
+                store: SpendLogStore(client: client, logger: TestEnvironment.logger), capacity: capacity,
+                directAfter: directAfter, logger: TestEnvironment.logger)
+            do {
+                try await body(recorder)
+            } catch {
+                await cut.close()
+                throw error
+            }
+            await cut.close()
+        }
+    }
+
     static func ids(_ client: PostgresClient) async throws -> [String] {
         let rows = try await client.query("SELECT request_id FROM spend_logs ORDER BY request_id",
             logger: TestEnvironment.logger)
@@ -114,13 +134,8 @@ struct SpendDurabilityTests {
     @Test("on graceful shutdown with Redis unreachable, the buffered records go straight to PostgreSQL")
     func shutdownWritesStraight() async throws {
         try await withMigratedDatabase { client, _ in
-            try await withTestRedisKeys { _, prefix in
-                let cut = try await CutRedis(namespace: prefix + "ns")
-                cut.relay.cut()
-                // Never straight on its own within the test: only the shutdown does it.
-                let recorder = SpendRecorder(ledger: cut.ledger,
-                    store: SpendLogStore(client: client, logger: TestEnvironment.logger), directAfter: .seconds(3_600),
-                    logger: TestEnvironment.logger)
+            // Never straight on its own within the test: only the shutdown does it.
+            try await Self.withRedisDown(client, directAfter: .seconds(3_600)) { recorder in
                 let group = ServiceGroup(services: [recorder], logger: TestEnvironment.logger)
                 let running = Task { try await group.run() }
                 let records = (0..<30).map { Spend.record("term-\($0)", cost: 0.01) }
@@ -132,7 +147,6 @@ struct SpendDurabilityTests {
                 try await running.value
                 #expect(recorder.pendingCount == 0)
                 #expect(try await Self.ids(client) == records.map(\.requestID).sorted())
-                await cut.close()
             }
         }
     }
@@ -162,12 +176,7 @@ struct SpendDurabilityTests {
     @Test("the buffer is bounded: beyond it records go straight to PostgreSQL, and while that fails too the oldest are dropped and counted")
     func boundedBuffer() async throws {
         try await withMigratedDatabase { client, _ in
-            try await withTestRedisKeys { _, prefix in
-                let cut = try await CutRedis(namespace: prefix + "ns")
-                cut.relay.cut()
-                let recorder = SpendRecorder(ledger: cut.ledger,
-                    store: SpendLogStore(client: client, logger: TestEnvironment.logger), capacity: 10,
-                    directAfter: .seconds(3_600), logger: TestEnvironment.logger)
+            try await Self.withRedisDown(client, capacity: 10, directAfter: .seconds(3_600)) { recorder in
                 // PostgreSQL takes them: a full buffer goes straight there before `directAfter`.
                 for index in 0..<12 { recorder.record(Spend.record("a-\(index)", cost: 0.01), budgets: []) }
                 await recorder.flush()
@@ -194,7 +203,6 @@ struct SpendDurabilityTests {
                 #expect(recorder.pendingCount == 0)
                 let stored = try await Self.ids(client).filter { $0.hasPrefix("b-") }
                 #expect(stored == (20..<30).map { "b-\($0)" }.sorted())
-                await cut.close()
             }
         }
     }
@@ -229,12 +237,7 @@ struct SpendDurabilityTests {
     @Test("a record written straight that PostgreSQL refuses moves to the dead letters too")
     func straightWriteDeadLetters() async throws {
         try await withMigratedDatabase { client, _ in
-            try await withTestRedisKeys { _, prefix in
-                let cut = try await CutRedis(namespace: prefix + "ns")
-                cut.relay.cut()
-                let recorder = SpendRecorder(ledger: cut.ledger,
-                    store: SpendLogStore(client: client, logger: TestEnvironment.logger), directAfter: .zero,
-                    logger: TestEnvironment.logger)
+            try await Self.withRedisDown(client, directAfter: .zero) { recorder in
                 var refused = Spend.record("refused", cost: 0.01)
                 refused.latencyMilliseconds = Int(Int32.max) + 1
                 var nul = Spend.record("nul\u{0}", cost: 0.01)
@@ -246,7 +249,6 @@ struct SpendDurabilityTests {
                 let letters = try await SpendDeadLetterStore(client: client, logger: TestEnvironment.logger).list()
                 #expect(letters.map(\.requestID) == ["refused"])
                 #expect(recorder.counts.deadLettered == 1)
-                await cut.close()
             }
         }
     }
