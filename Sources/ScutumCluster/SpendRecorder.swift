@@ -45,7 +45,14 @@ public final class SpendRecorder: Service, Sendable {
         var failingSince: ContinuousClock.Instant?
         /// Whether the last straight write to PostgreSQL failed.
         var postgresFailing = false
-        var quietUntil: ContinuousClock.Instant = .now
+        /// Log lines repeated while Redis (or PostgreSQL) stays down pass once per gate period;
+        /// the metrics count every occurrence.
+        var redisLog = LogGate()
+        var directLog = LogGate()
+        var dropLog = LogGate()
+        var lostLog = LogGate()
+        /// Records dropped since the last drop was logged.
+        var droppedSinceLog = 0
 
         /// Puts records taken for a write that failed back before those queued meanwhile.
         mutating func requeue(_ items: some Collection<Pending>) {
@@ -181,28 +188,27 @@ public final class SpendRecorder: Service, Sendable {
             }
         } catch {
             let now = ContinuousClock.now
-            let (direct, lost, quiet) = state.withLock { state -> (Bool, SpendBatch, Bool) in
+            let (direct, lost, logged) = state.withLock { state -> (Bool, SpendBatch, Bool) in
                 state.requeue(taken)
                 var lost = SpendBatch()
                 for increment in held.increments { hold(increment, in: &state, lost: &lost) }
                 let since = state.failingSince ?? now
                 state.failingSince = since
-                let quiet = now < state.quietUntil
-                if !quiet { state.quietUntil = now + .seconds(10) }
-                return (final || now - since >= directAfter || state.pending.count >= capacity, lost, quiet)
+                let direct = final || now - since >= directAfter || state.pending.count >= capacity
+                return (direct, lost, state.redisLog.opens(at: now))
             }
             settleLost(lost)
-            if !quiet {
+            if logged {
                 logger.warning("spend not yet in Redis; will retry", metadata: ["error": "\(error)",
                     "records": "\(taken.count)", "straight_to_postgres": "\(direct && sink != nil)"])
             }
-            if direct { await writeDirectly() }
+            if direct { await writeDirectly(final: final) }
         }
     }
 
     /// Writes every pending record straight to PostgreSQL and keeps their cost for Redis; what
     /// PostgreSQL does not take stays pending, the oldest dropped beyond `capacity`.
-    private func writeDirectly() async {
+    private func writeDirectly(final: Bool) async {
         guard let sink else {
             let (dropped, lost) = state.withLock { state in dropOldest(in: &state) }
             settleLost(lost)
@@ -235,15 +241,20 @@ public final class SpendRecorder: Service, Sendable {
                 return dropOldest(in: &state)
             }
             settleLost(lost)
-            logger.error("spend reaches neither Redis nor PostgreSQL; kept in memory", metadata: [
-                "error": "\(String(reflecting: error))", "records": "\(unwritten.count)", "capacity": "\(capacity)",
-            ])
+            if state.withLock({ $0.directLog.opens() }) {
+                logger.error("spend reaches neither Redis nor PostgreSQL; kept in memory", metadata: [
+                    "error": "\(SpendDeadLetterStore.describe(error))", "records": "\(unwritten.count)",
+                    "capacity": "\(capacity)",
+                ])
+            }
             if dropped > 0 { reportDropped(dropped) }
         }
         if written > 0 {
             counts.wroteDirectly(written)
-            logger.warning("spend written straight to PostgreSQL while Redis is unreachable",
-                metadata: ["records": "\(written)"])
+            if final || state.withLock({ $0.directLog.opens() }) {
+                logger.warning("spend written straight to PostgreSQL while Redis is unreachable",
+                    metadata: ["records": "\(written)"])
+            }
         }
     }
 
@@ -280,13 +291,34 @@ public final class SpendRecorder: Service, Sendable {
     private func settleLost(_ lost: SpendBatch) {
         guard !lost.increments.isEmpty else { return }
         liveSpend?.settle(lost, outcome: SpendLedger.WriteOutcome())
+        guard state.withLock({ $0.lostLog.opens() }) else { return }
         logger.error("budget counter increments lost: too many counters waiting for Redis",
             metadata: ["counters": "\(lost.increments.count)", "limit": "\(heldCounterCapacity)"])
     }
 
     private func reportDropped(_ count: Int) {
         counts.dropped(count)
+        let since = state.withLock { state -> Int? in
+            state.droppedSinceLog += count
+            guard state.dropLog.opens() else { return nil }
+            defer { state.droppedSinceLog = 0 }
+            return state.droppedSinceLog
+        }
+        guard let since else { return }
         logger.error("spend buffer full while Redis and PostgreSQL are unreachable; oldest records dropped",
-            metadata: ["dropped": "\(count)", "capacity": "\(capacity)"])
+            metadata: ["dropped": "\(since)", "capacity": "\(capacity)"])
+    }
+}
+
+/// Lets a log line repeated while a backend stays down through once per `period`.
+struct LogGate {
+    var quietUntil: ContinuousClock.Instant?
+    var period: Duration = .seconds(10)
+
+    /// Whether to log now; if so, the gate closes for `period`.
+    mutating func opens(at now: ContinuousClock.Instant = .now) -> Bool {
+        if let quietUntil, now < quietUntil { return false }
+        quietUntil = now + period
+        return true
     }
 }

@@ -131,6 +131,35 @@ struct SpendDurabilityTests {
         }
     }
 
+    @Test("a node whose Redis dies writes the spend of requests it serves meanwhile straight to PostgreSQL")
+    func nodeWithoutRedis() async throws {
+        let own = RedisOutageTests.OwnRedis(port: Int.random(in: 40000..<50000))
+        try await own.start()
+        defer { own.kill() }
+        try await Gateway.with(variables: ["SCUTUM_SPEND_DIRECT_AFTER_SECONDS": "0.5"],
+            redisURL: "redis://127.0.0.1:\(own.port)/0") { gateway in
+            let (key, record) = try await gateway.keys.create(alias: "outage")
+            let client = gateway.node.postgres
+            func rows() async throws -> Int {
+                try await PlatformTests.count(client,
+                    "SELECT count(*)::int8, 0::float8 FROM spend_logs WHERE key_id = \(record.keyID) AND status = 200").0
+            }
+            #expect(try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat("hi")).status == 200)
+            // Through Redis and the stream writer first.
+            _ = try await eventually(timeout: .seconds(15)) { try await rows() == 1 ? true : nil }
+
+            own.kill()
+            for _ in 0..<3 {
+                #expect(try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat("hi")).status == 200)
+            }
+            let written = try await eventually(timeout: .seconds(20)) { try await rows() == 4 ? true : nil }
+            #expect(written == true)
+            let metrics = try await gateway.request("/metrics", method: .GET, key: nil).body
+            #expect((MetricsTests.sample(metrics, "scutum_spend_direct_writes_total") ?? 0) >= 3)
+            #expect(MetricsTests.sample(metrics, "scutum_spend_records_dropped_total") == 0)
+        }
+    }
+
     @Test("on graceful shutdown with Redis unreachable, the buffered records go straight to PostgreSQL")
     func shutdownWritesStraight() async throws {
         try await withMigratedDatabase { client, _ in
