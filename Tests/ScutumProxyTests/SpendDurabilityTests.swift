@@ -244,8 +244,7 @@ struct SpendDurabilityTests {
                 try await ledger.ensureGroup()
                 try await client.query("DROP TABLE spend_dead_letters", logger: TestEnvironment.logger)
                 let recorder = SpendRecorder(ledger: ledger, logger: TestEnvironment.logger)
-                var refused = Spend.record("refused", cost: 0.01)
-                refused.latencyMilliseconds = Int(Int32.max) + 1
+                let refused = Spend.refused()
                 for record in [Spend.record("a", cost: 0.01), refused, Spend.record("b", cost: 0.01)] {
                     recorder.record(record, budgets: [])
                 }
@@ -267,8 +266,7 @@ struct SpendDurabilityTests {
     func straightWriteDeadLetters() async throws {
         try await withMigratedDatabase { client, _ in
             try await Self.withRedisDown(client, directAfter: .zero) { recorder in
-                var refused = Spend.record("refused", cost: 0.01)
-                refused.latencyMilliseconds = Int(Int32.max) + 1
+                let refused = Spend.refused()
                 var nul = Spend.record("nul\u{0}", cost: 0.01)
                 nul.keyAlias = "alias\u{0}"
                 for record in [Spend.record("a", cost: 0.01), refused, nul] { recorder.record(record, budgets: []) }

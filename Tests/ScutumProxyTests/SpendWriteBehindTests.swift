@@ -27,6 +27,13 @@ struct SpendWriteBehindTests {
             completionTokens: 5, cachedTokens: 0, cost: cost, latencyMilliseconds: 3, status: 200, stream: false)
     }
 
+    /// A record PostgreSQL refuses whatever is done to its text: `latency_ms` is an int4 column.
+    static func refused(_ id: String = "refused") -> SpendRecord {
+        var record = record(id, cost: 0.01)
+        record.latencyMilliseconds = Int(Int32.max) + 1
+        return record
+    }
+
     static func rows(_ client: PostgresClient) async throws -> (count: Int, cost: Double) {
         try await PlatformTests.count(client, "SELECT count(*)::int8, coalesce(sum(cost), 0)::float8 FROM spend_logs")
     }
@@ -145,9 +152,7 @@ struct SpendWriteBehindTests {
                 nul.modelRequested = "\u{0}gpt\u{0}"
                 var huge = Self.record("huge", cost: 0.01)
                 huge.modelRequested = String(repeating: "m", count: 100_000)
-                // latency_ms is an int4 column: PostgreSQL refuses this one whatever is done to its text.
-                var refused = Self.record("refused", cost: 0.01)
-                refused.latencyMilliseconds = Int(Int32.max) + 1
+                let refused = Self.refused()
                 for record in [Self.record("a", cost: 0.01), nul, refused, huge, Self.record("b", cost: 0.01)] {
                     recorder.record(record, budgets: [])
                 }
