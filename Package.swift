@@ -107,6 +107,7 @@ let package = Package(
             name: "ScutumCluster",
             dependencies: [
                 "ScutumStore", "ScutumRedis", "ScutumCore",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -290,6 +291,8 @@ let package = Package(
                 "ScutumTestSupport", "ScutumNode", "ScutumMock", "ScutumCore", "ScutumCluster", "ScutumRedis",
                 "ScutumStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

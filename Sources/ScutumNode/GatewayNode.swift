@@ -118,7 +118,12 @@ public struct GatewayNode: Sendable {
         let ledger = SpendLedger(redis: redis, namespace: configuration.redisNamespace)
         let liveSpend = LiveSpend(ledger: ledger, logger: logger)
         // Admission reads budgets from `liveSpend`: flushes aggregate 250 ms of spend each.
-        let spend = SpendRecorder(ledger: ledger, liveSpend: liveSpend, logger: logger)
+        // While Redis is unreachable records go straight to PostgreSQL (see `SpendRecorder`).
+        let spendLogs = SpendLogStore(client: postgres, logger: logger)
+        let spendCounts = SpendCounts()
+        let spend = SpendRecorder(ledger: ledger, liveSpend: liveSpend, store: spendLogs,
+            capacity: configuration.spendBufferCapacity, directAfter: configuration.spendDirectAfter,
+            counts: spendCounts, logger: logger)
         let nodeID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
         let registry = NodeRegistry(redis: redis, namespace: configuration.redisNamespace, nodeID: nodeID, logger: logger)
         let metrics = ProxyMetrics()
@@ -146,6 +151,7 @@ public struct GatewayNode: Sendable {
         let realtime = RealtimeRecorder(redis: redis, namespace: configuration.redisNamespace, logger: logger)
         let providerHealth = ProviderHealth(redis: redis, namespace: configuration.redisNamespace)
         metrics.watchQueue("spend") { spend.pendingCount }
+        metrics.watchSpend(spendCounts)
         metrics.watchUpstream { http.requestsAwaitingHead }
         metrics.watchQueue("guardrail_events") { guardrailEvents.pendingCount }
         let proxyDependencies = ProxyDependencies(catalog: catalogHolder, providers: providers,
@@ -211,8 +217,8 @@ public struct GatewayNode: Sendable {
         services.append(registry)
         services.append(quotaLeases)
         services.append(parallelSlots)
-        services.append(SpendLogWriter(ledger: ledger, store: SpendLogStore(client: postgres, logger: logger),
-            consumer: nodeID, logger: logger))
+        services.append(SpendLogWriter(ledger: ledger, store: spendLogs, consumer: nodeID, counts: spendCounts,
+            logger: logger))
         if let demoMock { services.append(demoMock) }
         services.append(preparedProxy)
         services.append(election)

@@ -69,6 +69,13 @@ public struct NodeConfiguration: Sendable {
     /// Each listener's connection cap and header/idle timeouts (`SCUTUM_MAX_CONNECTIONS`,
     /// `SCUTUM_HEADER_TIMEOUT_SECONDS`, `SCUTUM_IDLE_TIMEOUT_SECONDS`).
     public var listenerLimits: ListenerLimits
+    /// Spend records a node keeps in memory at most (`SCUTUM_SPEND_BUFFER_RECORDS`, default 100,000):
+    /// beyond it they go straight to PostgreSQL; while PostgreSQL is unreachable too, the oldest are
+    /// dropped (`scutum_spend_records_dropped_total`).
+    public var spendBufferCapacity: Int
+    /// How long flushes to Redis may fail before spend records go straight to PostgreSQL
+    /// (`SCUTUM_SPEND_DIRECT_AFTER_SECONDS`, default 5).
+    public var spendDirectAfter: Duration
     /// The host other nodes and operators reach this node by (`SCUTUM_ADVERTISE_HOST`; default the
     /// listen host, or the machine's host name when listening on every interface).
     public var advertiseHost: String
@@ -147,6 +154,8 @@ public struct NodeConfiguration: Sendable {
         leaderLease = try seconds("SCUTUM_LEADER_LEASE_SECONDS", default: 5)
         workflowConcurrency = try integer("SCUTUM_WORKFLOW_CONCURRENCY", default: 4, range: 1...256)
         workflowStepTimeout = try seconds("SCUTUM_WORKFLOW_STEP_TIMEOUT_SECONDS", default: 300)
+        spendBufferCapacity = try integer("SCUTUM_SPEND_BUFFER_RECORDS", default: 100_000, range: 1_000...100_000_000)
+        spendDirectAfter = try seconds("SCUTUM_SPEND_DIRECT_AFTER_SECONDS", default: 5)
         gatewayConfigPath = value("GATEWAY_CONFIG_PATH").flatMap { $0.isEmpty ? nil : $0 }
         agentGatewayPort = try integer("SCUTUM_AGENTGATEWAY_PORT", default: 3000, range: 1...65535)
         demoMockURL = value("SCUTUM_DEMO_MOCK_URL")

@@ -33,18 +33,22 @@ public struct SpendBatch: Sendable, Equatable {
     /// Adds a record and charges its cost to `counters` (from `SpendLedger.counters(for:at:)`).
     public mutating func add(_ record: SpendRecord, counters: [SpendLedger.Counter]) {
         records.append(record)
-        guard record.cost > 0 else { return }
-        for counter in counters {
-            if let position = positions[counter.key] {
-                increments[position].amount += record.cost
-                // The longest life any record asks for: the counter must outlive the last one's period.
-                if let ttl = counter.ttl, let current = increments[position].ttl {
-                    increments[position].ttl = max(current, ttl)
-                }
-            } else {
-                positions[counter.key] = increments.count
-                increments.append(Increment(key: counter.key, amount: record.cost, ttl: counter.ttl))
+        for counter in counters { charge(Increment(key: counter.key, amount: record.cost, ttl: counter.ttl)) }
+    }
+
+    /// Charges an amount to a counter without a record: cost whose records reached PostgreSQL
+    /// another way (straight, while Redis was unreachable). Nothing for an amount of 0 or less.
+    public mutating func charge(_ increment: Increment) {
+        guard increment.amount > 0 else { return }
+        if let position = positions[increment.key] {
+            increments[position].amount += increment.amount
+            // The longest life any record asks for: the counter must outlive the last one's period.
+            if let ttl = increment.ttl, let current = increments[position].ttl {
+                increments[position].ttl = max(current, ttl)
             }
+        } else {
+            positions[increment.key] = increments.count
+            increments.append(increment)
         }
     }
 }

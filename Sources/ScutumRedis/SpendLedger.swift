@@ -111,6 +111,9 @@ public struct SpendLedger: Sendable {
         public var unsent: [SpendRecord] = []
         /// Error replies, for the log.
         public var errors: [String] = []
+
+        /// Nothing written (what cost that never reaches Redis settles with).
+        public init() {}
     }
 
     /// Sends `batch` in one pipeline; throws only if Redis could not be reached (then nothing can
