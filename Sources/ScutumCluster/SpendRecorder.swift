@@ -7,15 +7,17 @@ import Synchronization
 
 /// Takes each finished request's spend record off the hot path: `record` only appends to memory
 /// (and charges the attached `LiveSpend`, so this node sees the cost at once); a flush sends
-/// everything pending to Redis in one pipeline of a handful of commands, however many records:
-/// per budget counter one `INCRBYFLOAT` of the summed cost and one `EXPIRE`, and one `XADD` per
-/// `recordsPerEntry` records to the durable stream (each entry a JSON array of records).
+/// everything pending to Redis in round trips of at most `recordsPerFlush` records, each a pipeline
+/// of a handful of commands: per budget counter one script call charging each record at most once
+/// (by request id, `SpendLedger.write`), and one `XADD` per `recordsPerEntry` records to the durable
+/// stream (each entry a JSON array of records).
 ///
 /// A record asks for a flush, but flushes are at least `minimumGap` apart: a quiet node sends each
 /// cost at once, a busy one aggregates a gap's worth of requests into one flush. While Redis is
-/// unreachable records stay pending (up to `capacity`) and are retried every `interval`. A flush
-/// whose reply is lost after Redis applied it (a timeout) is sent again: the writer stores its
-/// records once (by request id), but its counters are charged twice, erring toward refusing.
+/// unreachable records stay pending (up to `capacity`) and are retried every `interval`. A chunk
+/// whose reply is lost after Redis applied it (a timeout) is sent again: its counters skip the
+/// records they already hold (markers live `SpendLedger.markerTTL`) and the writer stores each
+/// record once (by request id).
 public final class SpendRecorder: Service, Sendable {
     struct Pending {
         var record: SpendRecord
@@ -25,12 +27,15 @@ public final class SpendRecorder: Service, Sendable {
 
     /// The default largest number of records in one stream entry.
     public static let defaultRecordsPerEntry = 1_000
+    /// The default largest number of records in one round trip to Redis.
+    public static let defaultRecordsPerFlush = 500
 
     private let ledger: SpendLedger
     private let liveSpend: LiveSpend?
     private let pending = Mutex<[Pending]>([])
     private let capacity: Int
     private let recordsPerEntry: Int
+    private let recordsPerFlush: Int
     private let logger: Logger
     private let loop: FlushLoop
 
@@ -41,15 +46,18 @@ public final class SpendRecorder: Service, Sendable {
     ///   - minimumGap: The least time between two flushes; each flush costs a few commands, so this
     ///     sets the Redis cost of spend under load (`.zero`: flush after every record when idle).
     ///   - recordsPerEntry: The most records one stream entry carries.
+    ///   - recordsPerFlush: The most records one round trip to Redis carries (a flush sends more in
+    ///     several), so one reply, and one script call per counter, stays small.
     ///   - capacity: The most records kept while Redis is unreachable; more are dropped (and logged).
     public init(ledger: SpendLedger, liveSpend: LiveSpend? = nil, interval: Duration = .milliseconds(250),
         minimumGap: Duration = .milliseconds(250), recordsPerEntry: Int = SpendRecorder.defaultRecordsPerEntry,
-        capacity: Int = 200_000, logger: Logger)
+        recordsPerFlush: Int = SpendRecorder.defaultRecordsPerFlush, capacity: Int = 200_000, logger: Logger)
     {
         self.ledger = ledger
         self.liveSpend = liveSpend
         self.capacity = capacity
         self.recordsPerEntry = max(1, recordsPerEntry)
+        self.recordsPerFlush = max(1, recordsPerFlush)
         self.logger = logger
         loop = FlushLoop(interval: interval, minimumGap: minimumGap)
     }
@@ -76,16 +84,29 @@ public final class SpendRecorder: Service, Sendable {
         await loop.run { await self.flush() }
     }
 
-    /// Sends everything pending now; keeps it for the next try if Redis fails.
+    /// Sends everything pending now, `recordsPerFlush` records per round trip; keeps what Redis
+    /// did not take for the next try (sent again, a record is not charged twice).
     public func flush() async {
         let taken = pending.withLock { pending -> [Pending] in
             let taken = pending
             pending.removeAll(keepingCapacity: true)
             return taken
         }
-        guard !taken.isEmpty else { return }
+        var start = 0
+        while start < taken.count {
+            let end = min(start + recordsPerFlush, taken.count)
+            guard await send(taken[start..<end]) else {
+                pending.withLock { pending in pending.insert(contentsOf: taken[start...], at: 0) }
+                return
+            }
+            start = end
+        }
+    }
+
+    /// Sends one chunk; false when Redis could not be reached (the caller keeps the chunk).
+    private func send(_ chunk: ArraySlice<Pending>) async -> Bool {
         var batch = SpendBatch()
-        for item in taken { batch.add(item.record, counters: item.counters) }
+        for item in chunk { batch.add(item.record, counters: item.counters) }
         do {
             let outcome = try await ledger.write(batch, recordsPerEntry: recordsPerEntry)
             liveSpend?.settle(batch, outcome: outcome)
@@ -98,9 +119,10 @@ public final class SpendRecorder: Service, Sendable {
                 let retry = outcome.unsent.map { Pending(record: $0, counters: []) }
                 pending.withLock { pending in pending.insert(contentsOf: retry, at: 0) }
             }
+            return true
         } catch {
-            logger.warning("spend not yet in Redis; will retry", metadata: ["error": "\(error)", "records": "\(taken.count)"])
-            pending.withLock { pending in pending.insert(contentsOf: taken, at: 0) }
+            logger.warning("spend not yet in Redis; will retry", metadata: ["error": "\(error)", "records": "\(chunk.count)"])
+            return false
         }
     }
 }

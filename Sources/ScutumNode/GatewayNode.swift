@@ -116,7 +116,9 @@ public struct GatewayNode: Sendable {
         }
         let platform = PlatformState()
         let ledger = SpendLedger(redis: redis, namespace: configuration.redisNamespace)
-        let liveSpend = LiveSpend(ledger: ledger, logger: logger)
+        // A budget counter Redis lost is rebuilt from the spend log, in the background.
+        let liveSpend = LiveSpend(ledger: ledger, history: SpendLogStore(client: postgres, logger: logger),
+            logger: logger)
         // Admission reads budgets from `liveSpend`: flushes aggregate 250 ms of spend each.
         let spend = SpendRecorder(ledger: ledger, liveSpend: liveSpend, logger: logger)
         let nodeID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"

@@ -1,8 +1,8 @@
 import ScutumCore
 
-/// What one flush of the spend recorder sends to Redis: the records, and the cost they add to
-/// each budget counter summed per counter, so a flush costs one `INCRBYFLOAT` (and one `EXPIRE`)
-/// per counter however many requests it carries.
+/// What one round trip of the spend recorder sends to Redis: the records, and for each budget
+/// counter the records charged to it (each applied once, by request id) and their summed cost, so a
+/// chunk costs one script call per counter however many requests it carries.
 public struct SpendBatch: Sendable, Equatable {
     /// The cost a flush adds to one budget counter.
     public struct Increment: Sendable, Equatable {
@@ -24,6 +24,8 @@ public struct SpendBatch: Sendable, Equatable {
     public private(set) var records: [SpendRecord] = []
     /// One per counter, in the order each counter was first charged.
     public private(set) var increments: [Increment] = []
+    /// For each increment (same order), the positions in `records` of the records it sums.
+    public private(set) var charged: [[Int]] = []
     private var positions: [String: Int] = [:]
 
     public init() {}
@@ -37,6 +39,7 @@ public struct SpendBatch: Sendable, Equatable {
         for counter in counters {
             if let position = positions[counter.key] {
                 increments[position].amount += record.cost
+                charged[position].append(records.count - 1)
                 // The longest life any record asks for: the counter must outlive the last one's period.
                 if let ttl = counter.ttl, let current = increments[position].ttl {
                     increments[position].ttl = max(current, ttl)
@@ -44,6 +47,7 @@ public struct SpendBatch: Sendable, Equatable {
             } else {
                 positions[counter.key] = increments.count
                 increments.append(Increment(key: counter.key, amount: record.cost, ttl: counter.ttl))
+                charged.append([records.count - 1])
             }
         }
     }

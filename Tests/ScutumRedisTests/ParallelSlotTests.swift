@@ -44,4 +44,30 @@ struct ParallelSlotTests {
             #expect(try await live.acquire("k", limit: 1))
         }
     }
+
+    @Test("slots cannot leak: nodes that die are dropped from the hash after the stale time, and an idle pool's key expires")
+    func deadNodesLeaveNoTrace() async throws {
+        try await withTestRedis { (redis: RedisClient) async throws in
+            let namespace = "test-par-\(UUID().uuidString.prefix(8))"
+            let key = RedisArgument("{\(namespace):par:k}")
+            let stale = Duration.milliseconds(300)
+            // Twenty nodes come and go, each taking a slot and dying without giving it back.
+            for index in 0..<20 {
+                let node = Self.slots(redis, namespace: namespace, node: "gone-\(index)", staleAfter: stale)
+                #expect(try await node.acquire("k", limit: 20))
+            }
+            #expect(try await redis.send(["HLEN", key]).int == 40)
+            let live = Self.slots(redis, namespace: namespace, node: "live", staleAfter: stale)
+            #expect(try await !live.acquire("k", limit: 20))
+            try await Task.sleep(for: .milliseconds(400))
+            // The next call drops every stale node: the hash holds the live node only, its slot back.
+            #expect(try await live.acquire("k", limit: 20))
+            #expect(try await redis.send(["HLEN", key]).int == 2)
+            let ttl = try await redis.send(["PTTL", key]).int ?? -2
+            #expect(ttl > 0 && ttl <= 600)
+            // Nobody confirms any more (the live node died too): the key itself goes.
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(try await redis.send(["EXISTS", key]).int == 0)
+        }
+    }
 }
