@@ -90,72 +90,73 @@ struct BudgetCounterTests {
         }
     }
 
-    @Test("a missing counter is rebuilt from the spend log at a refresh, and then counts new spend once")
-    func rebuiltFromSpendLog() async throws {
+    /// A ledger, the spend log of a fresh database, and a live view rebuilding counters from it.
+    static func withSeeding(_ body: (SpendLedger, SpendLogStore, LiveSpend) async throws -> Void) async throws {
         try await withMigratedDatabase { client, _ in
             try await withTestRedisKeys { redis, prefix in
                 let ledger = SpendLedger(redis: redis, namespace: prefix + "ns", seedWindow: .seconds(5))
                 let store = SpendLogStore(client: client, logger: TestEnvironment.logger)
-                // What PostgreSQL holds for this period (and a row of another team, and one before the period).
-                let now = Date()
-                let period = Self.monthly.period(at: now)
-                try await store.insert([
-                    Self.record("old-1", cost: 2.5, at: now.addingTimeInterval(-60)),
-                    Self.record("old-2", cost: 5, at: period.start.addingTimeInterval(1)),
-                    Self.record("before-period", cost: 100, at: period.start.addingTimeInterval(-1)),
-                ])
-                var other = Self.record("other-team", cost: 50, at: now.addingTimeInterval(-60))
-                other.teamID = "team-b"
-                try await store.insert([other])
-
                 let live = LiveSpend(ledger: ledger, history: store, seedDelay: .milliseconds(50),
                     logger: TestEnvironment.logger)
-                let recorder = SpendRecorder(ledger: ledger, liveSpend: live, logger: TestEnvironment.logger)
-                #expect(live.current([Self.monthly]) == [nil])
-                try await live.refresh()
-                let key = ledger.counterKey(Self.monthly, at: now)
-                #expect(try await ledger.totals([key]) == [7.5])
-                #expect(live.current([Self.monthly]) == [7.5])
-
-                // New spend: counted once in the counter, not again when the log is read again.
-                recorder.record(Self.record("new-1", cost: 0.5), budgets: [Self.monthly])
-                try await SpendWriteBehindTests.flushAll(recorder)
-                try await store.insert([Self.record("new-1", cost: 0.5)])
-                try await Task.sleep(for: .milliseconds(100))
-                try await live.refresh()
-                #expect(try await ledger.totals([key]) == [8])
-                #expect(live.current([Self.monthly]) == [8])
+                try await body(ledger, store, live)
             }
+        }
+    }
+
+    @Test("a missing counter is rebuilt from the spend log at a refresh, and then counts new spend once")
+    func rebuiltFromSpendLog() async throws {
+        try await Self.withSeeding { ledger, store, live in
+            // What PostgreSQL holds for this period (and a row of another team, and one before the period).
+            let now = Date()
+            let period = Self.monthly.period(at: now)
+            try await store.insert([
+                Self.record("old-1", cost: 2.5, at: now.addingTimeInterval(-60)),
+                Self.record("old-2", cost: 5, at: period.start.addingTimeInterval(1)),
+                Self.record("before-period", cost: 100, at: period.start.addingTimeInterval(-1)),
+            ])
+            var other = Self.record("other-team", cost: 50, at: now.addingTimeInterval(-60))
+            other.teamID = "team-b"
+            try await store.insert([other])
+
+            let recorder = SpendRecorder(ledger: ledger, liveSpend: live, logger: TestEnvironment.logger)
+            #expect(live.current([Self.monthly]) == [nil])
+            try await live.refresh()
+            let key = ledger.counterKey(Self.monthly, at: now)
+            #expect(try await ledger.totals([key]) == [7.5])
+            #expect(live.current([Self.monthly]) == [7.5])
+
+            // New spend: counted once in the counter, not again when the log is read again.
+            recorder.record(Self.record("new-1", cost: 0.5), budgets: [Self.monthly])
+            try await SpendWriteBehindTests.flushAll(recorder)
+            try await store.insert([Self.record("new-1", cost: 0.5)])
+            try await Task.sleep(for: .milliseconds(100))
+            try await live.refresh()
+            #expect(try await ledger.totals([key]) == [8])
+            #expect(live.current([Self.monthly]) == [8])
         }
     }
 
     @Test("a late record (older than the rebuilt counter) counted by the counter is not counted again from the log")
     func lateRecordCountedOnce() async throws {
-        try await withMigratedDatabase { client, _ in
-            try await withTestRedisKeys { redis, prefix in
-                let ledger = SpendLedger(redis: redis, namespace: prefix + "ns", seedWindow: .seconds(5))
-                let store = SpendLogStore(client: client, logger: TestEnvironment.logger)
-                let live = LiveSpend(ledger: ledger, history: store, seedDelay: .milliseconds(50),
-                    logger: TestEnvironment.logger)
-                let key = ledger.counterKey(Self.monthly, at: Date())
-                _ = live.current([Self.monthly])
-                try await live.refresh()
-                #expect(try await ledger.totals([key]) == [0])
+        try await Self.withSeeding { ledger, store, live in
+            let key = ledger.counterKey(Self.monthly, at: Date())
+            _ = live.current([Self.monthly])
+            try await live.refresh()
+            #expect(try await ledger.totals([key]) == [0])
 
-                // Finished before the counter was rebuilt, flushed after it: in the counter, and
-                // (the writer's lag) in the log a moment later.
-                let late = Self.record("late", cost: 1.25, at: Date().addingTimeInterval(-5))
-                let recorder = SpendRecorder(ledger: ledger, liveSpend: live, logger: TestEnvironment.logger)
-                recorder.record(late, budgets: [Self.monthly])
-                try await SpendWriteBehindTests.flushAll(recorder)
-                #expect(try await ledger.totals([key]) == [1.25])
-                try await store.insert([late])
-                try await Task.sleep(for: .milliseconds(100))
-                try await live.refresh()
-                try await Task.sleep(for: .milliseconds(200))
-                try await live.refresh()
-                #expect(try await ledger.totals([key]) == [1.25])
-            }
+            // Finished before the counter was rebuilt, flushed after it: in the counter, and
+            // (the writer's lag) in the log a moment later.
+            let late = Self.record("late", cost: 1.25, at: Date().addingTimeInterval(-5))
+            let recorder = SpendRecorder(ledger: ledger, liveSpend: live, logger: TestEnvironment.logger)
+            recorder.record(late, budgets: [Self.monthly])
+            try await SpendWriteBehindTests.flushAll(recorder)
+            #expect(try await ledger.totals([key]) == [1.25])
+            try await store.insert([late])
+            try await Task.sleep(for: .milliseconds(100))
+            try await live.refresh()
+            try await Task.sleep(for: .milliseconds(200))
+            try await live.refresh()
+            #expect(try await ledger.totals([key]) == [1.25])
         }
     }
 
@@ -198,17 +199,7 @@ struct BudgetCounterTests {
             let maximum = 0.00002
             let budget = try await BudgetStore(client: gateway.node.postgres, logger: TestEnvironment.logger)
                 .upsert(.key(record.keyID), maxBudget: maximum, softBudget: nil, duration: BudgetDuration(parsing: "30d"))
-            var refused = false
-            for _ in 0..<40 {
-                let result = try await gateway.request("/v1/chat/completions", key: key,
-                    body: Gateway.chat("Write a short poem about APIs."))
-                if result.status != 200 {
-                    refused = true
-                    break
-                }
-                await gateway.node.spend.flush()
-            }
-            #expect(refused)
+            #expect(try await PlatformTests.spendUntilRefused(gateway, key: key)?.status == 400)
             // The spend is in PostgreSQL (the writer's batches).
             let logged = try await eventually(timeout: .seconds(15)) { () async throws -> Bool? in
                 let (_, total) = try await PlatformTests.count(gateway.node.postgres,
