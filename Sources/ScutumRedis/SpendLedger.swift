@@ -21,7 +21,7 @@ public struct SpendLedger: Sendable {
     /// The stream spend records wait in until PostgreSQL has them.
     public var stream: String { "\(namespace):spend:log" }
 
-    public init(redis: RedisClient, namespace: String = "scutum", markerTTL: Duration = .seconds(600),
+    public init(redis: RedisClient, namespace: String = "scutum", markerTTL: Duration = .seconds(180),
         seedWindow: Duration = .seconds(60))
     {
         self.redis = redis

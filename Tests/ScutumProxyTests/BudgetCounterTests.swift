@@ -71,6 +71,32 @@ struct BudgetCounterTests {
         }
     }
 
+    @Test("Must show: flushes whose replies are lost after Redis applied them (a 0.2 ms timeout) never double a counter")
+    func lostRepliesNeverDouble() async throws {
+        try await withTestRedisKeys { redis, prefix in
+            var configuration = TestEnvironment.redisConfiguration
+            // Redis gets each pipeline and applies it; the client has given up on the reply by then.
+            configuration.commandTimeout = .microseconds(200)
+            let hasty = RedisClient(configuration: configuration, logger: TestEnvironment.logger)
+            let recorder = SpendRecorder(ledger: SpendLedger(redis: hasty, namespace: prefix + "ns"),
+                logger: TestEnvironment.logger)
+            let budgets = [Self.monthly, Self.daily]
+            for index in 0..<500 { recorder.record(Self.record("lost-\(index)", cost: 0.001), budgets: budgets) }
+            var lost = 0
+            for _ in 0..<5 {
+                await recorder.flush()
+                if recorder.pendingCount > 0 { lost += 1 }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(lost > 0, "no reply was lost: the test did not test anything")
+            try await Task.sleep(for: .milliseconds(200))
+            let ledger = SpendLedger(redis: redis, namespace: prefix + "ns")
+            let keys = budgets.map { ledger.counterKey($0, at: Date()) }
+            for total in try await ledger.totals(keys) { #expect(abs((total ?? 0) - 0.5) < 1e-9, "\(total ?? 0)") }
+            await hasty.close()
+        }
+    }
+
     @Test("a flush goes to Redis in round trips of at most recordsPerFlush records")
     func flushIsChunked() async throws {
         try await withTestRedisKeys { redis, prefix in
