@@ -158,7 +158,7 @@ public struct GatewayNode: Sendable {
         let workflowWakeUps = WakeUps()
         let mcpWakeUps = WakeUps()
         let proxy = ProxyApplication.application(configuration: configuration.proxy, dependencies: proxyDependencies,
-            logger: logger, onServerRunning: { port in
+            logger: logger, server: configuration.listenerLimits.server(logger: logger), onServerRunning: { port in
                 ports.set(proxy: port)
                 await onProxyRunning(port)
             })
@@ -247,14 +247,16 @@ public struct GatewayNode: Sendable {
                         health: providerHealth).json(deployments: catalogHolder.current.deployments.map(\.name))
                 })
             let admin = AdminApplication.application(configuration: adminConfiguration,
-                dependencies: adminDependencies, logger: logger, onServerRunning: { port in
+                dependencies: adminDependencies, logger: logger, server: configuration.listenerLimits.server(logger: logger),
+                onServerRunning: { port in
                     ports.set(admin: port)
                     await onAdminRunning(port)
                 })
             services.append(admin)
             if let consoleConfiguration = configuration.console {
                 services.append(ConsoleService(configuration: consoleConfiguration, admin: adminConfiguration,
-                    dependencies: adminDependencies, logger: logger, onServerRunning: onConsoleRunning))
+                    dependencies: adminDependencies, logger: logger,
+                    server: configuration.listenerLimits.server(logger: logger), onServerRunning: onConsoleRunning))
             }
         }
 

@@ -66,6 +66,9 @@ public struct NodeConfiguration: Sendable {
     public var gatewayConfigPath: String?
     /// The port agentgateway's generated configuration listens on (`SCUTUM_AGENTGATEWAY_PORT`, 3000).
     public var agentGatewayPort: Int
+    /// Each listener's connection cap and header/idle timeouts (`SCUTUM_MAX_CONNECTIONS`,
+    /// `SCUTUM_HEADER_TIMEOUT_SECONDS`, `SCUTUM_IDLE_TIMEOUT_SECONDS`).
+    public var listenerLimits: ListenerLimits
     /// The host other nodes and operators reach this node by (`SCUTUM_ADVERTISE_HOST`; default the
     /// listen host, or the machine's host name when listening on every interface).
     public var advertiseHost: String
@@ -127,6 +130,7 @@ public struct NodeConfiguration: Sendable {
             masterKey: value("SCUTUM_API_KEY"),
             maximumBodyBytes: try integer("SCUTUM_MAX_REQUEST_BYTES", default: 32 * 1024 * 1024, range: 1024...Int.max),
             backendTimeout: try seconds("SCUTUM_BACKEND_TIMEOUT_SECONDS", default: 2))
+        proxy.abandonedStreamDrain = try seconds("SCUTUM_ABANDONED_STREAM_DRAIN_SECONDS", default: 60)
         if let key = proxy.masterKey, key.count < 16 {
             throw Invalid(description: "SCUTUM_API_KEY is too short (\(key.count) characters); use at least 16 random characters")
         }
@@ -170,6 +174,10 @@ public struct NodeConfiguration: Sendable {
         }
         proxy.tracing = tracing
         redisNamespace = value("SCUTUM_REDIS_NAMESPACE") ?? "scutum"
+        listenerLimits = ListenerLimits(
+            maximumConnections: try integer("SCUTUM_MAX_CONNECTIONS", default: 10_000, range: 1...1_000_000),
+            headerTimeout: try seconds("SCUTUM_HEADER_TIMEOUT_SECONDS", default: 10),
+            idleTimeout: try seconds("SCUTUM_IDLE_TIMEOUT_SECONDS", default: 75))
         advertiseHost = value("SCUTUM_ADVERTISE_HOST")
             ?? (["0.0.0.0", "::"].contains(proxy.host) ? ProcessInfo.processInfo.hostName : proxy.host)
         if (value("SCUTUM_ADMIN_ENABLED") ?? "true").lowercased() != "false" {
