@@ -16,21 +16,18 @@ enum SpendScripts {
     /// ARGV[1]: counter TTL in seconds (0: none); ARGV[2]: marker TTL in ms; ARGV[3]: the seeding
     /// hash's TTL until its first top-up, in ms; ARGV[2 + 2j], ARGV[3 + 2j]: record j's cost and time (ms).
     ///
-    /// A missing counter is created with its base at the earliest record of the chunk (so this
-    /// chunk counts in full) and a seeding hash, so that what was spent before comes from the log.
-    /// Returns {total, base or nil, records applied now}.
+    /// A missing counter is created with its base now (Redis time) and a seeding hash, so that what
+    /// its period spent before comes from the log; this chunk's records count in full, as late ones
+    /// (`e`), since the log will hold them too. Returns {total, base or nil, records applied now}.
     static let charge = RedisScript("""
         local ttl, px, hold = tonumber(ARGV[1]), ARGV[2], ARGV[3]
         local n = #KEYS - 2
         if redis.call('EXISTS', KEYS[1]) == 0 then
-            local first
-            for j = 1, n do
-                local at = tonumber(ARGV[3 + 2 * j])
-                if first == nil or at < first then first = at end
-            end
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             redis.call('SET', KEYS[1], '0')
             redis.call('DEL', KEYS[2])
-            redis.call('HSET', KEYS[2], 'b', string.format('%d', first), 's', '0', 'e', '0')
+            redis.call('HSET', KEYS[2], 'b', string.format('%d', now), 's', '0', 'e', '0')
             redis.call('PEXPIRE', KEYS[2], hold)
         end
         local base = tonumber(redis.call('HGET', KEYS[2], 'b') or '')
