@@ -14,16 +14,17 @@ import Synchronization
 /// `recordsPerEntry` records to the durable stream (each entry a JSON array of records).
 ///
 /// A record asks for a flush, but flushes are at least `minimumGap` apart: a quiet node sends each
-/// cost at once, a busy one aggregates a gap's worth of requests into one flush. A flush whose
-/// reply is lost after Redis applied it (a timeout) is sent again: the writer stores its records
-/// once (by request id), but its counters are charged twice, erring toward refusing.
+/// cost at once, a busy one aggregates a gap's worth of requests into one flush, sent in round trips
+/// of at most `recordsPerFlush` records. A round trip whose reply is lost after Redis applied it (a
+/// timeout) is sent again: the writer stores its records once and each counter takes a request's
+/// cost once (both by request id).
 ///
 /// **Redis down.** Records stay pending and flushes are retried every `interval`. Once flushes have
 /// failed for `directAfter`, or the buffer holds `capacity` records, pending records are written
 /// straight to PostgreSQL (through `SpendLogSink`, keyed by request id, so a record that also
 /// reaches the stream is stored once). Their cost cannot reach the budget counters in Redis yet:
-/// it is kept summed per counter (at most `heldCounterCapacity` counters) and charged at the next
-/// flush Redis takes. On graceful shutdown the last flush goes to Redis, else straight to
+/// each such request's charge is kept (at most `heldCapacity` of them) and charged, by request id,
+/// at the next flush Redis takes. On graceful shutdown the last flush goes to Redis, else straight to
 /// PostgreSQL. If PostgreSQL is unreachable too, the buffer keeps the newest `capacity` records:
 /// older ones are dropped (their cost still charged to the counters later) and counted in
 /// `SpendCounts.dropped`.
@@ -38,9 +39,8 @@ public final class SpendRecorder: Service, Sendable {
     struct State {
         /// Oldest first; a ring, so dropping the oldest one at a time costs nothing per record.
         var pending = CircularBuffer<Pending>()
-        /// Cost already written to PostgreSQL (or dropped) but not yet charged to Redis, per counter.
-        var held = SpendBatch()
-        var heldKeys: Set<String> = []
+        /// Records already written to PostgreSQL (or dropped) whose cost Redis has not yet taken.
+        var held: [Pending] = []
         /// When the current run of failed flushes began; nil while Redis takes them.
         var failingSince: ContinuousClock.Instant?
         /// Whether the last straight write to PostgreSQL failed.
@@ -62,6 +62,8 @@ public final class SpendRecorder: Service, Sendable {
 
     /// The default largest number of records in one stream entry.
     public static let defaultRecordsPerEntry = 1_000
+    /// The default largest number of records in one round trip to Redis.
+    public static let defaultRecordsPerFlush = 500
     /// The default bound of the buffer (`capacity`).
     public static let defaultCapacity = 100_000
     /// The most records one straight `INSERT` carries.
@@ -73,8 +75,9 @@ public final class SpendRecorder: Service, Sendable {
     private let state = Mutex(State())
     private let capacity: Int
     private let directAfter: Duration
-    private let heldCounterCapacity: Int
+    private let heldCapacity: Int
     private let recordsPerEntry: Int
+    private let recordsPerFlush: Int
     private let logger: Logger
     private let loop: FlushLoop
     /// Drops, straight writes and dead letters, for `/metrics`.
@@ -88,25 +91,28 @@ public final class SpendRecorder: Service, Sendable {
     ///   - minimumGap: The least time between two flushes; each flush costs a few commands, so this
     ///     sets the Redis cost of spend under load (`.zero`: flush after every record when idle).
     ///   - recordsPerEntry: The most records one stream entry carries.
+    ///   - recordsPerFlush: The most records one round trip to Redis carries.
     ///   - capacity: The most records kept in memory; beyond it they go straight to PostgreSQL, and
     ///     while that fails too, the oldest are dropped.
     ///   - directAfter: How long flushes to Redis may fail before records go straight to PostgreSQL.
-    ///   - heldCounterCapacity: The most budget counters whose cost is kept for Redis meanwhile;
-    ///     cost for further counters is logged and lost to the live counters (not to the spend log).
+    ///   - heldCapacity: The most requests whose cost is kept for Redis meanwhile; cost beyond it is
+    ///     logged and lost to the live counters (not to the spend log, from which a lost counter is rebuilt).
     ///   - counts: Where drops, straight writes and dead letters are counted.
     public init(ledger: SpendLedger, liveSpend: LiveSpend? = nil, store: SpendLogStore? = nil,
         interval: Duration = .milliseconds(250), minimumGap: Duration = .milliseconds(250),
-        recordsPerEntry: Int = SpendRecorder.defaultRecordsPerEntry, capacity: Int = SpendRecorder.defaultCapacity,
-        directAfter: Duration = .seconds(5), heldCounterCapacity: Int = 10_000, counts: SpendCounts = SpendCounts(),
-        logger: Logger)
+        recordsPerEntry: Int = SpendRecorder.defaultRecordsPerEntry,
+        recordsPerFlush: Int = SpendRecorder.defaultRecordsPerFlush, capacity: Int = SpendRecorder.defaultCapacity,
+        directAfter: Duration = .seconds(5), heldCapacity: Int = SpendRecorder.defaultCapacity,
+        counts: SpendCounts = SpendCounts(), logger: Logger)
     {
         self.ledger = ledger
         self.liveSpend = liveSpend
         sink = store.map { SpendLogSink(store: $0, counts: counts, logger: logger) }
         self.capacity = max(1, capacity)
         self.directAfter = directAfter
-        self.heldCounterCapacity = max(1, heldCounterCapacity)
+        self.heldCapacity = max(1, heldCapacity)
         self.recordsPerEntry = max(1, recordsPerEntry)
+        self.recordsPerFlush = max(1, recordsPerFlush)
         self.counts = counts
         self.logger = logger
         loop = FlushLoop(interval: interval, minimumGap: minimumGap)
@@ -131,17 +137,17 @@ public final class SpendRecorder: Service, Sendable {
     /// Records waiting for Redis (or PostgreSQL).
     public var pendingCount: Int { state.withLock { $0.pending.count } }
 
-    /// Budget counters whose cost waits for Redis (the records themselves are in PostgreSQL).
-    public var heldCounterCount: Int { state.withLock { $0.heldKeys.count } }
+    /// Requests whose cost waits for Redis (the records themselves are in PostgreSQL).
+    public var heldCount: Int { state.withLock { $0.held.count } }
 
     /// Flushes until graceful shutdown, then once more: to Redis, else straight to PostgreSQL.
     public func run() async throws {
         await loop.run { await self.flush() }
         await flush(final: true)
-        let held = heldCounterCount
+        let held = heldCount
         if held > 0 {
             logger.warning("shutting down with budget counter increments Redis did not take",
-                metadata: ["counters": "\(held)"])
+                metadata: ["requests": "\(held)"])
         }
         if pendingCount > 0 {
             logger.error("shutting down with spend records neither Redis nor PostgreSQL took",
@@ -157,53 +163,78 @@ public final class SpendRecorder: Service, Sendable {
 
     /// `final`: Redis gets one try, then whatever is pending goes straight to PostgreSQL.
     func flush(final: Bool) async {
-        let (taken, held) = state.withLock { state -> ([Pending], SpendBatch) in
+        let (taken, held) = state.withLock { state -> ([Pending], [Pending]) in
             defer {
                 state.pending.removeAll(keepingCapacity: true)
-                state.held = SpendBatch()
-                state.heldKeys.removeAll(keepingCapacity: true)
+                state.held.removeAll(keepingCapacity: true)
             }
             return (Array(state.pending), state.held)
         }
-        guard !taken.isEmpty || !held.increments.isEmpty else { return }
-        // The held cost first, then the records with theirs.
-        var batch = held
-        for item in taken { batch.add(item.record, counters: item.counters) }
-        do {
-            let outcome = try await ledger.write(batch, recordsPerEntry: recordsPerEntry)
-            liveSpend?.settle(batch, outcome: outcome)
-            state.withLock { state in
-                state.failingSince = nil
-                // Whatever PostgreSQL did meanwhile, the buffer drains through Redis again.
-                state.postgresFailing = false
+        guard !taken.isEmpty || !held.isEmpty else { return }
+        // The held cost first (charged only: its records are in PostgreSQL), then the records.
+        var start = 0
+        let count = held.count + taken.count
+        while start < count {
+            let end = min(start + recordsPerFlush, count)
+            var batch = SpendBatch()
+            for index in start..<end {
+                if index < held.count {
+                    batch.charge(held[index].record, counters: held[index].counters)
+                } else {
+                    let item = taken[index - held.count]
+                    batch.add(item.record, counters: item.counters)
+                }
             }
-            if let failure = outcome.errors.first {
-                logger.warning("a spend command failed", metadata: ["reply": "\(failure)",
-                    "failures": "\(outcome.errors.count)", "records_to_retry": "\(outcome.unsent.count)"])
+            do {
+                let outcome = try await ledger.write(batch, recordsPerEntry: recordsPerEntry)
+                settle(batch, outcome: outcome)
+            } catch {
+                let unsentHeld = start < held.count ? held[start...] : []
+                let unsentTaken = taken[max(0, start - held.count)...]
+                await failed(error, taken: unsentTaken, held: unsentHeld, final: final)
+                return
             }
-            if !outcome.unsent.isEmpty {
-                // Their cost is in the counters already: only the records go again.
-                let retry = outcome.unsent.map { Pending(record: $0, counters: []) }
-                state.withLock { state in state.requeue(retry) }
-            }
-        } catch {
-            let now = ContinuousClock.now
-            let (direct, lost, logged) = state.withLock { state -> (Bool, SpendBatch, Bool) in
-                state.requeue(taken)
-                var lost = SpendBatch()
-                for increment in held.increments { hold(increment, in: &state, lost: &lost) }
-                let since = state.failingSince ?? now
-                state.failingSince = since
-                let direct = final || now - since >= directAfter || state.pending.count >= capacity
-                return (direct, lost, state.redisLog.opens(at: now))
-            }
-            settleLost(lost)
-            if logged {
-                logger.warning("spend not yet in Redis; will retry", metadata: ["error": "\(error)",
-                    "records": "\(taken.count)", "straight_to_postgres": "\(direct && sink != nil)"])
-            }
-            if direct { await writeDirectly(final: final) }
+            start = end
         }
+    }
+
+    /// What Redis took: the live view gets the totals, refused records go again.
+    private func settle(_ batch: SpendBatch, outcome: SpendLedger.WriteOutcome) {
+        liveSpend?.settle(batch, outcome: outcome)
+        state.withLock { state in
+            state.failingSince = nil
+            // Whatever PostgreSQL did meanwhile, the buffer drains through Redis again.
+            state.postgresFailing = false
+        }
+        if let failure = outcome.errors.first {
+            logger.warning("a spend command failed", metadata: ["reply": "\(failure)",
+                "failures": "\(outcome.errors.count)", "records_to_retry": "\(outcome.unsent.count)"])
+        }
+        if !outcome.unsent.isEmpty {
+            // Their cost is in the counters already: only the records go again.
+            let retry = outcome.unsent.map { Pending(record: $0, counters: []) }
+            state.withLock { state in state.requeue(retry) }
+        }
+    }
+
+    /// Redis could not be reached: the records wait (or go straight to PostgreSQL), the held cost too.
+    private func failed(_ error: any Error, taken: ArraySlice<Pending>, held: ArraySlice<Pending>, final: Bool) async {
+        let now = ContinuousClock.now
+        let (direct, lost, logged) = state.withLock { state -> (Bool, SpendBatch, Bool) in
+            state.requeue(taken)
+            var lost = SpendBatch()
+            for item in held { hold(item, in: &state, lost: &lost) }
+            let since = state.failingSince ?? now
+            state.failingSince = since
+            let direct = final || now - since >= directAfter || state.pending.count >= capacity
+            return (direct, lost, state.redisLog.opens(at: now))
+        }
+        settleLost(lost)
+        if logged {
+            logger.warning("spend not yet in Redis; will retry", metadata: ["error": "\(error)",
+                "records": "\(taken.count)", "straight_to_postgres": "\(direct && sink != nil)"])
+        }
+        if direct { await writeDirectly(final: final) }
     }
 
     /// Writes every pending record straight to PostgreSQL and keeps their cost for Redis; what
@@ -269,21 +300,13 @@ public final class SpendRecorder: Service, Sendable {
         return (excess, lost)
     }
 
-    /// Keeps a record's cost for its counters until Redis takes it.
+    /// Keeps a record's cost for its counters until Redis takes it (by request id, so once).
     private func hold(_ item: Pending, in state: inout State, lost: inout SpendBatch) {
-        for counter in item.counters {
-            hold(SpendBatch.Increment(key: counter.key, amount: item.record.cost, ttl: counter.ttl), in: &state,
-                lost: &lost)
-        }
-    }
-
-    private func hold(_ increment: SpendBatch.Increment, in state: inout State, lost: inout SpendBatch) {
-        guard increment.amount > 0 else { return }
-        if state.heldKeys.contains(increment.key) || state.heldKeys.count < heldCounterCapacity {
-            state.heldKeys.insert(increment.key)
-            state.held.charge(increment)
+        guard item.record.cost > 0, !item.counters.isEmpty else { return }
+        if state.held.count < heldCapacity {
+            state.held.append(item)
         } else {
-            lost.charge(increment)
+            lost.charge(item.record, counters: item.counters)
         }
     }
 
@@ -292,8 +315,8 @@ public final class SpendRecorder: Service, Sendable {
         guard !lost.increments.isEmpty else { return }
         liveSpend?.settle(lost, outcome: SpendLedger.WriteOutcome())
         guard state.withLock({ $0.lostLog.opens() }) else { return }
-        logger.error("budget counter increments lost: too many counters waiting for Redis",
-            metadata: ["counters": "\(lost.increments.count)", "limit": "\(heldCounterCapacity)"])
+        logger.error("budget counter increments lost: too many requests' cost waiting for Redis",
+            metadata: ["counters": "\(lost.increments.count)", "limit": "\(heldCapacity)"])
     }
 
     private func reportDropped(_ count: Int) {

@@ -116,7 +116,9 @@ public struct GatewayNode: Sendable {
         }
         let platform = PlatformState()
         let ledger = SpendLedger(redis: redis, namespace: configuration.redisNamespace)
-        let liveSpend = LiveSpend(ledger: ledger, logger: logger)
+        // A budget counter Redis lost is rebuilt from the spend log, in the background.
+        let liveSpend = LiveSpend(ledger: ledger, history: SpendLogStore(client: postgres, logger: logger),
+            logger: logger)
         // Admission reads budgets from `liveSpend`: flushes aggregate 250 ms of spend each.
         // While Redis is unreachable records go straight to PostgreSQL (see `SpendRecorder`).
         let spendLogs = SpendLogStore(client: postgres, logger: logger)
