@@ -37,7 +37,8 @@ let package = Package(
             path: "Sources/CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
-        // OpenAI wire types, model catalog, aliases, pricing, errors; no I/O.
+        // OpenAI wire types, model catalog, aliases, pricing, workflow graphs and conditions, errors, and the
+        // linear-time regex engine (SafeRegex) that guardrails and workflow conditions share; no I/O.
         .target(
             name: "ScutumCore",
             dependencies: [
@@ -47,8 +48,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Content-safety detectors (PII, secrets, prompt injection, invisible text, banned topics,
-        // malicious URLs) and the per-profile scanner for requests and streams; no I/O.
+        // Content-safety detectors (PII, secrets, prompt injection, invisible text, banned topics (SafeRegex
+        // patterns, from ScutumCore), malicious URLs) and the per-profile scanner for requests and streams; no I/O.
         .target(
             name: "ScutumGuardrails",
             dependencies: ["ScutumCore"],
@@ -57,7 +58,7 @@ let package = Package(
         // Times a full guardrail profile on a realistic 4 KB prompt: p50/p99 in microseconds.
         .executableTarget(
             name: "GuardrailBench",
-            dependencies: ["ScutumGuardrails"],
+            dependencies: ["ScutumGuardrails", "ScutumCore"],
             path: "Benchmarks/GuardrailBench",
             swiftSettings: swiftSettings
         ),

@@ -147,7 +147,7 @@ public struct GatewayNode: Sendable {
         let readiness = ReadinessProbe(checks: [
             .init(name: "postgres", onlyUntilFirstSuccess: true) { try await postgres.query("SELECT 1", logger: logger) },
             .init(name: "redis", required: false) { try await redis.ping() },
-        ], timeout: configuration.proxy.backendTimeout)
+        ], timeout: configuration.proxy.backendTimeout, logger: logger)
         let guardrailEvents = GuardrailEventRecorder(store: GuardrailEventStore(client: postgres, logger: logger),
             logger: logger)
         let realtime = RealtimeRecorder(redis: redis, namespace: configuration.redisNamespace, logger: logger)
