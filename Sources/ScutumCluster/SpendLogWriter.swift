@@ -21,15 +21,21 @@ public struct SpendLogWriter: Service {
     let batchSize: Int
     let interval: Duration
     let staleAfter: Duration
+    /// Called when the stream's group turned out to be gone (Redis restarted empty): what it held
+    /// unwritten is lost, so recorders send what they streamed recently again.
+    let onStreamLost: @Sendable () -> Void
     let logger: Logger
 
     /// - Parameter batchSize: The most stream entries per batch (each up to
     ///   `SpendRecorder.defaultRecordsPerEntry` records).
     /// - Parameter counts: Where dead letters are counted (shared with the node's recorder).
+    /// - Parameter onStreamLost: Called when the group is found gone after it existed (e.g.
+    ///   `SpendRecorder.streamLost`).
     public init(ledger: SpendLedger, store: SpendLogStore, consumer: String, batchSize: Int = 16,
         interval: Duration = .milliseconds(250), staleAfter: Duration = .seconds(30), counts: SpendCounts = SpendCounts(),
-        logger: Logger)
+        onStreamLost: @escaping @Sendable () -> Void = {}, logger: Logger)
     {
+        self.onStreamLost = onStreamLost
         self.ledger = ledger
         sink = SpendLogSink(store: store, counts: counts, logger: logger)
         self.consumer = consumer
@@ -52,6 +58,10 @@ public struct SpendLogWriter: Service {
                     if try await writeEntries().entries == batchSize { continue }
                 } catch {
                     if case RedisClientError.server(let message) = error, message.hasPrefix("NOGROUP") {
+                        if groupReady {
+                            logger.warning("the spend stream was lost (Redis restarted empty?): recent records are sent again")
+                            onStreamLost()
+                        }
                         groupReady = false
                     }
                     if ContinuousClock.now >= quietUntil {

@@ -53,6 +53,11 @@ public final class SpendRecorder: Service, Sendable {
         var lostLog = LogGate()
         /// Records dropped since the last drop was logged.
         var droppedSinceLog = 0
+        /// Records Redis took lately, oldest first: sent again if the stream is lost before the
+        /// writers moved them to PostgreSQL (`streamLost`).
+        var recent = CircularBuffer<(at: ContinuousClock.Instant, record: SpendRecord)>()
+        /// Until when `recent` keeps everything (set when Redis comes back after an outage).
+        var keepRecentUntil = ContinuousClock.Instant.now
 
         /// Puts records taken for a write that failed back before those queued meanwhile.
         mutating func requeue(_ items: some Collection<Pending>) {
@@ -78,6 +83,9 @@ public final class SpendRecorder: Service, Sendable {
     private let heldCapacity: Int
     private let recordsPerEntry: Int
     private let recordsPerFlush: Int
+    /// How long, and how many, records Redis took are kept to be sent again if the stream is lost.
+    private let recentRetention: Duration
+    private let recentCapacity: Int
     private let logger: Logger
     private let loop: FlushLoop
     /// Drops, straight writes and dead letters, for `/metrics`.
@@ -98,13 +106,18 @@ public final class SpendRecorder: Service, Sendable {
     ///   - heldCapacity: The most requests whose cost is kept for Redis meanwhile; cost beyond it is
     ///     logged and lost to the live counters (not to the spend log, from which a lost counter is rebuilt).
     ///   - counts: Where drops, straight writes and dead letters are counted.
+    ///   - recentRetention, recentCapacity: How long (and how many) records Redis took are kept to be
+    ///     sent again if the stream is lost before the writers moved them to PostgreSQL.
     public init(ledger: SpendLedger, liveSpend: LiveSpend? = nil, store: SpendLogStore? = nil,
         interval: Duration = .milliseconds(250), minimumGap: Duration = .milliseconds(250),
         recordsPerEntry: Int = SpendRecorder.defaultRecordsPerEntry,
         recordsPerFlush: Int = SpendRecorder.defaultRecordsPerFlush, capacity: Int = SpendRecorder.defaultCapacity,
         directAfter: Duration = .seconds(5), heldCapacity: Int = SpendRecorder.defaultCapacity,
-        counts: SpendCounts = SpendCounts(), logger: Logger)
+        counts: SpendCounts = SpendCounts(), recentRetention: Duration = .seconds(10), recentCapacity: Int = 50_000,
+        logger: Logger)
     {
+        self.recentRetention = recentRetention
+        self.recentCapacity = max(0, recentCapacity)
         self.ledger = ledger
         self.liveSpend = liveSpend
         sink = store.map { SpendLogSink(store: $0, counts: counts, logger: logger) }
@@ -131,6 +144,22 @@ public final class SpendRecorder: Service, Sendable {
         }
         settleLost(lost)
         if dropped > 0 { reportDropped(dropped) }
+        loop.poke()
+    }
+
+    /// The stream lost what it held (Redis restarted empty, found by a writer): the records Redis
+    /// took within `recentRetention` (at most `recentCapacity`) are queued again, without charging
+    /// their cost again (their counters were lost with Redis and are rebuilt from the spend log). The
+    /// spend log stores a request id once, so the ones already written are not doubled.
+    public func streamLost() {
+        let replayed = state.withLock { state -> Int in
+            let items = state.recent.map { Pending(record: $0.record, counters: []) }
+            state.recent.removeAll(keepingCapacity: true)
+            state.requeue(items)
+            return items.count
+        }
+        guard replayed > 0 else { return }
+        logger.warning("spend records sent again after the stream was lost", metadata: ["records": "\(replayed)"])
         loop.poke()
     }
 
@@ -201,7 +230,20 @@ public final class SpendRecorder: Service, Sendable {
     /// What Redis took: the live view gets the totals, refused records go again.
     private func settle(_ batch: SpendBatch, outcome: SpendLedger.WriteOutcome) {
         liveSpend?.settle(batch, outcome: outcome)
+        let now = ContinuousClock.now
+        let unsent = Set(outcome.unsent.map(\.requestID))
         state.withLock { state in
+            for record in batch.records where !unsent.contains(record.requestID) {
+                state.recent.append((now, record))
+            }
+            // Back after an outage, what Redis took before it is kept `recentRetention` more: a
+            // writer finds the stream lost only after Redis is back.
+            if state.failingSince != nil { state.keepRecentUntil = now + recentRetention }
+            while let first = state.recent.first, state.recent.count > recentCapacity
+                || (now - first.at > recentRetention && now >= state.keepRecentUntil)
+            {
+                state.recent.removeFirst()
+            }
             state.failingSince = nil
             // Whatever PostgreSQL did meanwhile, the buffer drains through Redis again.
             state.postgresFailing = false

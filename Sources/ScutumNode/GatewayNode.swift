@@ -220,7 +220,7 @@ public struct GatewayNode: Sendable {
         services.append(quotaLeases)
         services.append(parallelSlots)
         services.append(SpendLogWriter(ledger: ledger, store: spendLogs, consumer: nodeID, counts: spendCounts,
-            logger: logger))
+            onStreamLost: { spend.streamLost() }, logger: logger))
         if let demoMock { services.append(demoMock) }
         services.append(preparedProxy)
         services.append(election)
