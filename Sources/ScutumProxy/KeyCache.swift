@@ -1,14 +1,16 @@
 import Synchronization
 
-/// The in-memory auth cache: key hash to what the store said, with an expiry.
-/// Entries for unknown keys are kept briefly so floods of bad keys do not reach PostgreSQL.
+/// The in-memory auth cache: key hash to what the store said.
+///
+/// Two bounded maps: keys the store knows, and hashes it does not know (negatives, kept briefly so
+/// a repeated bad key does not reach PostgreSQL). A flood of unknown keys churns only the negatives;
+/// the known keys are evicted least recently used first, and only beyond `capacity`.
+///
+/// A known key past its time to live is not dropped: it is asked for again, and kept and served
+/// while the store cannot answer (`Answer.stale`), so cached keys keep working through a PostgreSQL
+/// outage. Changes reach the cache through `invalidate(hash:)` (PostgreSQL NOTIFY), and a look-up
+/// that was in flight when one arrived is not cached (see `Ticket`).
 public final class KeyCache: Sendable {
-    /// A cached answer: the key, or nil for "no such usable key".
-    struct Entry {
-        var key: CachedKey?
-        var expires: ContinuousClock.Instant
-    }
-
     /// A usable key as cached, with its own expiry time if it has one.
     public struct CachedKey: Sendable, Equatable {
         public var key: AuthenticatedKey
@@ -23,46 +25,120 @@ public final class KeyCache: Sendable {
         }
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
-    private let capacity: Int
-
-    public init(capacity: Int = 100_000) {
-        self.capacity = capacity
+    /// What the cache knows of a hash.
+    public enum Answer: Sendable, Equatable {
+        /// Within its time to live: the key, or nil for "no such key".
+        case fresh(CachedKey?)
+        /// Past its time to live: ask the store, and use this if the store cannot answer.
+        /// `storeDown`: a look-up failed moments ago; use this without asking.
+        case stale(CachedKey, storeDown: Bool)
+        /// Nothing known: ask the store.
+        case missing
     }
 
-    /// The cached answer: `.some(nil)` is a cached miss, `nil` means ask the store.
-    func lookup(_ hash: String, now: ContinuousClock.Instant) -> CachedKey?? {
-        entries.withLock { entries -> CachedKey?? in
-            guard let entry = entries[hash] else { return nil }
-            guard entry.expires > now else {
-                entries[hash] = nil
-                return nil
+    /// Taken before asking the store and handed back with the answer: an answer is cached only if no
+    /// invalidation arrived in between, since it may have been read before the change it announces.
+    public struct Ticket: Sendable, Equatable {
+        let epoch: UInt64
+    }
+
+    struct Entry {
+        var key: CachedKey
+        var freshUntil: ContinuousClock.Instant
+    }
+
+    struct State {
+        var known: BoundedMap<Entry>
+        var unknown: BoundedMap<ContinuousClock.Instant>
+        /// Counts invalidations.
+        var epoch: UInt64 = 0
+        /// Until when stale keys are served without asking the store (after a failed look-up).
+        var storeDownUntil: ContinuousClock.Instant?
+    }
+
+    private let state: Mutex<State>
+
+    /// - Parameters:
+    ///   - capacity: known keys kept at most.
+    ///   - negativeCapacity: unknown hashes remembered at most.
+    public init(capacity: Int = 100_000, negativeCapacity: Int = 10_000) {
+        state = Mutex(State(known: BoundedMap(capacity: capacity), unknown: BoundedMap(capacity: negativeCapacity)))
+    }
+
+    /// What the cache knows of `hash` at `now`.
+    public func lookup(_ hash: String, now: ContinuousClock.Instant) -> Answer {
+        state.withLock { state -> Answer in
+            if let entry = state.known.get(hash) {
+                if entry.freshUntil > now { return .fresh(entry.key) }
+                return .stale(entry.key, storeDown: state.storeDownUntil.map { $0 > now } ?? false)
             }
-            return .some(entry.key)
+            if let expires = state.unknown.peek(hash) {
+                if expires > now { return .fresh(nil) }
+                state.unknown.remove(hash)
+            }
+            return .missing
         }
     }
 
-    func store(_ hash: String, key: CachedKey?, until expires: ContinuousClock.Instant) {
-        entries.withLock { entries in
-            if entries.count >= capacity && entries[hash] == nil {
-                // Bounded memory: drop expired entries, and if that is not enough, everything.
-                let now = ContinuousClock.now
-                entries = entries.filter { $0.value.expires > now }
-                if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+    /// Take one before asking the store about a hash; hand it to `store`.
+    public func ticket() -> Ticket {
+        state.withLock { Ticket(epoch: $0.epoch) }
+    }
+
+    /// Caches the store's answer for `hash` until `freshUntil`, unless an invalidation arrived since
+    /// `ticket` was taken. Returns whether it was cached.
+    @discardableResult
+    public func store(_ hash: String, key: CachedKey?, ticket: Ticket, freshUntil: ContinuousClock.Instant) -> Bool {
+        state.withLock { state in
+            guard state.epoch == ticket.epoch else { return false }
+            state.storeDownUntil = nil
+            if let key {
+                state.unknown.remove(hash)
+                state.known.insert(hash, Entry(key: key, freshUntil: freshUntil))
+            } else {
+                state.known.remove(hash)
+                state.unknown.insert(hash, freshUntil)
             }
-            entries[hash] = Entry(key: key, expires: expires)
+            return true
         }
+    }
+
+    /// Notes that the store could not answer: stale keys are served without asking until `until`.
+    public func storeFailed(until: ContinuousClock.Instant) {
+        state.withLock { $0.storeDownUntil = until }
     }
 
     /// Forgets one key (it changed in the store).
     public func invalidate(hash: String) {
-        _ = entries.withLock { $0.removeValue(forKey: hash) }
+        state.withLock { state in
+            state.epoch &+= 1
+            state.known.remove(hash)
+            state.unknown.remove(hash)
+        }
     }
 
-    /// Forgets everything (after a lost invalidation channel, changes may have been missed).
+    /// Forgets everything.
     public func invalidateAll() {
-        entries.withLock { $0.removeAll() }
+        state.withLock { state in
+            state.epoch &+= 1
+            state.known.removeAll()
+            state.unknown.removeAll()
+        }
     }
 
-    public var count: Int { entries.withLock { $0.count } }
+    /// Makes every key stale (after a lost invalidation channel, changes may have been missed): each
+    /// is asked for again on its next use, and still served if the store cannot answer.
+    public func expireAll(now: ContinuousClock.Instant = .now) {
+        state.withLock { state in
+            state.epoch &+= 1
+            state.known.updateAll { $0.freshUntil = min($0.freshUntil, now) }
+            state.unknown.removeAll()
+        }
+    }
+
+    /// Known keys held (fresh or stale).
+    public var count: Int { state.withLock { $0.known.count } }
+
+    /// Unknown hashes remembered.
+    public var negativeCount: Int { state.withLock { $0.unknown.count } }
 }
