@@ -57,12 +57,13 @@ public struct Authenticator: Sendable {
         case .stale(let key, storeDown: false): stale = key
         case .missing: stale = nil
         }
-        let ticket = cache.ticket()
+        let ticket = cache.ticket(for: hash)
         switch await fetch(hash) {
         case .success(let key):
-            cache.store(hash, key: key, ticket: ticket, freshUntil: .now + (key == nil ? negativeTTL : ttl))
+            cache.store(key: key, ticket: ticket, freshUntil: .now + (key == nil ? negativeTTL : ttl))
             return key
         case .failure(let error):
+            cache.release(ticket)
             // Stale keys are served without waiting on the store for a moment; unknown ones keep asking.
             cache.storeFailed(until: .now + min(ttl, Self.storeRetryInterval))
             if let stale { return stale }

@@ -36,9 +36,11 @@ public final class KeyCache: Sendable {
         case missing
     }
 
-    /// Taken before asking the store and handed back with the answer: an answer is cached only if no
-    /// invalidation arrived in between, since it may have been read before the change it announces.
+    /// Taken before asking the store about a hash and handed back with the answer (`store`, or
+    /// `release` when there is none): the answer is cached only if no invalidation of that hash (or of
+    /// everything) arrived in between, since it may have been read before the change it announces.
     public struct Ticket: Sendable, Equatable {
+        let hash: String
         let epoch: UInt64
     }
 
@@ -52,6 +54,11 @@ public final class KeyCache: Sendable {
         var unknown: BoundedMap<ContinuousClock.Instant>
         /// Counts invalidations.
         var epoch: UInt64 = 0
+        /// `epoch` at the last invalidation of everything.
+        var allInvalidatedAt: UInt64 = 0
+        /// Hashes being looked up: how many look-ups, and `epoch` at the last invalidation of the hash
+        /// since the first of them began. Holds only look-ups in progress.
+        var inFlight: [String: (lookups: Int, invalidatedAt: UInt64)] = [:]
         /// Until when stale keys are served without asking the store (after a failed look-up).
         var storeDownUntil: ContinuousClock.Instant?
     }
@@ -80,17 +87,27 @@ public final class KeyCache: Sendable {
         }
     }
 
-    /// Take one before asking the store about a hash; hand it to `store`.
-    public func ticket() -> Ticket {
-        state.withLock { Ticket(epoch: $0.epoch) }
+    /// Take one before asking the store about `hash`; hand it to `store`, or to `release` when the
+    /// store did not answer.
+    public func ticket(for hash: String) -> Ticket {
+        state.withLock { state in
+            state.inFlight[hash, default: (0, 0)].lookups += 1
+            return Ticket(hash: hash, epoch: state.epoch)
+        }
     }
 
-    /// Caches the store's answer for `hash` until `freshUntil`, unless an invalidation arrived since
-    /// `ticket` was taken. Returns whether it was cached.
+    /// Ends a look-up that brought no answer.
+    public func release(_ ticket: Ticket) {
+        state.withLock { state in _ = Self.finish(ticket, in: &state) }
+    }
+
+    /// Caches the store's answer for the ticket's hash until `freshUntil`, unless the hash was
+    /// invalidated since the ticket was taken. Returns whether it was cached.
     @discardableResult
-    public func store(_ hash: String, key: CachedKey?, ticket: Ticket, freshUntil: ContinuousClock.Instant) -> Bool {
+    public func store(key: CachedKey?, ticket: Ticket, freshUntil: ContinuousClock.Instant) -> Bool {
         state.withLock { state in
-            guard state.epoch == ticket.epoch else { return false }
+            guard Self.finish(ticket, in: &state) else { return false }
+            let hash = ticket.hash
             state.storeDownUntil = nil
             if let key {
                 state.unknown.remove(hash)
@@ -103,6 +120,17 @@ public final class KeyCache: Sendable {
         }
     }
 
+    /// Ends the ticket's look-up; whether no invalidation of its hash arrived since it began.
+    private static func finish(_ ticket: Ticket, in state: inout State) -> Bool {
+        guard let flight = state.inFlight[ticket.hash] else { return false }
+        if flight.lookups > 1 {
+            state.inFlight[ticket.hash]?.lookups -= 1
+        } else {
+            state.inFlight[ticket.hash] = nil
+        }
+        return flight.invalidatedAt <= ticket.epoch && state.allInvalidatedAt <= ticket.epoch
+    }
+
     /// Notes that the store could not answer: stale keys are served without asking until `until`.
     public func storeFailed(until: ContinuousClock.Instant) {
         state.withLock { $0.storeDownUntil = until }
@@ -111,7 +139,8 @@ public final class KeyCache: Sendable {
     /// Forgets one key (it changed in the store).
     public func invalidate(hash: String) {
         state.withLock { state in
-            state.epoch &+= 1
+            state.epoch += 1
+            state.inFlight[hash]?.invalidatedAt = state.epoch
             state.known.remove(hash)
             state.unknown.remove(hash)
         }
@@ -120,7 +149,8 @@ public final class KeyCache: Sendable {
     /// Forgets everything.
     public func invalidateAll() {
         state.withLock { state in
-            state.epoch &+= 1
+            state.epoch += 1
+            state.allInvalidatedAt = state.epoch
             state.known.removeAll()
             state.unknown.removeAll()
         }
@@ -130,7 +160,8 @@ public final class KeyCache: Sendable {
     /// is asked for again on its next use, and still served if the store cannot answer.
     public func expireAll(now: ContinuousClock.Instant = .now) {
         state.withLock { state in
-            state.epoch &+= 1
+            state.epoch += 1
+            state.allInvalidatedAt = state.epoch
             state.known.updateAll { $0.freshUntil = min($0.freshUntil, now) }
             state.unknown.removeAll()
         }

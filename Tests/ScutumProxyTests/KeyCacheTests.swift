@@ -182,4 +182,22 @@ struct KeyCacheTests {
         #expect(await Self.refusal(authenticator, key) == .invalidAPIKey("This API key has been revoked."))
         #expect(store.lookups(key) == 2)
     }
+
+    @Test("an invalidation of another key, during a look-up, does not keep its answer from being cached")
+    func otherInvalidationsDoNotBlockCaching() async throws {
+        let store = CountingStore()
+        let cache = KeyCache()
+        let authenticator = Self.authenticator(store, cache: cache)
+        let key = APIKey.generate()
+        store.add(key)
+        let gate = Gate()
+        store.state.withLock { $0.hold = gate }
+        async let first = Self.refusal(authenticator, key)
+        await gate.entered()
+        cache.invalidate(hash: APIKey.hash(APIKey.generate()))
+        gate.open()
+        #expect(await first == nil)
+        #expect(await Self.refusal(authenticator, key) == nil)
+        #expect(store.lookups(key) == 1)
+    }
 }
