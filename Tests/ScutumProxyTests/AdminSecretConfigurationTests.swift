@@ -11,13 +11,14 @@ struct AdminSecretConfigurationTests {
     static let masterKey = "sk-test-master-key-0123456789abcdef"
 
     @Test("neither JWT_SECRET_KEY nor a master key: the node refuses to start, naming the variable")
-    func refusedWithoutSecret() throws {
+    func refusedWithoutSecret() async throws {
         let configuration = try ConsoleConfigurationTests.configuration([:])
         #expect(configuration.jwtSecret == nil)
         do {
             let catalog = ModelCatalog(deployments: [], credentials: [:], supportedKinds: [])
-            _ = try GatewayNode(configuration: configuration, catalog: catalog, logger: TestEnvironment.logger)
-            Issue.record("a node without an admin token secret started")
+            let node = try GatewayNode(configuration: configuration, catalog: catalog, logger: TestEnvironment.logger)
+            Issue.record("a node without an admin token secret was built")
+            try await node.http.shutdown()
         } catch {
             let message = "\(error)"
             #expect(message.contains("JWT_SECRET_KEY") && message.contains("SCUTUM_API_KEY"), "\(message)")
