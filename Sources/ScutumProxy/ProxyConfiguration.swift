@@ -7,7 +7,8 @@ public struct ProxyConfiguration: Sendable {
     /// Largest request body accepted, in bytes (413 above it).
     public var maximumBodyBytes: Int
     /// How long a key found in PostgreSQL is used before it is looked up again (changes invalidate it
-    /// sooner, via NOTIFY); past it the key is still served while PostgreSQL cannot answer.
+    /// sooner, via NOTIFY; `SCUTUM_KEY_CACHE_SECONDS`); past it the key is still served while PostgreSQL
+    /// cannot answer.
     public var keyCacheTTL: Duration
     /// How long an unknown key is remembered as unknown.
     public var negativeKeyCacheTTL: Duration
