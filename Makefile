@@ -24,5 +24,5 @@ stop:
 
 # Stops every local service and deletes their data (keys, spend...) for a fresh start.
 clean-data:
-	@for spec in "run 25329 63799" "test 25432 26379" "bench 25434 26381"; do deploy/local/services.sh stop $$spec 2>/dev/null || true; done
+	@for spec in "run 25329 63799" "test 25432 26379" "bench 25434 26381" "drill 25438 26385"; do deploy/local/services.sh stop $$spec 2>/dev/null || true; done
 	@for link in .data/*/pg; do [ -L "$$link" ] && rm -rf "$$(readlink -f "$$link")"; done; rm -rf .data

@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,7 +37,8 @@ let package = Package(
             path: "Sources/CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
-        // OpenAI wire types, model catalog, aliases, pricing, errors; no I/O.
+        // OpenAI wire types, model catalog, aliases, pricing, workflow graphs and conditions, errors, and the
+        // linear-time regex engine (SafeRegex) that guardrails and workflow conditions share; no I/O.
         .target(
             name: "ScutumCore",
             dependencies: [
@@ -46,8 +48,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Content-safety detectors (PII, secrets, prompt injection, invisible text, banned topics,
-        // malicious URLs) and the per-profile scanner for requests and streams; no I/O.
+        // Content-safety detectors (PII, secrets, prompt injection, invisible text, banned topics (SafeRegex
+        // patterns, from ScutumCore), malicious URLs) and the per-profile scanner for requests and streams; no I/O.
         .target(
             name: "ScutumGuardrails",
             dependencies: ["ScutumCore"],
@@ -56,7 +58,7 @@ let package = Package(
         // Times a full guardrail profile on a realistic 4 KB prompt: p50/p99 in microseconds.
         .executableTarget(
             name: "GuardrailBench",
-            dependencies: ["ScutumGuardrails"],
+            dependencies: ["ScutumGuardrails", "ScutumCore"],
             path: "Benchmarks/GuardrailBench",
             swiftSettings: swiftSettings
         ),
@@ -106,6 +108,7 @@ let package = Package(
             name: "ScutumCluster",
             dependencies: [
                 "ScutumStore", "ScutumRedis", "ScutumCore",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -118,6 +121,7 @@ let package = Package(
             dependencies: [
                 "ScutumCore", "ScutumProviders", "ScutumStore", "ScutumRedis", "ScutumCluster", "ScutumGuardrails",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -147,6 +151,7 @@ let package = Package(
             dependencies: [
                 "ScutumCore", "ScutumStore", "ScutumMCP", "ScutumGuardrails",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -165,6 +170,8 @@ let package = Package(
                 "ScutumCore", "ScutumProviders", "ScutumStore", "ScutumRedis", "ScutumCluster", "ScutumProxy", "ScutumAdmin",
                 "ScutumMock", "ScutumMCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -223,7 +230,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ScutumCoreTests",
-            dependencies: ["ScutumCore"],
+            dependencies: ["ScutumCore", "ScutumTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -285,6 +292,8 @@ let package = Package(
                 "ScutumTestSupport", "ScutumNode", "ScutumMock", "ScutumCore", "ScutumCluster", "ScutumRedis",
                 "ScutumStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

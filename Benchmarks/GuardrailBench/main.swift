@@ -4,6 +4,7 @@
 //   swift build -c release --product scutum-guardrail-bench && .build/release/scutum-guardrail-bench
 import Foundation
 import ScutumGuardrails
+import ScutumCore
 
 let paragraph = """
     Hi team, I'm preparing the quarterly summary for the customer success review on Thursday. The \

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import PostgresNIO
 import ScutumCore
@@ -108,10 +109,12 @@ public enum AdminApplication {
 
     /// The application, listening on the configured address.
     public static func application(configuration: AdminConfiguration, dependencies: AdminDependencies,
-        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol
+        logger: Logger, server: HTTPServerBuilder = .http1(),
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol
     {
         Application(
             router: router(configuration: configuration, dependencies: dependencies, logger: logger),
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                 serverName: "scutum-admin"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

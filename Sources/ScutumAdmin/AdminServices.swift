@@ -18,6 +18,7 @@ struct AdminServices: Sendable {
     let settings: SettingsStore
     let auditLog: AuditLog
     let spendLogs: SpendLogStore
+    let spendDeadLetters: SpendDeadLetterStore
     let guardrailConfigs: GuardrailConfigStore
     let guardrailAssignments: GuardrailAssignmentStore
     let guardrailEvents: GuardrailEventStore
@@ -38,6 +39,7 @@ struct AdminServices: Sendable {
         settings = SettingsStore(client: client, logger: logger)
         auditLog = AuditLog(client: client, logger: logger)
         spendLogs = SpendLogStore(client: client, logger: logger)
+        spendDeadLetters = SpendDeadLetterStore(client: client, logger: logger)
         guardrailConfigs = GuardrailConfigStore(client: client, logger: logger)
         guardrailAssignments = GuardrailAssignmentStore(client: client, logger: logger)
         guardrailEvents = GuardrailEventStore(client: client, logger: logger)

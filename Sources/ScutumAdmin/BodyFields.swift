@@ -77,7 +77,33 @@ struct BodyFields {
             throw AdminError.invalid(["body"], "Input should be a valid dictionary or object to extract fields from",
                 type: "model_attributes_type")
         }
+        if let path = nulLocation(in: value) {
+            throw AdminError.invalid(["body"] + path, "Strings must not contain the NUL character (U+0000)",
+                type: "string_nul")
+        }
         return BodyFields(object)
+    }
+
+    /// Where the first key or string holding U+0000 is (PostgreSQL stores no NUL in text or jsonb, so
+    /// such a body is refused whole, whatever field it is in), or nil.
+    static func nulLocation(in value: JSONValue) -> [JSONValue]? {
+        switch value {
+        case .string(let text):
+            return text.utf8.contains(0) ? [] : nil
+        case .array(let items):
+            for (index, item) in items.enumerated() {
+                if let path = nulLocation(in: item) { return [.int(Int64(index))] + path }
+            }
+            return nil
+        case .object(let members):
+            for (key, member) in members {
+                if key.utf8.contains(0) { return [.string(key.replacingOccurrences(of: "\0", with: "\\u0000"))] }
+                if let path = nulLocation(in: member) { return [.string(key)] + path }
+            }
+            return nil
+        case .null, .bool, .int, .double:
+            return nil
+        }
     }
 
     /// Throws the collected errors, if any, as a 422.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -54,11 +55,12 @@ public enum ConsoleApplication {
 
     /// The application, listening on `configuration`'s address.
     public static func application(configuration: ConsoleConfiguration, admin: AdminConfiguration,
-        dependencies: AdminDependencies, assets: ConsoleAssets, logger: Logger,
+        dependencies: AdminDependencies, assets: ConsoleAssets, logger: Logger, server: HTTPServerBuilder = .http1(),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol
     {
         Application(
             router: router(admin: admin, dependencies: dependencies, assets: assets, logger: logger),
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                 serverName: "scutum-console"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -15,14 +16,17 @@ public struct ConsoleService: Service {
     let logger: Logger
     let loadAssets: @Sendable () async throws -> ConsoleAssets
     let onServerRunning: @Sendable (Int) async -> Void
+    let server: HTTPServerBuilder
 
     /// - Parameters:
     ///   - admin: the Admin API's configuration (body limit, token lifetime), shared with port 8086.
     ///   - loadAssets: where the files come from; the bundled console by default.
+    ///   - server: the HTTP server (with its connection limits).
     public init(configuration: ConsoleConfiguration, admin: AdminConfiguration, dependencies: AdminDependencies,
         logger: Logger, loadAssets: @escaping @Sendable () async throws -> ConsoleAssets = { try await ConsoleAssets.bundled() },
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        server: HTTPServerBuilder = .http1(), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
     {
+        self.server = server
         self.configuration = configuration
         self.admin = admin
         self.dependencies = dependencies
@@ -44,7 +48,7 @@ public struct ConsoleService: Service {
         logger.info("admin console loaded", metadata: ["files": "\(assets.files.count)"])
         let logger = logger
         let application = ConsoleApplication.application(configuration: configuration, admin: admin,
-            dependencies: dependencies, assets: assets, logger: logger,
+            dependencies: dependencies, assets: assets, logger: logger, server: server,
             onServerRunning: { [onServerRunning] port in
                 logger.info("admin console listening", metadata: ["port": "\(port)"])
                 await onServerRunning(port)

@@ -6,7 +6,9 @@ import ScutumStore
 
 /// `/api/v1/mcp-servers`: the MCP servers agentgateway exposes, their connectivity test, and the
 /// sync that writes agentgateway's configuration. Environment and header values are secrets:
-/// responses show them as `****`, and a `****` sent back in an update keeps the stored value.
+/// responses show them as `****`, and a `****` sent back in an update keeps the stored value, except
+/// when the update moves the server's url to another origin: then the header values must be sent
+/// again (400 naming them). The test always uses the stored record, never an unsaved url.
 struct MCPServerRoutes {
     let services: AdminServices
     var store: MCPServerStore { services.mcpServers }
@@ -67,12 +69,14 @@ struct MCPServerRoutes {
         group.put("/mcp-servers/{id}") { request, context in
             let principal = try context.requirePrincipal()
             var server = try await find(context)
+            let previous = server
             var fields = try await services.body(request)
             if let name = fields.string("name", nullable: false, nonEmpty: true, maxLength: 200).value { server.name = name }
             if let type = fields.literal("server_type", Self.types, nullable: false).value { server.serverType = type }
             apply(&fields, to: &server)
             validate(server, into: &fields)
             try fields.finish()
+            try Self.checkSecretsFollow(previous: previous, updated: server, headers: fields.object["headers"])
             guard let updated = try await store.update(server) else { throw AdminError.notFound("MCP server not found") }
             try await services.audit(principal, "mcp_server.update", targetType: "mcp_server",
                 targetID: server.id.uuidString.lowercased(),
@@ -229,12 +233,16 @@ struct MCPServerRoutes {
         guard let url = server.url, let transport = MCPEndpoint.Transport(rawValue: server.serverType) else {
             return failed(MCPError(.invalidURL, "the server has no URL"))
         }
-        let client = MCPClient(endpoint: MCPEndpoint(url: url, transport: transport, headers: server.headers),
-            timeout: Self.testTimeout, logger: services.logger)
+        let allowList: [String]
         do {
-            let allowList = (try await services.settings.load()["mcp_allowed_hosts"]?.arrayValue ?? [])
-                .compactMap(\.stringValue)
-            try await MCPAddressGuard(allowList: allowList).check(url: url)
+            allowList = (try await services.settings.load()["mcp_allowed_hosts"]?.arrayValue ?? []).compactMap(\.stringValue)
+        } catch {
+            return failed(MCPError(.connection, "could not read the allow-list: \(error)"))
+        }
+        // The guard checks the host and the client connects only to the address it checked.
+        let client = MCPClient(endpoint: MCPEndpoint(url: url, transport: transport, headers: server.headers),
+            addressGuard: MCPAddressGuard(allowList: allowList), timeout: Self.testTimeout, logger: services.logger)
+        do {
             let handshake = try await client.handshake()
             await client.close()
             let tools = JSONValue.array(handshake.tools.map(\.json))
@@ -243,12 +251,9 @@ struct MCPServerRoutes {
                 "protocol_version": .string(handshake.server.protocolVersion),
                 "server_info": ["name": .string(handshake.server.name), "version": .optional(handshake.server.version)],
             ]) { $1 }))
-        } catch let error as MCPError {
-            await client.close()
-            return failed(error)
         } catch {
             await client.close()
-            return failed(MCPError(.connection, "could not read the allow-list: \(error)"))
+            return failed(error)
         }
     }
 

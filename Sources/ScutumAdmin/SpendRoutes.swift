@@ -3,7 +3,8 @@ import Hummingbird
 import ScutumCore
 import ScutumStore
 
-/// `/api/v1/spend/...`: the spend log's rows, and totals per key, team, user or model.
+/// `/api/v1/spend/...`: the spend log's rows, totals per key, team, user or model, and the records
+/// PostgreSQL refused (dead letters).
 struct SpendRoutes {
     let services: AdminServices
 
@@ -13,6 +14,24 @@ struct SpendRoutes {
         group.get("/spend/teams") { request, _ in try await totals(request, by: .team, field: "team_id") }
         group.get("/spend/users") { request, _ in try await totals(request, by: .user, field: "user_id") }
         group.get("/spend/models") { request, _ in try await totals(request, by: .model, field: "model") }
+        group.get("/spend/dead-letters") { request, context in try await deadLetters(request, context) }
+    }
+
+    /// `?limit=` (1 to 1000, default 100), admin only: records PostgreSQL refused, newest first,
+    /// each with its record's JSON (as stored, parsed), PostgreSQL's error and when.
+    func deadLetters(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        guard try context.requirePrincipal().role == .admin else { throw AdminError.adminRequired }
+        var query = QueryFields(request)
+        let limit = query.limit(default: 100, maximum: 1000)
+        try query.finish()
+        let letters = try await services.spendDeadLetters.list(limit: limit).map { letter -> JSONValue in
+            [
+                "request_id": .string(letter.requestID),
+                "record": (try? JSONParser.parse(Array(letter.record.utf8))) ?? .string(letter.record),
+                "error": .string(letter.error), "at": .optional(letter.at),
+            ]
+        }
+        return AdminResponse.json(["dead_letters": .array(letters)])
     }
 
     /// `?key_id=&team_id=&user_id=&model=&start=&end=&limit=` (limit 1 to 1000, default 100).

@@ -25,6 +25,13 @@ import Synchronization
 /// While Redis is unreachable the last values read are kept, with this node's own cost still added
 /// on top, so enforcement degrades to "what we knew, plus what we spent since".
 ///
+/// **Rebuilt counters.** Given the spend log (`history`), a counter Redis lost (restart without
+/// persistence, failover, eviction) is rebuilt off the request path: the refresh that finds it
+/// missing creates it (at 0, `SpendLedger.establish`; or a flush did) and adds what the log holds
+/// for its period before that moment (`SpendLedger.topUp`), again with a growing delay until the
+/// seeding window ends (records still on their way to PostgreSQL). Meanwhile this node keeps the
+/// last total it read: a counter never goes down within its period while it is being rebuilt.
+///
 /// The set of counters kept is bounded: a counter not asked for (nor charged) within `retention`
 /// is forgotten, and beyond `capacity` the least recently asked are forgotten first.
 public final class LiveSpend: Service, Sendable {
@@ -35,6 +42,21 @@ public final class LiveSpend: Service, Sendable {
         var unflushed: Double = 0
         /// The refresh generation the counter was last asked for or charged in.
         var lastUsed: UInt64
+        /// The budget it counts, once this node asked for it: what a missing counter is created with.
+        var budget: BudgetRecord?
+        /// Redis has no such counter: the next refresh creates it and seeds it from the log.
+        var missing = false
+        /// In its seeding window: when the log is read again.
+        var seed: Seeding?
+    }
+
+    /// A counter whose period's spend before `base` is being taken from the spend log.
+    struct Seeding {
+        /// Milliseconds since 1970.
+        var base: Int64
+        var due: ContinuousClock.Instant
+        /// The wait after the next reading; doubles each time.
+        var delay: Duration
     }
 
     struct State {
@@ -47,19 +69,33 @@ public final class LiveSpend: Service, Sendable {
 
     public let ledger: SpendLedger
     public let refreshInterval: Duration
+    /// The spend log missing counters are rebuilt from; nil: a missing counter reads as 0.
+    let history: (any BudgetSpendHistory)?
+    /// The first wait between two readings of the log for a counter being rebuilt.
+    let seedDelay: Duration
+    /// The most log readings (and counter creations) one refresh does.
+    let seedsPerRefresh: Int
     private let retainedGenerations: UInt64
     private let capacity: Int
-    private let logger: Logger
-    private let state = Mutex(State())
+    let logger: Logger
+    let state = Mutex(State())
+    let quietUntil = Mutex(ContinuousClock.now)
 
     /// - Parameters:
+    ///   - history: The spend log, to rebuild counters Redis lost; nil: a missing counter reads as 0.
     ///   - refreshInterval: How often the counters in use are read from Redis.
     ///   - retention: How long a counter stays refreshed after it was last asked for.
     ///   - capacity: How many counters are kept at most (checked at each refresh).
-    public init(ledger: SpendLedger, refreshInterval: Duration = .milliseconds(250), retention: Duration = .seconds(300),
-        capacity: Int = 10_000, logger: Logger)
+    ///   - seedDelay: The first wait between two readings of the log for a counter being rebuilt.
+    ///   - seedsPerRefresh: The most log readings one refresh does (the rest wait for the next).
+    public init(ledger: SpendLedger, history: (any BudgetSpendHistory)? = nil,
+        refreshInterval: Duration = .milliseconds(250), retention: Duration = .seconds(300),
+        capacity: Int = 10_000, seedDelay: Duration = .seconds(1), seedsPerRefresh: Int = 16, logger: Logger)
     {
         self.ledger = ledger
+        self.history = history
+        self.seedDelay = seedDelay
+        self.seedsPerRefresh = max(1, seedsPerRefresh)
         self.refreshInterval = refreshInterval
         retainedGenerations = UInt64(max(1, (retention / refreshInterval).rounded(.up)))
         self.capacity = capacity
@@ -73,7 +109,9 @@ public final class LiveSpend: Service, Sendable {
     /// `fetch`). Marks the counters as in use, so the refresher keeps them current.
     public func current(_ budgets: [BudgetRecord], at date: Date = Date()) -> [Double?] {
         let keys = budgets.map { ledger.counterKey($0, at: date) }
-        return state.withLock { state in keys.map { key in Self.read(key, in: &state) } }
+        return state.withLock { state in
+            zip(keys, budgets).map { key, budget in Self.read(key, budget: budget, in: &state) }
+        }
     }
 
     /// The spend of one counter (`SpendLedger.counterKey`), as `current` reads it.
@@ -81,13 +119,14 @@ public final class LiveSpend: Service, Sendable {
         state.withLock { state in Self.read(counterKey, in: &state) }
     }
 
-    private static func read(_ key: String, in state: inout State) -> Double? {
+    private static func read(_ key: String, budget: BudgetRecord? = nil, in state: inout State) -> Double? {
         let generation = state.generation
         guard let index = state.counters.index(forKey: key) else {
-            state.counters[key] = Counter(remote: nil, lastUsed: generation)
+            state.counters[key] = Counter(remote: nil, lastUsed: generation, budget: budget)
             return nil
         }
         state.counters.values[index].lastUsed = generation
+        if state.counters.values[index].budget == nil { state.counters.values[index].budget = budget }
         let counter = state.counters.values[index]
         return counter.remote.map { $0 + counter.unflushed }
     }
@@ -126,6 +165,10 @@ public final class LiveSpend: Service, Sendable {
                 if let total = outcome.totals[increment.key] {
                     // Totals only grow within a period; a reply older than a refresh must not lower it.
                     counter.remote = max(counter.remote ?? 0, total)
+                    counter.missing = false
+                }
+                if let base = outcome.seeding[increment.key], counter.seed == nil {
+                    counter.seed = Seeding(base: base, due: .now, delay: seedDelay)
                 }
                 state.counters[increment.key] = counter
             }
@@ -141,12 +184,16 @@ public final class LiveSpend: Service, Sendable {
         let flushes = state.withLock { $0.flushes }
         let values = try await ledger.totals(keys)
         return state.withLock { state in
+            for (key, budget) in zip(keys, budgets) where state.counters[key]?.budget == nil {
+                state.counters[key, default: Counter(remote: nil, lastUsed: state.generation)].budget = budget
+            }
             apply(keys: keys, values: values, readAfter: flushes, to: &state)
             return keys.map { key in state.counters[key].map { ($0.remote ?? 0) + $0.unflushed } ?? 0 }
         }
     }
 
-    /// One refresh: forgets counters out of use, then reads the others from Redis.
+    /// One refresh: forgets counters out of use, then reads the others from Redis; with a spend
+    /// log, then creates missing counters and seeds rebuilt ones from it (`seedsPerRefresh` at most).
     public func refresh() async throws {
         let (keys, flushes) = state.withLock { state in
             state.generation &+= 1
@@ -156,17 +203,28 @@ public final class LiveSpend: Service, Sendable {
         guard !keys.isEmpty else { return }
         let values = try await ledger.totals(keys)
         state.withLock { state in apply(keys: keys, values: values, readAfter: flushes, to: &state) }
+        if let history { await seed(from: history) }
     }
 
-    private func apply(keys: [String], values: [Double?], readAfter flushes: UInt64, to state: inout State) {
+    func apply(keys: [String], values: [Double?], readAfter flushes: UInt64, to state: inout State) {
         // If a flush settled while the read was on its way, the read may predate that flush's
         // increment: keep the larger. Otherwise the read is the newest total (even a lower one,
-        // after a counter was reset).
+        // after a counter was reset), except for a counter being rebuilt: it cannot have spent less
+        // in its period than this node saw before Redis lost it.
         let raced = state.flushes != flushes
         for (key, value) in zip(keys, values) {
-            let total = value ?? 0
-            state.counters[key, default: Counter(remote: nil, lastUsed: state.generation)].remote =
-                raced ? max(state.counters[key]?.remote ?? 0, total) : total
+            var counter = state.counters[key] ?? Counter(remote: nil, lastUsed: state.generation)
+            if let value {
+                let rebuilding = history != nil && (counter.missing || counter.seed != nil)
+                counter.remote = raced || rebuilding ? max(counter.remote ?? 0, value) : value
+                counter.missing = false
+            } else if history != nil {
+                counter.remote = counter.remote ?? 0
+                counter.missing = true
+            } else {
+                counter.remote = raced ? max(counter.remote ?? 0, 0) : 0
+            }
+            state.counters[key] = counter
         }
     }
 
@@ -182,20 +240,26 @@ public final class LiveSpend: Service, Sendable {
     /// Refreshes every `refreshInterval` until graceful shutdown; Redis failures keep the last values.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            var quietUntil = ContinuousClock.now
             while !Task.isCancelled {
                 try? await Task.sleep(for: self.refreshInterval)
                 if Task.isCancelled { break }
                 do {
                     try await self.refresh()
                 } catch {
-                    if ContinuousClock.now >= quietUntil {
-                        self.logger.warning("live spend not refreshed; keeping the last values",
-                            metadata: ["error": "\(error)"])
-                        quietUntil = ContinuousClock.now + .seconds(10)
-                    }
+                    self.warnQuietly("live spend not refreshed; keeping the last values", error: error)
                 }
             }
         }
+    }
+
+    /// Logs a warning at most every 10 seconds.
+    func warnQuietly(_ message: Logger.Message, error: any Error) {
+        let now = ContinuousClock.now
+        let speak = quietUntil.withLock { until in
+            guard now >= until else { return false }
+            until = now + .seconds(10)
+            return true
+        }
+        if speak { logger.warning(message, metadata: ["error": "\(error)"]) }
     }
 }

@@ -13,9 +13,10 @@ import ServiceLifecycle
 /// so a crash or an outage between the two replays the batch without duplicating it. Records a
 /// dead node had claimed are taken over once they have been idle for `staleAfter`. If the stream
 /// or its group disappears (Redis restarted empty, the key deleted), the group is created again.
+/// A record PostgreSQL refuses for its data moves to `spend_dead_letters` (see `SpendLogSink`).
 public struct SpendLogWriter: Service {
     let ledger: SpendLedger
-    let store: SpendLogStore
+    let sink: SpendLogSink
     let consumer: String
     let batchSize: Int
     let interval: Duration
@@ -24,11 +25,13 @@ public struct SpendLogWriter: Service {
 
     /// - Parameter batchSize: The most stream entries per batch (each up to
     ///   `SpendRecorder.defaultRecordsPerEntry` records).
+    /// - Parameter counts: Where dead letters are counted (shared with the node's recorder).
     public init(ledger: SpendLedger, store: SpendLogStore, consumer: String, batchSize: Int = 16,
-        interval: Duration = .milliseconds(250), staleAfter: Duration = .seconds(30), logger: Logger)
+        interval: Duration = .milliseconds(250), staleAfter: Duration = .seconds(30), counts: SpendCounts = SpendCounts(),
+        logger: Logger)
     {
         self.ledger = ledger
-        self.store = store
+        sink = SpendLogSink(store: store, counts: counts, logger: logger)
         self.consumer = consumer
         self.batchSize = batchSize
         self.interval = interval
@@ -75,27 +78,8 @@ public struct SpendLogWriter: Service {
         if unreadable > 0 {
             logger.warning("dropping unreadable spend entries", metadata: ["count": "\(unreadable)"])
         }
-        try await insertIsolating(records)
+        try await sink.write(records)
         try await ledger.acknowledge(entries.map(\.id))
         return (entries.count, records.count)
-    }
-
-    /// Inserts `records`; a batch PostgreSQL refuses for its data is split in halves until the record
-    /// it refuses stands alone, which is logged and skipped, so one bad record never blocks the others
-    /// (nor, replayed forever, every later batch of the cluster).
-    func insertIsolating(_ records: [SpendRecord]) async throws {
-        do {
-            try await store.insert(records)
-        } catch where SpendLogStore.isDataError(error) {
-            guard records.count > 1 else {
-                logger.error("spend record refused by PostgreSQL; skipped", metadata: [
-                    "request_id": "\(records.first?.requestID ?? "")", "error": "\(String(reflecting: error))",
-                ])
-                return
-            }
-            let half = records.count / 2
-            try await insertIsolating(Array(records[..<half]))
-            try await insertIsolating(Array(records[half...]))
-        }
     }
 }

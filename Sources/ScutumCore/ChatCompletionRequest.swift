@@ -60,6 +60,7 @@ public struct ChatCompletionRequest: Sendable {
         guard let model = modelValue.stringValue, !model.isEmpty else {
             throw .invalidRequest("'model' must be a non-empty string.", param: "model", code: "invalid_type")
         }
+        try ModelName.check(model)
         self.model = model
 
         guard let messagesValue = body.given("messages") else { throw .missingParameter("messages") }
@@ -256,6 +257,7 @@ public struct EmbeddingRequest: Sendable {
         guard let model = modelValue.stringValue, !model.isEmpty else {
             throw .invalidRequest("'model' must be a non-empty string.", param: "model", code: "invalid_type")
         }
+        try ModelName.check(model)
         self.model = model
         guard let input = body.given("input") else { throw .missingParameter("input") }
         switch input.kind {
@@ -334,6 +336,20 @@ public enum RequestJSON {
             return try JSONParser.parse(data)
         } catch {
             throw .invalidJSON(error.description)
+        }
+    }
+}
+
+/// The bound on a requested model's name: a client's string becomes a metric label, a cache key and
+/// a stored field, so anything longer than any real model name is refused before it reaches them.
+public enum ModelName {
+    /// Longest accepted `model`, in UTF-8 bytes.
+    public static let maximumBytes = 256
+
+    /// Throws 400 `invalid_request_error` for a name over `maximumBytes`.
+    public static func check(_ model: String) throws(GatewayError) {
+        guard model.utf8.count <= maximumBytes else {
+            throw .invalidRequest("'model' is longer than \(maximumBytes) bytes.", param: "model", code: "invalid_value")
         }
     }
 }

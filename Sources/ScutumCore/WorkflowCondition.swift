@@ -9,6 +9,11 @@ import Foundation
 /// | `equals`, `not_equals` | equals the operand (strings ignore surrounding whitespace; numbers compare by value) |
 /// | `contains`, `not_contains` | is a string containing the operand text (case-insensitive), an array holding it, or an object with that key |
 /// | `matches` | is a string matching the operand regular expression (anywhere in it; `(?i)` for case-insensitive) |
+///
+/// `matches` runs `SafeRegex` with `Options.conditions`: linear time in the text whatever the pattern, so
+/// a step's output cannot stall the runner; patterns it does not support (backreferences, lookaround,
+/// nested quantifiers such as `(a+)+`, patterns matching the empty string...) are refused when the
+/// workflow is saved.
 /// | `gt`, `gte`, `lt`, `lte` | is a number (or a string holding one) compared with the operand number |
 /// | `in` | equals one of the operand list's items |
 /// | `exists` | is present and not null (`"exists": false`: is absent or null) |
@@ -87,8 +92,10 @@ public indirect enum WorkflowCondition: Sendable, Equatable {
         case .notContains: return !contains(value, operand)
         case .in: return operand.arrayValue?.contains { equal(value, $0) } ?? false
         case .matches:
-            guard let pattern = operand.stringValue, let regex = try? Regex(pattern) else { return false }
-            return (try? regex.firstMatch(in: value.templateText)) != nil
+            guard let pattern = operand.stringValue, let regex = try? SafeRegex(pattern, options: .conditions) else {
+                return false
+            }
+            return regex.firstMatch(in: value.templateText) != nil
         case .gt, .gte, .lt, .lte:
             guard let left = number(value), let right = number(operand) else { return false }
             switch op {
@@ -202,8 +209,17 @@ public indirect enum WorkflowCondition: Sendable, Equatable {
                 return false
             }
         case .matches:
-            guard let pattern = operand.stringValue, (try? Regex(pattern)) != nil else {
-                problems.append(WorkflowProblem(path, "Should be a valid regular expression", type: "value_error"))
+            guard let pattern = operand.stringValue else {
+                problems.append(WorkflowProblem(path, "Should be a regular expression string", type: "string_type"))
+                return false
+            }
+            do {
+                _ = try SafeRegex(pattern, options: .conditions)
+            } catch {
+                problems.append(WorkflowProblem(path,
+                    "Unsupported regular expression: \(error.description). Conditions use a linear-time engine: no "
+                        + "backreferences, lookaround, nested quantifiers like '(a+)+' or patterns that match empty text",
+                    type: "value_error"))
                 return false
             }
         case .in:

@@ -1,3 +1,5 @@
+import ScutumCore
+
 /// Which way text travels: the prompt going to the model, or the model's answer coming back.
 public enum GuardrailDirection: String, Sendable, Hashable {
     case input

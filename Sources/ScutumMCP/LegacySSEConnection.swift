@@ -7,6 +7,11 @@ import ScutumProviders
 /// MCP's legacy HTTP+SSE transport (protocol 2024-11-05): a GET opens an event stream whose first
 /// event, `endpoint`, names the URL to POST messages to; responses come back on the stream as
 /// `message` events and are matched to their requests by id.
+///
+/// The announced endpoint must be on the registered URL's origin (scheme, host, port): a server
+/// naming another host, an internal address, or another port is refused, so the POSTs (and the
+/// configured secret headers they carry) only ever go where the operator registered the server, and
+/// through the same pinned address as the stream.
 actor LegacySSEConnection: MCPConnection {
     let endpoint: MCPEndpoint
     let httpClient: HTTPClient
@@ -71,9 +76,16 @@ actor LegacySSEConnection: MCPConnection {
             guard postURL == nil else { return }
             let text = String(buffer: event.data).trimmingCharacters(in: .whitespacesAndNewlines)
             guard let resolved = URL(string: text, relativeTo: URL(string: endpoint.url))?.absoluteString,
-                resolved.hasPrefix("http://") || resolved.hasPrefix("https://")
+                let announced = MCPOrigin(resolved)
             else {
                 finish(MCPError(.notMCPServer, "the SSE stream announced an unusable endpoint '\(text.prefix(200))'"))
+                return
+            }
+            guard let registered = MCPOrigin(endpoint.url), announced == registered else {
+                finish(MCPError(.addressRefused,
+                    "refused: the SSE stream announced its message endpoint on \(announced), not on the registered "
+                        + "server's origin \(MCPOrigin(endpoint.url)?.description ?? "(none)"); Scutum posts only to the "
+                        + "registered origin"))
                 return
             }
             postURL = resolved

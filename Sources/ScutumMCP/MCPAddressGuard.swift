@@ -17,8 +17,10 @@ import Darwin
 /// link-local (`169.254/16`, `fe80::/10`), unspecified, multicast and reserved addresses, and the
 /// cloud metadata services (`169.254.169.254`, `fd00:ec2::254`, `100.100.100.200`).
 ///
-/// The check resolves the host itself and the HTTP client resolves it again when connecting, so
-/// a DNS server that answers differently the second time is not stopped; allow-list narrowly.
+/// `check` resolves the host once and returns the addresses it checked. `MCPClient` (given the guard)
+/// connects only to the first of them, keeping the name for `Host`, SNI and certificate checks, so a
+/// DNS server that answers differently the second time (rebinding) is not followed. A host allowed by
+/// name is not resolved here and connects as the system resolves it: allow-list narrowly.
 public struct MCPAddressGuard: Sendable {
     /// Why an address is refused.
     public enum AddressClass: String, Sendable, Equatable {

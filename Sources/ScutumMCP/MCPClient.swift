@@ -8,6 +8,12 @@ import ScutumCore
 /// on first use by itself. Every operation is bounded by `timeout` as a whole. Call `close()`
 /// when done: it ends the server-side session and, for `sse`, the open event stream.
 ///
+/// With an `addressGuard`, each session first checks the URL's host (SSRF) and then connects only to
+/// the address it checked: the host is resolved once, and the connections go to that address with
+/// the name kept for the `Host` header, TLS SNI and certificate verification. A legacy SSE server may
+/// only announce a message endpoint on its own origin (scheme, host, port), and the configured headers
+/// are never sent to any other origin.
+///
 /// ```swift
 /// let client = MCPClient(endpoint: MCPEndpoint(url: "https://tools.example.com/mcp", transport: .http))
 /// defer { Task { await client.close() } }
@@ -24,19 +30,27 @@ public actor MCPClient {
     public nonisolated let endpoint: MCPEndpoint
     /// Upper bound for one operation (handshake, tool call, tool listing) as a whole.
     public nonisolated let timeout: Duration
+    /// Checks the server's address before each session; nil trusts the URL (tests, local servers).
+    public nonisolated let addressGuard: MCPAddressGuard?
     let httpClient: HTTPClient
     let logger: Logger
     private var connection: (any MCPConnection)?
+    /// The session's own client, pinned to the address the guard checked; shut down by `close()`.
+    private var pinned: HTTPClient?
     private var server: MCPServerInfo?
     private var nextID: Int64 = 1
 
     /// - Parameters:
-    ///   - httpClient: defaults to `MCPHTTP.shared`, which never follows redirects.
+    ///   - addressGuard: when set, every session checks the URL's host and connects only to the checked
+    ///     address (a host allowed by name in the guard's allow-list is resolved as usual).
+    ///   - httpClient: defaults to `MCPHTTP.shared`, which never follows redirects. Used as is without a
+    ///     guard, and with one for IP-literal URLs and hosts allowed by name; a pinned session has its own.
     ///   - timeout: for each operation as a whole (connect, every message, every page).
-    public init(endpoint: MCPEndpoint, httpClient: HTTPClient = MCPHTTP.shared, timeout: Duration = .seconds(10),
-        logger: Logger = Logger(label: "scutum.mcp"))
+    public init(endpoint: MCPEndpoint, addressGuard: MCPAddressGuard? = nil, httpClient: HTTPClient = MCPHTTP.shared,
+        timeout: Duration = .seconds(10), logger: Logger = Logger(label: "scutum.mcp"))
     {
         self.endpoint = endpoint
+        self.addressGuard = addressGuard
         self.httpClient = httpClient
         self.timeout = timeout
         self.logger = logger
@@ -67,12 +81,21 @@ public actor MCPClient {
         }
     }
 
-    /// Ends the session; the client can be used again afterwards (it initializes anew).
+    /// Ends the session; the client can be used again afterwards (it initializes anew, checking the
+    /// address again).
     public func close() async {
         let connection = self.connection
+        let pinned = self.pinned
         self.connection = nil
+        self.pinned = nil
         server = nil
         await connection?.close()
+        try? await pinned?.shutdown()
+    }
+
+    deinit {
+        // A caller that forgot `close()`: release the pinned client's connections anyway.
+        pinned?.shutdown { _ in }
     }
 
     // MARK: - Internals
@@ -107,6 +130,7 @@ public actor MCPClient {
     /// The session's server info, initializing the session first if needed.
     private func initialized() async throws -> MCPServerInfo {
         if let server { return server }
+        let httpClient = try await sessionClient()
         let connection: any MCPConnection
         switch endpoint.transport {
         case .http:
@@ -131,6 +155,20 @@ public actor MCPClient {
             "server": "\(server.name)", "protocol": "\(server.protocolVersion)", "url": "\(MCPHTTP.hostAndPort(endpoint.url))",
         ])
         return server
+    }
+
+    /// The client for a new session: without a guard the injected one; with one, the URL is checked and,
+    /// for a host name the guard resolved, a client pinned to the first address it checked.
+    private func sessionClient() async throws(MCPError) -> HTTPClient {
+        guard let addressGuard else { return httpClient }
+        let addresses = try await addressGuard.check(url: endpoint.url)
+        let host = try MCPAddressGuard.host(of: endpoint.url)
+        // An IP literal is connected to as written; a host allowed by name resolves as usual.
+        guard IPAddress(host) == nil, let address = addresses.first else { return httpClient }
+        if let pinned { try? await pinned.shutdown() }
+        let client = MCPHTTP.pinnedClient(host: host, address: address)
+        pinned = client
+        return client
     }
 
     static func serverInfo(from result: JSONValue, url: String) throws(MCPError) -> MCPServerInfo {

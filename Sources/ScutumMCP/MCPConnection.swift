@@ -17,10 +17,14 @@ protocol MCPConnection: Sendable {
 }
 
 extension MCPConnection {
-    /// Sends `message` as a JSON POST to `url` with the endpoint's headers plus `extra`.
+    /// Sends `message` as a JSON POST to `url` with the endpoint's headers plus `extra`. The endpoint's
+    /// (secret) headers go only to the endpoint's own origin; `url` is on it for both transports.
     static func post(_ message: JSONValue, to url: String, endpoint: MCPEndpoint, extra: [(String, String)],
         httpClient: HTTPClient) async throws -> HTTPClientResponse
     {
+        guard let origin = MCPOrigin(url), origin == MCPOrigin(endpoint.url) else {
+            throw MCPError(.addressRefused, "refused: \(MCPHTTP.hostAndPort(url)) is not the registered server's origin")
+        }
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         for (name, value) in endpoint.headers.sorted(by: { $0.key < $1.key }) { request.headers.add(name: name, value: value) }

@@ -23,6 +23,18 @@ public enum MCPHTTP {
         return configuration
     }
 
+    /// A client that reaches `host` only at `address`, an address `MCPAddressGuard` checked, so DNS
+    /// cannot answer differently between the check and the connection. The URL keeps the name:
+    /// it goes in the `Host` header, and over TLS in the SNI and the certificate verification.
+    /// Only the one address is tried (no fallback to the host's other addresses). Shut it down after use.
+    static func pinnedClient(host: String, address: IPAddress, connectTimeout: TimeAmount = .seconds(5)) -> HTTPClient {
+        var configuration = configuration(connectTimeout: connectTimeout)
+        // async-http-client looks the override up by the URL's host as written; cover both spellings.
+        configuration.dnsOverride[host] = address.description
+        configuration.dnsOverride[host.lowercased()] = address.description
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
     /// Largest JSON reply read into memory.
     static let maximumResponseBytes = 16 * 1024 * 1024
 

@@ -118,9 +118,16 @@ public struct GatewayNode: Sendable {
         }
         let platform = PlatformState()
         let ledger = SpendLedger(redis: redis, namespace: configuration.redisNamespace)
-        let liveSpend = LiveSpend(ledger: ledger, logger: logger)
+        // A budget counter Redis lost is rebuilt from the spend log, in the background.
+        let liveSpend = LiveSpend(ledger: ledger, history: SpendLogStore(client: postgres, logger: logger),
+            logger: logger)
         // Admission reads budgets from `liveSpend`: flushes aggregate 250 ms of spend each.
-        let spend = SpendRecorder(ledger: ledger, liveSpend: liveSpend, logger: logger)
+        // While Redis is unreachable records go straight to PostgreSQL (see `SpendRecorder`).
+        let spendLogs = SpendLogStore(client: postgres, logger: logger)
+        let spendCounts = SpendCounts()
+        let spend = SpendRecorder(ledger: ledger, liveSpend: liveSpend, store: spendLogs,
+            capacity: configuration.spendBufferCapacity, directAfter: configuration.spendDirectAfter,
+            counts: spendCounts, logger: logger)
         let nodeID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
         let registry = NodeRegistry(redis: redis, namespace: configuration.redisNamespace, nodeID: nodeID, logger: logger)
         let metrics = ProxyMetrics()
@@ -142,12 +149,13 @@ public struct GatewayNode: Sendable {
         let readiness = ReadinessProbe(checks: [
             .init(name: "postgres", onlyUntilFirstSuccess: true) { try await postgres.query("SELECT 1", logger: logger) },
             .init(name: "redis", required: false) { try await redis.ping() },
-        ], timeout: configuration.proxy.backendTimeout)
+        ], timeout: configuration.proxy.backendTimeout, logger: logger)
         let guardrailEvents = GuardrailEventRecorder(store: GuardrailEventStore(client: postgres, logger: logger),
             logger: logger)
         let realtime = RealtimeRecorder(redis: redis, namespace: configuration.redisNamespace, logger: logger)
         let providerHealth = ProviderHealth(redis: redis, namespace: configuration.redisNamespace)
         metrics.watchQueue("spend") { spend.pendingCount }
+        metrics.watchSpend(spendCounts)
         metrics.watchUpstream { http.requestsAwaitingHead }
         metrics.watchQueue("guardrail_events") { guardrailEvents.pendingCount }
         let proxyDependencies = ProxyDependencies(catalog: catalogHolder, providers: providers,
@@ -158,7 +166,7 @@ public struct GatewayNode: Sendable {
         let workflowWakeUps = WakeUps()
         let mcpWakeUps = WakeUps()
         let proxy = ProxyApplication.application(configuration: configuration.proxy, dependencies: proxyDependencies,
-            logger: logger, onServerRunning: { port in
+            logger: logger, server: configuration.listenerLimits.server(logger: logger), onServerRunning: { port in
                 ports.set(proxy: port)
                 await onProxyRunning(port)
             })
@@ -215,8 +223,8 @@ public struct GatewayNode: Sendable {
         services.append(registry)
         services.append(quotaLeases)
         services.append(parallelSlots)
-        services.append(SpendLogWriter(ledger: ledger, store: SpendLogStore(client: postgres, logger: logger),
-            consumer: nodeID, logger: logger))
+        services.append(SpendLogWriter(ledger: ledger, store: spendLogs, consumer: nodeID, counts: spendCounts,
+            logger: logger))
         if let demoMock { services.append(demoMock) }
         services.append(preparedProxy)
         services.append(election)
@@ -249,14 +257,16 @@ public struct GatewayNode: Sendable {
                         health: providerHealth).json(deployments: catalogHolder.current.deployments.map(\.name))
                 })
             let admin = AdminApplication.application(configuration: adminConfiguration,
-                dependencies: adminDependencies, logger: logger, onServerRunning: { port in
+                dependencies: adminDependencies, logger: logger, server: configuration.listenerLimits.server(logger: logger),
+                onServerRunning: { port in
                     ports.set(admin: port)
                     await onAdminRunning(port)
                 })
             services.append(admin)
             if let consoleConfiguration = configuration.console {
                 services.append(ConsoleService(configuration: consoleConfiguration, admin: adminConfiguration,
-                    dependencies: adminDependencies, logger: logger, onServerRunning: onConsoleRunning))
+                    dependencies: adminDependencies, logger: logger,
+                    server: configuration.listenerLimits.server(logger: logger), onServerRunning: onConsoleRunning))
             }
         }
 

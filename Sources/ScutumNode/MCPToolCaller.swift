@@ -25,9 +25,9 @@ struct MCPToolCaller: Sendable {
         }
         let settings = try await SettingsStore(client: postgres, logger: logger).load()
         let allowList = settings["mcp_allowed_hosts"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        try await MCPAddressGuard(allowList: allowList).check(url: url)
+        // The guard checks the host and the client connects only to the address it checked.
         let client = MCPClient(endpoint: MCPEndpoint(url: url, transport: transport, headers: server.headers),
-            timeout: Self.timeout, logger: logger)
+            addressGuard: MCPAddressGuard(allowList: allowList), timeout: Self.timeout, logger: logger)
         do {
             let result = try await client.callTool(name: tool, arguments: arguments)
             await client.close()

@@ -67,6 +67,16 @@ public struct NodeConfiguration: Sendable {
     public var gatewayConfigPath: String?
     /// The port agentgateway's generated configuration listens on (`SCUTUM_AGENTGATEWAY_PORT`, 3000).
     public var agentGatewayPort: Int
+    /// Each listener's connection cap and header/idle timeouts (`SCUTUM_MAX_CONNECTIONS`,
+    /// `SCUTUM_HEADER_TIMEOUT_SECONDS`, `SCUTUM_IDLE_TIMEOUT_SECONDS`).
+    public var listenerLimits: ListenerLimits
+    /// Spend records a node keeps in memory at most (`SCUTUM_SPEND_BUFFER_RECORDS`, default 100,000):
+    /// beyond it they go straight to PostgreSQL; while PostgreSQL is unreachable too, the oldest are
+    /// dropped (`scutum_spend_records_dropped_total`).
+    public var spendBufferCapacity: Int
+    /// How long flushes to Redis may fail before spend records go straight to PostgreSQL
+    /// (`SCUTUM_SPEND_DIRECT_AFTER_SECONDS`, default 5).
+    public var spendDirectAfter: Duration
     /// The host other nodes and operators reach this node by (`SCUTUM_ADVERTISE_HOST`; default the
     /// listen host, or the machine's host name when listening on every interface).
     public var advertiseHost: String
@@ -129,6 +139,7 @@ public struct NodeConfiguration: Sendable {
             maximumBodyBytes: try integer("SCUTUM_MAX_REQUEST_BYTES", default: 32 * 1024 * 1024, range: 1024...Int.max),
             keyCacheTTL: try seconds("SCUTUM_KEY_CACHE_SECONDS", default: 300),
             backendTimeout: try seconds("SCUTUM_BACKEND_TIMEOUT_SECONDS", default: 2))
+        proxy.abandonedStreamDrain = try seconds("SCUTUM_ABANDONED_STREAM_DRAIN_SECONDS", default: 60)
         if let key = proxy.masterKey, key.count < 16 {
             throw Invalid(description: "SCUTUM_API_KEY is too short (\(key.count) characters); use at least 16 random characters")
         }
@@ -145,6 +156,8 @@ public struct NodeConfiguration: Sendable {
         leaderLease = try seconds("SCUTUM_LEADER_LEASE_SECONDS", default: 5)
         workflowConcurrency = try integer("SCUTUM_WORKFLOW_CONCURRENCY", default: 4, range: 1...256)
         workflowStepTimeout = try seconds("SCUTUM_WORKFLOW_STEP_TIMEOUT_SECONDS", default: 300)
+        spendBufferCapacity = try integer("SCUTUM_SPEND_BUFFER_RECORDS", default: 100_000, range: 1_000...100_000_000)
+        spendDirectAfter = try seconds("SCUTUM_SPEND_DIRECT_AFTER_SECONDS", default: 5)
         gatewayConfigPath = value("GATEWAY_CONFIG_PATH").flatMap { $0.isEmpty ? nil : $0 }
         agentGatewayPort = try integer("SCUTUM_AGENTGATEWAY_PORT", default: 3000, range: 1...65535)
         demoMockURL = value("SCUTUM_DEMO_MOCK_URL")
@@ -172,6 +185,10 @@ public struct NodeConfiguration: Sendable {
         }
         proxy.tracing = tracing
         redisNamespace = value("SCUTUM_REDIS_NAMESPACE") ?? "scutum"
+        listenerLimits = ListenerLimits(
+            maximumConnections: try integer("SCUTUM_MAX_CONNECTIONS", default: 10_000, range: 1...1_000_000),
+            headerTimeout: try seconds("SCUTUM_HEADER_TIMEOUT_SECONDS", default: 10),
+            idleTimeout: try seconds("SCUTUM_IDLE_TIMEOUT_SECONDS", default: 75))
         advertiseHost = value("SCUTUM_ADVERTISE_HOST")
             ?? (["0.0.0.0", "::"].contains(proxy.host) ? ProcessInfo.processInfo.hostName : proxy.host)
         if (value("SCUTUM_ADMIN_ENABLED") ?? "true").lowercased() != "false" {

@@ -12,6 +12,8 @@ import ScutumProviders
 struct CompletionRoutes: Sendable {
     let pipeline: CompletionPipeline
     let maximumBodyBytes: Int
+    /// Longest a stream's upstream is read for its usage after the client has gone.
+    let abandonedStreamDrain: Duration
     let logger: Logger
 
     static let eventStreamHeaders: HTTPFields = [
@@ -46,91 +48,18 @@ struct CompletionRoutes: Sendable {
             adapter, target, chat throws(ProviderError) in
             try await adapter.streamChatCompletion(chat, on: target)
         }
-        let (stream, target, ledger, profiles) = (dispatched.result, dispatched.target, dispatched.ledger,
-            dispatched.profiles)
-        let keyHash = context.principal?.keyHash
-        let includeUsage = chat.includeUsage
-        let usage = pipeline.usage
-        let logger = self.logger
-        let modelName = target.deployment.name
-        let guardrails = pipeline.guardrails
         var headers = Self.eventStreamHeaders
-        headers.append(contentsOf: ledger.overheadHeader())
+        headers.append(contentsOf: dispatched.ledger.overheadHeader())
+        let (usage, keyHash) = (pipeline.usage, context.principal?.keyHash)
+        let settlement = StreamSettlement(ledger: dispatched.ledger, target: dispatched.target,
+            estimatedPromptTokens: bytes.readableBytes / 4, drainLimit: abandonedStreamDrain) { used in
+            usage?.record(keyHash: keyHash, usage: used)
+        }
+        let relay = StreamRelay(stream: dispatched.result, settlement: settlement, includeUsage: chat.includeUsage,
+            profiles: dispatched.profiles, guardrails: pipeline.guardrails, logger: logger)
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            var iterator = stream.makeAsyncIterator()
-            var reported: TokenUsage?
-            var filter = GuardrailStreamFilter(profiles: profiles)
-            // Frames of one upstream read, written together.
-            var out = ByteBuffer()
-            defer {
-                usage?.record(keyHash: keyHash, usage: reported)
-                ledger.finish(status: 200, target: target, usage: reported)
-                if let filter { guardrails?.record(filter, subject: ledger.guardrailSubject) }
-            }
-            do {
-                while let chunk = try await iterator.next() {
-                    if let chunkUsage = chunk.usage { reported = chunkUsage }
-                    if chunk.isUsageOnly && !includeUsage { continue }
-                    var json = chunk.json
-                    if filter != nil, !chunk.isUsageOnly {
-                        switch filter!.filter(json) {
-                        case .send(let filtered): json = filtered
-                        case .block(let block):
-                            try await Self.flush(&out, to: &writer)
-                            try await Self.writeBlock(block, to: &writer, logger: logger)
-                            return
-                        }
-                    }
-                    Self.appendFrame(json, to: &out)
-                    if chunk.endsRead { try await Self.flush(&out, to: &writer) }
-                }
-                switch filter?.finish() {
-                case .send(let held)?: Self.appendFrame(held, to: &out)
-                case .block(let block)?:
-                    try await Self.flush(&out, to: &writer)
-                    try await Self.writeBlock(block, to: &writer, logger: logger)
-                    return
-                case nil: break
-                }
-                out.writeStaticString("data: [DONE]\n\n")
-                try await Self.flush(&out, to: &writer)
-            } catch let error as ProviderError {
-                // The status line is gone: report the failure as a final event, without [DONE],
-                // so clients see an error rather than a silently truncated answer.
-                logger.warning("stream failed mid-way", metadata: ["model": "\(modelName)", "error": "\(error.message)"])
-                out.writeStaticString("data: ")
-                out.writeBytes(error.gatewayError(model: modelName).jsonData())
-                out.writeStaticString("\n\n")
-                try await Self.flush(&out, to: &writer)
-            }
-            try await writer.finish(nil)
+            try await relay.write(to: &writer)
         })
-    }
-
-    /// Adds one SSE `data:` event to `out`.
-    static func appendFrame(_ json: ByteBuffer, to out: inout ByteBuffer) {
-        out.reserveCapacity(minimumWritableBytes: json.readableBytes + 8)
-        out.writeStaticString("data: ")
-        out.writeImmutableBuffer(json)
-        out.writeStaticString("\n\n")
-    }
-
-    /// Writes what `out` holds in one write and starts a new buffer.
-    static func flush(_ out: inout ByteBuffer, to writer: inout some ResponseBodyWriter) async throws {
-        guard out.readableBytes > 0 else { return }
-        try await writer.write(out)
-        out = ByteBuffer()
-    }
-
-    /// Ends a stream an output guardrail blocked: its error as the last event, no `[DONE]`.
-    static func writeBlock(_ block: GuardrailBlock, to writer: inout some ResponseBodyWriter, logger: Logger) async throws {
-        logger.info("stream blocked by an output guardrail",
-            metadata: ["guardrail": "\(block.profile)", "scanner": "\(block.finding.scanner.rawValue)"])
-        var frame = ByteBuffer(staticString: "data: ")
-        frame.writeBytes(block.error.jsonData())
-        frame.writeStaticString("\n\n")
-        try await writer.write(frame)
-        try await writer.finish(nil)
     }
 
     func embeddings(_ request: Request, context: ProxyRequestContext) async throws -> Response {

@@ -5,7 +5,8 @@ import NIOCore
 /// `GET /health/liveness` (the process answers) and `GET /health/readiness` (it can serve:
 /// 200 `ready`; 200 `degraded` when Redis is down and limits are per node, or PostgreSQL went down
 /// after the node had reached it (cached keys still serve); 503 `not_ready` while the node has never
-/// reached PostgreSQL; each check named with what failed).
+/// reached PostgreSQL; each check `ok`, `unavailable` or `no answer within ...`, never an address: the
+/// public host blocks this path anyway, see deploy/).
 struct HealthRoutes {
     let probe: ReadinessProbe
     let rateLimiting: RateLimiting?

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ScutumCluster
 import ScutumCore
@@ -81,15 +82,18 @@ public enum ProxyApplication {
         let pipeline = CompletionPipeline(dispatcher: dispatcher, usage: dependencies.usage,
             accounting: dependencies.accounting, guardrails: guardrails, realtime: dependencies.realtime,
             tracing: configuration.tracing)
-        return CompletionRoutes(pipeline: pipeline, maximumBodyBytes: configuration.maximumBodyBytes, logger: logger)
+        return CompletionRoutes(pipeline: pipeline, maximumBodyBytes: configuration.maximumBodyBytes,
+            abandonedStreamDrain: configuration.abandonedStreamDrain, logger: logger)
     }
 
     /// The application, listening on the configured address.
     public static func application(configuration: ProxyConfiguration, dependencies: ProxyDependencies,
-        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol
+        logger: Logger, server: HTTPServerBuilder = .http1(),
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol
     {
         Application(
             router: router(configuration: configuration, dependencies: dependencies, logger: logger),
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "scutum"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

@@ -17,12 +17,17 @@ public struct ProxyConfiguration: Sendable {
     /// A server span per request (W3C `traceparent` continued) and a client span per provider call,
     /// for the bootstrapped tracer.
     public var tracing: Bool
+    /// When a client leaves a stream (or a guardrail stops it), the provider is still generating and
+    /// billing: the upstream is read this long more for its usage (`SCUTUM_ABANDONED_STREAM_DRAIN_SECONDS`);
+    /// past it, or at zero, the request is charged an estimate.
+    public var abandonedStreamDrain: Duration
 
     public init(host: String = "0.0.0.0", port: Int = 4000, masterKey: String?,
         maximumBodyBytes: Int = 32 * 1024 * 1024, keyCacheTTL: Duration = .seconds(300),
         negativeKeyCacheTTL: Duration = .seconds(5), backendTimeout: Duration = .seconds(2),
-        tracing: Bool = false)
+        tracing: Bool = false, abandonedStreamDrain: Duration = .seconds(60))
     {
+        self.abandonedStreamDrain = abandonedStreamDrain
         self.tracing = tracing
         self.host = host
         self.port = port

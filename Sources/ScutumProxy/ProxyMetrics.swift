@@ -1,4 +1,5 @@
 import Prometheus
+import ScutumCluster
 import ScutumRedis
 import Synchronization
 
@@ -74,6 +75,22 @@ public final class ProxyMetrics: Sendable {
     static var queues: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "scutum", metricName: "queue", unitName: "depth",
             helpText: "Records waiting to be written: spend, guardrail_events, realtime")
+    }
+    static var spendDeadLetters: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "spend_dead_letters", unitName: "total",
+            helpText: "Spend records PostgreSQL refused for their data, moved to spend_dead_letters")
+    }
+    static var spendDeadLetterFailures: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "spend_dead_letter_failures", unitName: "total",
+            helpText: "Refused spend records that could not be kept as dead letters either (logged only)")
+    }
+    static var spendDropped: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "spend_records_dropped", unitName: "total",
+            helpText: "Spend records dropped: the buffer was full while neither Redis nor PostgreSQL took them")
+    }
+    static var spendDirect: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "spend_direct_writes", unitName: "total",
+            helpText: "Spend records written straight to PostgreSQL because Redis stayed unreachable")
     }
     static var awaitingHead: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "scutum", metricName: "upstream_awaiting", unitName: "head",
@@ -181,6 +198,27 @@ public final class ProxyMetrics: Sendable {
 
     private let upstreamSource = Mutex<(@Sendable () -> Int)?>(nil)
 
+    /// A counter kept elsewhere (a plain number), brought to Prometheus when scraped.
+    struct MirroredCounter {
+        let counter: Counter
+        let read: @Sendable () -> Int
+        var reported = 0
+    }
+    private let mirrored = Mutex<[MirroredCounter]>([])
+
+    /// Where `/metrics` reads spend records dead-lettered, dropped or written straight to PostgreSQL.
+    public func watchSpend(_ counts: SpendCounts) {
+        let counters = [
+            MirroredCounter(counter: registry.makeCounter(descriptor: Self.spendDeadLetters)) { counts.deadLettered },
+            MirroredCounter(counter: registry.makeCounter(descriptor: Self.spendDeadLetterFailures)) {
+                counts.deadLetterFailures
+            },
+            MirroredCounter(counter: registry.makeCounter(descriptor: Self.spendDropped)) { counts.dropped },
+            MirroredCounter(counter: registry.makeCounter(descriptor: Self.spendDirect)) { counts.writtenDirectly },
+        ]
+        mirrored.withLock { $0 += counters }
+    }
+
     /// Where `/metrics` reads the provider requests still awaiting a response head.
     public func watchUpstream(_ awaiting: @escaping @Sendable () -> Int) {
         upstreamSource.withLock { $0 = awaiting }
@@ -249,6 +287,15 @@ public final class ProxyMetrics: Sendable {
     public func exposition() -> [UInt8] {
         if let awaiting = upstreamSource.withLock({ $0 }) {
             registry.makeGauge(descriptor: Self.awaitingHead).set(to: Double(awaiting()))
+        }
+        mirrored.withLock { counters in
+            for index in counters.indices {
+                let value = counters[index].read()
+                if value > counters[index].reported {
+                    counters[index].counter.increment(by: Int64(value - counters[index].reported))
+                    counters[index].reported = value
+                }
+            }
         }
         for (name, depth) in queueSources.withLock({ $0 }) {
             registry.makeGauge(descriptor: Self.queues, labels: [("queue", name)]).set(to: Double(depth()))

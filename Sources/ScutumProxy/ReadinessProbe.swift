@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// Checks the services a node needs to serve: PostgreSQL and Redis. Without Redis the node serves,
@@ -33,7 +34,8 @@ public struct ReadinessProbe: Sendable {
         let value = Mutex(false)
     }
 
-    /// The outcome of each check.
+    /// The outcome of each check. `error` is safe to show on a public endpoint: `no answer within ...` or
+    /// `unavailable`, never the underlying error (whose text names hosts, ports and URLs); that goes to the log.
     public struct Report: Sendable {
         public var results: [(name: String, required: Bool, error: String?)]
         public var isReady: Bool { results.allSatisfy { $0.error == nil || !$0.required } }
@@ -42,10 +44,13 @@ public struct ReadinessProbe: Sendable {
 
     let checks: [Check]
     let timeout: Duration
+    let logger: Logger?
 
-    public init(checks: [Check], timeout: Duration) {
+    /// - Parameter logger: where a failed check's underlying error is logged (the report only says `unavailable`).
+    public init(checks: [Check], timeout: Duration, logger: Logger? = nil) {
         self.checks = checks
         self.timeout = timeout
+        self.logger = logger
     }
 
     /// Runs every check concurrently, each bounded by the timeout.
@@ -59,7 +64,8 @@ public struct ReadinessProbe: Sendable {
                     } catch is DeadlineExceeded {
                         return (index, "no answer within \(timeout)")
                     } catch {
-                        return (index, "\(error)")
+                        logger?.notice("readiness check failed", metadata: ["check": "\(check.name)", "error": "\(error)"])
+                        return (index, "unavailable")
                     }
                 }
             }

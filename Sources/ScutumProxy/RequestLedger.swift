@@ -88,7 +88,7 @@ struct RequestLedger: Sendable {
     }
 
     func finish(status: Int, target: RoutableDeployment?, usage: TokenUsage?) {
-        let tokens = status == 200 ? (usage.map { $0.promptTokens + $0.completionTokens } ?? 0) : 0
+        let tokens = usage.map { $0.promptTokens + $0.completionTokens } ?? 0
         if let target { dispatcher.stats.ended(target.deployment.name, tokens: tokens) }
         series.request(status: status)
         let elapsed = ContinuousClock.now - started

@@ -264,7 +264,9 @@ final class Lease: Sendable {
             state.target = active ? Self.target(limit: limit, nodes: nodes, state: state) : 0
             let expiring = state.expires - now < width / 3
             let short = state.units * 2 < state.target
-            if state.units > 0 && (!active || (expiring && state.target == 0)) || now >= state.expires {
+            // Near the limit (target 0: exact checks) a held rest goes back at once rather than at expiry:
+            // units stranded here would refuse other nodes' requests while the window is not full.
+            if state.units > 0 && (!active || state.target == 0) || now >= state.expires {
                 Self.returnRest(&state)
             }
             let refill = active && state.target > 0 && (short || expiring)

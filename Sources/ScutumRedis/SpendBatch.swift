@@ -1,8 +1,9 @@
+import Foundation
 import ScutumCore
 
-/// What one flush of the spend recorder sends to Redis: the records, and the cost they add to
-/// each budget counter summed per counter, so a flush costs one `INCRBYFLOAT` (and one `EXPIRE`)
-/// per counter however many requests it carries.
+/// What one round trip of the spend recorder sends to Redis: the records for the stream, and for
+/// each budget counter the requests charged to it (each applied once, by request id) and their
+/// summed cost, so a chunk costs one script call per counter however many requests it carries.
 public struct SpendBatch: Sendable, Equatable {
     /// The cost a flush adds to one budget counter.
     public struct Increment: Sendable, Equatable {
@@ -20,23 +21,42 @@ public struct SpendBatch: Sendable, Equatable {
         }
     }
 
-    /// The records, in the order they were added.
+    /// One request's cost charged to a counter: applied at most once per request id.
+    public struct Charge: Sendable, Equatable {
+        public var requestID: String
+        public var cost: Double
+        /// When the request was served (a rebuilt counter tells late records by it).
+        public var at: Date
+    }
+
+    /// The records for the stream, in the order they were added.
     public private(set) var records: [SpendRecord] = []
     /// One per counter, in the order each counter was first charged.
     public private(set) var increments: [Increment] = []
+    /// For each increment (same order), the requests it sums.
+    public private(set) var charged: [[Charge]] = []
     private var positions: [String: Int] = [:]
 
     public init() {}
 
-    public var isEmpty: Bool { records.isEmpty }
+    /// Nothing to send: no record and no charge.
+    public var isEmpty: Bool { records.isEmpty && increments.isEmpty }
 
-    /// Adds a record and charges its cost to `counters` (from `SpendLedger.counters(for:at:)`).
+    /// Adds a record for the stream and charges its cost to `counters` (from `SpendLedger.counters(for:at:)`).
     public mutating func add(_ record: SpendRecord, counters: [SpendLedger.Counter]) {
         records.append(record)
+        charge(record, counters: counters)
+    }
+
+    /// Charges a record's cost to `counters` without streaming the record: one that reached
+    /// PostgreSQL another way (straight, while Redis was unreachable). Nothing for a free record.
+    public mutating func charge(_ record: SpendRecord, counters: [SpendLedger.Counter]) {
         guard record.cost > 0 else { return }
+        let charge = Charge(requestID: record.requestID, cost: record.cost, at: record.at)
         for counter in counters {
             if let position = positions[counter.key] {
                 increments[position].amount += record.cost
+                charged[position].append(charge)
                 // The longest life any record asks for: the counter must outlive the last one's period.
                 if let ttl = counter.ttl, let current = increments[position].ttl {
                     increments[position].ttl = max(current, ttl)
@@ -44,6 +64,7 @@ public struct SpendBatch: Sendable, Equatable {
             } else {
                 positions[counter.key] = increments.count
                 increments.append(Increment(key: counter.key, amount: record.cost, ttl: counter.ttl))
+                charged.append([charge])
             }
         }
     }

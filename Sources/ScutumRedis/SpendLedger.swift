@@ -11,12 +11,23 @@ public struct SpendLedger: Sendable {
     public let redis: RedisClient
     /// Prefix of every key, so that clusters (or tests) sharing one Redis stay apart.
     public let namespace: String
+    /// How long the marker saying a record's cost is in a counter lives: a chunk sent again within
+    /// this time (its reply was lost, it timed out) is not counted twice. Longer than any retry.
+    public let markerTTL: Duration
+    /// How long, from the first time it was read, the spend log is read again for the part of a
+    /// (re)created counter's period before it existed (`SpendScripts`): longer than the spend log's
+    /// lag behind Redis.
+    public let seedWindow: Duration
     /// The stream spend records wait in until PostgreSQL has them.
     public var stream: String { "\(namespace):spend:log" }
 
-    public init(redis: RedisClient, namespace: String = "scutum") {
+    public init(redis: RedisClient, namespace: String = "scutum", markerTTL: Duration = .seconds(180),
+        seedWindow: Duration = .seconds(60))
+    {
         self.redis = redis
         self.namespace = namespace
+        self.markerTTL = markerTTL
+        self.seedWindow = seedWindow
     }
 
     /// The counter of a budget's period containing `date`.
@@ -79,15 +90,26 @@ public struct SpendLedger: Sendable {
     /// still read).
     public static let recordField = "r"
 
-    /// The commands that send `batch`: per counter one `INCRBYFLOAT` (and one `EXPIRE` if its
-    /// period ends), then one `XADD` per `recordsPerEntry` records.
+    /// The commands that send `batch`: per counter one `SpendScripts.charge` call (each record's
+    /// cost applied at most once, by request id), then one `XADD` per `recordsPerEntry` records.
+    /// A stream entry sent twice is harmless: the writer stores a request id once.
     public func commands(for batch: SpendBatch, recordsPerEntry: Int) -> [[RedisArgument]] {
         var commands: [[RedisArgument]] = []
-        for increment in batch.increments {
-            commands.append(["INCRBYFLOAT", RedisArgument(increment.key), RedisArgument(String(increment.amount))])
-            if let ttl = increment.ttl {
-                commands.append(["EXPIRE", RedisArgument(increment.key), RedisArgument(ttl)])
+        let markerMilliseconds = RedisArgument(Int(markerTTL.wholeMilliseconds))
+        for (increment, charges) in zip(batch.increments, batch.charged) {
+            var command: [RedisArgument] = ["EVALSHA", RedisArgument(SpendScripts.charge.sha1),
+                RedisArgument(2 + charges.count), RedisArgument(increment.key),
+                RedisArgument(seedKey(counter: increment.key))]
+            command.reserveCapacity(command.count + 3 + 3 * charges.count)
+            for charge in charges {
+                command.append(RedisArgument(appliedKey(counter: increment.key, requestID: charge.requestID)))
             }
+            command += [RedisArgument(increment.ttl ?? 0), markerMilliseconds, RedisArgument(Self.seedHold(ttl: increment.ttl))]
+            for charge in charges {
+                command.append(RedisArgument(String(charge.cost)))
+                command.append(RedisArgument(String(Self.milliseconds(charge.at))))
+            }
+            commands.append(command)
         }
         var start = 0
         while start < batch.records.count {
@@ -103,6 +125,9 @@ public struct SpendLedger: Sendable {
     public struct WriteOutcome: Sendable, Equatable {
         /// The new total of each counter the batch charged.
         public var totals: [String: Double] = [:]
+        /// Counters in their seeding window, with their base (ms since 1970): the part of their
+        /// period before it is still being taken from the spend log (`LiveSpend` does).
+        public var seeding: [String: Int64] = [:]
         /// Counters whose increment Redis refused (their cost is lost to the live view; the records
         /// still reach the stream).
         public var failedCounters: [String] = []
@@ -111,26 +136,38 @@ public struct SpendLedger: Sendable {
         public var unsent: [SpendRecord] = []
         /// Error replies, for the log.
         public var errors: [String] = []
+
+        /// Nothing written (what cost that never reaches Redis settles with).
+        public init() {}
     }
 
     /// Sends `batch` in one pipeline; throws only if Redis could not be reached (then nothing can
-    /// be assumed written, and the batch should be sent again).
+    /// be assumed written, and the batch should be sent again: its counters will not count twice).
     public func write(_ batch: SpendBatch, recordsPerEntry: Int) async throws -> WriteOutcome {
-        let replies = try await redis.pipeline(commands(for: batch, recordsPerEntry: recordsPerEntry))
+        let commands = commands(for: batch, recordsPerEntry: recordsPerEntry)
+        var replies = try await redis.pipeline(commands)
+        // A server that has not seen the script (restarted, flushed): load it and send those again.
+        for _ in 0..<3 {
+            let missing = replies.indices.filter { RedisScript.isNoScript(replies[$0]) }
+            guard !missing.isEmpty else { break }
+            _ = try await redis.pipeline([["SCRIPT", "LOAD", RedisArgument(SpendScripts.charge.source)]])
+            let again = try await redis.pipeline(missing.map { commands[$0] })
+            for (index, reply) in zip(missing, again) { replies[index] = reply }
+        }
         var outcome = WriteOutcome()
-        var index = 0
-        for increment in batch.increments {
+        for (index, increment) in batch.increments.enumerated() {
             switch replies[index] {
             case .error(let message):
                 outcome.failedCounters.append(increment.key)
                 outcome.errors.append(message)
             case let reply:
-                if let total = reply.string.flatMap(Double.init) { outcome.totals[increment.key] = total }
+                let values = reply.array ?? []
+                if let total = values.first?.string.flatMap(Double.init) { outcome.totals[increment.key] = total }
+                if values.count > 1, let base = values[1].int { outcome.seeding[increment.key] = base }
             }
-            index += increment.ttl == nil ? 1 : 2
         }
         var start = 0
-        for reply in replies[index...] {
+        for reply in replies[batch.increments.count...] {
             let end = min(start + max(1, recordsPerEntry), batch.records.count)
             if case .error(let message) = reply {
                 outcome.errors.append(message)

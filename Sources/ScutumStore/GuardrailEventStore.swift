@@ -83,7 +83,9 @@ public struct GuardrailEventStore: Sendable {
         """
 
     /// Writes events in one transaction, a multi-row INSERT per thousand. A risk score outside
-    /// 0...1 is clamped; `scanner` and `rule` are cut to their column limits.
+    /// 0...1 is clamped; `scanner` and `rule` are cut to their column limits, and all text (the
+    /// request id and model come from the client) is made storable: NUL removed, identifiers at most
+    /// `String.storableIdentifierLimit` characters.
     public func record(_ events: [GuardrailEvent]) async throws {
         guard !events.isEmpty else { return }
         try await client.withTransaction(logger: logger) { connection in
@@ -102,18 +104,18 @@ public struct GuardrailEventStore: Sendable {
         for event in events {
             let first = bindings.count + 1
             bindings.append(event.at)
-            bindings.append(event.requestID)
-            bindings.append(event.keyID)
-            bindings.append(event.teamID)
+            bindings.append(event.requestID?.storableIdentifier)
+            bindings.append(event.keyID?.storableIdentifier)
+            bindings.append(event.teamID?.storableIdentifier)
             bindings.append(event.configID)
-            bindings.append(event.configName)
+            bindings.append(event.configName?.storableIdentifier)
             bindings.append(event.eventType.rawValue)
-            bindings.append(String(event.scanner.prefix(100)))
-            bindings.append(event.rule.map { String($0.prefix(200)) })
-            bindings.append(event.model)
+            bindings.append(event.scanner.storable(limit: 100))
+            bindings.append(event.rule?.storable(limit: 200))
+            bindings.append(event.model?.storableIdentifier)
             bindings.append(event.riskScore.map { $0.isNaN ? 0 : min(max($0, 0), 1) })
             bindings.append(event.action.rawValue)
-            bindings.append(JSONValue.object(event.counts.mapValues { .int(Int64($0)) }).jsonString)
+            bindings.append(JSONValue.object(event.counts.mapValues { .int(Int64($0)) }).storable.jsonString)
             let parameters = (first..<first + 13).map { "$\($0)" }
             rows.append("(" + parameters.dropLast().joined(separator: ", ") + ", \(parameters.last ?? "")::jsonb)")
         }

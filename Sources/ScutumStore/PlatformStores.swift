@@ -113,13 +113,17 @@ public struct AuditLog: Sendable {
         self.logger = logger
     }
 
+    /// Appends an entry; text is made storable first (NUL removed, identifiers at most
+    /// `String.storableIdentifierLimit` characters), as any of it may come from a request.
     public func record(actor: String, action: String, targetType: String, targetID: String?, details: JSONValue = [:])
         async throws
     {
+        let (actor, action, targetType) = (actor.storableIdentifier, action.storableIdentifier, targetType.storableIdentifier)
+        let targetID = targetID?.storableIdentifier
         try await client.query(
             """
             INSERT INTO audit_log (actor, action, target_type, target_id, details)
-            VALUES (\(actor), \(action), \(targetType), \(targetID), \(details.jsonString)::jsonb)
+            VALUES (\(actor), \(action), \(targetType), \(targetID), \(details.storable.jsonString)::jsonb)
             """, logger: logger)
     }
 

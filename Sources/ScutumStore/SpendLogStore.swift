@@ -32,24 +32,20 @@ public struct SpendLogStore: Sendable {
     }
 
     /// Longest text kept from a client-supplied field.
-    public static let textLimit = 256
+    public static let textLimit = String.storableIdentifierLimit
 
     /// A record whose text PostgreSQL can store: no NUL (which `text` cannot hold), bounded length.
-    static func storable(_ record: SpendRecord) -> SpendRecord {
+    public static func storable(_ record: SpendRecord) -> SpendRecord {
         var record = record
-        record.requestID = storable(record.requestID)
-        record.keyAlias = record.keyAlias.map(storable)
-        record.teamID = record.teamID.map(storable)
-        record.userID = record.userID.map(storable)
-        record.modelRequested = storable(record.modelRequested)
-        record.modelServed = record.modelServed.map(storable)
-        record.provider = record.provider.map(storable)
+        record.requestID = record.requestID.storableIdentifier
+        record.keyID = record.keyID?.storableIdentifier
+        record.keyAlias = record.keyAlias?.storableIdentifier
+        record.teamID = record.teamID?.storableIdentifier
+        record.userID = record.userID?.storableIdentifier
+        record.modelRequested = record.modelRequested.storableIdentifier
+        record.modelServed = record.modelServed?.storableIdentifier
+        record.provider = record.provider?.storableIdentifier
         return record
-    }
-
-    static func storable(_ text: String) -> String {
-        guard text.utf8.count > textLimit || text.utf8.contains(0) else { return text }
-        return String(text.unicodeScalars.filter { $0 != "\u{0}" }.prefix(textLimit).map(Character.init))
     }
 
     private func insertBatch(_ records: [SpendRecord]) async throws {

@@ -65,14 +65,14 @@ extension WorkflowExecutionStore {
         try await lease.withFencedTransaction(fence) { connection in
             let updated = try await connection.query(
                 """
-                UPDATE workflow_executions SET current_node = \(node), updated_at = now()
+                UPDATE workflow_executions SET current_node = \(node.storable()), updated_at = now()
                 WHERE id = \(execution) AND fence_token = \(fence.token) AND status = 'running' RETURNING id
                 """, logger: logger)
             guard try await Self.any(updated) else { throw try await refusal(execution, fence: fence, connection) }
             let rows = try await connection.query(
                 """
                 INSERT INTO workflow_steps (execution_id, node_name, step_order, status, input_data)
-                VALUES (\(execution), \(node), \(order), 'running', \(input.jsonString)::jsonb)
+                VALUES (\(execution), \(node.storable()), \(order), 'running', \(input.storable.jsonString)::jsonb)
                 RETURNING \(unescaped: WorkflowStep.columns)
                 """, logger: logger)
             guard let step = try await Self.steps(rows).first else { throw StoreError.noRowReturned("INSERT INTO workflow_steps") }
@@ -117,8 +117,8 @@ extension WorkflowExecutionStore {
             guard let current else { throw try await refusal(execution, fence: fence, connection) }
             let step = try await connection.query(
                 """
-                UPDATE workflow_steps SET status = \(status.rawValue), output_data = \(output?.jsonString)::jsonb,
-                    error = \(error), input_tokens = \(inputTokens), output_tokens = \(outputTokens), cost = \(cost),
+                UPDATE workflow_steps SET status = \(status.rawValue), output_data = \(output?.storable.jsonString)::jsonb,
+                    error = \(error?.storable()), input_tokens = \(inputTokens), output_tokens = \(outputTokens), cost = \(cost),
                     duration_ms = \(durationMS), completed_at = now()
                 WHERE execution_id = \(execution) AND step_order = \(order) AND status = 'running' RETURNING id
                 """, logger: logger)
@@ -137,8 +137,8 @@ extension WorkflowExecutionStore {
         return try await lease.withFencedTransaction(fence) { connection in
             let rows = try await connection.query(
                 """
-                UPDATE workflow_executions SET status = \(status.rawValue), output_data = \(output?.jsonString)::jsonb,
-                    error = \(error), completed_at = now(), updated_at = now()
+                UPDATE workflow_executions SET status = \(status.rawValue), output_data = \(output?.storable.jsonString)::jsonb,
+                    error = \(error?.storable()), completed_at = now(), updated_at = now()
                 WHERE id = \(execution) AND fence_token = \(fence.token) AND status = 'running' RETURNING id
                 """, logger: logger)
             if try await Self.any(rows) { return true }

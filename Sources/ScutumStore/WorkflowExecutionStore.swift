@@ -27,10 +27,15 @@ public struct WorkflowExecutionStore: Sendable {
         return steps
     }
 
-    /// Queues an execution of `workflow` (`pending`), with a snapshot of its name and graph.
+    /// Queues an execution of `workflow` (`pending`), with a snapshot of its name and graph. The
+    /// input and the identifiers come from a request: they are made storable first (NUL removed,
+    /// identifiers at most `String.storableIdentifierLimit` characters).
     public func create(workflow: WorkflowDefinition, input: JSONValue, keyID: String? = nil, teamID: String? = nil,
         createdBy: String? = nil) async throws -> WorkflowExecution
     {
+        let input = input.storable
+        let (keyID, teamID, createdBy) = (keyID?.storableIdentifier, teamID?.storableIdentifier,
+            createdBy?.storableIdentifier)
         let rows = try await client.query(
             """
             INSERT INTO workflow_executions (workflow_id, workflow_name, graph_definition, input_data, key_id, team_id,
@@ -79,7 +84,7 @@ public struct WorkflowExecutionStore: Sendable {
     public func cancel(_ id: UUID, reason: String = "Cancelled") async throws -> WorkflowExecution {
         let rows = try await client.query(
             """
-            UPDATE workflow_executions SET status = 'cancelled', error = \(reason), completed_at = now(), updated_at = now()
+            UPDATE workflow_executions SET status = 'cancelled', error = \(reason.storable()), completed_at = now(), updated_at = now()
             WHERE id = \(id) AND status IN ('pending', 'running')
             RETURNING id
             """, logger: logger)

@@ -51,6 +51,24 @@ struct SpendRoutesTests {
         }
     }
 
+    @Test("dead letters: refused records newest first with their JSON and PostgreSQL's error; admin only; limit checked")
+    func deadLetters() async throws {
+        try await AdminFixture.withAPI { api, client in
+            struct Refused: Error {}
+            let store = SpendDeadLetterStore(client: client, logger: TestEnvironment.logger)
+            try await store.keep(Self.records[0], refusedWith: Refused())
+            let reply = try await api.ok(.get, "/api/v1/spend/dead-letters")
+            let letters = reply["dead_letters"]?.arrayValue ?? []
+            #expect(letters.map { $0["request_id"] } == ["r1"])
+            #expect(letters.first?["record"]?["model_requested"] == "gpt-5-mini")
+            #expect(letters.first?["error"]?.stringValue?.contains("Refused") == true)
+            #expect(letters.first?["at"]?.stringValue != nil)
+            expectError(try await api.call(.get, "/api/v1/spend/dead-letters", as: AdminFixture.token(role: .user)),
+                .forbidden, "Admin role required")
+            expectValidationError(try await api.call(.get, "/api/v1/spend/dead-letters?limit=0"), at: "query.limit")
+        }
+    }
+
     @Test("totals per key, team, user and model, within start/end")
     func totals() async throws {
         try await AdminFixture.withAPI { api, client in

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import ScutumCore
+import ScutumTestSupport
 import Testing
 
 /// Whether the scanner accepts `bytes`.
@@ -11,19 +12,6 @@ func scans(_ bytes: [UInt8], indexedDepth: Int = 1) -> Bool {
 /// Whether the tree parser accepts `bytes`.
 func parses(_ bytes: [UInt8]) -> Bool {
     (try? JSONParser.parse(bytes)) != nil
-}
-
-/// A small deterministic generator (SplitMix64), so a failing corpus can be reproduced.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 @Suite("JSON structural scanner")

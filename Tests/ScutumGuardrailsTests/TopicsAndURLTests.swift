@@ -1,4 +1,5 @@
 import Testing
+import ScutumCore
 
 @testable import ScutumGuardrails
 

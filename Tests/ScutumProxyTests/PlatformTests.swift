@@ -78,23 +78,24 @@ struct PlatformTests {
         }
     }
 
+    /// Sends requests with `key` (flushing spend after each) until one is refused; that refusal.
+    static func spendUntilRefused(_ gateway: Gateway, key: String, attempts: Int = 40) async throws -> HTTPResult? {
+        for _ in 0..<attempts {
+            let result = try await gateway.request("/v1/chat/completions", key: key,
+                body: Gateway.chat("Write a short poem about APIs."))
+            if result.status != 200 { return result }
+            await gateway.node.spend.flush()
+        }
+        return nil
+    }
+
     @Test("a key budget stops requests once spent, before any upstream call, with a clear error")
     func keyBudget() async throws {
         try await Gateway.with { gateway in
             let (key, record) = try await gateway.keys.create(alias: "budgeted")
             _ = try await BudgetStore(client: gateway.node.postgres, logger: TestEnvironment.logger)
                 .upsert(.key(record.keyID), maxBudget: 0.00002, softBudget: nil, duration: BudgetDuration(parsing: "30d"))
-            var refusal: HTTPResult?
-            for _ in 0..<40 {
-                let result = try await gateway.request("/v1/chat/completions", key: key,
-                    body: Gateway.chat("Write a short poem about APIs."))
-                if result.status != 200 {
-                    refusal = result
-                    break
-                }
-                await gateway.node.spend.flush()
-            }
-            let refused = try #require(refusal)
+            let refused = try #require(try await Self.spendUntilRefused(gateway, key: key))
             #expect(refused.status == 400)
             let error = try refused.openAIError
             #expect(error["type"] as? String == "budget_exceeded")

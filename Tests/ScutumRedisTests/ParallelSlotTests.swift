@@ -44,4 +44,34 @@ struct ParallelSlotTests {
             #expect(try await live.acquire("k", limit: 1))
         }
     }
+
+    @Test("slots cannot leak: nodes that die are dropped from the hash after the stale time, and an idle pool's key expires")
+    func deadNodesLeaveNoTrace() async throws {
+        try await withTestRedis { (redis: RedisClient) async throws in
+            let namespace = "test-par-\(UUID().uuidString.prefix(8))"
+            let key = RedisArgument("{\(namespace):par:k}")
+            let stale = Duration.seconds(2)
+            // Twenty nodes come and go, each taking a slot (no spare: a share of 1) and dying without
+            // giving it back.
+            func slots(_ node: String) -> ParallelSlots {
+                ParallelSlots(redis: redis, namespace: namespace, node: node, staleAfter: stale, liveNodes: { 20 })
+            }
+            for index in 0..<20 {
+                let node = slots("gone-\(index)")
+                #expect(try await node.acquire("k", limit: 20))
+            }
+            // Two fields a node (fewer if a slow machine let the first ones go stale already).
+            #expect((try await redis.send(["HLEN", key]).int ?? 0) <= 40)
+            let live = slots("live")
+            try await Task.sleep(for: .milliseconds(2_200))
+            // The next call drops every stale node: the hash holds the live node only, its slot back.
+            #expect(try await live.acquire("k", limit: 20))
+            #expect(try await redis.send(["HLEN", key]).int == 2)
+            let ttl = try await redis.send(["PTTL", key]).int ?? -2
+            #expect(ttl > 0 && ttl <= 4_000)
+            // Nobody confirms any more (the live node died too): the key itself goes.
+            try await Task.sleep(for: .milliseconds(4_300))
+            #expect(try await redis.send(["EXISTS", key]).int == 0)
+        }
+    }
 }

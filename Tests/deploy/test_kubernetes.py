@@ -369,23 +369,88 @@ def test_production_scales_further_than_base():
     assert not [o for o in RENDERED["overlays/production"] if o["kind"] == "StatefulSet"], "production bundles no database"
 
 
+PUBLIC_HOST = "llm.example.com"
+OPERATOR_ONLY = ["/metrics", "/metrics/", "/health/readiness", "/health/readiness/"]
+
+
+def routed(path, rule_path, path_type, regex_host):
+    """The request path a rule sends upstream for `path`, or None when the rule does not take it (the
+    subset of ingress-nginx's matching used here: Exact, Prefix, and regular expressions, which it
+    applies to every path of a host where any Ingress sets use-regex)."""
+    if path_type == "Exact":
+        return path if path == rule_path else None
+    if regex_host or path_type == "ImplementationSpecific":
+        return path if re.match(rule_path, path, re.IGNORECASE) else None
+    prefix = rule_path.rstrip("/")
+    return path if path == prefix or path.startswith(prefix + "/") or rule_path == "/" else None
+
+
+def ingress_paths(objects):
+    """(host, path, pathType, service, port, annotations) for every path of every Ingress."""
+    entries = []
+    for ingress in (o for o in objects if o["kind"] == "Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                service = path["backend"]["service"]
+                entries.append((rule["host"], path["path"], path["pathType"], service["name"],
+                                service["port"]["number"], ingress["metadata"].get("annotations", {})))
+    return entries
+
+
 @pytest.mark.parametrize("overlay", sorted(RENDERED))
 def test_ingress(overlay):
     objects = RENDERED[overlay]
-    ingress = one(objects, "Ingress")
-    spec, annotations = ingress["spec"], ingress["metadata"]["annotations"]
-    assert spec["ingressClassName"] == "nginx"
-    assert any(k.startswith("cert-manager.io/") for k in annotations)
+    ingresses = [o for o in objects if o["kind"] == "Ingress"]
+    assert ingresses
+    main = one(objects, "Ingress", "scutum")
+    annotations = main["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
     assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 600
-    tls_hosts = {h for t in spec["tls"] for h in t["hosts"]}
-    assert all(t.get("secretName") for t in spec["tls"])
-    backends = set()
-    for rule in spec["rules"]:
-        assert rule["host"] in tls_hosts, f"{rule['host']} is served without TLS"
-        for path in rule["http"]["paths"]:
-            backends.add((path["backend"]["service"]["name"], path["backend"]["service"]["port"]["number"]))
-    assert backends == {("scutum-proxy", 4000), ("scutum-admin", 8086), ("scutum-admin", 5173)}
+    tls_hosts = set()
+    for ingress in ingresses:
+        assert ingress["spec"]["ingressClassName"] == "nginx"
+        assert any(k.startswith("cert-manager.io/") for k in ingress["metadata"]["annotations"])
+        assert all(t.get("secretName") for t in ingress["spec"]["tls"])
+        tls_hosts |= {h for t in ingress["spec"]["tls"] for h in t["hosts"]}
+    entries = ingress_paths(objects)
+    for host, *_ in entries:
+        assert host in tls_hosts, f"{host} is served without TLS"
+    assert {(service, port) for _, _, _, service, port, _ in entries} == {
+        ("scutum-proxy", 4000), ("scutum-admin", 8086), ("scutum-admin", 5173)}
+
+
+def public_route(objects, path):
+    """Where the public host sends `path`: (service, port, upstream path), or None (404)."""
+    entries = [e for e in ingress_paths(objects) if e[0] == PUBLIC_HOST]
+    regex_host = any(a.get("nginx.ingress.kubernetes.io/use-regex") == "true" for *_, a in entries)
+    for _, rule_path, path_type, service, port, annotations in entries:
+        if routed(path, rule_path, path_type, regex_host) is None:
+            continue
+        target = annotations.get("nginx.ingress.kubernetes.io/rewrite-target")
+        if target:
+            match = re.match(rule_path, path, re.IGNORECASE)
+            path = re.sub(r"\$(\d)", lambda m: match.group(int(m.group(1))), target)
+        return service, port, path
+    return None
+
+
+@pytest.mark.parametrize("overlay", sorted(RENDERED))
+def test_public_host_hides_metrics_and_readiness(overlay):
+    objects = RENDERED[overlay]
+    for path in OPERATOR_ONLY:
+        assert public_route(objects, path) is None, f"{path} is reachable on the public host"
+    assert public_route(objects, "/v1/chat/completions") == ("scutum-proxy", 4000, "/v1/chat/completions")
+    assert public_route(objects, "/health/liveness") == ("scutum-proxy", 4000, "/health/liveness")
+
+
+@pytest.mark.parametrize("overlay", sorted(RENDERED))
+def test_admin_api_under_admin_on_the_public_host(overlay):
+    """The guide's production base is https://<host>/admin/api/v1 (and /admin/auth/login)."""
+    objects = RENDERED[overlay]
+    assert public_route(objects, "/admin/api/v1/keys") == ("scutum-admin", 8086, "/api/v1/keys")
+    assert public_route(objects, "/admin/auth/login") == ("scutum-admin", 8086, "/auth/login")
+    admin_host = [e for e in ingress_paths(objects) if e[0] == "admin.llm.example.com"]
+    assert [(p, s, n) for _, p, _, s, n, _ in admin_host] == [("/", "scutum-admin", 8086)]
 
 
 # ---------------------------------------------------------------- trial overlay

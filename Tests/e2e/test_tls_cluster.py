@@ -130,7 +130,8 @@ def stack(workdir, tls):
 
         def up():
             try:
-                with urllib.request.urlopen(PROXY + "/health/readiness", timeout=1, context=context) as response:
+                # Liveness: the public host does not serve /health/readiness (nor /metrics).
+                with urllib.request.urlopen(PROXY + "/health/liveness", timeout=1, context=context) as response:
                     return response.status == 200
             except OSError:
                 return nginx.poll() is not None and pytest.fail(
@@ -171,9 +172,9 @@ class AdminAnswer:
         return json.loads(self.text)
 
 
-def admin_call(method, path, cert, body=None, token=None):
+def admin_call(method, path, cert, body=None, token=None, base=ADMIN):
     """One Admin API call over TLS with the standard library (verifying the test certificate)."""
-    request = urllib.request.Request(ADMIN + path, method=method,
+    request = urllib.request.Request(base + path, method=method,
                                      data=None if body is None else json.dumps(body).encode())
     request.add_header("Content-Type", "application/json")
     if token:
@@ -247,6 +248,18 @@ def test_admin_login_over_tls_and_a_generated_key_works_on_the_proxy(stack):
     answer = sdk(key, stack["cert"]).chat.completions.create(
         model="claude-sonnet-4.5", messages=[{"role": "user", "content": "Hello"}])
     assert answer.choices[0].message.content
+
+
+def test_public_host_serves_the_admin_api_under_admin_and_hides_operator_endpoints(stack):
+    """The guide's production Admin base is https://<host>/admin/api/v1; /metrics and readiness stay private."""
+    login = admin_call("POST", "/admin/auth/login", stack["cert"], {"api_key": MASTER_KEY}, base=PROXY)
+    assert login.status_code == 200, login.text
+    token = login.json()["access_token"]
+    teams = admin_call("GET", "/admin/api/v1/teams", stack["cert"], token=token, base=PROXY)
+    assert teams.status_code == 200, teams.text
+    for path in ("/metrics", "/metrics/", "/health/readiness", "/health/readiness/"):
+        hidden = admin_call("GET", path, stack["cert"], base=PROXY)
+        assert hidden.status_code == 404, f"{path}: {hidden.status_code} {hidden.text[:200]}"
 
 
 def test_sigkill_of_a_node_under_load_fails_no_request(stack):

@@ -4,6 +4,8 @@
 #   deploy/local/services.sh start  NAME PG_PORT REDIS_PORT   # install what is missing, start, print URLs
 #   deploy/local/services.sh stop   NAME PG_PORT REDIS_PORT
 #   deploy/local/services.sh status NAME PG_PORT REDIS_PORT
+#   deploy/local/services.sh stop-postgres|stop-redis NAME PG_PORT REDIS_PORT   # one of them (fault drills);
+#                                                      `start` brings it back (Redis empty, as a real restart)
 #
 # After `start`, .data/NAME/urls.env holds DATABASE_URL (role and database "scutum", superuser, so
 # tests may create databases) and REDIS_URL. Idempotent: starting twice reuses what runs.
@@ -135,12 +137,12 @@ REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 URLS
     cat "$STATE/urls.env"
     ;;
-stop)
-    if [ -e "$STATE/pg" ] && [ -n "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null)" ]; then
+stop|stop-postgres|stop-redis)
+    [ "$ACTION" = stop-redis ] || if [ -e "$STATE/pg" ] && [ -n "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null)" ]; then
         data="$(readlink -f "$STATE/pg")/data"
         as_pg "$(pg_bin)/pg_ctl" -D "$data" status >/dev/null 2>&1 && as_pg "$(pg_bin)/pg_ctl" -D "$data" -m fast -w stop >/dev/null && log "PostgreSQL stopped"
     fi
-    if command -v redis-cli >/dev/null && redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+    [ "$ACTION" = stop-postgres ] || if command -v redis-cli >/dev/null && redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
         redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
         log "Redis stopped"
     fi

@@ -2,6 +2,7 @@
 # `make test`: install and start PostgreSQL and Redis, run the Swift suites against them, then run the
 # user guide's examples verbatim (curl and the OpenAI Python SDK) against a demo gateway on :4000, and
 # the admin console's browser tests (headless Chromium + Selenium) against the same gateway's :5173.
+# Then a fault drill: a gateway under load while PostgreSQL, then Redis, are stopped (Tests/drill).
 # Stops everything it started; exits non-zero if anything failed.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -123,10 +124,17 @@ step "deployment manifests: Kubernetes schemas (offline)"
 .venv/bin/python -m pytest -q Tests/deploy 2>&1 | tee "$LOGS/pytest-deploy.log"
 deploy_status=${PIPESTATUS[0]}
 
+step "fault drill: PostgreSQL, then Redis, stopped for 20 s each under load (its own services)"
+SCUTUM_BIN="$ROOT/.build/debug/scutum" SCUTUM_ROOT="$ROOT" SCUTUM_E2E_LOGS="$LOGS" \
+    .venv/bin/python -m pytest -q -s Tests/drill 2>&1 | tee "$LOGS/pytest-drill.log"
+drill_status=${PIPESTATUS[0]}
+
 step "summary"
 grep -E "Test run with [0-9]+ tests" "$LOGS/swift-test.log" | tail -1
 grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest.log" | tail -1
 grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest-deploy.log" | tail -1
+echo "fault drill: $(grep -E "^drill:" "$LOGS/pytest-drill.log" | tail -1); $(grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest-drill.log" | tail -1)"
 echo "console (browser): $(grep -E "[0-9]+ (passed|failed)|did not answer" "$LOGS/console-pytest.log" | tail -1)"
 grep -E "^console screenshots:" "$LOGS/console-pytest.log" | tail -1
-[ "$swift_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$deploy_status" -eq 0 ] && [ "$console_status" -eq 0 ]
+[ "$swift_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$deploy_status" -eq 0 ] && [ "$console_status" -eq 0 ] \
+    && [ "$drill_status" -eq 0 ]

@@ -1,4 +1,5 @@
 import Foundation
+import ScutumCore
 
 /// The `generic_secret` and `aws_secret_access_key` rules of `SecretsDetector`: high-entropy values
 /// assigned to credential-like names (`api_key = "..."`, `"client_secret": "..."`, `TOKEN=...`); the

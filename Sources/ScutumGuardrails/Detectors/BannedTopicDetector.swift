@@ -1,3 +1,5 @@
+import ScutumCore
+
 /// The `banned_topic` scanner: one finding per topic (its first match), the rule being the topic's name.
 ///
 /// Keywords match as whole words (no letter, digit, `_` or non-ASCII byte on either side), ASCII

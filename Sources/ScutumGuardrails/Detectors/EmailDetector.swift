@@ -1,3 +1,5 @@
+import ScutumCore
+
 /// `EMAIL_ADDRESS`: `local@domain.tld` where the local part is letters, digits and `._%+-` (at most 64
 /// bytes, no leading/trailing dot) and the domain has at least two labels of letters, digits and `-`
 /// ending in an alphabetic TLD of two or more letters. Internationalized addresses (non-ASCII in the

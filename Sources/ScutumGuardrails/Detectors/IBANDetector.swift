@@ -1,3 +1,5 @@
+import ScutumCore
+
 /// `IBAN_CODE`: a two-letter country code with a known IBAN length, two check digits and the BBAN
 /// (uppercase letters and digits), written solid or in groups of four separated by single spaces,
 /// whose ISO 7064 mod-97 check gives 1. Lowercase IBANs are not matched.

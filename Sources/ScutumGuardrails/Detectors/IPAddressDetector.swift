@@ -1,3 +1,5 @@
+import ScutumCore
+
 /// `IP_ADDRESS`: dotted-quad IPv4 (octets 0-255, no leading zeros) and IPv6 (eight groups, or `::`
 /// compression with at least two groups, `::1`, and a trailing IPv4 part). Near misses it leaves:
 /// times (`12:30:45`), MAC addresses (`00:1A:2B:3C:4D:5E`), version strings with a number above 255

@@ -1,3 +1,5 @@
+import ScutumCore
+
 /// The phrase signals of `PromptInjectionDetector` and a word-by-word matcher for them.
 ///
 /// A phrase is written as slots separated by spaces; a slot lists alternative words with `|`; a

@@ -1,3 +1,5 @@
+import ScutumCore
+
 /// Invisible characters that hide text from a human reviewer, each run of them one finding:
 /// - `zero_width`: U+200B ZERO WIDTH SPACE, U+2060-2064 (word joiner, invisible operators), U+FEFF
 ///   (except as the first character), U+180E; U+200C/U+200D (ZWNJ/ZWJ) only between ASCII characters,

@@ -1,3 +1,5 @@
+import ScutumCore
+
 /// The `malicious_url` scanner. Rules:
 /// - `dangerous_scheme`: `javascript:` or `vbscript:` directly followed by code (not a space);
 /// - `data_url`: `data:` followed by a MIME type (`data:text/html,...`, `data:image/svg+xml;base64,...`);

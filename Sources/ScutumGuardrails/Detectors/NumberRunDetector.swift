@@ -1,3 +1,5 @@
+import ScutumCore
+
 /// `CREDIT_CARD`, `US_SSN` and `PHONE_NUMBER` from one pass over runs of digits.
 ///
 /// A run is a maximal stretch of digit groups joined by one separator (space, `-` or `.`, with an

@@ -1,3 +1,5 @@
+import ScutumCore
+
 /// `PERSON`, a heuristic and off unless listed in `pii_entities`: one to three capitalized words
 /// (`Smith`, `O'Brien`, `Smith-Jones`, `Müller`) right after an honorific (`Mr`, `Mrs`, `Ms`, `Miss`,
 /// `Mx`, `Dr`, `Prof`, `Sir`, `Madam`, `Rev`, with or without a dot) or after "my name is". Only the

@@ -1,3 +1,5 @@
+import ScutumCore
+
 /// The `prompt_injection` scanner: a heuristic score in 0...1 from weighted signals, compared with the
 /// profile's threshold. Signals (each counted once; the score is 1 - product(1 - weight), a noisy OR):
 /// - phrases (`InjectionPhrases`), matched word by word on text normalized to lower case with

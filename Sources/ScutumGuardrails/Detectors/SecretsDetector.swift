@@ -1,3 +1,5 @@
+import ScutumCore
+
 /// Credentials, by shape, each a rule of the `secrets` scanner:
 /// - `openai_api_key`: `sk-`, `sk-proj-`, `sk-svcacct-`, `sk-admin-` and 20+ key characters mixing
 ///   upper case, lower case and digits (so `sk-learn-some-words` is not one);

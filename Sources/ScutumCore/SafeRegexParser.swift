@@ -60,9 +60,12 @@ struct RegexParser {
     private let bytes: [UInt8]
     private var index = 0
     private var depth = 0
+    /// Whether letters match either case (always with `Options.guardrails`; after `(?i)` otherwise).
+    private var foldsCase: Bool
 
-    init(_ bytes: [UInt8]) {
+    init(_ bytes: [UInt8], caseInsensitive: Bool = true) {
         self.bytes = bytes
+        self.foldsCase = caseInsensitive
     }
 
     mutating func parse() throws(SafeRegexError) -> RegexNode {
@@ -168,7 +171,7 @@ struct RegexParser {
         case UInt8(ascii: "\\"): return try escape(inClass: false)
         case UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "?"):
             throw SafeRegexError("Nothing to repeat at byte \(index - 1)")
-        default: return .set(ByteSet.of(byte).caseFolded)
+        default: return .set(foldsCase ? ByteSet.of(byte).caseFolded : ByteSet.of(byte))
         }
     }
 
@@ -185,6 +188,7 @@ struct RegexParser {
             case UInt8(ascii: "i"):
                 guard current == UInt8(ascii: ")") else { throw SafeRegexError("Only the (?i) flag is supported") }
                 index += 1
+                foldsCase = true
                 return .empty
             case UInt8(ascii: "="), UInt8(ascii: "!"): throw SafeRegexError("Lookahead is not supported")
             case UInt8(ascii: ">"): throw SafeRegexError("Atomic groups are not supported")
@@ -270,7 +274,7 @@ struct RegexParser {
                 set.insert(low)
             }
         }
-        set = set.caseFolded
+        if foldsCase { set = set.caseFolded }
         return negated ? set.inverted : set
     }
 

@@ -7,7 +7,8 @@ public struct SafeRegexError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 }
 
-/// A user-supplied regular expression (banned-topic `patterns`) whose cost is bounded by construction.
+/// A user-supplied regular expression (banned-topic `patterns`, workflow `matches` conditions) whose cost is
+/// bounded by construction.
 ///
 /// It compiles to a Thompson NFA run by a Pike VM over the text's UTF-8 bytes, so a search is
 /// O(text bytes x program size) whatever the pattern: no backtracking, hence no catastrophic cases.
@@ -20,18 +21,39 @@ public struct SafeRegexError: Error, Sendable, Equatable, CustomStringConvertibl
 ///
 /// Syntax: literals, `.`, `[...]`/`[^...]` with ranges and `\d \w \s`, `\d \D \w \W \s \S \b \B`,
 /// `\n \t \r`, escaped punctuation, `^`/`$` (start/end of the text), groups `(...)`, `(?:...)`,
-/// `(?<name>...)`, alternation, `* + ? {n} {n,} {n,m}` and their lazy `?` forms. Matching is always
-/// ASCII case-insensitive (`(?i)` is accepted and changes nothing); `.` and negated classes match one
-/// byte, so non-ASCII characters match as their UTF-8 byte sequences. A match is at most
-/// `maximumMatchLength` bytes long.
+/// `(?<name>...)`, alternation, `* + ? {n} {n,} {n,m}` and their lazy `?` forms. With the default
+/// `Options.guardrails` matching is always ASCII case-insensitive (`(?i)` is accepted and changes nothing)
+/// and a match is at most `maximumMatchLength` bytes long; `Options.conditions` is case-sensitive until a
+/// `(?i)` (from there on) and has no length cap. `.` and negated classes match one byte, so non-ASCII
+/// characters match as their UTF-8 byte sequences.
 public struct SafeRegex: Sendable, Hashable, CustomStringConvertible {
+    /// How a pattern matches; the syntax and its limits are the same for all.
+    public struct Options: Sendable, Hashable {
+        /// Letters match either case everywhere; otherwise only after a `(?i)`.
+        public var caseInsensitive: Bool
+        /// The longest match in bytes (threads that started further back are dropped).
+        public var maximumMatchLength: Int
+
+        public init(caseInsensitive: Bool, maximumMatchLength: Int) {
+            self.caseInsensitive = caseInsensitive
+            self.maximumMatchLength = maximumMatchLength
+        }
+
+        /// Banned-topic patterns: case-insensitive, matches of at most `SafeRegex.maximumMatchLength` bytes.
+        public static let guardrails = Options(caseInsensitive: true, maximumMatchLength: SafeRegex.maximumMatchLength)
+        /// Workflow conditions: case-sensitive unless the pattern says `(?i)`, matches of any length.
+        public static let conditions = Options(caseInsensitive: false, maximumMatchLength: .max)
+    }
+
     public let source: String
+    public let options: Options
     let program: [RegexInstruction]
     /// 256 flags, 1 for each byte a match can start with: the search skips ahead to them.
     let firstBytes: [UInt8]
     /// Bytes every match contains (lower-case letters), at least 3, or empty: a prefilter for callers
     /// that already scan the text for literals (banned topics run them through their keyword automaton).
-    let requiredLiteral: [UInt8]
+    /// Only meaningful with `Options.guardrails` (case-insensitive).
+    package let requiredLiteral: [UInt8]
 
     public static let maximumPatternLength = 512
     public static let maximumRepetition = 100
@@ -39,12 +61,13 @@ public struct SafeRegex: Sendable, Hashable, CustomStringConvertible {
     /// Threads that started further back than this are dropped: the per-match input cap.
     public static let maximumMatchLength = 1024
 
-    public init(_ source: String) throws(SafeRegexError) {
+    /// Compiles `source`; throws with a message naming what is not supported.
+    public init(_ source: String, options: Options = .guardrails) throws(SafeRegexError) {
         guard !source.isEmpty else { throw SafeRegexError("Pattern must not be empty") }
         guard source.utf8.count <= Self.maximumPatternLength else {
             throw SafeRegexError("Pattern must be at most \(Self.maximumPatternLength) bytes")
         }
-        var parser = RegexParser(Array(source.utf8))
+        var parser = RegexParser(Array(source.utf8), caseInsensitive: options.caseInsensitive)
         let node = try parser.parse()
         requiredLiteral = node.requiredLiteral
         var compiler = RegexCompiler()
@@ -54,6 +77,7 @@ public struct SafeRegex: Sendable, Hashable, CustomStringConvertible {
             throw SafeRegexError("Pattern is too large (more than \(Self.maximumProgramSize) instructions)")
         }
         self.source = source
+        self.options = options
         self.program = compiler.program
         let first = Self.start(of: compiler.program).bytes
         self.firstBytes = (0..<256).map { first.contains(UInt8($0)) ? 1 : 0 }
@@ -62,8 +86,11 @@ public struct SafeRegex: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { source }
 
-    public static func == (lhs: SafeRegex, rhs: SafeRegex) -> Bool { lhs.source == rhs.source }
-    public func hash(into hasher: inout Hasher) { hasher.combine(source) }
+    public static func == (lhs: SafeRegex, rhs: SafeRegex) -> Bool { lhs.source == rhs.source && lhs.options == rhs.options }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(source)
+        hasher.combine(options)
+    }
 
     /// The leftmost match's UTF-8 byte range (leftmost-first, like Perl among matches starting there).
     public func firstMatch(in text: String) -> Range<Int>? {
@@ -71,7 +98,9 @@ public struct SafeRegex: Sendable, Hashable, CustomStringConvertible {
         return text.withUTF8 { firstMatch(in: $0) }
     }
 
-    func firstMatch(in text: Bytes) -> Range<Int>? {
+    /// The leftmost match's byte range in `text`.
+    package func firstMatch(in text: Bytes) -> Range<Int>? {
+        let maximumMatchLength = options.maximumMatchLength
         var current = RegexThreads(capacity: program.count)
         var next = RegexThreads(capacity: program.count)
         var stack: [Int] = []
@@ -101,7 +130,7 @@ public struct SafeRegex: Sendable, Hashable, CustomStringConvertible {
                 switch program[pc] {
                 case .byte(let set):
                     if position < text.count, set.contains(text[position]),
-                        position + 1 - start <= Self.maximumMatchLength
+                        position + 1 - start <= maximumMatchLength
                     {
                         add(&next, &stack, pc: pc + 1, start: start, at: position + 1, in: text)
                     }
