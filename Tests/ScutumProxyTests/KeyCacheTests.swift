@@ -161,6 +161,20 @@ struct KeyCacheTests {
         #expect(await Self.refusal(authenticator, key) == .invalidAPIKey("This API key has been revoked."))
     }
 
+    /// Sends a request for `key` whose look-up is held once it has read its answer, runs `meanwhile`,
+    /// lets the look-up finish, and returns what that request got.
+    static func heldLookup(_ store: CountingStore, _ authenticator: Authenticator, key: String,
+        meanwhile: () -> Void) async -> GatewayError?
+    {
+        let gate = Gate()
+        store.state.withLock { $0.hold = gate }
+        async let first = refusal(authenticator, key)
+        await gate.entered()
+        meanwhile()
+        gate.open()
+        return await first
+    }
+
     @Test("a look-up in flight when its key is invalidated does not cache the old answer")
     func invalidationDuringLookup() async throws {
         let store = CountingStore()
@@ -168,17 +182,12 @@ struct KeyCacheTests {
         let authenticator = Self.authenticator(store, cache: cache)
         let key = APIKey.generate()
         store.add(key)
-        let gate = Gate()
-        store.state.withLock { $0.hold = gate }
-        // This request reads the key as usable, then is held before its answer is cached.
-        async let first = Self.refusal(authenticator, key)
-        await gate.entered()
-        // Meanwhile the key is revoked and the NOTIFY reaches this node.
-        store.block(key)
-        cache.invalidate(hash: APIKey.hash(key))
-        gate.open()
-        // The request that began before the revoke may pass; nothing after it may.
-        _ = await first
+        // This request reads the key as usable; before its answer is cached the key is revoked and
+        // the NOTIFY reaches this node. It began before the revoke and may pass; nothing after it may.
+        _ = await Self.heldLookup(store, authenticator, key: key) {
+            store.block(key)
+            cache.invalidate(hash: APIKey.hash(key))
+        }
         #expect(await Self.refusal(authenticator, key) == .invalidAPIKey("This API key has been revoked."))
         #expect(store.lookups(key) == 2)
     }
@@ -190,13 +199,10 @@ struct KeyCacheTests {
         let authenticator = Self.authenticator(store, cache: cache)
         let key = APIKey.generate()
         store.add(key)
-        let gate = Gate()
-        store.state.withLock { $0.hold = gate }
-        async let first = Self.refusal(authenticator, key)
-        await gate.entered()
-        cache.invalidate(hash: APIKey.hash(APIKey.generate()))
-        gate.open()
-        #expect(await first == nil)
+        let first = await Self.heldLookup(store, authenticator, key: key) {
+            cache.invalidate(hash: APIKey.hash(APIKey.generate()))
+        }
+        #expect(first == nil)
         #expect(await Self.refusal(authenticator, key) == nil)
         #expect(store.lookups(key) == 1)
     }
