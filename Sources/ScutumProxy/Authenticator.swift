@@ -53,8 +53,8 @@ public struct Authenticator: Sendable {
         let stale: KeyCache.CachedKey?
         switch cache.lookup(hash, now: .now) {
         case .fresh(let key): return key
-        case .stale(let key, storeDown: true): return key
-        case .stale(let key, storeDown: false): stale = key
+        case .stale(let key, askStore: false): return key
+        case .stale(let key, askStore: true): stale = key
         case .missing: stale = nil
         }
         let ticket = cache.ticket(for: hash)

@@ -29,9 +29,9 @@ public final class KeyCache: Sendable {
     public enum Answer: Sendable, Equatable {
         /// Within its time to live: the key, or nil for "no such key".
         case fresh(CachedKey?)
-        /// Past its time to live: ask the store, and use this if the store cannot answer.
-        /// `storeDown`: a look-up failed moments ago; use this without asking.
-        case stale(CachedKey, storeDown: Bool)
+        /// Past its time to live. `askStore`: ask the store, and use this if it cannot answer; false
+        /// when another request is asking already or a look-up failed moments ago: use this at once.
+        case stale(CachedKey, askStore: Bool)
         /// Nothing known: ask the store.
         case missing
     }
@@ -77,7 +77,8 @@ public final class KeyCache: Sendable {
         state.withLock { state -> Answer in
             if let entry = state.known.get(hash) {
                 if entry.freshUntil > now { return .fresh(entry.key) }
-                return .stale(entry.key, storeDown: state.storeDownUntil.map { $0 > now } ?? false)
+                let storeDown = state.storeDownUntil.map { $0 > now } ?? false
+                return .stale(entry.key, askStore: !storeDown && state.inFlight[hash] == nil)
             }
             if let expires = state.unknown.peek(hash) {
                 if expires > now { return .fresh(nil) }

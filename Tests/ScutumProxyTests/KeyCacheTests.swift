@@ -164,13 +164,13 @@ struct KeyCacheTests {
     /// Sends a request for `key` whose look-up is held once it has read its answer, runs `meanwhile`,
     /// lets the look-up finish, and returns what that request got.
     static func heldLookup(_ store: CountingStore, _ authenticator: Authenticator, key: String,
-        meanwhile: () -> Void) async -> GatewayError?
+        meanwhile: () async -> Void) async -> GatewayError?
     {
         let gate = Gate()
         store.state.withLock { $0.hold = gate }
         async let first = refusal(authenticator, key)
         await gate.entered()
-        meanwhile()
+        await meanwhile()
         gate.open()
         return await first
     }
@@ -205,5 +205,20 @@ struct KeyCacheTests {
         #expect(first == nil)
         #expect(await Self.refusal(authenticator, key) == nil)
         #expect(store.lookups(key) == 1)
+    }
+
+    @Test("a stale key being looked up again is served at once to every other request, which do not ask too")
+    func staleKeyRefreshedOnce() async throws {
+        let store = CountingStore()
+        let authenticator = Self.authenticator(store, ttl: .milliseconds(100))
+        let key = APIKey.generate()
+        store.add(key)
+        #expect(await Self.refusal(authenticator, key) == nil)
+        try await Task.sleep(for: .milliseconds(200))
+        let first = await Self.heldLookup(store, authenticator, key: key) {
+            for _ in 0..<5 { #expect(await Self.refusal(authenticator, key) == nil) }
+        }
+        #expect(first == nil)
+        #expect(store.lookups(key) == 2)
     }
 }
