@@ -4,8 +4,9 @@ import ScutumCore
 import ScutumStore
 
 /// Issues access tokens for the master key or an admin key, and turns a bearer token back into
-/// the caller, re-checking on every request that the key behind it still exists, is not blocked
-/// and has not expired.
+/// the caller, re-checking on every request, reads included, that the key behind it still exists,
+/// still has the admin role, is not blocked and has not expired: a demoted or blocked key loses
+/// every token it was issued at once.
 struct AdminAuthenticator: Sendable {
     let jwt: AdminJWT
     let masterKey: String?
@@ -19,7 +20,9 @@ struct AdminAuthenticator: Sendable {
         if let masterKey, !masterKey.isEmpty, APIKey.constantTimeEquals(apiKey, masterKey) {
             subject = AdminPrincipal.masterSubject
         } else {
-            guard let record = try await keys.find(hash: APIKey.hash(apiKey)), Self.isUsable(record, now: now) else {
+            guard APIKey.isWellFormed(apiKey), let record = try await keys.find(hash: APIKey.hash(apiKey)),
+                Self.isUsable(record, now: now)
+            else {
                 throw AdminError.unauthorized("Invalid API key")
             }
             guard record.role == AdminPrincipal.Role.admin.rawValue else {
@@ -45,12 +48,14 @@ struct AdminAuthenticator: Sendable {
             return AdminPrincipal(subject: claims.subject, role: claims.role, expiresAt: expiresAt)
         }
         guard let id = UUID(uuidString: claims.subject) else { throw AdminError.invalidToken }
-        guard let record = try await keys.find(id: id), Self.isUsable(record, now: now) else {
+        // Read from PostgreSQL on every request (the Admin API is not the hot path), so a change
+        // made on any node applies at once on every node.
+        guard let record = try await keys.find(id: id), Self.isUsable(record, now: now),
+            record.role == AdminPrincipal.Role.admin.rawValue
+        else {
             throw AdminError.unauthorized("Token has been revoked")
         }
-        // A key demoted since login keeps read access only.
-        let role: AdminPrincipal.Role = claims.role == .admin && record.role == "admin" ? .admin : .user
-        return AdminPrincipal(subject: claims.subject, role: role, expiresAt: expiresAt)
+        return AdminPrincipal(subject: claims.subject, role: claims.role, expiresAt: expiresAt)
     }
 
     static func isUsable(_ record: KeyRecord, now: Date) -> Bool {

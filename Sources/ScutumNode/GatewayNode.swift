@@ -61,6 +61,8 @@ public struct GatewayNode: Sendable {
     {
         self.configuration = configuration
         self.logger = logger
+        // Refused before anything that needs shutting down is made.
+        let adminTokenSecret = try configuration.admin.map { _ in try configuration.adminTokenSecret() }
         let http = UpstreamHTTP(timeouts: configuration.upstreamTimeouts,
             maximumConnectionsPerHost: configuration.upstreamConnectionsPerHost)
         let providers = ProviderRegistry.standard(http: http)
@@ -208,7 +210,9 @@ public struct GatewayNode: Sendable {
                 if change.kind == "mcp" || change.kind == "mcp_sync" { mcpWakeUps.wake() }
             },
             onResync: {
-                keyCache.invalidateAll()
+                // Missed changes are picked up as each key is next used; until then (and while
+                // PostgreSQL cannot answer) the cached keys keep serving.
+                keyCache.expireAll()
                 await loader.reload()
             }))
         services.append(usage)
@@ -241,10 +245,10 @@ public struct GatewayNode: Sendable {
                 await sync.run(fence: fence)
             })
         }
-        if let adminConfiguration = configuration.admin {
+        if let adminConfiguration = configuration.admin, let adminTokenSecret {
             let base = resolvedCatalog
             let adminDependencies = AdminDependencies(postgres: postgres, masterKey: configuration.proxy.masterKey,
-                jwtSecret: configuration.jwtSecret, catalogModels: { base.deployments },
+                jwtSecret: adminTokenSecret, catalogModels: { base.deployments },
                 liveSpend: { budget in try? await ledger.current([budget]).first }, nodeID: nodeID,
                 deployMCPConfig: { try await MCPSync.requestDeployment(postgres: postgres, logger: logger) },
                 secrets: configuration.secrets,

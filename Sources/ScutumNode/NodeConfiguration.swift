@@ -46,8 +46,9 @@ public struct NodeConfiguration: Sendable {
     /// API's host; nil when disabled or when the node serves no Admin API.
     public var console: ConsoleConfiguration?
     /// HS256 secret of admin access tokens: `JWT_SECRET_KEY`, else derived from the master key so
-    /// every node of a cluster agrees without extra configuration.
-    public var jwtSecret: [UInt8]
+    /// every node of a cluster agrees without extra configuration; nil without either, and then the
+    /// node refuses to serve the Admin API (`adminTokenSecret()`).
+    public var jwtSecret: [UInt8]?
     /// Encrypts secrets stored in PostgreSQL (MCP servers' env and header values): from
     /// `SCUTUM_ENCRYPTION_KEY`, else from the master key; nil (stored in clear) without either.
     public var secrets: SecretBox?
@@ -136,6 +137,7 @@ public struct NodeConfiguration: Sendable {
             port: try integer("SCUTUM_PROXY_PORT", default: 4000, range: 0...65535),
             masterKey: value("SCUTUM_API_KEY"),
             maximumBodyBytes: try integer("SCUTUM_MAX_REQUEST_BYTES", default: 32 * 1024 * 1024, range: 1024...Int.max),
+            keyCacheTTL: try seconds("SCUTUM_KEY_CACHE_SECONDS", default: 300),
             backendTimeout: try seconds("SCUTUM_BACKEND_TIMEOUT_SECONDS", default: 2))
         proxy.abandonedStreamDrain = try seconds("SCUTUM_ABANDONED_STREAM_DRAIN_SECONDS", default: 60)
         if let key = proxy.masterKey, key.count < 16 {
@@ -200,14 +202,15 @@ public struct NodeConfiguration: Sendable {
             consolePort == 0 ? nil : ConsoleConfiguration(host: admin.host, port: consolePort)
         }
         if let secret = value("JWT_SECRET_KEY") {
-            guard secret.utf8.count >= 16 else {
-                throw Invalid(description: "JWT_SECRET_KEY is too short; use at least 32 random characters")
+            guard secret.utf8.count >= 32 else {
+                throw Invalid(description: "JWT_SECRET_KEY is too short (\(secret.utf8.count) bytes); use at least 32 random characters (e.g. `openssl rand -hex 32`)")
             }
             jwtSecret = Array(secret.utf8)
         } else {
-            let seed = proxy.masterKey ?? "scutum-without-master-key"
-            jwtSecret = Array(HMAC<SHA256>.authenticationCode(for: Array("scutum admin tokens".utf8),
-                using: SymmetricKey(data: Array(seed.utf8))))
+            jwtSecret = proxy.masterKey.map { masterKey in
+                Array(HMAC<SHA256>.authenticationCode(for: Array("scutum admin tokens".utf8),
+                    using: SymmetricKey(data: Array(masterKey.utf8))))
+            }
         }
         if let material = value("SCUTUM_ENCRYPTION_KEY") {
             guard material.utf8.count >= 16 else {
@@ -217,6 +220,21 @@ public struct NodeConfiguration: Sendable {
         } else {
             secrets = proxy.masterKey.map { SecretBox(material: Array($0.utf8)) }
         }
+    }
+}
+
+extension NodeConfiguration {
+    /// The secret admin tokens are signed with. A node serving the Admin API needs `JWT_SECRET_KEY`
+    /// or a master key: a secret anyone could know would let anyone mint admin tokens.
+    public func adminTokenSecret() throws(Invalid) -> [UInt8] {
+        guard let jwtSecret else {
+            throw Invalid(description: """
+                JWT_SECRET_KEY is not set: the Admin API signs its access tokens with it. Set JWT_SECRET_KEY \
+                (at least 32 random characters, e.g. `openssl rand -hex 32`, the same on every node) or a master \
+                key in SCUTUM_API_KEY, or turn the Admin API off with SCUTUM_ADMIN_ENABLED=false
+                """)
+        }
+        return jwtSecret
     }
 }
 

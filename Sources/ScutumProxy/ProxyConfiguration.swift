@@ -6,7 +6,9 @@ public struct ProxyConfiguration: Sendable {
     public var masterKey: String?
     /// Largest request body accepted, in bytes (413 above it).
     public var maximumBodyBytes: Int
-    /// How long a key found in PostgreSQL stays cached (changes invalidate it sooner, via NOTIFY).
+    /// How long a key found in PostgreSQL is used before it is looked up again (changes invalidate it
+    /// sooner, via NOTIFY; `SCUTUM_KEY_CACHE_SECONDS`); past it the key is still served while PostgreSQL
+    /// cannot answer.
     public var keyCacheTTL: Duration
     /// How long an unknown key is remembered as unknown.
     public var negativeKeyCacheTTL: Duration

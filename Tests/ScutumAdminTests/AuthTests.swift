@@ -154,7 +154,9 @@ struct AuthTests {
     @Test("every write refuses a user-role token with 403; every read accepts it")
     func userRoleIsReadOnly() async throws {
         try await AdminFixture.withAPI { api, client in
-            let (_, record) = try await KeyStore(client: client, logger: TestEnvironment.logger).create(alias: "viewer")
+            // A user-role token (the login endpoint issues none; the role is checked all the same).
+            let (_, record) = try await KeyStore(client: client, logger: TestEnvironment.logger).create(alias: "viewer",
+                role: "admin")
             let userToken = AdminFixture.token(subject: record.id.uuidString.lowercased(), role: .user)
             for endpoint in everyEndpoint {
                 let reply = try await api.call(endpoint.method, endpoint.path, endpoint.body, as: userToken)
@@ -169,9 +171,40 @@ struct AuthTests {
             expectError(try await api.call(.post, "/api/v1/teams", ["team_alias": "x"], as: masterUser), .forbidden,
                 "Admin role required")
             #expect(try await api.call(.get, "/api/v1/teams", as: masterUser).status == .ok)
-            // An admin token for a key whose role is now "user" keeps read access only.
-            let demoted = AdminFixture.token(subject: record.id.uuidString.lowercased(), role: .admin)
-            expectError(try await api.call(.put, "/api/v1/settings", [:], as: demoted), .forbidden, "Admin role required")
+        }
+    }
+
+    @Test("a demoted or blocked admin key loses every token at once, reads included; restored, the token works again")
+    func demotedOrBlockedKeyLosesItsTokens() async throws {
+        try await AdminFixture.withAPI { api, client in
+            let keys = KeyStore(client: client, logger: TestEnvironment.logger)
+            let (adminKey, record) = try await keys.create(alias: "ops", role: "admin")
+            let login = try await api.call(.post, "/auth/login", ["api_key": .string(adminKey)], as: .some(nil))
+            let token = try #require(login.json["access_token"]?.stringValue)
+            #expect(try await api.call(.get, "/api/v1/keys", as: token).status == .ok)
+            #expect(try await api.call(.put, "/api/v1/settings", [:], as: token).status == .ok)
+
+            let endpoints: [(method: HTTPRequest.Method, path: String, body: JSONValue?)] = [
+                (.get, "/api/v1/keys", nil), (.get, "/auth/me", nil), (.put, "/api/v1/settings", [:]),
+                (.post, "/api/v1/teams", ["team_alias": "x"]),
+            ]
+            func expectRefused(_ why: String) async throws {
+                for endpoint in endpoints {
+                    let reply = try await api.call(endpoint.method, endpoint.path, endpoint.body, as: token)
+                    #expect(reply.status == .unauthorized, "\(why): \(endpoint.path): \(reply.text)")
+                    #expect(reply.detail == "Token has been revoked", "\(why): \(endpoint.path): \(reply.text)")
+                }
+            }
+
+            var demoted = record
+            demoted.role = "user"
+            _ = try #require(try await keys.update(demoted))
+            try await expectRefused("demoted")
+            _ = try #require(try await keys.update(record))
+            #expect(try await api.call(.get, "/api/v1/keys", as: token).status == .ok)
+
+            try await keys.setBlocked(hash: record.keyHash, true)
+            try await expectRefused("blocked")
         }
     }
 

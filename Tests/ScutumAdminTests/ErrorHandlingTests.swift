@@ -59,8 +59,8 @@ struct ErrorHandlingTests {
                 expectError(try await api.call(method, path, body), .serviceUnavailable,
                     "The database is unavailable; retry shortly.")
             }
-            // An admin key's login needs the database.
-            expectError(try await api.call(.post, "/auth/login", ["api_key": "sk-some-admin-key"], as: .some(nil)),
+            // An admin key's login needs the database (a token that cannot be a key does not).
+            expectError(try await api.call(.post, "/auth/login", ["api_key": .string(APIKey.generate())], as: .some(nil)),
                 .serviceUnavailable, "The database is unavailable; retry shortly.")
         }
     }

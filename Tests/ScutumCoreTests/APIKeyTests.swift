@@ -21,6 +21,19 @@ struct APIKeyTests {
         #expect(custom.hasPrefix("sk-admin-") && custom.count == 57)
     }
 
+    @Test("only the shape generate() makes is well formed: prefix, length and alphabet")
+    func wellFormed() {
+        for _ in 0..<50 { #expect(APIKey.isWellFormed(APIKey.generate())) }
+        let key = APIKey.generate()
+        let body = String(key.dropFirst(3))
+        for token in ["", "sk-", "sk-x", key + "A", String(key.dropLast()), "pk-" + body, "SK-" + body,
+            "sk-" + String(body.dropLast()) + "=", "sk-" + String(body.dropLast()) + "é", "sk-" + String(body.dropLast()) + " ",
+            "sk-" + String(body.dropLast(2)) + "é", APIKey.generate(prefix: "sk-admin-"), "Bearer " + key]
+        {
+            #expect(!APIKey.isWellFormed(token), "\(token)")
+        }
+    }
+
     @Test("generated keys use the whole alphabet")
     func coverage() {
         var used: Set<Character> = []

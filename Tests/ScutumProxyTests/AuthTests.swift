@@ -70,6 +70,42 @@ struct AuthTests {
     }
 }
 
+extension AuthTests {
+    @Test("PostgreSQL down longer than the key cache's time to live: cached keys keep serving, unknown keys get 503; changes apply once it is back")
+    func cachedKeysOutliveAnOutage() async throws {
+        try await Gateway.with(variables: ["SCUTUM_KEY_CACHE_SECONDS": "1", "SCUTUM_BACKEND_TIMEOUT_SECONDS": "1"]) {
+            gateway in
+            let (key, record) = try await gateway.keys.create(alias: "through-an-outage")
+            // After the key's own creation notice: a look-up it overtakes is not cached.
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat("hi")).status == 200)
+            try await withDatabaseOutage(gateway.database) {
+                // Well past the time to live: the key is due for a look-up that cannot succeed.
+                try await Task.sleep(for: .seconds(3))
+                for _ in 0..<3 {
+                    let served = try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat("hi"))
+                    #expect(served.status == 200, "\(served.body)")
+                    try await Task.sleep(for: .milliseconds(700))
+                }
+                let unknown = try await gateway.request("/v1/chat/completions", key: APIKey.generate(),
+                    body: Gateway.chat("hi"))
+                #expect(unknown.status == 503)
+                #expect(try unknown.openAIError["code"] as? String == "key_store_unavailable")
+            }
+            // Back: a revoke made now reaches the node and applies.
+            let revoked = try await eventually(timeout: .seconds(30)) { () async throws -> Bool? in
+                (try? await gateway.keys.setBlocked(hash: record.keyHash, true)) == true ? true : nil
+            }
+            #expect(revoked == true)
+            let status = try await eventually(timeout: .seconds(15)) { () async throws -> Int? in
+                let result = try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat("hi"))
+                return result.status == 401 ? 401 : nil
+            }
+            #expect(status == 401)
+        }
+    }
+}
+
 /// Polls `check` until it returns a value or the time runs out.
 func eventually<T>(timeout: Duration = .seconds(5), _ check: () async throws -> T?) async throws -> T? {
     let deadline = ContinuousClock.now + timeout

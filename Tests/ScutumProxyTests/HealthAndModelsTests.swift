@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import NIOHTTP1
+import ScutumCore
 import ScutumProxy
 import ScutumStore
 import ScutumTestSupport
@@ -71,7 +72,7 @@ struct HealthAndModelsTests {
             let checks = try #require(try ready.json["checks"] as? [String: String])
             #expect(checks["postgres"] != "ok")
             #expect(try await gateway.request("/v1/chat/completions", body: Gateway.chat("hi")).status == 200)
-            let unknown = try await gateway.request("/v1/chat/completions", key: "sk-some-key-not-in-cache-000000",
+            let unknown = try await gateway.request("/v1/chat/completions", key: APIKey.generate(),
                 body: Gateway.chat("hi"))
             #expect(unknown.status == 503)
             #expect(try unknown.openAIError["code"] as? String == "key_store_unavailable")

@@ -114,7 +114,10 @@ def test_postgres_then_redis_outage_under_load():
            "DATABASE_URL": database_url, "REDIS_URL": urls()["REDIS_URL"], "SCUTUM_HOST": "127.0.0.1",
            "SCUTUM_PROXY_PORT": str(PROXY_PORT), "SCUTUM_ADMIN_PORT": "0", "SCUTUM_CONSOLE_PORT": "0",
            "SCUTUM_MOCK_UPSTREAM_PORT": str(MOCK_PORT), "SCUTUM_LOG_LEVEL": "info",
-           "SCUTUM_SHUTDOWN_GRACE_SECONDS": "5"}
+           "SCUTUM_SHUTDOWN_GRACE_SECONDS": "5",
+           # Shorter than the outage: the key is due for a look-up while PostgreSQL is away, and must
+           # still be served from the cache.
+           "SCUTUM_KEY_CACHE_SECONDS": "2"}
     subprocess.run([BIN, "migrate", "--env-file", "/dev/null"], env=env, check=True, capture_output=True)
     key = subprocess.run([BIN, "keys", "create", "--alias", "drill", "--env-file", "/dev/null"], env=env, check=True,
                          capture_output=True, text=True).stdout.strip()
