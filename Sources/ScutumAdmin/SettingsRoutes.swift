@@ -33,8 +33,11 @@ struct SettingsRoutes {
             if let value = fields.bool(name, nullable: false).value { changes[name] = .bool(value) }
         }
         for name in Self.strings {
-            if let value = fields.string(name, nullable: false, nonEmpty: true, maxLength: 256).value {
-                changes[name] = .string(value)
+            // `null` unsets (`default_model`: a request without `model` is then 400 again).
+            switch fields.string(name, nullable: true, nonEmpty: true, maxLength: 256) {
+            case .value(let value): changes[name] = .string(value)
+            case .null: changes[name] = .null
+            case .absent: break
             }
         }
         for name in Self.stringLists {

@@ -44,9 +44,11 @@ struct PlatformLoader: Sendable {
                     logger: logger)
                 platform.update { $0.guardrails = policy }
             }
-            if kinds.contains("model") || kinds.contains("routing") {
+            // Settings too: `enable_routing_policies` turns the policies on and off.
+            if kinds.contains("model") || kinds.contains("routing") || kinds.contains("settings") {
                 let overrides = try await ModelOverrideStore(client: postgres, logger: logger).list()
-                let policies = try await RoutingPolicyStore(client: postgres, logger: logger).list()
+                let policies = platform.current.routingPoliciesEnabled
+                    ? try await RoutingPolicyStore(client: postgres, logger: logger).list() : []
                 let rules = RoutingRules(policies: policies.filter(\.enabled).map { ($0.type, $0.config) })
                 platform.update { $0.routing = rules }
                 if applied.swap(overrides, rules) {

@@ -35,7 +35,7 @@ struct CompletionRoutes: Sendable {
     func chatCompletions(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let started = context.arrived ?? .now
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
-        let chat = try ChatCompletionRequest(bytes: bytes)
+        let chat = try parseChat(bytes)
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
             started: started, byteCount: bytes.readableBytes)
         if !chat.stream {
@@ -60,6 +60,32 @@ struct CompletionRoutes: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             try await relay.write(to: &writer)
         })
+    }
+
+    /// The chat request in `bytes`; one without `model` gets the `default_model` setting's, when set.
+    func parseChat(_ bytes: ByteBuffer) throws(GatewayError) -> ChatCompletionRequest {
+        do {
+            return try ChatCompletionRequest(bytes: bytes)
+        } catch where error.param == "model" && error.code == "missing_required_parameter" {
+            guard let model = pipeline.accounting?.platform.current.defaultModel else { throw error }
+            return try ChatCompletionRequest(bytes: Self.inserting(model: model, into: bytes))
+        }
+    }
+
+    /// `bytes` (a JSON object without `model`) with `"model":<model>` as its first member.
+    static func inserting(model: String, into bytes: ByteBuffer) -> ByteBuffer {
+        let view = bytes.readableBytesView
+        guard let open = view.firstIndex(of: UInt8(ascii: "{")) else { return bytes }
+        var out = ByteBuffer()
+        out.reserveCapacity(bytes.readableBytes + model.utf8.count + 16)
+        out.writeBytes(view[view.startIndex...open])
+        out.writeStaticString(#""model":"#)
+        out.writeBytes(JSONValue.string(model).jsonBytes.readableBytesView)
+        let rest = view[(open + 1)...]
+        let empty = rest.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 || $0 == UInt8(ascii: "}") }
+        if !empty { out.writeStaticString(",") }
+        out.writeBytes(rest)
+        return out
     }
 
     func embeddings(_ request: Request, context: ProxyRequestContext) async throws -> Response {

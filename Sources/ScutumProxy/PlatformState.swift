@@ -33,6 +33,11 @@ public struct PlatformSnapshot: Sendable {
     public var guardrailsEnabled = true
     /// The guardrail profiles and who they apply to.
     public var guardrails = GuardrailPolicy.empty
+    /// `enable_routing_policies`: off, the operators' routing policies (strategies, conditional
+    /// routes, fallbacks and groups from the Admin API) are ignored; the catalog file's still apply.
+    public var routingPoliciesEnabled = true
+    /// `default_model`: the model a chat completion without `model` is served by; nil refuses it (400).
+    public var defaultModel: String?
 
     public init() {}
 
@@ -45,6 +50,8 @@ public struct PlatformSnapshot: Sendable {
         defaultKeyRPM = settings["default_key_rpm"]?.intValue.map(Int.init) ?? 100
         defaultKeyTPM = settings["default_key_tpm"]?.intValue.map(Int.init) ?? 100_000
         guardrailsEnabled = settings["enable_guardrails"]?.boolValue ?? true
+        routingPoliciesEnabled = settings["enable_routing_policies"]?.boolValue ?? true
+        defaultModel = settings["default_model"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// The guardrail profiles a caller's requests go through (none when guardrails are off).

@@ -34,7 +34,7 @@ function form(settings, refresh) {
     }),
     (() => {
       const input = h("input", { id: "setting-default_model", name: "default_model", value: settings.default_model ?? "" });
-      controls.push(["default_model", () => input.value.trim() || undefined]);
+      controls.push(["default_model", () => input.value.trim() || null]);
       return h("div", { class: "field" }, h("label", { for: "setting-default_model" }, "Default model"), input);
     })(),
     (() => {
