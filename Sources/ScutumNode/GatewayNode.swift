@@ -25,7 +25,6 @@ public struct GatewayNode: Sendable {
     public let postgres: PostgresClient
     public let redis: RedisClient
     public let http: UpstreamHTTP
-    public let usage: UsageRecorder
     /// Settings, teams and budgets as this node knows them.
     public let platform: PlatformState
     /// Spend records on their way to Redis.
@@ -104,7 +103,6 @@ public struct GatewayNode: Sendable {
         let redis = RedisClient(configuration: configuration.redis, logger: logger)
         let keyCache = KeyCache()
         let catalogHolder = CatalogHolder(resolvedCatalog)
-        let usage = UsageRecorder(redis: redis, logger: logger)
         let keyStore = KeyStore(client: postgres, logger: logger)
 
         let authenticator = Authenticator(
@@ -159,7 +157,7 @@ public struct GatewayNode: Sendable {
         metrics.watchUpstream { http.requestsAwaitingHead }
         metrics.watchQueue("guardrail_events") { guardrailEvents.pendingCount }
         let proxyDependencies = ProxyDependencies(catalog: catalogHolder, providers: providers,
-            authenticator: authenticator, readiness: readiness, usage: usage, accounting: accounting,
+            authenticator: authenticator, readiness: readiness, accounting: accounting,
             health: providerHealth, metrics: metrics, stats: deploymentStats, guardrailEvents: guardrailEvents,
             realtime: realtime)
         let ports = ListeningPorts()
@@ -215,7 +213,6 @@ public struct GatewayNode: Sendable {
                 keyCache.expireAll()
                 await loader.reload()
             }))
-        services.append(usage)
         services.append(spend)
         services.append(liveSpend)
         services.append(guardrailEvents)
@@ -276,7 +273,6 @@ public struct GatewayNode: Sendable {
         self.postgres = postgres
         self.redis = redis
         self.http = http
-        self.usage = usage
         self.platform = platform
         self.spend = spend
         self.liveSpend = liveSpend

@@ -53,7 +53,6 @@ extension EmbeddingRequest: CompletionInput {
 /// fallback chain → settlement (`RequestLedger.finish`), which runs exactly once per request.
 struct CompletionPipeline: Sendable {
     let dispatcher: Dispatcher
-    let usage: UsageRecorder?
     let accounting: Accounting?
     /// Guardrail profiles on requests and answers; nil turns them off.
     let guardrails: GuardrailGate?
@@ -126,7 +125,6 @@ struct CompletionPipeline: Sendable {
         }
         var result = dispatched.result
         let ledger = dispatched.ledger
-        usage?.record(keyHash: caller.principal?.keyHash, usage: result.usage)
         ledger.finish(status: 200, target: dispatched.target, usage: result.usage)
         if let guardrails, !dispatched.profiles.isEmpty {
             result = try guardrails.checkOutput(result, profiles: dispatched.profiles, subject: ledger.guardrailSubject)

@@ -50,11 +50,8 @@ struct CompletionRoutes: Sendable {
         }
         var headers = Self.eventStreamHeaders
         headers.append(contentsOf: dispatched.ledger.overheadHeader())
-        let (usage, keyHash) = (pipeline.usage, context.principal?.keyHash)
         let settlement = StreamSettlement(ledger: dispatched.ledger, target: dispatched.target,
-            estimatedPromptTokens: bytes.readableBytes / 4, drainLimit: abandonedStreamDrain) { used in
-            usage?.record(keyHash: keyHash, usage: used)
-        }
+            estimatedPromptTokens: bytes.readableBytes / 4, drainLimit: abandonedStreamDrain)
         let relay = StreamRelay(stream: dispatched.result, settlement: settlement, includeUsage: chat.includeUsage,
             profiles: dispatched.profiles, guardrails: pipeline.guardrails, logger: logger)
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
@@ -99,7 +96,6 @@ struct CompletionRoutes: Sendable {
             try await adapter.embeddings(embedding, on: target)
         }
         let (result, ledger) = (dispatched.result, dispatched.ledger)
-        pipeline.usage?.record(keyHash: context.principal?.keyHash, usage: result.usage)
         ledger.finish(status: 200, target: dispatched.target, usage: result.usage)
         var headers = ledger.overheadHeader()
         headers[.contentType] = "application/json"

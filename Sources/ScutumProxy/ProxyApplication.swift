@@ -13,7 +13,6 @@ public struct ProxyDependencies: Sendable {
     public var providers: ProviderRegistry
     public var authenticator: Authenticator
     public var readiness: ReadinessProbe
-    public var usage: UsageRecorder?
     /// Admission (maintenance, allow-lists, budgets) and spend recording; nil turns them off.
     public var accounting: Accounting?
     /// Shared circuit breakers of deployments; nil turns them off.
@@ -28,7 +27,7 @@ public struct ProxyDependencies: Sendable {
     public var realtime: RealtimeRecorder?
 
     public init(catalog: CatalogHolder, providers: ProviderRegistry, authenticator: Authenticator,
-        readiness: ReadinessProbe, usage: UsageRecorder?, accounting: Accounting? = nil, health: ProviderHealth? = nil,
+        readiness: ReadinessProbe, accounting: Accounting? = nil, health: ProviderHealth? = nil,
         metrics: ProxyMetrics = ProxyMetrics(), stats: DeploymentStats = DeploymentStats(),
         guardrailEvents: GuardrailEventRecorder? = nil, realtime: RealtimeRecorder? = nil)
     {
@@ -42,7 +41,6 @@ public struct ProxyDependencies: Sendable {
         self.providers = providers
         self.authenticator = authenticator
         self.readiness = readiness
-        self.usage = usage
     }
 }
 
@@ -79,7 +77,7 @@ public enum ProxyApplication {
         let guardrails = dependencies.accounting.map {
             GuardrailGate(platform: $0.platform, events: dependencies.guardrailEvents, logger: logger)
         }
-        let pipeline = CompletionPipeline(dispatcher: dispatcher, usage: dependencies.usage,
+        let pipeline = CompletionPipeline(dispatcher: dispatcher,
             accounting: dependencies.accounting, guardrails: guardrails, realtime: dependencies.realtime,
             tracing: configuration.tracing)
         return CompletionRoutes(pipeline: pipeline, maximumBodyBytes: configuration.maximumBodyBytes,

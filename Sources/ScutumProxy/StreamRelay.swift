@@ -177,17 +177,13 @@ final class StreamSettlement: Sendable {
     let estimatedPromptTokens: Int
     /// Longest the upstream is read after the client has gone, for its usage.
     let drainLimit: Duration
-    let onSettled: @Sendable (TokenUsage?) -> Void
     private let settled = Atomic<Bool>(false)
 
-    init(ledger: RequestLedger, target: RoutableDeployment, estimatedPromptTokens: Int, drainLimit: Duration,
-        onSettled: @escaping @Sendable (TokenUsage?) -> Void = { _ in })
-    {
+    init(ledger: RequestLedger, target: RoutableDeployment, estimatedPromptTokens: Int, drainLimit: Duration) {
         self.ledger = ledger
         self.target = target
         self.estimatedPromptTokens = estimatedPromptTokens
         self.drainLimit = drainLimit
-        self.onSettled = onSettled
     }
 
     /// Settles the request (the first call only): the provider's usage when it came, else the estimate.
@@ -195,7 +191,6 @@ final class StreamSettlement: Sendable {
         guard !settled.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let usage = tally.usage ?? TokenUsage(promptTokens: estimatedPromptTokens,
             completionTokens: tally.estimatedCompletionTokens)
-        onSettled(usage)
         ledger.finish(status: ending.status, target: target, usage: usage)
     }
 
