@@ -3,14 +3,37 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 
+/// What changed, as the SQL triggers name it in their `scutum_invalidate` payloads (`sql/*.sql`):
+/// a trigger with a kind that is not a case here fails `InvalidationKindTests`.
+public enum InvalidationKind: String, Sendable, CaseIterable, Decodable {
+    /// One API key (`key_hash` says which).
+    case key
+    case team
+    case budget
+    /// Model overrides (prices, limits, credentials).
+    case model
+    case settings
+    /// Routing policies.
+    case routing
+    case guardrail
+    case workflow
+    /// An execution was queued or cancelled: the leader's runner wakes.
+    case workflowExecution = "workflow_execution"
+    /// MCP servers changed.
+    case mcp
+    /// A deployment of agentgateway's configuration was asked for.
+    case mcpSync = "mcp_sync"
+}
+
 /// A change another node (or any SQL) made that caches must forget, as sent on `scutum_invalidate`.
+/// A payload of a kind this node does not know (a newer node's) is ignored.
 public struct Invalidation: Sendable, Equatable, Decodable {
-    /// What changed: `key`, `model`, `settings`...
-    public var kind: String
+    /// What changed.
+    public var kind: InvalidationKind
     /// For `key`: the SHA-256 of the key.
     public var key_hash: String?
 
-    public init(kind: String, key_hash: String? = nil) {
+    public init(kind: InvalidationKind, key_hash: String? = nil) {
         self.kind = kind
         self.key_hash = key_hash
     }
@@ -78,13 +101,5 @@ public struct InvalidationListener: Service {
                 }
             }
         }
-    }
-
-    /// Sends an invalidation to every node.
-    public static func publish(_ kind: String, keyHash: String? = nil, client: PostgresClient, logger: Logger) async throws {
-        var payload = ["kind": kind]
-        if let keyHash { payload["key_hash"] = keyHash }
-        let text = String(decoding: try JSONEncoder().encode(payload), as: UTF8.self)
-        try await client.query("SELECT pg_notify(\(Self.channel), \(text))", logger: logger)
     }
 }

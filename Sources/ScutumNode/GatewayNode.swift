@@ -200,12 +200,15 @@ public struct GatewayNode: Sendable {
         services.append(UpstreamHTTPService(http: http))
         services.append(InvalidationListener(client: postgres, logger: logger,
             onChange: { change in
-                if change.kind == "key", let hash = change.key_hash { keyCache.invalidate(hash: hash) }
                 if PlatformLoader.kinds.contains(change.kind) { await loader.reload([change.kind]) }
+                switch change.kind {
+                case .key: if let hash = change.key_hash { keyCache.invalidate(hash: hash) }
                 // A team's keys may have changed with it (deleted with the team, blocked...).
-                if change.kind == "team" { keyCache.invalidateAll() }
-                if change.kind == "workflow_execution" { workflowWakeUps.wake() }
-                if change.kind == "mcp" || change.kind == "mcp_sync" { mcpWakeUps.wake() }
+                case .team: keyCache.invalidateAll()
+                case .workflowExecution: workflowWakeUps.wake()
+                case .mcp, .mcpSync: mcpWakeUps.wake()
+                case .budget, .model, .settings, .routing, .guardrail, .workflow: break
+                }
             },
             onResync: {
                 // Missed changes are picked up as each key is next used; until then (and while

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import ScutumCluster
 import ScutumCore
 import ScutumProxy
 import ScutumStore
@@ -19,33 +20,33 @@ struct PlatformLoader: Sendable {
     let applied = AppliedOverrides()
 
     /// Everything the node caches from PostgreSQL, with the change kinds that reload each part.
-    static let kinds: Set<String> = ["settings", "team", "budget", "model", "routing", "guardrail"]
+    static let kinds: Set<InvalidationKind> = [.settings, .team, .budget, .model, .routing, .guardrail]
 
     /// Reloads the parts named by `kinds`; failures are logged and the previous state kept.
-    func reload(_ kinds: Set<String> = Self.kinds) async {
+    func reload(_ kinds: Set<InvalidationKind> = Self.kinds) async {
         do {
-            if kinds.contains("settings") {
+            if kinds.contains(.settings) {
                 let settings = try await SettingsStore(client: postgres, logger: logger).load()
                 platform.update { $0.apply(settings: settings) }
             }
-            if kinds.contains("team") {
+            if kinds.contains(.team) {
                 let teams = try await TeamStore(client: postgres, logger: logger).list()
                 let byID = Dictionary(teams.map { ($0.teamID, PlatformSnapshot.Team(models: $0.models, blocked: $0.blocked)) },
                     uniquingKeysWith: { _, last in last })
                 platform.update { $0.teams = byID }
             }
-            if kinds.contains("budget") {
+            if kinds.contains(.budget) {
                 let budgets = try await BudgetStore(client: postgres, logger: logger).list()
                 let bySubject = Dictionary(budgets.map { ($0.subject, $0) }, uniquingKeysWith: { _, last in last })
                 platform.update { $0.budgets = bySubject }
             }
-            if kinds.contains("guardrail") {
+            if kinds.contains(.guardrail) {
                 let policy = GuardrailPolicy(snapshot: try await GuardrailSnapshot.load(client: postgres, logger: logger),
                     logger: logger)
                 platform.update { $0.guardrails = policy }
             }
             // Settings too: `enable_routing_policies` turns the policies on and off.
-            if kinds.contains("model") || kinds.contains("routing") || kinds.contains("settings") {
+            if kinds.contains(.model) || kinds.contains(.routing) || kinds.contains(.settings) {
                 let overrides = try await ModelOverrideStore(client: postgres, logger: logger).list()
                 let policies = platform.current.routingPoliciesEnabled
                     ? try await RoutingPolicyStore(client: postgres, logger: logger).list() : []
@@ -57,7 +58,7 @@ struct PlatformLoader: Sendable {
             }
         } catch {
             logger.warning("could not load platform state; keeping the previous one",
-                metadata: ["parts": "\(kinds.sorted())", "error": "\(String(reflecting: error))"])
+                metadata: ["parts": "\(kinds.map(\.rawValue).sorted())", "error": "\(String(reflecting: error))"])
         }
     }
 
