@@ -235,7 +235,7 @@ struct MCPServerRoutes {
         }
         let allowList: [String]
         do {
-            allowList = (try await services.settings.load()["mcp_allowed_hosts"]?.arrayValue ?? []).compactMap(\.stringValue)
+            allowList = PlatformSettings.mcpAllowedHosts.strings(in: try await services.settings.load())
         } catch {
             return failed(MCPError(.connection, "could not read the allow-list: \(error)"))
         }

@@ -24,7 +24,7 @@ struct MCPToolCaller: Sendable {
             throw WorkflowRunError("the MCP server '\(name)' is a \(server.serverType) server; workflow steps call http and sse servers")
         }
         let settings = try await SettingsStore(client: postgres, logger: logger).load()
-        let allowList = settings["mcp_allowed_hosts"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let allowList = PlatformSettings.mcpAllowedHosts.strings(in: settings)
         // The guard checks the host and the client connects only to the address it checked.
         let client = MCPClient(endpoint: MCPEndpoint(url: url, transport: transport, headers: server.headers),
             addressGuard: MCPAddressGuard(allowList: allowList), timeout: Self.timeout, logger: logger)

@@ -43,15 +43,15 @@ public struct PlatformSnapshot: Sendable {
 
     /// Reads the switches of the settings object.
     public mutating func apply(settings: JSONValue) {
-        maintenanceMode = settings["maintenance_mode"]?.boolValue ?? false
-        budgetEnforcement = settings["enable_budget_enforcement"]?.boolValue ?? true
-        costTracking = settings["enable_cost_tracking"]?.boolValue ?? true
-        globalRateLimit = settings["global_rate_limit"]?.intValue.map(Int.init) ?? 1000
-        defaultKeyRPM = settings["default_key_rpm"]?.intValue.map(Int.init) ?? 100
-        defaultKeyTPM = settings["default_key_tpm"]?.intValue.map(Int.init) ?? 100_000
-        guardrailsEnabled = settings["enable_guardrails"]?.boolValue ?? true
-        routingPoliciesEnabled = settings["enable_routing_policies"]?.boolValue ?? true
-        defaultModel = settings["default_model"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        maintenanceMode = PlatformSettings.maintenanceMode.flag(in: settings)
+        budgetEnforcement = PlatformSettings.budgetEnforcement.flag(in: settings)
+        costTracking = PlatformSettings.costTracking.flag(in: settings)
+        globalRateLimit = PlatformSettings.globalRateLimit.integer(in: settings)
+        defaultKeyRPM = PlatformSettings.defaultKeyRPM.integer(in: settings)
+        defaultKeyTPM = PlatformSettings.defaultKeyTPM.integer(in: settings)
+        guardrailsEnabled = PlatformSettings.guardrails.flag(in: settings)
+        routingPoliciesEnabled = PlatformSettings.routingPolicies.flag(in: settings)
+        defaultModel = PlatformSettings.defaultModel.string(in: settings)
     }
 
     /// The guardrail profiles a caller's requests go through (none when guardrails are off).

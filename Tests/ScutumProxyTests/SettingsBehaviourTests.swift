@@ -1,5 +1,6 @@
 import Foundation
 import ScutumCore
+import ScutumProxy
 import ScutumStore
 import ScutumTestSupport
 import Testing
@@ -74,6 +75,27 @@ struct SettingsBehaviourTests {
             // The default fills only `model`: an object without messages, or a body that is no object, is still 400.
             #expect(try await gateway.request("/v1/chat/completions", body: "{}").status == 400)
             #expect(try await gateway.request("/v1/chat/completions", body: "[]").status == 400)
+        }
+    }
+
+    @Test("one typed list of settings: the stored object holds only known settings, the proxy's defaults are the list's, the schema endpoint serves it")
+    func typedSettings() async throws {
+        try await Gateway.with { gateway in
+            let stored = try await SettingsStore(client: gateway.node.postgres, logger: TestEnvironment.logger).load()
+            let names = Set(PlatformSettings.all.map(\.name))
+            let storedNames = Set((stored.objectValue ?? [:]).keys)
+            #expect(storedNames.isSubset(of: names), "\(stored)")
+            var defaults = PlatformSnapshot()
+            defaults.apply(settings: .object([:]))
+            #expect(defaults.globalRateLimit == 1000 && defaults.defaultKeyRPM == 100 && defaults.defaultKeyTPM == 100_000)
+            #expect(defaults.budgetEnforcement && defaults.costTracking && defaults.guardrailsEnabled)
+            #expect(defaults.routingPoliciesEnabled && !defaults.maintenanceMode && defaults.defaultModel == nil)
+            let token = try await AdminClusterTests.login(gateway)
+            let schema = try await Gateway.send(.GET, gateway.adminURL + "/api/v1/settings/schema", key: token, body: nil)
+            #expect(schema.status == 200)
+            let listed = try #require(try JSONSerialization.jsonObject(with: Data(schema.body.utf8)) as? [[String: Any]])
+            #expect(listed.compactMap { $0["name"] as? String } == PlatformSettings.all.map(\.name))
+            #expect(listed.first { $0["name"] as? String == "enable_routing_policies" }?["kind"] as? String == "flag")
         }
     }
 }
