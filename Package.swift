@@ -134,7 +134,8 @@ let package = Package(
         .target(
             name: "ScutumMCP",
             dependencies: [
-                "ScutumCore", "ScutumProviders",
+                "ScutumCore", "ScutumProviders", "ScutumStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -252,7 +253,7 @@ let package = Package(
         .testTarget(
             name: "ScutumAdminTests",
             dependencies: [
-                "ScutumAdmin", "ScutumTestSupport", "ScutumStore", "ScutumCore", "ScutumMock",
+                "ScutumAdmin", "ScutumTestSupport", "ScutumStore", "ScutumCore", "ScutumMock", "ScutumMCP",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import PostgresNIO
 import ScutumCore
+import ScutumMCP
 import ScutumMock
 import ScutumStore
 import ScutumTestSupport

@@ -1,7 +1,6 @@
 import Logging
 import PostgresNIO
 import ScutumCore
-import ScutumMCP
 import ScutumStore
 
 /// From the registered MCP servers to agentgateway's configuration file: what the leader runs
