@@ -134,7 +134,7 @@ let package = Package(
         .target(
             name: "ScutumMCP",
             dependencies: [
-                "ScutumCore", "ScutumProviders", "ScutumStore",
+                "ScutumCore", "ScutumStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import ScutumCore
-import ScutumProviders
 
 /// MCP's legacy HTTP+SSE transport (protocol 2024-11-05): a GET opens an event stream whose first
 /// event, `endpoint`, names the URL to POST messages to; responses come back on the stream as

@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import NIOCore
 import ScutumCore
-import ScutumProviders
 
 /// One open session with an MCP server over one transport: it carries JSON-RPC messages and
 /// leaves their meaning to `MCPClient`.

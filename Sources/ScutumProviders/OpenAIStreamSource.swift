@@ -40,7 +40,7 @@ struct OpenAIStreamSource: ChatChunkSource {
                 finished = true
                 throw ProviderError(.connection, "the provider ended the stream before [DONE]")
             }
-            ready = try decoder.feed(bytes)
+            ready = try decoder.events(bytes)
             readyIndex = 0
         }
         return nil

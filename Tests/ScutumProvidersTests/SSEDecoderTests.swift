@@ -1,4 +1,5 @@
 import NIOCore
+import ScutumCore
 import Testing
 
 @testable import ScutumProviders
@@ -39,8 +40,13 @@ struct SSEDecoderTests {
     @Test("a line longer than the limit is refused instead of buffered forever")
     func lineLimit() throws {
         var decoder = SSEDecoder(maximumLineLength: 16)
-        #expect(throws: ProviderError.self) {
+        #expect(throws: SSEDecoder.LineTooLong.self) {
             _ = try decoder.feed(ByteBuffer(string: "data: " + String(repeating: "x", count: 64)))
+        }
+        // For providers, a malformed stream.
+        var provider = SSEDecoder(maximumLineLength: 16)
+        #expect(throws: ProviderError.self) {
+            _ = try provider.events(ByteBuffer(string: "data: " + String(repeating: "x", count: 64)))
         }
     }
 }

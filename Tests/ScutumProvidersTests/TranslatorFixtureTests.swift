@@ -64,7 +64,7 @@ struct TranslatorFixtureTests {
 
     @Test("Anthropic's basic streaming example", arguments: [1, 7, 4096])
     func anthropicText(step: Int) throws {
-        let chunks = try Self.run(try Self.fixture("anthropic-stream-text.sse"), step: step, framing: SSEDecoder(),
+        let chunks = try Self.run(try Self.fixture("anthropic-stream-text.sse"), step: step, framing: SSEFraming(),
             translator: AnthropicStreamTranslator(writer: Self.writer, jsonMode: false))
         #expect(try Self.normalized(chunks) == [
             Self.delta(["role": "assistant", "content": ""]),
@@ -82,7 +82,7 @@ struct TranslatorFixtureTests {
         var bytes = try Self.fixture("anthropic-stream-tool-use.sse")
         // The published sample stops after the last data line; a live stream ends the event with a blank line.
         bytes += Array("\n".utf8)
-        let chunks = try Self.run(bytes, step: 13, framing: SSEDecoder(),
+        let chunks = try Self.run(bytes, step: 13, framing: SSEFraming(),
             translator: AnthropicStreamTranslator(writer: Self.writer, jsonMode: false))
         let text = ["Okay", ",", " let", "'s", " check", " the", " weather", " for", " San", " Francisco", ",", " CA", ":"]
         let arguments = ["{\"location\":", " \"San", " Francisc", "o,", " CA\"", ", ", "\"unit\": \"fah", "renheit\"}"]
@@ -122,7 +122,7 @@ struct TranslatorFixtureTests {
 
     @Test("Gemini's recorded stream", arguments: [1, 50, 4096])
     func geminiStream(step: Int) throws {
-        let chunks = try Self.run(try Self.fixture("gemini-stream.sse"), step: step, framing: SSEDecoder(),
+        let chunks = try Self.run(try Self.fixture("gemini-stream.sse"), step: step, framing: SSEFraming(),
             translator: GeminiStreamTranslator(writer: Self.writer))
         #expect(try Self.normalized(chunks) == [
             Self.delta(["role": "assistant", "content": ""]),
@@ -141,7 +141,7 @@ struct TranslatorFixtureTests {
         let cut = try #require(text.range(of: "\n\ndata: ", options: .backwards))
         let truncated = Array(text[..<cut.upperBound].dropLast("data: ".count).utf8)
         #expect(throws: ProviderError.self) {
-            _ = try Self.run(truncated, step: 4096, framing: SSEDecoder(), translator: GeminiStreamTranslator(writer: Self.writer))
+            _ = try Self.run(truncated, step: 4096, framing: SSEFraming(), translator: GeminiStreamTranslator(writer: Self.writer))
         }
     }
 
@@ -236,7 +236,7 @@ struct TranslatorFixtureTests {
     func anthropicErrorEvent() throws {
         let bytes = Array("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3}}}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n".utf8)
         do {
-            _ = try Self.run(bytes, step: 4096, framing: SSEDecoder(),
+            _ = try Self.run(bytes, step: 4096, framing: SSEFraming(),
                 translator: AnthropicStreamTranslator(writer: Self.writer, jsonMode: false))
             Issue.record("no error")
         } catch let error as ProviderError {

@@ -48,7 +48,7 @@ public struct AnthropicAdapter: ProviderAdapter {
         try UpstreamHTTP.expectContentType(response, "text/event-stream")
         let translator = AnthropicStreamTranslator(writer: OpenAIReplyWriter(model: target.deployment.name),
             jsonMode: input.responseFormat != .text)
-        return ChatCompletionStream(TranslatedStreamSource(body: response.body, framing: SSEDecoder(),
+        return ChatCompletionStream(TranslatedStreamSource(body: response.body, framing: SSEFraming(),
             translator: translator))
     }
 

@@ -39,7 +39,7 @@ public struct GeminiAdapter: ProviderAdapter {
             body: try GeminiRequest.body(input).jsonBytes)
         try UpstreamHTTP.expectContentType(response, "text/event-stream")
         let translator = GeminiStreamTranslator(writer: OpenAIReplyWriter(model: target.deployment.name))
-        return ChatCompletionStream(TranslatedStreamSource(body: response.body, framing: SSEDecoder(),
+        return ChatCompletionStream(TranslatedStreamSource(body: response.body, framing: SSEFraming(),
             translator: translator))
     }
 

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import NIOCore
+import ScutumCore
 
 /// Splits a provider's response body into frames as the bytes arrive: SSE events for Anthropic and
 /// Gemini, binary event-stream messages for Bedrock.
@@ -22,8 +23,26 @@ protocol StreamTranslator: Sendable {
     var isComplete: Bool { get }
 }
 
-extension SSEDecoder: StreamFraming {
-    var hasPartialFrame: Bool { hasPartialEvent }
+/// Server-Sent Events as frames (Anthropic, Gemini).
+struct SSEFraming: StreamFraming {
+    private var decoder = SSEDecoder()
+
+    mutating func feed(_ bytes: ByteBuffer) throws(ProviderError) -> [SSEDecoder.Event] {
+        try decoder.events(bytes)
+    }
+
+    var hasPartialFrame: Bool { decoder.hasPartialEvent }
+}
+
+extension SSEDecoder {
+    /// `feed`, with an over-long line as a malformed-stream `ProviderError`.
+    mutating func events(_ bytes: ByteBuffer) throws(ProviderError) -> [Event] {
+        do {
+            return try feed(bytes)
+        } catch {
+            throw ProviderError(.malformed, "an event-stream line exceeded \(error.maximum) bytes")
+        }
+    }
 }
 
 /// A provider's streaming body translated into OpenAI chunks as it arrives: each frame is

@@ -26,8 +26,13 @@ public struct SSEDecoder: Sendable {
     /// Whether a partial line or event is still buffered.
     public var hasPartialEvent: Bool { pending.readableBytes > 0 || data != nil }
 
+    /// A line longer than `maximumLineLength` arrived (the stream is malformed or hostile).
+    public struct LineTooLong: Error, Sendable {
+        public let maximum: Int
+    }
+
     /// Feeds bytes; returns the events they complete.
-    public mutating func feed(_ bytes: ByteBuffer) throws(ProviderError) -> [Event] {
+    public mutating func feed(_ bytes: ByteBuffer) throws(LineTooLong) -> [Event] {
         if pending.readableBytes == 0 {
             pending = bytes
         } else {
@@ -45,7 +50,7 @@ public struct SSEDecoder: Sendable {
             if let event = process(line: line) { events.append(event) }
         }
         if pending.readableBytes > maximumLineLength {
-            throw ProviderError(.malformed, "an event-stream line exceeded \(maximumLineLength) bytes")
+            throw LineTooLong(maximum: maximumLineLength)
         }
         if pending.readableBytes == 0 { pending.clear() }
         return events
