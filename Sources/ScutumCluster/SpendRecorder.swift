@@ -41,6 +41,10 @@ public final class SpendRecorder: Service, Sendable {
         var pending = CircularBuffer<Pending>()
         /// Records already written to PostgreSQL (or dropped) whose cost Redis has not yet taken.
         var held: [Pending] = []
+        /// The charges of batches whose reply never came (Redis may have applied them): sent again
+        /// as they were, so their counters' markers (by batch id) keep them from counting twice.
+        /// Their records went back to `pending` (a record sent twice is stored once).
+        var unconfirmed: [SpendBatch] = []
         /// When the current run of failed flushes began; nil while Redis takes them.
         var failingSince: ContinuousClock.Instant?
         /// Whether the last straight write to PostgreSQL failed.
@@ -167,7 +171,11 @@ public final class SpendRecorder: Service, Sendable {
     public var pendingCount: Int { state.withLock { $0.pending.count } }
 
     /// Requests whose cost waits for Redis (the records themselves are in PostgreSQL).
-    public var heldCount: Int { state.withLock { $0.held.count } }
+    public var heldCount: Int {
+        state.withLock { state in
+            state.held.count + state.unconfirmed.reduce(0) { $0 + $1.chargedRequestCount }
+        }
+    }
 
     /// Flushes until graceful shutdown, then once more: to Redis, else straight to PostgreSQL.
     public func run() async throws {
@@ -192,14 +200,26 @@ public final class SpendRecorder: Service, Sendable {
 
     /// `final`: Redis gets one try, then whatever is pending goes straight to PostgreSQL.
     func flush(final: Bool) async {
-        let (taken, held) = state.withLock { state -> ([Pending], [Pending]) in
+        let (unconfirmed, taken, held) = state.withLock { state -> ([SpendBatch], [Pending], [Pending]) in
             defer {
+                state.unconfirmed.removeAll(keepingCapacity: true)
                 state.pending.removeAll(keepingCapacity: true)
                 state.held.removeAll(keepingCapacity: true)
             }
-            return (Array(state.pending), state.held)
+            return (state.unconfirmed, Array(state.pending), state.held)
         }
-        guard !taken.isEmpty || !held.isEmpty else { return }
+        guard !unconfirmed.isEmpty || !taken.isEmpty || !held.isEmpty else { return }
+        // Batches whose reply was lost go again first, as they were.
+        for (index, batch) in unconfirmed.enumerated() {
+            do {
+                let outcome = try await ledger.write(batch, recordsPerEntry: recordsPerEntry)
+                settle(batch, outcome: outcome)
+            } catch {
+                state.withLock { state in state.unconfirmed.insert(contentsOf: unconfirmed[index...], at: 0) }
+                await failed(error, taken: taken[...], held: held[...], final: final)
+                return
+            }
+        }
         // The held cost first (charged only: its records are in PostgreSQL), then the records.
         var start = 0
         let count = held.count + taken.count
@@ -218,9 +238,15 @@ public final class SpendRecorder: Service, Sendable {
                 let outcome = try await ledger.write(batch, recordsPerEntry: recordsPerEntry)
                 settle(batch, outcome: outcome)
             } catch {
-                let unsentHeld = start < held.count ? held[start...] : []
-                let unsentTaken = taken[max(0, start - held.count)...]
-                await failed(error, taken: unsentTaken, held: unsentHeld, final: final)
+                // Redis may have applied its charges: they go again as they are; its records are
+                // pending again, without charges.
+                if !batch.increments.isEmpty {
+                    state.withLock { state in state.unconfirmed.append(batch.chargeOnly()) }
+                }
+                let again = batch.records.map { Pending(record: $0, counters: []) }
+                let unsentHeld = end < held.count ? held[end...] : []
+                let unsentTaken = again + taken[max(0, end - held.count)...]
+                await failed(error, taken: unsentTaken[...], held: unsentHeld, final: final)
                 return
             }
             start = end
@@ -294,6 +320,7 @@ public final class SpendRecorder: Service, Sendable {
         }
         var written = 0
         do {
+
             while !unwritten.isEmpty {
                 let chunk = unwritten.prefix(Self.directBatchSize)
                 try await sink.write(chunk.map(\.record))

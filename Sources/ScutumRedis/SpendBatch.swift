@@ -29,6 +29,8 @@ public struct SpendBatch: Sendable, Equatable {
         public var at: Date
     }
 
+    /// Names this batch in Redis's markers: the same batch sent again is charged once.
+    public let id: String = UUID().uuidString.lowercased()
     /// The records for the stream, in the order they were added.
     public private(set) var records: [SpendRecord] = []
     /// One per counter, in the order each counter was first charged.
@@ -38,6 +40,17 @@ public struct SpendBatch: Sendable, Equatable {
     private var positions: [String: Int] = [:]
 
     public init() {}
+
+    /// The same batch (same id and charges) without its records: what is left to send once the
+    /// records reached PostgreSQL another way.
+    public func chargeOnly() -> SpendBatch {
+        var copy = self
+        copy.records = []
+        return copy
+    }
+
+    /// Requests whose cost the batch charges.
+    public var chargedRequestCount: Int { Set(charged.joined().map(\.requestID)).count }
 
     /// Nothing to send: no record and no charge.
     public var isEmpty: Bool { records.isEmpty && increments.isEmpty }

@@ -20,10 +20,10 @@ extension SpendLedger {
         }
     }
 
-    /// The marker saying `requestID`'s cost is in `counter`; in the counter's hash slot, living
-    /// `markerTTL`.
-    public func appliedKey(counter: String, requestID: String) -> String {
-        "\(namespace):applied:{\(counter)}:\(requestID)"
+    /// The marker saying the cost of the batch `batch` (`SpendBatch.id`) is in `counter`; in the
+    /// counter's hash slot, living `markerTTL`.
+    public func appliedKey(counter: String, batch: String) -> String {
+        "\(namespace):applied:{\(counter)}:\(batch)"
     }
 
     /// The seeding hash of `counter` (`SpendScripts`); in the counter's hash slot.

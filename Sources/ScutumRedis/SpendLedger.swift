@@ -97,13 +97,10 @@ public struct SpendLedger: Sendable {
         var commands: [[RedisArgument]] = []
         let markerMilliseconds = RedisArgument(Int(markerTTL.wholeMilliseconds))
         for (increment, charges) in zip(batch.increments, batch.charged) {
-            var command: [RedisArgument] = ["EVALSHA", RedisArgument(SpendScripts.charge.sha1),
-                RedisArgument(2 + charges.count), RedisArgument(increment.key),
-                RedisArgument(seedKey(counter: increment.key))]
-            command.reserveCapacity(command.count + 3 + 3 * charges.count)
-            for charge in charges {
-                command.append(RedisArgument(appliedKey(counter: increment.key, requestID: charge.requestID)))
-            }
+            var command: [RedisArgument] = ["EVALSHA", RedisArgument(SpendScripts.charge.sha1), 3,
+                RedisArgument(increment.key), RedisArgument(seedKey(counter: increment.key)),
+                RedisArgument(appliedKey(counter: increment.key, batch: batch.id))]
+            command.reserveCapacity(command.count + 3 + 2 * charges.count)
             command += [RedisArgument(increment.ttl ?? 0), markerMilliseconds, RedisArgument(Self.seedHold(ttl: increment.ttl))]
             for charge in charges {
                 command.append(RedisArgument(String(charge.cost)))

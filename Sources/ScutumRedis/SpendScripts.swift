@@ -10,9 +10,11 @@
 /// - where `e` is the cost of records before the base that reached the counter anyway (a late
 ///   flush): they are also in the log, so `topUp` subtracts them from the log's sum.
 enum SpendScripts {
-    /// Charges a chunk's records to one counter, each at most once (by request id).
+    /// Charges a chunk's records to one counter, the chunk at most once (by its id: the recorder
+    /// sends a chunk whose reply was lost again as it was, so one marker per chunk, not per request,
+    /// keeps Redis's work per flush constant).
     ///
-    /// KEYS[1]: the counter; KEYS[2]: its seeding hash; KEYS[2 + j]: record j's marker.
+    /// KEYS[1]: the counter; KEYS[2]: its seeding hash; KEYS[3]: the chunk's marker.
     /// ARGV[1]: counter TTL in seconds (0: none); ARGV[2]: marker TTL in ms; ARGV[3]: the seeding
     /// hash's TTL until its first top-up, in ms; ARGV[2 + 2j], ARGV[3 + 2j]: record j's cost and time (ms).
     ///
@@ -21,7 +23,7 @@ enum SpendScripts {
     /// (`e`), since the log will hold them too. Returns {total, base or nil, records applied now}.
     static let charge = RedisScript("""
         local ttl, px, hold = tonumber(ARGV[1]), ARGV[2], ARGV[3]
-        local n = #KEYS - 2
+        local n = (#ARGV - 3) / 2
         if redis.call('EXISTS', KEYS[1]) == 0 then
             local t = redis.call('TIME')
             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -32,13 +34,13 @@ enum SpendScripts {
         end
         local base = tonumber(redis.call('HGET', KEYS[2], 'b') or '')
         local add, early, applied = 0, 0, 0
-        for j = 1, n do
-            if redis.call('SET', KEYS[2 + j], '1', 'NX', 'PX', px) then
+        if redis.call('SET', KEYS[3], '1', 'NX', 'PX', px) then
+            for j = 1, n do
                 local cost = tonumber(ARGV[2 + 2 * j])
                 add = add + cost
-                applied = applied + 1
                 if base and tonumber(ARGV[3 + 2 * j]) < base then early = early + cost end
             end
+            applied = n
         end
         if add > 0 then redis.call('INCRBYFLOAT', KEYS[1], string.format('%.17g', add)) end
         if early > 0 then redis.call('HINCRBYFLOAT', KEYS[2], 'e', string.format('%.17g', early)) end
