@@ -2,7 +2,7 @@ import Foundation
 import ScutumCore
 
 /// What one round trip of the spend recorder sends to Redis: the records for the stream, and for
-/// each budget counter the requests charged to it (each applied once, by request id) and their
+/// each budget counter the requests charged to it (applied once per batch id) and their
 /// summed cost, so a chunk costs one script call per counter however many requests it carries.
 public struct SpendBatch: Sendable, Equatable {
     /// The cost a flush adds to one budget counter.

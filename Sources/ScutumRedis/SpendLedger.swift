@@ -90,8 +90,8 @@ public struct SpendLedger: Sendable {
     /// still read).
     public static let recordField = "r"
 
-    /// The commands that send `batch`: per counter one `SpendScripts.charge` call (each record's
-    /// cost applied at most once, by request id), then one `XADD` per `recordsPerEntry` records.
+    /// The commands that send `batch`: per counter one `SpendScripts.charge` call (the batch's
+    /// cost applied at most once, by the batch's id), then one `XADD` per `recordsPerEntry` records.
     /// A stream entry sent twice is harmless: the writer stores a request id once.
     public func commands(for batch: SpendBatch, recordsPerEntry: Int) -> [[RedisArgument]] {
         var commands: [[RedisArgument]] = []
