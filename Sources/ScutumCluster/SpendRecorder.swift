@@ -72,7 +72,7 @@ public final class SpendRecorder: Service, Sendable {
     /// The default largest number of records in one stream entry.
     public static let defaultRecordsPerEntry = 1_000
     /// The default largest number of records in one round trip to Redis.
-    public static let defaultRecordsPerFlush = 500
+    public static let defaultRecordsPerFlush = 10_000
     /// The default bound of the buffer (`capacity`).
     public static let defaultCapacity = 100_000
     /// The most records one straight `INSERT` carries.

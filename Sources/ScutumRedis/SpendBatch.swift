@@ -27,6 +27,15 @@ public struct SpendBatch: Sendable, Equatable {
         public var cost: Double
         /// When the request was served (a rebuilt counter tells late records by it).
         public var at: Date
+        /// `cost` and `at` (ms since 1970) as the charge script's arguments, made once for every counter.
+        let arguments: [RedisArgument]
+
+        init(requestID: String, cost: Double, at: Date) {
+            self.requestID = requestID
+            self.cost = cost
+            self.at = at
+            arguments = [RedisArgument(String(cost)), RedisArgument(String(SpendLedger.milliseconds(at)))]
+        }
     }
 
     /// Names this batch in Redis's markers: the same batch sent again is charged once.

@@ -102,10 +102,7 @@ public struct SpendLedger: Sendable {
                 RedisArgument(appliedKey(counter: increment.key, batch: batch.id))]
             command.reserveCapacity(command.count + 3 + 2 * charges.count)
             command += [RedisArgument(increment.ttl ?? 0), markerMilliseconds, RedisArgument(Self.seedHold(ttl: increment.ttl))]
-            for charge in charges {
-                command.append(RedisArgument(String(charge.cost)))
-                command.append(RedisArgument(String(Self.milliseconds(charge.at))))
-            }
+            for charge in charges { command += charge.arguments }
             commands.append(command)
         }
         var start = 0

@@ -88,14 +88,14 @@ struct SpendWriteBehindTests {
         try await withTestRedisKeys { redis, prefix in
             let ledger = SpendLedger(redis: redis, namespace: prefix + "ns")
             try await ledger.ensureGroup()
-            let recorder = SpendRecorder(ledger: ledger, logger: TestEnvironment.logger)
+            let recorder = SpendRecorder(ledger: ledger, recordsPerFlush: 500, logger: TestEnvironment.logger)
             let budgets = [Self.monthly, Self.daily, Self.lifetime]
             let now = Date()
             var batch = SpendBatch()
             for index in 0..<2_500 {
                 let record = Self.record("r-\(index)", cost: 0.001, at: now)
                 recorder.record(record, budgets: budgets)
-                if index < SpendRecorder.defaultRecordsPerFlush {
+                if index < 500 {
                     batch.add(record, counters: ledger.counters(for: budgets, at: now))
                 }
             }
