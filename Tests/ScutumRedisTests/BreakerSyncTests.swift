@@ -111,8 +111,19 @@ struct BreakerSyncTests {
             #expect(try await prober.recordFailure("gpt", probing: true))
             #expect(try await nodes.a.state("gpt") == "open")
             // Half-open again; this time the probe succeeds and the other node hears it closed.
-            #expect(try await TwoNodes.time(upTo: .seconds(5)) { other.board.reading("gpt") == .halfOpen } != nil)
-            #expect(try await prober.admitHalfOpen(["gpt"]) == [.probe])
+            // Both boards, each by its own clock: the prober asks first, so it gets the probe.
+            #expect(try await TwoNodes.time(upTo: .seconds(5)) {
+                prober.board.reading("gpt") == .halfOpen && other.board.reading("gpt") == .halfOpen
+            } != nil)
+            // Redis decides (its own record of the cooldown may end a moment after a board's clock):
+            // the prober may be told `open` until then, never anyone else `probe`.
+            var probed = false
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !probed && ContinuousClock.now < deadline {
+                probed = try await prober.admitHalfOpen(["gpt"]) == [.probe]
+                if !probed { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(probed)
             #expect(try await other.admitHalfOpen(["gpt"]) == [.open])
             try await prober.recordProbeSuccess("gpt")
             #expect(try await TwoNodes.time(upTo: .milliseconds(500)) { other.board.reading("gpt") == .closed } != nil)
