@@ -73,7 +73,7 @@ public struct SpendBatch: Sendable, Equatable {
     /// Charges a record's cost to `counters` without streaming the record: one that reached
     /// PostgreSQL another way (straight, while Redis was unreachable). Nothing for a free record.
     public mutating func charge(_ record: SpendRecord, counters: [SpendLedger.Counter]) {
-        guard record.cost > 0 else { return }
+        guard record.cost > 0, !counters.isEmpty else { return }
         let charge = Charge(requestID: record.requestID, cost: record.cost, at: record.at)
         for counter in counters {
             if let position = positions[counter.key] {
