@@ -79,7 +79,31 @@ struct RedisOutageTests {
         let port: Int
         var process: Process?
 
-        init(port: Int) { self.port = port }
+        /// On a port nobody listens on, below the range the kernel hands out to outgoing
+        /// connections (so none takes it while the server is down between a kill and a start).
+        init() {
+            var port = 0
+            for _ in 0..<50 {
+                port = Int.random(in: 20_000..<32_000)
+                if Self.isFree(port) { break }
+            }
+            self.port = port
+        }
+
+        private static func isFree(_ port: Int) -> Bool {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            return withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+        }
 
         func start() async throws {
             let process = Process()
@@ -92,10 +116,11 @@ struct RedisOutageTests {
             let redis = RedisClient(configuration: RedisConfiguration(host: "127.0.0.1", port: port, connectionCount: 1,
                 commandTimeout: .seconds(1), connectTimeout: .seconds(1), reconnectBackoff: .milliseconds(50)),
                 logger: TestEnvironment.logger)
-            let up = try await eventually(timeout: .seconds(10)) { () async -> Bool? in
+            let up = try await eventually(timeout: .seconds(30)) { () async -> Bool? in
                 (try? await redis.ping()) != nil ? true : nil
             }
             #expect(up == true, "redis-server did not start on port \(port)")
+            await redis.close()
         }
 
         func kill() {
@@ -108,7 +133,7 @@ struct RedisOutageTests {
 
     @Test("no 5xx while Redis is gone, limits per node meanwhile, cluster-wide again when it is back")
     func killAndRestart() async throws {
-        let own = OwnRedis(port: Int.random(in: 40000..<50000))
+        let own = OwnRedis()
         try await own.start()
         defer { own.kill() }
         try await Gateway.with(redisURL: "redis://127.0.0.1:\(own.port)/0") { gateway in

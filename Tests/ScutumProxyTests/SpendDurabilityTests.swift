@@ -133,7 +133,7 @@ struct SpendDurabilityTests {
 
     @Test("a node whose Redis dies writes the spend of requests it serves meanwhile straight to PostgreSQL")
     func nodeWithoutRedis() async throws {
-        let own = RedisOutageTests.OwnRedis(port: Int.random(in: 40000..<50000))
+        let own = RedisOutageTests.OwnRedis()
         try await own.start()
         defer { own.kill() }
         try await Gateway.with(variables: ["SCUTUM_SPEND_DIRECT_AFTER_SECONDS": "0.5"],

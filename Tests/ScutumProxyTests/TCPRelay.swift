@@ -4,12 +4,14 @@ import Synchronization
 
 /// A TCP relay in front of a real server (the test Redis) that a test can cut and restore: while
 /// cut, every connection it holds is closed and new ones are refused at once, as a server that went
-/// away looks to a client. Other tests sharing the server are not affected.
+/// away looks to a client. Other tests sharing the server are not affected. While replies are muted,
+/// requests still reach the server but what it answers is dropped: a reply lost on the way back.
 final class TCPRelay: Sendable {
     struct Cut: Error {}
 
     private struct State {
         var cut = false
+        var muted = false
         var channels: [any Channel] = []
     }
 
@@ -33,7 +35,9 @@ final class TCPRelay: Sendable {
                 return ClientBootstrap(group: inbound.eventLoop)
                     .channelInitializer { outbound in
                         outbound.eventLoop.makeCompletedFuture {
-                            try outbound.pipeline.syncOperations.addHandler(Forward(to: inbound))
+                            try outbound.pipeline.syncOperations.addHandler(Forward(to: inbound) {
+                                holder.relay?.isMuted != true
+                            })
                         }
                     }
                     .connect(host: host, port: port)
@@ -49,6 +53,17 @@ final class TCPRelay: Sendable {
     }
 
     var isCut: Bool { state.withLock { $0.cut } }
+    var isMuted: Bool { state.withLock { $0.muted } }
+
+    /// Drops every reply the server sends until `unmute` (requests still go through).
+    func mute() {
+        state.withLock { $0.muted = true }
+    }
+
+    /// Relays replies again.
+    func unmute() {
+        state.withLock { $0.muted = false }
+    }
 
     /// Closes every relayed connection and refuses new ones until `restore`.
     func cut() {
@@ -90,12 +105,15 @@ final class TCPRelay: Sendable {
     private final class Forward: ChannelInboundHandler {
         typealias InboundIn = ByteBuffer
         let target: any Channel
+        let passes: @Sendable () -> Bool
 
-        init(to target: any Channel) {
+        init(to target: any Channel, passes: @escaping @Sendable () -> Bool = { true }) {
             self.target = target
+            self.passes = passes
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard passes() else { return }
             target.writeAndFlush(unwrapInboundIn(data), promise: nil)
         }
 
