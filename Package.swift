@@ -37,8 +37,8 @@ let package = Package(
             path: "Sources/CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
-        // OpenAI wire types, model catalog, aliases, pricing, workflow graphs and conditions, errors, and the
-        // linear-time regex engine (SafeRegex) that guardrails and workflow conditions share; no I/O.
+        // OpenAI wire types, model catalog, aliases, pricing, platform settings, errors, and the linear-time
+        // regex engine (SafeRegex) that guardrails and workflow conditions share; no I/O.
         .target(
             name: "ScutumCore",
             dependencies: [
@@ -145,12 +145,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Workflows: graphs and their validation, conditions, templates, the planner, their storage in
+        // PostgreSQL, and the leader's runner (llm steps through a completion function, tool steps over MCP).
+        .target(
+            name: "ScutumWorkflows",
+            dependencies: [
+                "ScutumCore", "ScutumStore", "ScutumMCP",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The port-8086 Admin API (login, keys, teams, budgets, models, settings, spend...) and the
         // port-5173 admin console: its static files (Console/, served from memory) plus the same API.
         .target(
             name: "ScutumAdmin",
             dependencies: [
-                "ScutumCore", "ScutumStore", "ScutumMCP", "ScutumGuardrails",
+                "ScutumCore", "ScutumStore", "ScutumMCP", "ScutumGuardrails", "ScutumWorkflows",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -169,7 +180,7 @@ let package = Package(
             name: "ScutumNode",
             dependencies: [
                 "ScutumCore", "ScutumProviders", "ScutumStore", "ScutumRedis", "ScutumCluster", "ScutumProxy", "ScutumAdmin",
-                "ScutumMock", "ScutumMCP",
+                "ScutumMock", "ScutumMCP", "ScutumWorkflows",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -254,6 +265,7 @@ let package = Package(
             name: "ScutumAdminTests",
             dependencies: [
                 "ScutumAdmin", "ScutumTestSupport", "ScutumStore", "ScutumCore", "ScutumMock", "ScutumMCP",
+                "ScutumWorkflows",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
@@ -288,10 +300,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "ScutumProxyTests",
+            name: "ScutumWorkflowsTests",
+            dependencies: ["ScutumWorkflows", "ScutumStore", "ScutumCore", "ScutumTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // A whole node over real sockets: the proxy, Admin API, cluster services, workflows, faults.
+        .testTarget(
+            name: "ScutumNodeTests",
             dependencies: [
                 "ScutumTestSupport", "ScutumNode", "ScutumMock", "ScutumCore", "ScutumCluster", "ScutumRedis",
-                "ScutumStore",
+                "ScutumStore", "ScutumWorkflows",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -5,6 +5,7 @@ import Logging
 import PostgresNIO
 import ScutumCore
 import ScutumStore
+import ScutumWorkflows
 
 /// What the Admin API needs from the rest of the node.
 public struct AdminDependencies: Sendable {

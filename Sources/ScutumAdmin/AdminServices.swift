@@ -4,6 +4,7 @@ import Logging
 import PostgresNIO
 import ScutumCore
 import ScutumStore
+import ScutumWorkflows
 
 /// Everything the route handlers share: the stores over the node's PostgreSQL client, the node's
 /// dependencies, the configuration, and the audit trail.
@@ -23,7 +24,6 @@ struct AdminServices: Sendable {
     let guardrailAssignments: GuardrailAssignmentStore
     let guardrailEvents: GuardrailEventStore
     let mcpServers: MCPServerStore
-    let cleanup: AdminCleanup
     let workflows: WorkflowStore
     let workflowExecutions: WorkflowExecutionStore
 
@@ -44,7 +44,6 @@ struct AdminServices: Sendable {
         guardrailAssignments = GuardrailAssignmentStore(client: client, logger: logger)
         guardrailEvents = GuardrailEventStore(client: client, logger: logger)
         mcpServers = MCPServerStore(client: client, logger: logger, secrets: dependencies.secrets)
-        cleanup = AdminCleanup(client: client, logger: logger)
         workflows = WorkflowStore(client: client, logger: logger)
         workflowExecutions = WorkflowExecutionStore(client: client, logger: logger)
     }

@@ -3,9 +3,9 @@ import ScutumCore
 /// A profile body that does not validate: every problem, each at its field path relative to the body
 /// (`["pii_entities", 2]`), so the Admin API prefixes `["body"]` and answers 422.
 public struct GuardrailProfileError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var problems: [WorkflowProblem]
+    public var problems: [FieldProblem]
 
-    public init(_ problems: [WorkflowProblem]) {
+    public init(_ problems: [FieldProblem]) {
         self.problems = problems
     }
 
@@ -24,7 +24,7 @@ extension GuardrailProfile {
     /// `null` means the default, except for `max_input_tokens` where it means no limit.
     public init(json: JSONValue) throws(GuardrailProfileError) {
         guard let fields = json.objectValue else {
-            throw GuardrailProfileError([WorkflowProblem([], "Input should be a valid dictionary", type: "dict_type")])
+            throw GuardrailProfileError([FieldProblem([], "Input should be a valid dictionary", type: "dict_type")])
         }
         var reader = FieldReader(fields: fields)
         var profile = GuardrailProfile(name: "")
@@ -82,7 +82,7 @@ extension BannedTopic {
 /// Reads a profile body's fields one by one, collecting problems instead of stopping at the first.
 private struct FieldReader {
     let fields: [String: JSONValue]
-    var problems: [WorkflowProblem] = []
+    var problems: [FieldProblem] = []
 
     init(fields: [String: JSONValue]) {
         self.fields = fields
@@ -95,7 +95,7 @@ private struct FieldReader {
     }
 
     mutating func problem(_ path: [JSONValue], _ message: String, type: String = "value_error") {
-        problems.append(WorkflowProblem(path, message, type: type))
+        problems.append(FieldProblem(path, message, type: type))
     }
 
     mutating func name() -> String {

@@ -69,7 +69,7 @@ public struct AgentGatewayDeployer: Sendable {
     {
         let directory = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
-        let temporary = (directory.isEmpty ? "." : directory) + "/.\(name).\(UUID().uuidString.lowercased()).tmp"
+        let temporary = (directory.isEmpty ? "." : directory) + "/.\(name).\(UUID().wire).tmp"
         func failure(_ step: String) -> Result<Void, AgentGatewayDeployError> {
             let reason = String(cString: strerror(errno))
             unlink(temporary)

@@ -11,6 +11,7 @@ import ScutumProviders
 import ScutumProxy
 import ScutumRedis
 import ScutumStore
+import ScutumWorkflows
 import ServiceLifecycle
 
 /// One gateway node: its services, wired from a configuration, run in one `ServiceGroup`.
@@ -67,36 +68,10 @@ public struct GatewayNode: Sendable {
         let providers = ProviderRegistry.standard(http: http)
         var services: [any Service] = []
 
-        var demoMock: (any Service)?
-        let resolvedCatalog: ModelCatalog
-        if let catalog {
-            resolvedCatalog = catalog
-            isDemo = false
-        } else {
-            let text: String
-            do {
-                text = try String(contentsOfFile: configuration.modelsFile, encoding: .utf8)
-            } catch {
-                throw NodeConfiguration.Invalid(description: "cannot read the model catalog \(configuration.modelsFile): \(error.localizedDescription)")
-            }
-            let fromFile = try CatalogFile.parse(text).catalog(
-                environment: configuration.variables, supportedKinds: providers.supportedKinds)
-            if let url = configuration.demoMockURL {
-                resolvedCatalog = fromFile.pointingEverything(atRoot: url, apiKey: "scutum-demo",
-                    vertexServiceAccount: DemoServiceAccount.json(tokenURI: url + "/token"))
-                isDemo = true
-            } else if !fromFile.hasAnyProviderCredentials {
-                let port = configuration.demoMockPort
-                resolvedCatalog = fromFile.pointingEverything(atRoot: "http://127.0.0.1:\(port)", apiKey: "scutum-demo",
-                    vertexServiceAccount: DemoServiceAccount.json(tokenURI: "http://127.0.0.1:\(port)/token"))
-                demoMock = MockUpstream.application(host: "127.0.0.1", port: port, knobs: MockKnobs(), log: nil,
-                    logger: Logger(label: "scutum.mock"))
-                isDemo = true
-            } else {
-                resolvedCatalog = fromFile
-                isDemo = false
-            }
-        }
+        let served = try Self.servedCatalog(configuration: configuration, given: catalog,
+            supportedKinds: providers.supportedKinds)
+        let (resolvedCatalog, demoMock) = (served.catalog, served.demoMock)
+        isDemo = served.isDemo
 
         let postgres = PostgresClient(configuration: configuration.database.clientConfiguration,
             backgroundLogger: logger)
@@ -198,24 +173,8 @@ public struct GatewayNode: Sendable {
         services.append(RedisService(client: redis))
         services.append(BreakerSync(health: providerHealth, configuration: configuration.redis, logger: logger))
         services.append(UpstreamHTTPService(http: http))
-        services.append(InvalidationListener(client: postgres, logger: logger,
-            onChange: { change in
-                if PlatformLoader.kinds.contains(change.kind) { await loader.reload([change.kind]) }
-                switch change.kind {
-                case .key: if let hash = change.key_hash { keyCache.invalidate(hash: hash) }
-                // A team's keys may have changed with it (deleted with the team, blocked...).
-                case .team: keyCache.invalidateAll()
-                case .workflowExecution: workflowWakeUps.wake()
-                case .mcp, .mcpSync: mcpWakeUps.wake()
-                case .budget, .model, .settings, .routing, .guardrail, .workflow: break
-                }
-            },
-            onResync: {
-                // Missed changes are picked up as each key is next used; until then (and while
-                // PostgreSQL cannot answer) the cached keys keep serving.
-                keyCache.expireAll()
-                await loader.reload()
-            }))
+        services.append(Self.invalidationListener(postgres: postgres, loader: loader, keyCache: keyCache,
+            workflowWakeUps: workflowWakeUps, mcpWakeUps: mcpWakeUps, logger: logger))
         services.append(spend)
         services.append(liveSpend)
         services.append(guardrailEvents)
@@ -229,45 +188,14 @@ public struct GatewayNode: Sendable {
         services.append(preparedProxy)
         services.append(election)
         services.append(heartbeat)
-        let runner = WorkflowRunner(executions: WorkflowExecutionStore(client: postgres, logger: logger), keys: keyStore,
-            completions: completions, callTool: { server, tool, arguments in
-                try await MCPToolCaller(postgres: postgres, secrets: configuration.secrets, logger: logger).call(server: server, tool: tool,
-                    arguments: arguments)
-            }, concurrency: configuration.workflowConcurrency, stepTimeout: configuration.workflowStepTimeout,
-            wakeUps: workflowWakeUps, logger: logger)
-        services.append(LeaderOnlyService(name: "workflow runner", election: election, logger: logger) { fence in
-            await runner.run(fence: fence)
-        })
-        if let path = configuration.gatewayConfigPath {
-            let sync = MCPSync(postgres: postgres, path: path, port: configuration.agentGatewayPort,
-                secrets: configuration.secrets, wakeUps: mcpWakeUps, logger: logger)
-            services.append(LeaderOnlyService(name: "MCP sync", election: election, logger: logger) { fence in
-                await sync.run(fence: fence)
-            })
-        }
-        if let adminConfiguration = configuration.admin, let adminTokenSecret {
-            let base = resolvedCatalog
-            let adminDependencies = AdminDependencies(postgres: postgres, masterKey: configuration.proxy.masterKey,
-                jwtSecret: adminTokenSecret, catalogModels: { base.deployments },
-                liveSpend: { budget in try? await ledger.current([budget]).first }, nodeID: nodeID,
-                deployMCPConfig: { try await MCPSync.requestDeployment(postgres: postgres, logger: logger) },
-                secrets: configuration.secrets,
-                realtime: {
-                    try await RealtimeReport(redis: redis, namespace: configuration.redisNamespace,
-                        health: providerHealth).json(deployments: catalogHolder.current.deployments.map(\.name))
-                })
-            let admin = AdminApplication.application(configuration: adminConfiguration,
-                dependencies: adminDependencies, logger: logger, server: configuration.listenerLimits.server(logger: logger),
-                onServerRunning: { port in
-                    ports.set(admin: port)
-                    await onAdminRunning(port)
-                })
-            services.append(admin)
-            if let consoleConfiguration = configuration.console {
-                services.append(ConsoleService(configuration: consoleConfiguration, admin: adminConfiguration,
-                    dependencies: adminDependencies, logger: logger,
-                    server: configuration.listenerLimits.server(logger: logger), onServerRunning: onConsoleRunning))
-            }
+        services += Self.leaderOnlyServices(election: election, postgres: postgres, keys: keyStore,
+            completions: completions, configuration: configuration, workflowWakeUps: workflowWakeUps,
+            mcpWakeUps: mcpWakeUps, logger: logger)
+        if let adminTokenSecret {
+            services += Self.adminServices(configuration: configuration, tokenSecret: adminTokenSecret,
+                baseCatalog: resolvedCatalog, catalog: catalogHolder, postgres: postgres, redis: redis, ledger: ledger,
+                health: providerHealth, nodeID: nodeID, ports: ports, onAdminRunning: onAdminRunning,
+                onConsoleRunning: onConsoleRunning, logger: logger)
         }
 
         self.breakers = providerHealth.board
@@ -284,7 +212,7 @@ public struct GatewayNode: Sendable {
 
     /// What the proxy needs to know of a stored key.
     static func authenticatedKey(_ record: KeyRecord) -> AuthenticatedKey {
-        AuthenticatedKey(id: record.id.uuidString.lowercased(), hash: record.keyHash, alias: record.alias,
+        AuthenticatedKey(id: record.id.wire, hash: record.keyHash, alias: record.alias,
             role: record.role, teamID: record.settings.teamID, userID: record.settings.userID,
             models: record.settings.models, rpmLimit: record.settings.rpmLimit, tpmLimit: record.settings.tpmLimit,
             maxParallelRequests: record.settings.maxParallelRequests,

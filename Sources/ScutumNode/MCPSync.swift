@@ -7,6 +7,7 @@ import ScutumAdmin
 import ScutumCore
 import ScutumMCP
 import ScutumStore
+import ScutumWorkflows
 
 /// Keeps agentgateway's configuration file in line with the registered MCP servers. Only the
 /// leader writes it: on taking the lead, whenever a server changes or a node asks

@@ -25,7 +25,7 @@ public struct AuthenticatedKey: Sendable, Equatable {
     public var id: String
     public var hash: String
     public var alias: String?
-    public var role: String
+    public var role: KeyRole
     public var teamID: String?
     public var userID: String?
     /// Models the key may call; empty means any.
@@ -39,7 +39,7 @@ public struct AuthenticatedKey: Sendable, Equatable {
     /// Which guardrail profiles apply: its team's (or the default), none, or those plus its own.
     public var guardrails: KeyGuardrails
 
-    public init(id: String, hash: String, alias: String?, role: String, teamID: String? = nil, userID: String? = nil,
+    public init(id: String, hash: String, alias: String?, role: KeyRole, teamID: String? = nil, userID: String? = nil,
         models: [String] = [], rpmLimit: Int? = nil, tpmLimit: Int? = nil, maxParallelRequests: Int? = nil,
         metadata: [String: JSONValue] = [:], guardrails: KeyGuardrails = .inherit)
     {

@@ -39,7 +39,7 @@ public struct SpendBatch: Sendable, Equatable {
     }
 
     /// Names this batch in Redis's markers: the same batch sent again is charged once.
-    public let id: String = UUID().uuidString.lowercased()
+    public let id: String = UUID().wire
     /// The records for the stream, in the order they were added.
     public private(set) var records: [SpendRecord] = []
     /// One per counter, in the order each counter was first charged.

@@ -69,4 +69,18 @@ public struct BudgetStore: Sendable {
         try await client.query("DELETE FROM budgets WHERE scope = \(subject.scope) AND scope_id = \(subject.id)",
             logger: logger)
     }
+
+    /// Deletes the budgets of a team's keys (the keys themselves go with the team by cascade);
+    /// returns how many.
+    @discardableResult
+    public func deleteKeyBudgets(ofTeam teamID: String) async throws -> Int {
+        let rows = try await client.query(
+            """
+            DELETE FROM budgets WHERE scope = 'key'
+                AND scope_id IN (SELECT id::text FROM api_keys WHERE team_id = \(teamID)) RETURNING id
+            """, logger: logger)
+        var count = 0
+        for try await _ in rows { count += 1 }
+        return count
+    }
 }

@@ -16,7 +16,7 @@ public enum KeyGuardrails: Sendable, Equatable {
         switch self {
         case .inherit: "inherit"
         case .off: "off"
-        case .extra(let ids): .array(ids.map { .string($0.uuidString.lowercased()) })
+        case .extra(let ids): .array(ids.map { .string($0.wire) })
         }
     }
 

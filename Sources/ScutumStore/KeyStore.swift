@@ -9,16 +9,16 @@ public struct KeyRecord: Sendable, Equatable {
     public var keyHash: String
     public var display: String
     public var alias: String?
-    public var role: String
+    public var role: KeyRole
     public var blocked: Bool
     public var expiresAt: Date?
     public var settings: KeySettings
     public var createdAt: Date?
 
     /// The id as the rest of the gateway spells it (lower-case UUID text): budgets, spend logs, the proxy.
-    public var keyID: String { id.uuidString.lowercased() }
+    public var keyID: String { id.wire }
 
-    public init(id: UUID, keyHash: String, display: String, alias: String?, role: String, blocked: Bool,
+    public init(id: UUID, keyHash: String, display: String, alias: String?, role: KeyRole, blocked: Bool,
         expiresAt: Date?, settings: KeySettings = KeySettings(), createdAt: Date? = nil)
     {
         self.id = id
@@ -84,7 +84,7 @@ public struct KeyStore: Sendable {
                 (UUID, String, String, String?, String, Bool, Date?, String?, String?, [String], Int?, Int?, Int?,
                     String, String, Date).self)
         {
-            records.append(KeyRecord(id: id, keyHash: hash, display: display, alias: alias, role: role, blocked: blocked,
+            records.append(KeyRecord(id: id, keyHash: hash, display: display, alias: alias, role: KeyRole(rawValue: role) ?? .user, blocked: blocked,
                 expiresAt: expiresAt,
                 settings: KeySettings(teamID: team, userID: user, models: models, rpmLimit: rpm, tpmLimit: tpm,
                     maxParallelRequests: parallel, metadata: metadata,
@@ -109,7 +109,7 @@ public struct KeyStore: Sendable {
     }
 
     /// Creates a key and returns its plaintext (shown once) with the stored record.
-    public func create(alias: String?, role: String = "user", expiresAt: Date? = nil,
+    public func create(alias: String?, role: KeyRole = .user, expiresAt: Date? = nil,
         settings: KeySettings = KeySettings()) async throws -> (key: String, record: KeyRecord)
     {
         let key = APIKey.generate()
@@ -119,7 +119,7 @@ public struct KeyStore: Sendable {
             """
             INSERT INTO api_keys (key_hash, key_display, key_alias, role, expires_at, team_id, user_id, models,
                 rpm_limit, tpm_limit, max_parallel_requests, metadata, guardrails)
-            VALUES (\(hash), \(display), \(alias), \(role), \(expiresAt), \(settings.teamID), \(settings.userID),
+            VALUES (\(hash), \(display), \(alias), \(role.rawValue), \(expiresAt), \(settings.teamID), \(settings.userID),
                 \(settings.models), \(settings.rpmLimit), \(settings.tpmLimit), \(settings.maxParallelRequests),
                 \(settings.metadata)::jsonb, \(settings.guardrails.json.jsonString)::jsonb)
             RETURNING \(unescaped: Self.columns)
@@ -135,7 +135,7 @@ public struct KeyStore: Sendable {
         let settings = record.settings
         let rows = try await client.query(
             """
-            UPDATE api_keys SET key_alias = \(record.alias), role = \(record.role), blocked = \(record.blocked),
+            UPDATE api_keys SET key_alias = \(record.alias), role = \(record.role.rawValue), blocked = \(record.blocked),
                 expires_at = \(record.expiresAt), team_id = \(settings.teamID), user_id = \(settings.userID),
                 models = \(settings.models), rpm_limit = \(settings.rpmLimit), tpm_limit = \(settings.tpmLimit),
                 max_parallel_requests = \(settings.maxParallelRequests), metadata = \(settings.metadata)::jsonb,

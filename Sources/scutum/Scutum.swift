@@ -115,9 +115,9 @@ struct Keys: AsyncParsableCommand {
         @Option(help: "Days until the key expires.") var days: Int?
 
         func run() async throws {
-            guard role == "user" || role == "admin" else { throw ValidationError("--role must be user or admin") }
+            guard let role = KeyRole(rawValue: role) else { throw ValidationError("--role must be user or admin") }
             let expires = days.map { Date().addingTimeInterval(Double($0) * 86400) }
-            let (alias, role) = (self.alias, self.role)
+            let alias = self.alias
             let (key, _) = try await options.withKeyStore { store in
                 try await store.create(alias: alias, role: role, expiresAt: expires)
             }
@@ -166,7 +166,7 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             let alias = self.alias
-            let (key, _) = try await options.withKeyStore { store in try await store.create(alias: alias, role: "admin") }
+            let (key, _) = try await options.withKeyStore { store in try await store.create(alias: alias, role: .admin) }
             print(key)
         }
     }

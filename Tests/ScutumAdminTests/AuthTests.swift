@@ -76,14 +76,14 @@ struct AuthTests {
                 "Invalid API key")
             expectError(try await api.call(.post, "/auth/login", ["api_key": .string(AdminFixture.masterKey + "x")],
                 as: anonymous), .unauthorized, "Invalid API key")
-            let (userKey, _) = try await keys.create(alias: "user", role: "user")
+            let (userKey, _) = try await keys.create(alias: "user", role: .user)
             expectError(try await api.call(.post, "/auth/login", ["api_key": .string(userKey)], as: anonymous), .forbidden,
                 "This API key is not an admin key")
-            let (blockedKey, _) = try await keys.create(alias: "blocked", role: "admin")
+            let (blockedKey, _) = try await keys.create(alias: "blocked", role: .admin)
             try await keys.setBlocked(hash: APIKey.hash(blockedKey), true)
             expectError(try await api.call(.post, "/auth/login", ["api_key": .string(blockedKey)], as: anonymous),
                 .unauthorized, "Invalid API key")
-            let (expiredKey, _) = try await keys.create(alias: "old", role: "admin", expiresAt: Date(timeIntervalSinceNow: -60))
+            let (expiredKey, _) = try await keys.create(alias: "old", role: .admin, expiresAt: Date(timeIntervalSinceNow: -60))
             expectError(try await api.call(.post, "/auth/login", ["api_key": .string(expiredKey)], as: anonymous),
                 .unauthorized, "Invalid API key")
             expectValidationError(try await api.call(.post, "/auth/login", [:], as: anonymous), at: "body.api_key")
@@ -95,7 +95,7 @@ struct AuthTests {
     func adminKeyTokenRevocation() async throws {
         try await AdminFixture.withAPI { api, client in
             let keys = KeyStore(client: client, logger: TestEnvironment.logger)
-            let (adminKey, record) = try await keys.create(alias: "ops", role: "admin")
+            let (adminKey, record) = try await keys.create(alias: "ops", role: .admin)
             let login = try await api.call(.post, "/auth/login", ["api_key": .string(adminKey)], as: .some(nil))
             #expect(login.status == .ok)
             let token = try #require(login.json["access_token"]?.stringValue)
@@ -156,7 +156,7 @@ struct AuthTests {
         try await AdminFixture.withAPI { api, client in
             // A user-role token (the login endpoint issues none; the role is checked all the same).
             let (_, record) = try await KeyStore(client: client, logger: TestEnvironment.logger).create(alias: "viewer",
-                role: "admin")
+                role: .admin)
             let userToken = AdminFixture.token(subject: record.id.uuidString.lowercased(), role: .user)
             for endpoint in everyEndpoint {
                 let reply = try await api.call(endpoint.method, endpoint.path, endpoint.body, as: userToken)
@@ -178,7 +178,7 @@ struct AuthTests {
     func demotedOrBlockedKeyLosesItsTokens() async throws {
         try await AdminFixture.withAPI { api, client in
             let keys = KeyStore(client: client, logger: TestEnvironment.logger)
-            let (adminKey, record) = try await keys.create(alias: "ops", role: "admin")
+            let (adminKey, record) = try await keys.create(alias: "ops", role: .admin)
             let login = try await api.call(.post, "/auth/login", ["api_key": .string(adminKey)], as: .some(nil))
             let token = try #require(login.json["access_token"]?.stringValue)
             #expect(try await api.call(.get, "/api/v1/keys", as: token).status == .ok)
@@ -197,7 +197,7 @@ struct AuthTests {
             }
 
             var demoted = record
-            demoted.role = "user"
+            demoted.role = .user
             _ = try #require(try await keys.update(demoted))
             try await expectRefused("demoted")
             _ = try #require(try await keys.update(record))

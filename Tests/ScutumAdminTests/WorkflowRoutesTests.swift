@@ -4,6 +4,7 @@ import PostgresNIO
 import ScutumCore
 import ScutumStore
 import ScutumTestSupport
+import ScutumWorkflows
 import Testing
 
 @testable import ScutumAdmin
@@ -251,7 +252,7 @@ struct WorkflowExecutionRoutesTests {
             let teams = TeamStore(client: client, logger: TestEnvironment.logger)
             try await teams.create(TeamRecord(teamID: "team-wf", alias: "Workflows"))
             let keys = KeyStore(client: client, logger: TestEnvironment.logger)
-            let (_, record) = try await keys.create(alias: "ops", role: "admin", settings: KeySettings(teamID: "team-wf"))
+            let (_, record) = try await keys.create(alias: "ops", role: .admin, settings: KeySettings(teamID: "team-wf"))
             _ = try await api.ok(.post, "/api/v1/workflows", B.workflow())
             let reply = try await api.call(.post, "/api/v1/workflow-executions", ["workflow_id": "two-step", "input_data": ["topic": "x"]],
                 as: AdminFixture.token(subject: record.keyID))

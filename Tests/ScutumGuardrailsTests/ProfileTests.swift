@@ -113,10 +113,10 @@ struct ProfileTests {
 
     @Test("a body that is not an object, and a missing name")
     func shape() {
-        #expect(throws: GuardrailProfileError([WorkflowProblem([], "Input should be a valid dictionary", type: "dict_type")])) {
+        #expect(throws: GuardrailProfileError([FieldProblem([], "Input should be a valid dictionary", type: "dict_type")])) {
             try GuardrailProfile(json: ["x"])
         }
-        #expect(throws: GuardrailProfileError([WorkflowProblem(["name"], "Field required", type: "missing")])) {
+        #expect(throws: GuardrailProfileError([FieldProblem(["name"], "Field required", type: "missing")])) {
             try GuardrailProfile(json: [:])
         }
     }

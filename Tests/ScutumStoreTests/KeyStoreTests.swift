@@ -22,7 +22,7 @@ struct KeyStoreTests {
             #expect(record.keyHash == APIKey.hash(key))
             #expect(record.display == APIKey.display(key))
             #expect(record.alias == "ci")
-            #expect(record.role == "user")
+            #expect(record.role == .user)
             #expect(record.blocked == false)
             #expect(record.expiresAt == nil)
 
@@ -39,7 +39,7 @@ struct KeyStoreTests {
     func onlyHashStored() async throws {
         try await withMigratedDatabase { client, _ in
             let store = KeyStore(client: client, logger: TestEnvironment.logger)
-            let (key, record) = try await store.create(alias: nil, role: "admin")
+            let (key, record) = try await store.create(alias: nil, role: .admin)
             let rows = try await client.query(
                 "SELECT row_to_json(k)::text, k.key_hash FROM api_keys k WHERE id = \(record.id)",
                 logger: TestEnvironment.logger)
@@ -134,8 +134,11 @@ struct KeyStoreTests {
         try await withMigratedDatabase { client, _ in
             let store = KeyStore(client: client, logger: TestEnvironment.logger)
             do {
-                _ = try await store.create(alias: "x", role: "superuser")
-                Issue.record("created a key with role superuser")
+                let hash = String(repeating: "a", count: 64)
+                try await client.query(
+                    "INSERT INTO api_keys (key_hash, key_display, role) VALUES (\(hash), 'x', 'superuser')",
+                    logger: TestEnvironment.logger)
+                Issue.record("stored a key with role superuser")
             } catch {
                 #expect(sqlState(error) == "23514", "\(String(reflecting: error))")
             }

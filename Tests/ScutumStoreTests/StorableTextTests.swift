@@ -9,14 +9,8 @@ import Testing
 /// writer as storable text: the row is written, NUL removed, identifiers bounded.
 @Suite("Storable text")
 struct StorableTextTests {
-    /// A NUL in a key, in a value, and deep inside.
-    static let hostile: JSONValue = [
-        "question\u{0}": .string("what\u{0}is"), "list": .array([.string("\u{0}"), ["deep\u{0}": .string("x\u{0}")]]),
-        "n": .int(1),
-    ]
-    static let cleaned: JSONValue = [
-        "question": .string("whatis"), "list": .array([.string(""), ["deep": .string("x")]]), "n": .int(1),
-    ]
+    static let hostile = StorableTextFixtures.hostile
+    static let cleaned = StorableTextFixtures.cleaned
 
     @Test("the helper: NUL removed, cut by Unicode scalars, clean text untouched; JSON keys and values cleaned")
     func helper() {
@@ -57,33 +51,6 @@ struct StorableTextTests {
             #expect(event.scanner == "pii" && event.model == "gpt")
             #expect(event.rule?.unicodeScalars.count == 200)
             #expect(event.counts == ["EMAIL": 1])
-        }
-    }
-
-    @Test("workflow executions: NUL in the input, identifiers, step input and output, errors is stored cleaned")
-    func workflowExecutions() async throws {
-        try await WorkflowFixture.with { fixture in
-            let queued = try await fixture.executions.create(workflow: fixture.workflow, input: Self.hostile,
-                keyID: "key\u{0}", teamID: "team\u{0}", createdBy: "me\u{0}")
-            #expect(queued.input == Self.cleaned)
-            #expect(queued.keyID == "key" && queued.teamID == "team" && queued.createdBy == "me")
-            let fence = try await fixture.leader()
-            _ = try await fixture.executions.claim(fence: fence, limit: 1)
-            try await fixture.executions.startStep(fence: fence, execution: queued.id, node: "plan", order: 0,
-                input: Self.hostile)
-            try await fixture.executions.completeStep(fence: fence, execution: queued.id, order: 0,
-                output: .string("answer\u{0}"), durationMS: 1)
-            try await fixture.executions.startStep(fence: fence, execution: queued.id, node: "research", order: 1,
-                input: [:])
-            try await fixture.executions.failStep(fence: fence, execution: queued.id, order: 1, error: "bad\u{0}",
-                durationMS: 1)
-            #expect(try await fixture.executions.finish(fence: fence, execution: queued.id, status: .failed,
-                output: Self.hostile, error: "failed\u{0}"))
-            let stored = try #require(try await fixture.executions.find(queued.id))
-            #expect(stored.output == Self.cleaned && stored.error == "failed")
-            #expect(stored.steps.map(\.input) == [Self.cleaned, [:]])
-            #expect(stored.steps.map(\.output) == [.string("answer"), nil])
-            #expect(stored.steps.map(\.error) == [nil, "bad"])
         }
     }
 

@@ -224,6 +224,14 @@ def test_guardrail_budget_routing_and_settings_forms(console):
     assert "model_group" in console.row(policy).text
 
     console.go("settings", "Settings")
+    # The form is the schema: one control per setting, labelled as the gateway names it.
+    _, schema = http("GET", CONSOLE_URL + "/api/v1/settings/schema", token=token(console))
+    assert {s["name"] for s in schema} >= {"maintenance_mode", "default_model", "enable_routing_policies"}
+    for setting in schema:
+        field = console.find(f"#setting-{setting['name']}")
+        assert field.get_attribute("type") == {"flag": "checkbox", "positive_integer": "number"}.get(setting["kind"], "text"), setting
+        label = console.find(f"label[for='setting-{setting['name']}']")
+        assert label.text == setting["label"], (label.text, setting)
     maintenance = console.find("#setting-maintenance_mode")
     assert not maintenance.is_selected()
     console.press(maintenance)

@@ -6,44 +6,43 @@ import { pageHeader, dataTable, section, button, toast, showError, confirmAction
 
 export const title = "Settings";
 
-const FLAGS = [
-  ["maintenance_mode", "Maintenance mode (the proxy refuses requests)"],
-  ["enable_budget_enforcement", "Enforce budgets"],
-  ["enable_cost_tracking", "Track cost"],
-  ["enable_guardrails", "Run guardrails"],
-  ["enable_routing_policies", "Apply routing policies"],
-];
-const NUMBERS = [
-  ["global_rate_limit", "Global rate limit (requests per minute)"],
-  ["default_key_rpm", "Default RPM for new keys"],
-  ["default_key_tpm", "Default TPM for new keys"],
-];
+// One control per setting of GET /api/v1/settings/schema (name, kind, default, label, summary): a
+// checkbox for a flag, a number for a positive integer, a text field for a string (empty unsets it),
+// a comma-separated field for a string list. A setting the gateway adds shows up here by itself.
+function control(setting, value) {
+  const { name, kind, label, summary } = setting;
+  const id = `setting-${name}`;
+  const help = h("small", { class: "help" }, summary);
+  switch (kind) {
+    case "flag": {
+      const input = h("input", { id, name, type: "checkbox", checked: Boolean(value ?? setting.default) });
+      return [() => input.checked, h("div", { class: "field field-checkbox" }, input, h("label", { for: id }, label), help)];
+    }
+    case "positive_integer": {
+      const input = h("input", { id, name, type: "number", min: 1, step: 1, value: value ?? "" });
+      return [() => (input.value === "" ? undefined : Number(input.value)),
+        h("div", { class: "field" }, h("label", { for: id }, label), input, help)];
+    }
+    case "string_list": {
+      const input = h("input", { id, name, value: (value ?? []).join(", ") });
+      return [() => input.value.split(",").map((v) => v.trim()).filter(Boolean),
+        h("div", { class: "field" }, h("label", { for: id }, label), input,
+          h("small", { class: "help" }, `${summary} Comma-separated.`))];
+    }
+    default: {
+      const input = h("input", { id, name, value: value ?? "" });
+      return [() => input.value.trim() || null, h("div", { class: "field" }, h("label", { for: id }, label), input, help)];
+    }
+  }
+}
 
-function form(settings, refresh) {
+function form(schema, settings, refresh) {
   const controls = [];
-  const fields = [
-    ...FLAGS.map(([name, label]) => {
-      const input = h("input", { id: `setting-${name}`, name, type: "checkbox", checked: Boolean(settings[name]) });
-      controls.push([name, () => input.checked]);
-      return h("div", { class: "field field-checkbox" }, input, h("label", { for: `setting-${name}` }, label));
-    }),
-    ...NUMBERS.map(([name, label]) => {
-      const input = h("input", { id: `setting-${name}`, name, type: "number", min: 1, step: 1, value: settings[name] ?? "" });
-      controls.push([name, () => (input.value === "" ? undefined : Number(input.value))]);
-      return h("div", { class: "field" }, h("label", { for: `setting-${name}` }, label), input);
-    }),
-    (() => {
-      const input = h("input", { id: "setting-default_model", name: "default_model", value: settings.default_model ?? "" });
-      controls.push(["default_model", () => input.value.trim() || null]);
-      return h("div", { class: "field" }, h("label", { for: "setting-default_model" }, "Default model"), input);
-    })(),
-    (() => {
-      const input = h("input", { id: "setting-mcp_allowed_hosts", name: "mcp_allowed_hosts", value: (settings.mcp_allowed_hosts ?? []).join(", ") });
-      controls.push(["mcp_allowed_hosts", () => input.value.split(",").map((v) => v.trim()).filter(Boolean)]);
-      return h("div", { class: "field" }, h("label", { for: "setting-mcp_allowed_hosts" }, "Internal hosts MCP servers may use"),
-        input, h("small", { class: "help" }, "Comma-separated host names, IPs or CIDR blocks."));
-    })(),
-  ];
+  const fields = schema.map((setting) => {
+    const [read, element] = control(setting, settings[setting.name]);
+    controls.push([setting.name, read]);
+    return element;
+  });
   const save = h("button", { type: "submit", class: "button button-primary" }, "Save settings");
   const element = h("form", { class: "form", id: "settings-form" }, fields, h("div", {}, save));
   element.addEventListener("submit", async (event) => {
@@ -75,11 +74,12 @@ function form(settings, refresh) {
 export async function render(main) {
   const body = h("div");
   const refresh = () => fill(body, async () => {
-    const [settings, { entries }] = await Promise.all([api.get("/settings"), api.get("/audit-log", { limit: 30 })]);
-    const known = new Set([...FLAGS, ...NUMBERS].map(([name]) => name).concat(["default_model", "mcp_allowed_hosts"]));
+    const [schema, settings, { entries }] = await Promise.all([api.get("/settings/schema"), api.get("/settings"),
+      api.get("/audit-log", { limit: 30 })]);
+    const known = new Set(schema.map((setting) => setting.name));
     const other = Object.entries(settings).filter(([name]) => !known.has(name));
     return h("div", {},
-      section("Platform", form(settings, refresh),
+      section("Platform", form(schema, settings, refresh),
         other.length ? h("dl", { class: "details" }, other.map(([name, value]) => [h("dt", {}, name), h("dd", {}, formatValue(value))])) : null),
       section("Audit log", dataTable({ caption: "Audit log", rows: entries,
         empty: "No changes recorded yet.",

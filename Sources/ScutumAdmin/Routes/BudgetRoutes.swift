@@ -1,0 +1,139 @@
+import Foundation
+import Hummingbird
+import ScutumCore
+import ScutumStore
+
+/// `/api/v1/budgets...`: spending limits on keys, teams, users and everything.
+struct BudgetRoutes {
+    let services: AdminServices
+
+    func register(on group: RouterGroup<AdminRequestContext>) {
+        group.get("/budgets") { _, _ in try await list() }
+        group.post("/budgets") { request, context in try await create(request, context) }
+        group.get("/budgets/{id}") { _, context in try await respond(try await find(context)) }
+        group.put("/budgets/{id}") { request, context in try await update(request, context) }
+        group.delete("/budgets/{id}") { _, context in try await delete(context) }
+    }
+
+    static let budgetNotFound = AdminError.notFound("Budget not found")
+
+    func list() async throws -> Response {
+        var budgets: [JSONValue] = []
+        let now = Date()
+        for budget in try await services.budgets.list() {
+            budgets.append(Self.json(budget, spend: await services.spend(of: budget), now: now))
+        }
+        return AdminResponse.json(["budgets": .array(budgets)])
+    }
+
+    /// Creates the budget of a subject, or replaces the limits of its existing one.
+    func create(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        var fields = try await services.body(request)
+        let scope = fields.required("scope", fields.literal("scope", ["key", "team", "user", "global"], nullable: false))
+        let scopeID = fields.string("scope_id", nonEmpty: true, maxLength: 256).value
+        let limits = BudgetFields(&fields)
+        let subject = try await subject(scope: scope, scopeID: scopeID, fields: &fields)
+        try fields.finish()
+        guard let subject else { throw AdminError.invalid(["body", "scope"], "Field required", type: "missing") }
+
+        let budget = try await limits.apply(to: subject, in: services.budgets,
+            existing: try await services.budgets.find(subject), always: true)
+        guard let budget else { throw Self.budgetNotFound }
+        try await services.audit(principal, "budget.upsert", targetType: "budget",
+            targetID: budget.id.wire,
+            details: ["scope": .string(subject.scope), "scope_id": .string(subject.id),
+                "fields": .strings(limits.presentNames)])
+        return try await respond(budget)
+    }
+
+    func update(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        var fields = try await services.body(request)
+        let limits = BudgetFields(&fields)
+        try fields.finish()
+        let existing = try await find(context)
+        let budget = try await limits.apply(to: existing.subject, in: services.budgets, existing: existing) ?? existing
+        try await services.audit(principal, "budget.update", targetType: "budget",
+            targetID: budget.id.wire,
+            details: ["scope": .string(budget.subject.scope), "scope_id": .string(budget.subject.id),
+                "fields": .strings(limits.presentNames)])
+        return try await respond(budget)
+    }
+
+    func delete(_ context: AdminRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let budget = try await find(context)
+        try await services.budgets.delete(budget.subject)
+        let id = budget.id.wire
+        try await services.audit(principal, "budget.delete", targetType: "budget", targetID: id,
+            details: ["scope": .string(budget.subject.scope), "scope_id": .string(budget.subject.id)])
+        return AdminResponse.json(["deleted": .string(id)])
+    }
+
+    /// The subject a body names: `scope_id` required except for `global` (where it must be left
+    /// out); a key by id or plaintext, a team that exists, any user id.
+    private func subject(scope: String?, scopeID: String?, fields: inout BodyFields) async throws -> BudgetSubject? {
+        guard let scope else { return nil }
+        if scope == "global" {
+            if scopeID != nil { fields.fail("scope_id", "Value error, a global budget has no scope_id", type: "value_error") }
+            return .global
+        }
+        guard let scopeID else {
+            if fields.object["scope_id"] == nil || fields.object["scope_id"]?.isNull == true {
+                fields.fail("scope_id", "Field required", type: "missing")
+            }
+            return nil
+        }
+        switch scope {
+        case "key":
+            let record = try await scopeID.hasPrefix("sk-")
+                ? services.keys.find(hash: APIKey.hash(scopeID))
+                : UUID(uuidString: scopeID).asyncFlatMap { try await services.keys.find(id: $0) }
+            guard let record else {
+                fields.fail("scope_id", "Value error, no key with this id", type: "value_error")
+                return nil
+            }
+            return .key(KeyRoutes.id(record))
+        case "team":
+            guard try await services.teamExists(scopeID) else {
+                fields.fail("scope_id", "Value error, team '\(scopeID)' does not exist", type: "value_error")
+                return nil
+            }
+            return .team(scopeID)
+        default:
+            return .user(scopeID)
+        }
+    }
+
+    private func find(_ context: AdminRequestContext) async throws -> BudgetRecord {
+        guard let budget = try await services.budgets.find(id: try PathParameter.uuid(context, "id")) else {
+            throw Self.budgetNotFound
+        }
+        return budget
+    }
+
+    private func respond(_ budget: BudgetRecord) async throws -> Response {
+        AdminResponse.json(Self.json(budget, spend: await services.spend(of: budget), now: Date()))
+    }
+
+    static func json(_ budget: BudgetRecord, spend: Double?, now: Date) -> JSONValue {
+        let period = budget.period(at: now)
+        var fields: [String: JSONValue] = [
+            "id": .string(budget.id.wire), "scope": .string(budget.subject.scope),
+            "scope_id": budget.subject == .global ? .null : .string(budget.subject.id),
+            "period_start": .optional(budget.periodStart), "current_period_start": .optional(period.start),
+            "current_period_end": .optional(period.end),
+        ]
+        fields.merge(BudgetFields.json(budget, spend: spend)) { _, limits in limits }
+        return .object(fields)
+    }
+}
+
+extension Optional {
+    /// The transform's result for a value, nil for nil.
+    func asyncFlatMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

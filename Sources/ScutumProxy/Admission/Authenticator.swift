@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import ScutumCore
+
+/// Turns an `Authorization: Bearer` header into a `Principal`: the master key by constant-time
+/// comparison; tokens that cannot be keys (`APIKey.isWellFormed`) refused without a look-up; other
+/// keys by SHA-256 through the `KeyCache`, asking the store only on a miss or once a cached answer
+/// has outlived `ttl`. A cached key is still served while the store cannot answer.
+public struct Authenticator: Sendable {
+    /// Finds a key by its hash in the durable store; nil when there is none.
+    public typealias Lookup = @Sendable (_ hash: String) async throws -> KeyCache.CachedKey?
+
+    let masterKey: String?
+    let cache: KeyCache
+    let lookup: Lookup
+    let ttl: Duration
+    let negativeTTL: Duration
+    let timeout: Duration
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - ttl: how long a known key is used before the store is asked again.
+    ///   - negativeTTL: how long "no such key" is remembered.
+    ///   - timeout: how long a look-up may take before the store counts as unavailable.
+    public init(masterKey: String?, cache: KeyCache, ttl: Duration, negativeTTL: Duration, timeout: Duration,
+        logger: Logger, lookup: @escaping Lookup)
+    {
+        self.masterKey = masterKey.flatMap { $0.isEmpty ? nil : $0 }
+        self.cache = cache
+        self.lookup = lookup
+        self.ttl = ttl
+        self.negativeTTL = negativeTTL
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    /// The caller behind an `Authorization` header value.
+    public func authenticate(authorization: String?) async throws(GatewayError) -> Principal {
+        guard let authorization, let token = Self.bearerToken(authorization) else { throw .missingAPIKey }
+        if let masterKey, APIKey.constantTimeEquals(token, masterKey) { return .master }
+        guard APIKey.isWellFormed(token) else { throw .invalidAPIKey() }
+        guard let cached = try await resolve(APIKey.hash(token)) else { throw .invalidAPIKey() }
+        if cached.blocked { throw .invalidAPIKey("This API key has been revoked.") }
+        if let expiresAt = cached.expiresAt, expiresAt <= Date().timeIntervalSince1970 {
+            throw .invalidAPIKey("This API key has expired.")
+        }
+        return .key(cached.key)
+    }
+
+    /// The key behind `hash`: from the cache, else from the store (then cached), else, when the store
+    /// cannot answer, the stale cached key if there is one.
+    private func resolve(_ hash: String) async throws(GatewayError) -> KeyCache.CachedKey? {
+        let stale: KeyCache.CachedKey?
+        switch cache.lookup(hash, now: .now) {
+        case .fresh(let key): return key
+        case .stale(let key, askStore: false): return key
+        case .stale(let key, askStore: true): stale = key
+        case .missing: stale = nil
+        }
+        let ticket = cache.ticket(for: hash)
+        switch await fetch(hash) {
+        case .success(let key):
+            cache.store(key: key, ticket: ticket, freshUntil: .now + (key == nil ? negativeTTL : ttl))
+            return key
+        case .failure(let error):
+            cache.release(ticket)
+            // Stale keys are served without waiting on the store for a moment; unknown ones keep asking.
+            cache.storeFailed(until: .now + min(ttl, Self.storeRetryInterval))
+            if let stale { return stale }
+            throw error
+        }
+    }
+
+    /// After a failed look-up, how long stale keys are served before the store is tried again.
+    static let storeRetryInterval: Duration = .seconds(1)
+
+    private func fetch(_ hash: String) async -> Result<KeyCache.CachedKey?, GatewayError> {
+        do {
+            return .success(try await withDeadline(timeout) { try await lookup(hash) })
+        } catch {
+            logger.error("key lookup failed", metadata: ["error": "\(error)"])
+            return .failure(GatewayError(status: 503,
+                message: "The gateway cannot verify API keys right now (key store unavailable). Retry shortly.",
+                type: "service_unavailable", code: "key_store_unavailable", headers: ["Retry-After": "1"]))
+        }
+    }
+
+    /// The token of `Bearer <token>` (scheme case-insensitive), nil for anything else.
+    static func bearerToken(_ header: String) -> String? {
+        let trimmed = header.trimmingCharacters(in: .whitespaces)
+        guard trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return nil }
+        let token = trimmed.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+}

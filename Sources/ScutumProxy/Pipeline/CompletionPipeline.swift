@@ -1,0 +1,179 @@
+import Foundation
+import HTTPTypes
+import Logging
+import ScutumCluster
+import ScutumCore
+import ScutumProviders
+
+/// A request a front door hands the pipeline: what it asks for, in the gateway's own terms.
+protocol CompletionInput: Sendable {
+    /// The model the caller named.
+    var model: String { get }
+    /// The completion the caller allows, for the token estimate (nil: the default).
+    var maxTokens: Int? { get }
+    /// The catalog models that can serve it.
+    static var mode: ModelMode { get }
+    /// How its provider calls are named in traces.
+    static var operation: UpstreamTrace.Operation { get }
+    /// The request as a JSON object, for trace attributes (read only while tracing).
+    var traceBody: [String: JSONValue] { get }
+    /// The request after the input guardrails in `profiles` (masked, or unchanged); throws a block.
+    func guarded(by gate: GuardrailGate, profiles: [GuardrailPolicy.Profile], subject: GuardrailGate.Subject)
+        throws(GatewayError) -> Self
+}
+
+extension ChatCompletionRequest: CompletionInput {
+    static var mode: ModelMode { .chat }
+    static var operation: UpstreamTrace.Operation { .chat }
+    var traceBody: [String: JSONValue] { scalarMembers }
+
+    func guarded(by gate: GuardrailGate, profiles: [GuardrailPolicy.Profile], subject: GuardrailGate.Subject)
+        throws(GatewayError) -> ChatCompletionRequest
+    {
+        try gate.checkInput(self, profiles: profiles, subject: subject)
+    }
+}
+
+extension EmbeddingRequest: CompletionInput {
+    static var mode: ModelMode { .embedding }
+    static var operation: UpstreamTrace.Operation { .embeddings }
+    var maxTokens: Int? { 0 }
+    var traceBody: [String: JSONValue] { scalarMembers }
+
+    func guarded(by gate: GuardrailGate, profiles: [GuardrailPolicy.Profile], subject: GuardrailGate.Subject)
+        throws(GatewayError) -> EmbeddingRequest
+    {
+        try gate.checkInput(self, profiles: profiles, subject: subject)
+    }
+}
+
+/// The one path every request takes, whatever door it came in by and with no HTTP in it:
+/// admission (allow-lists, budgets, rate limits) → input guardrails → routing (conditional redirects,
+/// the routing strategy, breakers, deployment limits) → the provider call with retries and the
+/// fallback chain → settlement (`RequestLedger.finish`), which runs exactly once per request.
+struct CompletionPipeline: Sendable {
+    let dispatcher: Dispatcher
+    let accounting: Accounting?
+    /// Guardrail profiles on requests and answers; nil turns them off.
+    let guardrails: GuardrailGate?
+    /// The cluster-wide realtime figures; nil leaves them out.
+    let realtime: RealtimeRecorder?
+    /// Provider calls get trace spans (`UpstreamTrace`); off, they cost nothing.
+    var tracing = false
+
+    /// Who is asking, and when the request arrived.
+    struct Caller: Sendable {
+        var principal: Principal?
+        /// The caller's request id (from `x-request-id`), or nil for a new one.
+        var requestID: String?
+        var started: ContinuousClock.Instant = .now
+        /// The request body's size, for the token estimate and size conditions.
+        var byteCount: Int
+    }
+
+    /// A request the provider accepted: its result, who served it, the caller's output profiles, and
+    /// the ledger that settles it. The caller settles it when the answer is delivered (or not).
+    struct Dispatched<Result: Sendable>: Sendable {
+        var result: Result
+        var target: RoutableDeployment
+        var ledger: RequestLedger
+        var profiles: [GuardrailPolicy.Profile]
+    }
+
+    /// Admits, guards, routes and calls a provider for `input`. Every failure on the way is settled
+    /// here (with its status) and thrown; a success is the caller's to settle.
+    func dispatch<Input: CompletionInput, Result: Sendable>(
+        _ input: Input, stream: Bool, caller: Caller,
+        _ call: (any ProviderAdapter, RoutableDeployment, Input) async throws(ProviderError) -> Result
+    ) async throws -> Dispatched<Result> {
+        let ledger = try await admit(input.model, stream: stream,
+            estimatedTokens: Self.estimate(bodyBytes: caller.byteCount, maxTokens: input.maxTokens), caller: caller)
+        let profiles = guardrails?.profiles(for: caller.principal) ?? []
+        var input = input
+        if let guardrails, !profiles.isEmpty {
+            do throws(GatewayError) {
+                input = try input.guarded(by: guardrails, profiles: profiles, subject: ledger.guardrailSubject)
+            } catch {
+                ledger.finish(status: error.status, target: nil, usage: nil)
+                throw error
+            }
+        }
+        let model = routed(input.model, principal: caller.principal, bodyBytes: caller.byteCount)
+        do {
+            let guardedInput = input
+            let (result, target) = try await dispatcher.dispatch(model, mode: Input.mode,
+                allowed: ledger.admission?.allowedModels, admitDeployment: ledger.admitDeployment) {
+                adapter, target throws(ProviderError) in
+                try await ledger.call(Input.operation, request: guardedInput.traceBody, on: target) {
+                    () async throws(ProviderError) in
+                    try await call(adapter, target, guardedInput)
+                }
+            }
+            return Dispatched(result: result, target: target, ledger: ledger, profiles: profiles)
+        } catch {
+            ledger.finish(status: error.status, target: nil, usage: nil)
+            throw error
+        }
+    }
+
+    /// A whole non-streaming chat completion: dispatched, settled, and the answer through the output
+    /// guardrails. `x-scutum-overhead-ms` in `headers`.
+    func complete(_ chat: ChatCompletionRequest, caller: Caller) async throws -> Completed {
+        let dispatched = try await dispatch(chat, stream: false, caller: caller) {
+            adapter, target, chat throws(ProviderError) in
+            try await adapter.chatCompletion(chat, on: target)
+        }
+        var result = dispatched.result
+        let ledger = dispatched.ledger
+        ledger.finish(status: 200, target: dispatched.target, usage: result.usage)
+        if let guardrails, !dispatched.profiles.isEmpty {
+            result = try guardrails.checkOutput(result, profiles: dispatched.profiles, subject: ledger.guardrailSubject)
+        }
+        return Completed(result: result, served: dispatched.target, headers: ledger.overheadHeader())
+    }
+
+    /// A finished non-streaming completion.
+    struct Completed: Sendable {
+        var result: ChatCompletionResult
+        var served: RoutableDeployment
+        /// `x-scutum-overhead-ms`.
+        var headers: HTTPFields
+    }
+
+    /// Admits a request (rate limits, budgets, allow-lists); its ledger. A refusal is counted and thrown.
+    func admit(_ model: String, stream: Bool, estimatedTokens: Int, caller: Caller) async throws -> RequestLedger {
+        let requestID = caller.requestID ?? Self.newRequestID()
+        let series = dispatcher.metrics.series(for: model, known: dispatcher.catalog.current.knows(model))
+        let admission: Accounting.Admission?
+        do {
+            admission = try await accounting?.admit(model: model, principal: caller.principal,
+                estimatedTokens: estimatedTokens, requestID: requestID)
+        } catch {
+            series.request(status: error.status)
+            realtime?.record(model: series.model, status: error.status, latency: ContinuousClock.now - caller.started,
+                promptTokens: 0, completionTokens: 0, cost: 0, keyID: caller.principal?.key?.id)
+            throw error
+        }
+        return RequestLedger(accounting: accounting, admission: admission, principal: caller.principal, model: model,
+            stream: stream, started: caller.started, requestID: requestID, estimatedTokens: estimatedTokens,
+            dispatcher: dispatcher, series: series, realtime: realtime, trace: tracing ? UpstreamTrace() : nil)
+    }
+
+    /// A request id for a request that came without a usable `x-request-id`.
+    static func newRequestID() -> String { "req-" + UUID().wire }
+
+    /// The model to serve a request for `model` as, after the operators' conditional redirects
+    /// (by the key's team, alias, user or metadata, or the prompt's size).
+    func routed(_ model: String, principal: Principal?, bodyBytes: Int) -> String {
+        guard let rules = accounting?.platform.current.routing else { return model }
+        let key = principal?.key
+        return rules.redirect(model, ConditionalRoute.RequestFacts(teamID: key?.teamID, keyAlias: key?.alias,
+            userID: key?.userID, metadata: key?.metadata ?? [:], promptTokens: bodyBytes / 4))
+    }
+
+    /// Tokens to reserve against TPM before the call: about four bytes per prompt token, plus the
+    /// completion the client allows (or 256); settled with the real count afterwards.
+    static func estimate(bodyBytes: Int, maxTokens: Int?) -> Int {
+        bodyBytes / 4 + (maxTokens ?? 256)
+    }
+}
