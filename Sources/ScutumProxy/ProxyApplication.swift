@@ -63,7 +63,9 @@ public enum ProxyApplication {
             router.add(middleware: MaintenanceMiddleware(platform: accounting.platform))
         }
         router.add(middleware: AuthMiddleware(authenticator: dependencies.authenticator))
-        completionRoutes(configuration: configuration, dependencies: dependencies, logger: logger).register(on: router)
+        let completions = completionRoutes(configuration: configuration, dependencies: dependencies, logger: logger)
+        completions.register(on: router)
+        MessagesRoutes(completions: completions).register(on: router)
         ModelRoutes(catalog: dependencies.catalog, created: Int(Date().timeIntervalSince1970)).register(on: router)
         return router
     }

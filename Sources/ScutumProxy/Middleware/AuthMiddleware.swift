@@ -1,15 +1,19 @@
+import HTTPTypes
 import Hummingbird
 
-/// Requires a valid `Authorization: Bearer` key and records the caller in the context.
+/// Requires a valid key, as `Authorization: Bearer <key>` or (as Anthropic's SDKs send it)
+/// `x-api-key: <key>`, and records the caller in the context.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = ProxyRequestContext
     let authenticator: Authenticator
+    static let apiKey = HTTPField.Name("x-api-key")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
         var context = context
-        context.principal = try await authenticator.authenticate(authorization: request.headers[.authorization])
+        let authorization = request.headers[.authorization] ?? request.headers[Self.apiKey].map { "Bearer " + $0 }
+        context.principal = try await authenticator.authenticate(authorization: authorization)
         return try await next(request, context)
     }
 }

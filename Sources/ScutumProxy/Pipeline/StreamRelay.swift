@@ -19,23 +19,26 @@ import Synchronization
 /// The spend row's status says how the stream ended: 200 delivered, 499 the client closed the
 /// connection (nginx's code), 502 the provider failed mid-way, the guardrail error's status when a
 /// guardrail blocked it.
-final class StreamRelay: Sendable {
+final class StreamRelay<Encoder: StreamEncoder>: Sendable {
     // Sendable: the stream is consumed by one task only, either `write` or the drain `deinit`
     // starts when `write` never ran; `started` decides which.
     let stream: ChatCompletionStream
     let settlement: StreamSettlement
     let includeUsage: Bool
+    /// How chunks reach the client: OpenAI's own, or another API's events.
+    let encoder: Encoder
     let profiles: [GuardrailPolicy.Profile]
     let guardrails: GuardrailGate?
     let logger: Logger
     private let started = Atomic<Bool>(false)
 
-    init(stream: ChatCompletionStream, settlement: StreamSettlement, includeUsage: Bool,
+    init(stream: ChatCompletionStream, settlement: StreamSettlement, includeUsage: Bool, encoder: Encoder,
         profiles: [GuardrailPolicy.Profile], guardrails: GuardrailGate?, logger: Logger)
     {
         self.stream = stream
         self.settlement = settlement
         self.includeUsage = includeUsage
+        self.encoder = encoder
         self.profiles = profiles
         self.guardrails = guardrails
         self.logger = logger
@@ -62,18 +65,17 @@ final class StreamRelay: Sendable {
         var filter = GuardrailStreamFilter(profiles: profiles)
         defer { if let filter { guardrails?.record(filter, subject: settlement.ledger.guardrailSubject) } }
         var out = ByteBuffer()
+        var encoder = self.encoder
         let ending: StreamSettlement.Ending
         do {
-            ending = try await relay(&iterator, tally: &tally, filter: &filter, out: &out, to: &writer)
+            ending = try await relay(&iterator, tally: &tally, filter: &filter, encoder: &encoder, out: &out, to: &writer)
         } catch let error as ProviderError {
             settlement.settle(tally, ending: .upstreamFailed)
             logger.warning("stream failed mid-way",
                 metadata: ["model": "\(settlement.target.deployment.name)", "error": "\(error.message)"])
             // The status line is gone: the failure goes as a final event, without [DONE], so
             // clients see an error rather than a silently truncated answer.
-            out.writeStaticString("data: ")
-            out.writeBytes(error.gatewayError(model: settlement.target.deployment.name).jsonData())
-            out.writeStaticString("\n\n")
+            encoder.appendFailure(error.gatewayError(model: settlement.target.deployment.name), to: &out)
             try await writer.write(out)
             try await writer.finish(nil)
             return
@@ -90,7 +92,8 @@ final class StreamRelay: Sendable {
     /// Relays chunks until the stream ends or a guardrail blocks it. Throws `ProviderError` when
     /// the provider fails, anything else when the client is gone.
     private func relay(_ iterator: inout ChatCompletionStream.AsyncIterator, tally: inout StreamTally,
-        filter: inout GuardrailStreamFilter?, out: inout ByteBuffer, to writer: inout any ResponseBodyWriter)
+        filter: inout GuardrailStreamFilter?, encoder: inout Encoder, out: inout ByteBuffer,
+        to writer: inout any ResponseBodyWriter)
         async throws -> StreamSettlement.Ending
     {
         while let chunk = try await iterator.next() {
@@ -101,34 +104,24 @@ final class StreamRelay: Sendable {
                 switch filter!.filter(json) {
                 case .send(let filtered): json = filtered
                 case .block(let block):
-                    try await Self.flush(&out, to: &writer)
-                    try await Self.writeBlock(block, to: &writer, logger: logger)
+                    try await Self.writeBlock(block, encoder: encoder, out: &out, to: &writer, logger: logger)
                     return .guardrailBlocked(status: block.error.status)
                 }
             }
-            Self.appendFrame(json, to: &out)
+            encoder.append(json, usage: chunk.usage, isUsageOnly: chunk.isUsageOnly, to: &out)
             if chunk.endsRead { try await Self.flush(&out, to: &writer) }
         }
         switch filter?.finish() {
-        case .send(let held)?: Self.appendFrame(held, to: &out)
+        case .send(let held)?: encoder.append(held, usage: nil, isUsageOnly: false, to: &out)
         case .block(let block)?:
-            try await Self.flush(&out, to: &writer)
-            try await Self.writeBlock(block, to: &writer, logger: logger)
+            try await Self.writeBlock(block, encoder: encoder, out: &out, to: &writer, logger: logger)
             return .guardrailBlocked(status: block.error.status)
         case nil: break
         }
-        out.writeStaticString("data: [DONE]\n\n")
+        encoder.appendEnd(to: &out)
         try await Self.flush(&out, to: &writer)
         try await writer.finish(nil)
         return .completed
-    }
-
-    /// Adds one SSE `data:` event to `out`.
-    static func appendFrame(_ json: ByteBuffer, to out: inout ByteBuffer) {
-        out.reserveCapacity(minimumWritableBytes: json.readableBytes + 8)
-        out.writeStaticString("data: ")
-        out.writeImmutableBuffer(json)
-        out.writeStaticString("\n\n")
     }
 
     /// Writes what `out` holds in one write and starts a new buffer.
@@ -138,16 +131,15 @@ final class StreamRelay: Sendable {
         out = ByteBuffer()
     }
 
-    /// Ends a stream an output guardrail blocked: its error as the last event, no `[DONE]`.
-    static func writeBlock(_ block: GuardrailBlock, to writer: inout any ResponseBodyWriter, logger: Logger)
-        async throws
+    /// Ends a stream an output guardrail blocked: what was held, then its error as the last event
+    /// (no normal end).
+    static func writeBlock(_ block: GuardrailBlock, encoder: Encoder, out: inout ByteBuffer,
+        to writer: inout any ResponseBodyWriter, logger: Logger) async throws
     {
         logger.info("stream blocked by an output guardrail",
             metadata: ["guardrail": "\(block.profile)", "scanner": "\(block.finding.scanner.rawValue)"])
-        var frame = ByteBuffer(staticString: "data: ")
-        frame.writeBytes(block.error.jsonData())
-        frame.writeStaticString("\n\n")
-        try await writer.write(frame)
+        encoder.appendFailure(block.error, to: &out)
+        try await flush(&out, to: &writer)
         try await writer.finish(nil)
     }
 }

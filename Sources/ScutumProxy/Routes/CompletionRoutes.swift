@@ -53,7 +53,7 @@ struct CompletionRoutes: Sendable {
         let settlement = StreamSettlement(ledger: dispatched.ledger, target: dispatched.target,
             estimatedPromptTokens: bytes.readableBytes / 4, drainLimit: abandonedStreamDrain)
         let relay = StreamRelay(stream: dispatched.result, settlement: settlement, includeUsage: chat.includeUsage,
-            profiles: dispatched.profiles, guardrails: pipeline.guardrails, logger: logger)
+            encoder: ChatChunkEncoder(), profiles: dispatched.profiles, guardrails: pipeline.guardrails, logger: logger)
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             try await relay.write(to: &writer)
         })

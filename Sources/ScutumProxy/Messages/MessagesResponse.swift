@@ -1,0 +1,71 @@
+import ScutumCore
+
+/// OpenAI chat answers in the shapes of Anthropic's Messages API: a whole `message`, stop reasons,
+/// usage, and errors (`{"type":"error","error":{"type","message"}}`).
+enum MessagesResponse {
+    /// The `message` object for a `chat.completion`, named `model` as the client asked.
+    static func message(_ completion: JSONValue, model: String, id: String) -> JSONValue {
+        let choice = completion["choices"]?.arrayValue?.first
+        let reply = choice?["message"]
+        var content: [JSONValue] = []
+        if let text = reply?["content"]?.stringValue, !text.isEmpty {
+            content.append(["type": "text", "text": .string(text)])
+        }
+        for call in reply?["tool_calls"]?.arrayValue ?? [] {
+            content.append(toolUse(id: call["id"]?.stringValue ?? "toolu_" + id,
+                name: call["function"]?["name"]?.stringValue ?? "", arguments: call["function"]?["arguments"]?.stringValue))
+        }
+        return [
+            "id": .string(id), "type": "message", "role": "assistant", "model": .string(model),
+            "content": .array(content),
+            "stop_reason": .string(stopReason(choice?["finish_reason"]?.stringValue)), "stop_sequence": .null,
+            "usage": usage(completion["usage"]),
+        ]
+    }
+
+    /// A `tool_use` block; arguments that are not a JSON object become `{}`.
+    static func toolUse(id: String, name: String, arguments: String?) -> JSONValue {
+        let input = arguments.flatMap { try? JSONParser.parse(Array($0.utf8)) }.flatMap { $0.objectValue != nil ? $0 : nil }
+        return ["type": "tool_use", "id": .string(id), "name": .string(name), "input": input ?? [:]]
+    }
+
+    /// OpenAI's `finish_reason` as Anthropic's `stop_reason`.
+    static func stopReason(_ finish: String?) -> String {
+        switch finish {
+        case "length": "max_tokens"
+        case "tool_calls", "function_call": "tool_use"
+        case "content_filter": "refusal"
+        default: "end_turn"
+        }
+    }
+
+    /// OpenAI's usage as Anthropic's: input tokens net of cached ones, which are reported as cache reads.
+    static func usage(_ usage: JSONValue?) -> JSONValue {
+        let prompt = usage?["prompt_tokens"]?.intValue ?? 0
+        let cached = usage?["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0
+        return [
+            "input_tokens": .int(max(0, prompt - cached)),
+            "output_tokens": .int(usage?["completion_tokens"]?.intValue ?? 0),
+            "cache_read_input_tokens": .int(cached), "cache_creation_input_tokens": .int(0),
+        ]
+    }
+
+    /// Anthropic's error type for an HTTP status.
+    static func errorType(status: Int) -> String {
+        switch status {
+        case 400, 422: "invalid_request_error"
+        case 401: "authentication_error"
+        case 403: "permission_error"
+        case 404: "not_found_error"
+        case 413: "request_too_large"
+        case 429: "rate_limit_error"
+        case 503, 529: "overloaded_error"
+        default: status >= 500 ? "api_error" : "invalid_request_error"
+        }
+    }
+
+    /// `error` in Anthropic's error JSON.
+    static func error(_ error: GatewayError) -> JSONValue {
+        ["type": "error", "error": ["type": .string(errorType(status: error.status)), "message": .string(error.message)]]
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ScutumCore
+import ScutumProviders
+
+/// Anthropic's Messages API: `POST /v1/messages` (JSON or Anthropic's stream events) and
+/// `POST /v1/messages/count_tokens`, served by the same pipeline as chat completions (keys,
+/// limits, budgets, guardrails, routing, fallbacks, spend), the request translated onto chat
+/// (`MessagesRequest`) and the answer back (`MessagesResponse`, `MessagesStreamEncoder`). Every
+/// error on these routes is in Anthropic's error JSON (`ErrorMiddleware`).
+struct MessagesRoutes: Sendable {
+    let completions: CompletionRoutes
+
+    static let eventStreamHeaders = CompletionRoutes.eventStreamHeaders
+
+    func register(on router: Router<ProxyRequestContext>) {
+        router.post("/v1/messages") { request, context in
+            try await messages(request, context: context)
+        }
+        router.post("/v1/messages/count_tokens") { request, context in
+            try await countTokens(request, context: context)
+        }
+    }
+
+    func messages(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+        let started = context.arrived ?? .now
+        let bytes = try await request.collectBody(limit: completions.maximumBodyBytes)
+        let body = try Self.parse(bytes)
+        let (translated, stream) = try MessagesRequest.chat(body)
+        let chat = try ChatCompletionRequest(json: translated)
+        let model = chat.model
+        let id = "msg_" + UUID().wire.replacingOccurrences(of: "-", with: "")
+        let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
+            started: started, byteCount: bytes.readableBytes)
+        let pipeline = completions.pipeline
+        if !stream {
+            let completed = try await pipeline.complete(chat, caller: caller)
+            let answer = try JSONParser.parse(completed.result.body.readableBytesView)
+            var headers = completed.headers
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer:
+                MessagesResponse.message(answer, model: model, id: id).jsonBytes))
+        }
+        let dispatched = try await pipeline.dispatch(chat, stream: true, caller: caller) {
+            adapter, target, chat throws(ProviderError) in
+            try await adapter.streamChatCompletion(chat, on: target)
+        }
+        var headers = Self.eventStreamHeaders
+        headers.append(contentsOf: dispatched.ledger.overheadHeader())
+        let settlement = StreamSettlement(ledger: dispatched.ledger, target: dispatched.target,
+            estimatedPromptTokens: bytes.readableBytes / 4, drainLimit: completions.abandonedStreamDrain)
+        let relay = StreamRelay(stream: dispatched.result, settlement: settlement, includeUsage: true,
+            encoder: MessagesStreamEncoder(id: id, model: model), profiles: dispatched.profiles,
+            guardrails: pipeline.guardrails, logger: completions.logger)
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await relay.write(to: &writer)
+        })
+    }
+
+    /// `{"input_tokens": n}`: an estimate at about four bytes a token over the system prompt,
+    /// messages and tools (no provider is called, so nothing is charged). The model must be one the
+    /// caller may use.
+    func countTokens(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+        let bytes = try await request.collectBody(limit: completions.maximumBodyBytes)
+        let body = try Self.parse(bytes)
+        guard let model = body["model"]?.stringValue, !model.isEmpty else { throw GatewayError.missingParameter("model") }
+        guard body["messages"]?.arrayValue != nil else { throw GatewayError.missingParameter("messages") }
+        guard completions.pipeline.dispatcher.catalog.current.knows(model) else {
+            throw GatewayError(status: 404, message: "The model '\(model)' does not exist.", type: "invalid_request_error",
+                code: "model_not_found")
+        }
+        if let allowed = context.principal?.key?.models, !allowed.isEmpty, !allowed.contains(model) {
+            throw GatewayError(status: 403, message: "This key may not use the model '\(model)'.",
+                type: "permission_error", code: "model_not_allowed")
+        }
+        let count: JSONValue = ["input_tokens": .int(Int64(MessagesRequest.estimatedInputTokens(body)))]
+        return Response(status: .ok, headers: CompletionRoutes.jsonHeaders, body: ResponseBody(byteBuffer: count.jsonBytes))
+    }
+
+    /// The body as JSON; 400 when it is not.
+    static func parse(_ bytes: ByteBuffer) throws(GatewayError) -> JSONValue {
+        do {
+            return try JSONParser.parse(bytes.readableBytesView)
+        } catch {
+            throw .invalidRequest("The request body is not valid JSON: \(error)", code: "invalid_json")
+        }
+    }
+}
