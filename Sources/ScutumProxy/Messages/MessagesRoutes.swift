@@ -13,8 +13,6 @@ import ScutumProviders
 struct MessagesRoutes: Sendable {
     let completions: CompletionRoutes
 
-    static let eventStreamHeaders = CompletionRoutes.eventStreamHeaders
-
     func register(on router: Router<ProxyRequestContext>) {
         router.post("/v1/messages") { request, context in
             try await messages(request, context: context)
@@ -43,20 +41,8 @@ struct MessagesRoutes: Sendable {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer:
                 MessagesResponse.message(answer, model: model, id: id).jsonBytes))
         }
-        let dispatched = try await pipeline.dispatch(chat, stream: true, caller: caller) {
-            adapter, target, chat throws(ProviderError) in
-            try await adapter.streamChatCompletion(chat, on: target)
-        }
-        var headers = Self.eventStreamHeaders
-        headers.append(contentsOf: dispatched.ledger.overheadHeader())
-        let settlement = StreamSettlement(ledger: dispatched.ledger, target: dispatched.target,
-            estimatedPromptTokens: bytes.readableBytes / 4, drainLimit: completions.abandonedStreamDrain)
-        let relay = StreamRelay(stream: dispatched.result, settlement: settlement, includeUsage: true,
-            encoder: MessagesStreamEncoder(id: id, model: model), profiles: dispatched.profiles,
-            guardrails: pipeline.guardrails, logger: completions.logger)
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            try await relay.write(to: &writer)
-        })
+        return try await completions.streamed(chat, caller: caller, includeUsage: true,
+            encoder: MessagesStreamEncoder(id: id, model: model))
     }
 
     /// `{"input_tokens": n}`: an estimate at about four bytes a token over the system prompt,

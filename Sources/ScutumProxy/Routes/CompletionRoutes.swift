@@ -44,6 +44,14 @@ struct CompletionRoutes: Sendable {
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: completed.result.body))
         }
+        return try await streamed(chat, caller: caller, includeUsage: chat.includeUsage, encoder: ChatChunkEncoder())
+    }
+
+    /// A streamed chat completion as a response: dispatched, then relayed to the client through
+    /// `encoder` (this front door's events) and settled however it ends.
+    func streamed<Encoder: StreamEncoder>(_ chat: ChatCompletionRequest, caller: CompletionPipeline.Caller,
+        includeUsage: Bool, encoder: Encoder) async throws -> Response
+    {
         let dispatched = try await pipeline.dispatch(chat, stream: true, caller: caller) {
             adapter, target, chat throws(ProviderError) in
             try await adapter.streamChatCompletion(chat, on: target)
@@ -51,9 +59,9 @@ struct CompletionRoutes: Sendable {
         var headers = Self.eventStreamHeaders
         headers.append(contentsOf: dispatched.ledger.overheadHeader())
         let settlement = StreamSettlement(ledger: dispatched.ledger, target: dispatched.target,
-            estimatedPromptTokens: bytes.readableBytes / 4, drainLimit: abandonedStreamDrain)
-        let relay = StreamRelay(stream: dispatched.result, settlement: settlement, includeUsage: chat.includeUsage,
-            encoder: ChatChunkEncoder(), profiles: dispatched.profiles, guardrails: pipeline.guardrails, logger: logger)
+            estimatedPromptTokens: caller.byteCount / 4, drainLimit: abandonedStreamDrain)
+        let relay = StreamRelay(stream: dispatched.result, settlement: settlement, includeUsage: includeUsage,
+            encoder: encoder, profiles: dispatched.profiles, guardrails: pipeline.guardrails, logger: logger)
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             try await relay.write(to: &writer)
         })
