@@ -83,6 +83,10 @@ enum DatabaseFailure {
         case "23505": return .conflict("A record with this identity already exists")
         case "23503": return AdminError(status: .unprocessableContent, detail: "A referenced record does not exist")
         case "23514", "22003": return AdminError(status: .unprocessableContent, detail: "A value is out of range")
+        // NUL in text (a query or path parameter: bodies are refused before), or an unstorable character.
+        case "22021", "22P05":
+            return AdminError(status: .unprocessableContent, detail: "A value holds a character that cannot be stored (NUL)")
+        case "22P02": return AdminError(status: .unprocessableContent, detail: "A value is not valid for its field")
         default:
             // Connection exceptions, operator intervention (shutdown), insufficient resources.
             if sqlState.hasPrefix("08") || sqlState.hasPrefix("57P") || sqlState.hasPrefix("53") {

@@ -1,8 +1,10 @@
 import ServiceLifecycle
+import Synchronization
 
 /// The loop of a write-behind buffer: runs `flush` whenever `poke` is called and every `interval`
 /// (to retry what failed even when nothing new arrives), at most once per `minimumGap`, until
-/// graceful shutdown, then once more so what was buffered during shutdown is written too.
+/// graceful shutdown, then once more (`last`, else `flush`) so what was buffered during shutdown is
+/// written too.
 public struct FlushLoop: Sendable {
     private let interval: Duration
     private let minimumGap: Duration
@@ -20,8 +22,8 @@ public struct FlushLoop: Sendable {
     /// Asks for a flush soon; pokes while one runs collapse into one more.
     public func poke() { wake.yield() }
 
-    /// Runs until graceful shutdown (or cancellation).
-    public func run(_ flush: @escaping @Sendable () async -> Void) async {
+    /// Runs until graceful shutdown (or cancellation), then `last` (else `flush`) once.
+    public func run(_ flush: @escaping @Sendable () async -> Void, last: (@Sendable () async -> Void)? = nil) async {
         let (wakeups, interval, minimumGap) = (self.wakeups, self.interval, self.minimumGap)
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
@@ -43,6 +45,38 @@ public struct FlushLoop: Sendable {
                 }
             }
         }
-        await flush()
+        await (last ?? flush)()
+    }
+}
+
+/// Lets one caller at a time through, the others waiting in turn (an async lock around a flush).
+final class FlushGate: Sendable {
+    private let state = Mutex<(busy: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    /// Waits until no one else is inside, then enters.
+    func enter() async {
+        await withCheckedContinuation { (entry: CheckedContinuation<Void, Never>) in
+            let enters = state.withLock { state -> Bool in
+                guard state.busy else {
+                    state.busy = true
+                    return true
+                }
+                state.waiting.append(entry)
+                return false
+            }
+            if enters { entry.resume() }
+        }
+    }
+
+    /// Leaves, letting the next waiting caller in.
+    func leave() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.waiting.isEmpty else {
+                state.busy = false
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
     }
 }

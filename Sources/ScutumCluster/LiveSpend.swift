@@ -79,7 +79,7 @@ public final class LiveSpend: Service, Sendable {
     private let capacity: Int
     let logger: Logger
     let state = Mutex(State())
-    let quietUntil = Mutex(ContinuousClock.now)
+    let warnings = Mutex(LogGate())
 
     /// - Parameters:
     ///   - history: The spend log, to rebuild counters Redis lost; nil: a missing counter reads as 0.
@@ -254,12 +254,6 @@ public final class LiveSpend: Service, Sendable {
 
     /// Logs a warning at most every 10 seconds.
     func warnQuietly(_ message: Logger.Message, error: any Error) {
-        let now = ContinuousClock.now
-        let speak = quietUntil.withLock { until in
-            guard now >= until else { return false }
-            until = now + .seconds(10)
-            return true
-        }
-        if speak { logger.warning(message, metadata: ["error": "\(error)"]) }
+        if warnings.withLock({ $0.opens() }) { logger.warning(message, metadata: ["error": "\(error)"]) }
     }
 }

@@ -39,9 +39,10 @@ public struct SpendLogSink: Sendable {
         }
     }
 
-    /// Moves a refused record to the dead letters. If PostgreSQL refuses that as well, the record
-    /// is logged and counted, and the others go on; if PostgreSQL did not answer, this throws, so
-    /// the record is tried again with its batch.
+    /// Moves a refused record to the dead letters. If PostgreSQL refuses that as well
+    /// too (for its data, or a missing table), the record is logged and counted, and the others go
+    /// on; if PostgreSQL did not answer, or failed for a passing reason (shutting down, read-only
+    /// after a failover, out of connections), this throws, so the record is tried again with its batch.
     private func keep(_ record: SpendRecord, refusedWith refusal: any Error) async throws {
         let reason = SpendDeadLetterStore.describe(refusal)
         do {
@@ -49,7 +50,7 @@ public struct SpendLogSink: Sendable {
             logger.error("spend record refused by PostgreSQL; kept in spend_dead_letters", metadata: [
                 "request_id": "\(record.requestID.storableIdentifier)", "error": "\(reason)",
             ])
-        } catch let failure as PSQLError where failure.serverInfo != nil {
+        } catch let failure as PSQLError where failure.serverInfo != nil && !SpendLogStore.isPassing(failure) {
             counts.deadLetterFailed(1)
             logger.error("spend record refused by PostgreSQL, and its dead letter too; skipped", metadata: [
                 "request_id": "\(record.requestID.storableIdentifier)", "error": "\(reason)",

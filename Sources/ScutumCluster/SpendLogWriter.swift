@@ -48,7 +48,7 @@ public struct SpendLogWriter: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             var groupReady = false
-            var quietUntil = ContinuousClock.now
+            var warnings = LogGate()
             while !Task.isCancelled {
                 do {
                     if !groupReady {
@@ -64,9 +64,8 @@ public struct SpendLogWriter: Service {
                         }
                         groupReady = false
                     }
-                    if ContinuousClock.now >= quietUntil {
+                    if warnings.opens() {
                         logger.warning("spend logs waiting to be written", metadata: ["error": "\(error)"])
-                        quietUntil = ContinuousClock.now + .seconds(10)
                     }
                 }
                 try? await Task.sleep(for: interval)

@@ -16,15 +16,16 @@ import Synchronization
 /// A record asks for a flush, but flushes are at least `minimumGap` apart: a quiet node sends each
 /// cost at once, a busy one aggregates a gap's worth of requests into one flush, sent in round trips
 /// of at most `recordsPerFlush` records. A round trip whose reply is lost after Redis applied it (a
-/// timeout) is sent again: the writer stores its records once and each counter takes a request's
-/// cost once (both by request id).
+/// timeout) is sent again, as it was, before anything newer: the writer stores its records once (by
+/// request id) and each counter takes the batch once (by its number, `SpendScripts.charge`). So
+/// flushes run one at a time, and batches reach Redis in the order of their numbers.
 ///
 /// **Redis down.** Records stay pending and flushes are retried every `interval`. Once flushes have
 /// failed for `directAfter`, or the buffer holds `capacity` records, pending records are written
 /// straight to PostgreSQL (through `SpendLogSink`, keyed by request id, so a record that also
 /// reaches the stream is stored once). Their cost cannot reach the budget counters in Redis yet:
-/// each such request's charge is kept (at most `heldCapacity` of them) and charged, by request id,
-/// at the next flush Redis takes. On graceful shutdown the last flush goes to Redis, else straight to
+/// each such request's charge is kept (at most `heldCapacity` of them) and charged at the next flush
+/// Redis takes. On graceful shutdown the last flush goes to Redis, else straight to
 /// PostgreSQL. If PostgreSQL is unreachable too, the buffer keeps the newest `capacity` records:
 /// older ones are dropped (their cost still charged to the counters later) and counted in
 /// `SpendCounts.dropped`.
@@ -42,7 +43,7 @@ public final class SpendRecorder: Service, Sendable {
         /// Records already written to PostgreSQL (or dropped) whose cost Redis has not yet taken.
         var held: [Pending] = []
         /// The charges of batches whose reply never came (Redis may have applied them): sent again
-        /// as they were, so their counters' markers (by batch id) keep them from counting twice.
+        /// as they were, first, so their numbers keep them from counting twice.
         /// Their records went back to `pending` (a record sent twice is stored once).
         var unconfirmed: [SpendBatch] = []
         /// When the current run of failed flushes began; nil while Redis takes them.
@@ -62,6 +63,8 @@ public final class SpendRecorder: Service, Sendable {
         var recent = CircularBuffer<(at: ContinuousClock.Instant, record: SpendRecord)>()
         /// Until when `recent` keeps everything (set when Redis comes back after an outage).
         var keepRecentUntil = ContinuousClock.Instant.now
+        /// Redis's spend epoch as last seen (`SpendLedger.epochKey`).
+        var epoch: String?
 
         /// Puts records taken for a write that failed back before those queued meanwhile.
         mutating func requeue(_ items: some Collection<Pending>) {
@@ -92,6 +95,10 @@ public final class SpendRecorder: Service, Sendable {
     private let recentCapacity: Int
     private let logger: Logger
     private let loop: FlushLoop
+    /// One flush at a time (batches must reach Redis in the order of their numbers).
+    private let flushing = FlushGate()
+    /// This recorder's name in the counters' applied hashes (each recorder numbers its own batches).
+    private let writer = UUID().wire
     /// Drops, straight writes and dead letters, for `/metrics`.
     public let counts: SpendCounts
 
@@ -179,8 +186,7 @@ public final class SpendRecorder: Service, Sendable {
 
     /// Flushes until graceful shutdown, then once more: to Redis, else straight to PostgreSQL.
     public func run() async throws {
-        await loop.run { await self.flush() }
-        await flush(final: true)
+        await loop.run({ await self.flush() }, last: { await self.flush(final: true) })
         let held = heldCount
         if held > 0 {
             logger.warning("shutting down with budget counter increments Redis did not take",
@@ -200,6 +206,8 @@ public final class SpendRecorder: Service, Sendable {
 
     /// `final`: Redis gets one try, then whatever is pending goes straight to PostgreSQL.
     func flush(final: Bool) async {
+        await flushing.enter()
+        defer { flushing.leave() }
         let (unconfirmed, taken, held) = state.withLock { state -> ([SpendBatch], [Pending], [Pending]) in
             defer {
                 state.unconfirmed.removeAll(keepingCapacity: true)
@@ -208,11 +216,15 @@ public final class SpendRecorder: Service, Sendable {
             }
             return (state.unconfirmed, Array(state.pending), state.held)
         }
-        guard !unconfirmed.isEmpty || !taken.isEmpty || !held.isEmpty else { return }
+        guard !unconfirmed.isEmpty || !taken.isEmpty || !held.isEmpty else {
+            // Nothing to send, but records Redis took lately: were they lost with it since?
+            if state.withLock({ !$0.recent.isEmpty }), let epoch = try? await ledger.epoch() { notice(epoch: epoch) }
+            return
+        }
         // Batches whose reply was lost go again first, as they were.
         for (index, batch) in unconfirmed.enumerated() {
             do {
-                let outcome = try await ledger.write(batch, recordsPerEntry: recordsPerEntry)
+                let outcome = try await ledger.write(batch, recordsPerEntry: recordsPerEntry, writer: writer)
                 settle(batch, outcome: outcome)
             } catch {
                 state.withLock { state in state.unconfirmed.insert(contentsOf: unconfirmed[index...], at: 0) }
@@ -235,7 +247,7 @@ public final class SpendRecorder: Service, Sendable {
                 }
             }
             do {
-                let outcome = try await ledger.write(batch, recordsPerEntry: recordsPerEntry)
+                let outcome = try await ledger.write(batch, recordsPerEntry: recordsPerEntry, writer: writer)
                 settle(batch, outcome: outcome)
             } catch {
                 // Redis may have applied its charges: they go again as they are; its records are
@@ -251,6 +263,17 @@ public final class SpendRecorder: Service, Sendable {
             }
             start = end
         }
+    }
+
+    /// Sends again what Redis took lately when its spend epoch changed (or was made anew) since this
+    /// recorder last saw it: Redis lost its data, the stream with it, whichever node noticed first.
+    private func notice(epoch: String?) {
+        guard let epoch else { return }
+        let lost = state.withLock { state -> Bool in
+            defer { state.epoch = epoch }
+            return state.epoch != nil && state.epoch != epoch
+        }
+        if lost { streamLost() }
     }
 
     /// What Redis took: the live view gets the totals, refused records go again.
@@ -274,6 +297,7 @@ public final class SpendRecorder: Service, Sendable {
             // Whatever PostgreSQL did meanwhile, the buffer drains through Redis again.
             state.postgresFailing = false
         }
+        notice(epoch: outcome.epoch)
         if let failure = outcome.errors.first {
             logger.warning("a spend command failed", metadata: ["reply": "\(failure)",
                 "failures": "\(outcome.errors.count)", "records_to_retry": "\(outcome.unsent.count)"])
@@ -362,14 +386,14 @@ public final class SpendRecorder: Service, Sendable {
     /// the counters.
     private func dropOldest(in state: inout State, keeping limit: Int? = nil) -> (dropped: Int, lost: SpendBatch) {
         let excess = state.pending.count - (limit ?? capacity)
+        guard excess > 0 else { return (0, SpendBatch.empty) }
         var lost = SpendBatch()
-        guard excess > 0 else { return (0, lost) }
         for item in state.pending.prefix(excess) { hold(item, in: &state, lost: &lost) }
         state.pending.removeFirst(excess)
         return (excess, lost)
     }
 
-    /// Keeps a record's cost for its counters until Redis takes it (by request id, so once).
+    /// Keeps a record's cost for its counters until Redis takes it.
     private func hold(_ item: Pending, in state: inout State, lost: inout SpendBatch) {
         guard item.record.cost > 0, !item.counters.isEmpty else { return }
         if state.held.count < heldCapacity {

@@ -69,6 +69,15 @@ actor LegacySSEConnection: MCPConnection {
         }
     }
 
+    /// `announced`'s path and query on `registered`'s scheme, host and port exactly as written.
+    static func onRegisteredHost(_ announced: String, registered: String) -> String? {
+        guard var url = URLComponents(string: registered), let parts = URLComponents(string: announced) else { return nil }
+        url.percentEncodedPath = parts.percentEncodedPath
+        url.percentEncodedQuery = parts.percentEncodedQuery
+        url.fragment = nil
+        return url.string
+    }
+
     private func deliver(_ event: SSEDecoder.Event) {
         switch event.name ?? "message" {
         case "endpoint":
@@ -87,8 +96,14 @@ actor LegacySSEConnection: MCPConnection {
                         + "registered origin"))
                 return
             }
-            postURL = resolved
-            resume(.endpoint, with: .success(.string(resolved)))
+            // Posted to the registered server as written (the pinned client overrides DNS for that
+            // spelling only), at the path and query the stream announced.
+            guard let url = Self.onRegisteredHost(resolved, registered: endpoint.url) else {
+                finish(MCPError(.notMCPServer, "the SSE stream announced an unusable endpoint '\(text.prefix(200))'"))
+                return
+            }
+            postURL = url
+            resume(.endpoint, with: .success(.string(url)))
         case "message":
             guard let message = JSONValue.parse(event.data) else { return }
             for item in message.arrayValue ?? [message] {

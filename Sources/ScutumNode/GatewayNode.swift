@@ -92,11 +92,10 @@ public struct GatewayNode: Sendable {
         let platform = PlatformState()
         let ledger = SpendLedger(redis: redis, namespace: configuration.redisNamespace)
         // A budget counter Redis lost is rebuilt from the spend log, in the background.
-        let liveSpend = LiveSpend(ledger: ledger, history: SpendLogStore(client: postgres, logger: logger),
-            logger: logger)
+        let spendLogs = SpendLogStore(client: postgres, logger: logger)
+        let liveSpend = LiveSpend(ledger: ledger, history: spendLogs, logger: logger)
         // Admission reads budgets from `liveSpend`: flushes aggregate 250 ms of spend each.
         // While Redis is unreachable records go straight to PostgreSQL (see `SpendRecorder`).
-        let spendLogs = SpendLogStore(client: postgres, logger: logger)
         let spendCounts = SpendCounts()
         let spend = SpendRecorder(ledger: ledger, liveSpend: liveSpend, store: spendLogs,
             capacity: configuration.spendBufferCapacity, directAfter: configuration.spendDirectAfter,
@@ -212,7 +211,7 @@ public struct GatewayNode: Sendable {
 
     /// What the proxy needs to know of a stored key.
     static func authenticatedKey(_ record: KeyRecord) -> AuthenticatedKey {
-        AuthenticatedKey(id: record.id.wire, hash: record.keyHash, alias: record.alias,
+        AuthenticatedKey(id: record.keyID, hash: record.keyHash, alias: record.alias,
             role: record.role, teamID: record.settings.teamID, userID: record.settings.userID,
             models: record.settings.models, rpmLimit: record.settings.rpmLimit, tpmLimit: record.settings.tpmLimit,
             maxParallelRequests: record.settings.maxParallelRequests,

@@ -26,16 +26,10 @@ public struct ListenerLimits: Sendable {
     /// An HTTP/1.1 server applying these limits; each call counts its own connections.
     public func server(logger: Logger) -> HTTPServerBuilder {
         let counter = ConnectionCounter(maximum: maximumConnections)
-        let headerTimeout = TimeAmount.nanoseconds(Int64(headerTimeout.wholeNanoseconds))
+        let headerTimeout = TimeAmount(headerTimeout)
         return .http1(configuration: HTTP1Channel.Configuration(
             additionalChannelHandlers: [ConnectionGuard(counter: counter, headerTimeout: headerTimeout, logger: logger)],
-            idleTimeout: .nanoseconds(Int64(idleTimeout.wholeNanoseconds))))
-    }
-}
-
-extension Duration {
-    var wholeNanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+            idleTimeout: TimeAmount(idleTimeout)))
     }
 }
 

@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import NIOPosix
 import PostgresNIO
-import ScutumAdmin
 import ScutumCore
 import ScutumMCP
 import ScutumStore

@@ -1,9 +1,10 @@
 import Foundation
 import ScutumCore
+import Synchronization
 
 /// What one round trip of the spend recorder sends to Redis: the records for the stream, and for
-/// each budget counter the requests charged to it (applied once per batch id) and their
-/// summed cost, so a chunk costs one script call per counter however many requests it carries.
+/// each budget counter the requests charged to it (applied once per batch, by its number) and their
+/// summed cost, so a batch costs one script call per counter however many requests it carries.
 public struct SpendBatch: Sendable, Equatable {
     /// The cost a flush adds to one budget counter.
     public struct Increment: Sendable, Equatable {
@@ -21,7 +22,7 @@ public struct SpendBatch: Sendable, Equatable {
         }
     }
 
-    /// One request's cost charged to a counter: applied at most once per request id.
+    /// One request's cost charged to a counter (once: its batch is applied at most once).
     public struct Charge: Sendable, Equatable {
         public var requestID: String
         public var cost: Double
@@ -38,8 +39,10 @@ public struct SpendBatch: Sendable, Equatable {
         }
     }
 
-    /// Names this batch in Redis's markers: the same batch sent again is charged once.
-    public let id: String = UUID().wire
+    /// Numbers this batch in the counters' applied hashes (`SpendScripts.charge`): the same batch
+    /// sent again is charged once. Rising in the order batches are made, process-wide.
+    public let sequence: Int64 = SpendBatch.sequences.wrappingAdd(1, ordering: .relaxed).newValue
+    private static let sequences = Atomic<Int64>(0)
     /// The records for the stream, in the order they were added.
     public private(set) var records: [SpendRecord] = []
     /// One per counter, in the order each counter was first charged.
@@ -50,7 +53,10 @@ public struct SpendBatch: Sendable, Equatable {
 
     public init() {}
 
-    /// The same batch (same id and charges) without its records: what is left to send once the
+    /// No records, no charges: what nothing settles with (made once).
+    public static let empty = SpendBatch()
+
+    /// The same batch (same number and charges) without its records: what is left to send once the
     /// records reached PostgreSQL another way.
     public func chargeOnly() -> SpendBatch {
         var copy = self

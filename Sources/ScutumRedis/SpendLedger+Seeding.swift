@@ -20,10 +20,10 @@ extension SpendLedger {
         }
     }
 
-    /// The marker saying the cost of the batch `batch` (`SpendBatch.id`) is in `counter`; in the
-    /// counter's hash slot, living `markerTTL`.
-    public func appliedKey(counter: String, batch: String) -> String {
-        "\(namespace):applied:{\(counter)}:\(batch)"
+    /// The hash of the last batch number (`SpendBatch.sequence`) each writer applied to `counter`;
+    /// in the counter's hash slot, living as long as the counter (a week for one without expiry).
+    public func appliedKey(counter: String) -> String {
+        "\(namespace):applied:{\(counter)}"
     }
 
     /// The seeding hash of `counter` (`SpendScripts`); in the counter's hash slot.

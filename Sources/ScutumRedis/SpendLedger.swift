@@ -11,9 +11,10 @@ public struct SpendLedger: Sendable {
     public let redis: RedisClient
     /// Prefix of every key, so that clusters (or tests) sharing one Redis stay apart.
     public let namespace: String
-    /// How long the marker saying a record's cost is in a counter lives: a chunk sent again within
-    /// this time (its reply was lost, it timed out) is not counted twice. Longer than any retry.
-    public let markerTTL: Duration
+    /// The writer named in the counters' applied hashes when `write` is given none. A writer's
+    /// batches must reach Redis in the order of their numbers: each `SpendRecorder` is a writer of
+    /// its own and sends them so.
+    public let writer: String
     /// How long, from the first time it was read, the spend log is read again for the part of a
     /// (re)created counter's period before it existed (`SpendScripts`): longer than the spend log's
     /// lag behind Redis.
@@ -21,12 +22,10 @@ public struct SpendLedger: Sendable {
     /// The stream spend records wait in until PostgreSQL has them.
     public var stream: String { "\(namespace):spend:log" }
 
-    public init(redis: RedisClient, namespace: String = "scutum", markerTTL: Duration = .seconds(180),
-        seedWindow: Duration = .seconds(60))
-    {
+    public init(redis: RedisClient, namespace: String = "scutum", seedWindow: Duration = .seconds(60)) {
         self.redis = redis
         self.namespace = namespace
-        self.markerTTL = markerTTL
+        self.writer = UUID().wire
         self.seedWindow = seedWindow
     }
 
@@ -91,17 +90,18 @@ public struct SpendLedger: Sendable {
     public static let recordField = "r"
 
     /// The commands that send `batch`: per counter one `SpendScripts.charge` call (the batch's
-    /// cost applied at most once, by the batch's id), then one `XADD` per `recordsPerEntry` records.
+    /// cost applied at most once, by its number), then one `XADD` per `recordsPerEntry` records.
     /// A stream entry sent twice is harmless: the writer stores a request id once.
-    public func commands(for batch: SpendBatch, recordsPerEntry: Int) -> [[RedisArgument]] {
+    public func commands(for batch: SpendBatch, recordsPerEntry: Int, writer: String? = nil) -> [[RedisArgument]] {
         var commands: [[RedisArgument]] = []
-        let markerMilliseconds = RedisArgument(Int(markerTTL.wholeMilliseconds))
+        let (writer, sequence) = (RedisArgument(writer ?? self.writer), RedisArgument(String(batch.sequence)))
         for (increment, charges) in zip(batch.increments, batch.charged) {
             var command: [RedisArgument] = ["EVALSHA", RedisArgument(SpendScripts.charge.sha1), 3,
                 RedisArgument(increment.key), RedisArgument(seedKey(counter: increment.key)),
-                RedisArgument(appliedKey(counter: increment.key, batch: batch.id))]
-            command.reserveCapacity(command.count + 3 + 2 * charges.count)
-            command += [RedisArgument(increment.ttl ?? 0), markerMilliseconds, RedisArgument(Self.seedHold(ttl: increment.ttl))]
+                RedisArgument(appliedKey(counter: increment.key))]
+            command.reserveCapacity(command.count + 4 + 2 * charges.count)
+            command += [RedisArgument(increment.ttl ?? 0), writer, RedisArgument(Self.seedHold(ttl: increment.ttl)),
+                sequence]
             for charge in charges { command += charge.arguments }
             commands.append(command)
         }
@@ -130,15 +130,19 @@ public struct SpendLedger: Sendable {
         public var unsent: [SpendRecord] = []
         /// Error replies, for the log.
         public var errors: [String] = []
+        /// This Redis's spend epoch (`epochKey`) as the batch found it.
+        public var epoch: String?
 
         /// Nothing written (what cost that never reaches Redis settles with).
         public init() {}
     }
 
-    /// Sends `batch` in one pipeline; throws only if Redis could not be reached (then nothing can
-    /// be assumed written, and the batch should be sent again: its counters will not count twice).
-    public func write(_ batch: SpendBatch, recordsPerEntry: Int) async throws -> WriteOutcome {
-        let commands = commands(for: batch, recordsPerEntry: recordsPerEntry)
+    /// Sends `batch` in one pipeline as `writer` (else this ledger's `writer`); throws only if Redis
+    /// could not be reached (then nothing can be assumed written, and the batch should be sent
+    /// again, by the same writer, before any later one: its counters will not count it twice). Also
+    /// reads (or makes) the spend epoch (`epochKey`).
+    public func write(_ batch: SpendBatch, recordsPerEntry: Int, writer: String? = nil) async throws -> WriteOutcome {
+        let commands = commands(for: batch, recordsPerEntry: recordsPerEntry, writer: writer) + epochCommands()
         var replies = try await redis.pipeline(commands)
         // A server that has not seen the script (restarted, flushed): load it and send those again.
         for _ in 0..<3 {
@@ -160,8 +164,9 @@ public struct SpendLedger: Sendable {
                 if values.count > 1, let base = values[1].int { outcome.seeding[increment.key] = base }
             }
         }
+        outcome.epoch = replies.last?.string
         var start = 0
-        for reply in replies[batch.increments.count...] {
+        for reply in replies[batch.increments.count..<(replies.count - 2)] {
             let end = min(start + max(1, recordsPerEntry), batch.records.count)
             if case .error(let message) = reply {
                 outcome.errors.append(message)
@@ -170,6 +175,22 @@ public struct SpendLedger: Sendable {
             start = end
         }
         return outcome
+    }
+
+    /// Names the spend data this Redis holds: made (at random) by the first batch or check that finds
+    /// it missing. A recorder that sees it change, or made anew, knows Redis lost its data since
+    /// (restarted empty, failed over without it): the stream with it.
+    public var epochKey: String { "\(namespace):spend:epoch" }
+
+    /// This Redis's spend epoch, made if missing.
+    public func epoch() async throws -> String? {
+        let replies = try await redis.pipeline(epochCommands())
+        if case .error(let message) = replies[0] { throw RedisClientError.server(message) }
+        return replies.last?.string
+    }
+
+    private func epochCommands() -> [[RedisArgument]] {
+        [["SET", RedisArgument(epochKey), RedisArgument(UUID().wire), "NX"], ["GET", RedisArgument(epochKey)]]
     }
 
     /// Creates the writers' group (and the stream) if missing.

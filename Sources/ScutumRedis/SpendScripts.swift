@@ -10,20 +10,24 @@
 /// - where `e` is the cost of records before the base that reached the counter anyway (a late
 ///   flush): they are also in the log, so `topUp` subtracts them from the log's sum.
 enum SpendScripts {
-    /// Charges a chunk's records to one counter, the chunk at most once (by its id: the recorder
-    /// sends a chunk whose reply was lost again as it was, so one marker per chunk, not per request,
-    /// keeps Redis's work per flush constant).
+    /// Charges a batch's records to one counter, the batch at most once. Each writer (one per
+    /// recorder) numbers its batches in the order it sends them and sends a batch only once every
+    /// earlier one was applied (a batch whose reply was lost goes again, as it was, first), so the
+    /// counter's applied hash keeps one field per writer, the last number applied: a batch numbered
+    /// no higher was applied before. One field per writer, living as long as the counter, whatever
+    /// the traffic or however long a retry takes.
     ///
-    /// KEYS[1]: the counter; KEYS[2]: its seeding hash; KEYS[3]: the chunk's marker.
-    /// ARGV[1]: counter TTL in seconds (0: none); ARGV[2]: marker TTL in ms; ARGV[3]: the seeding
-    /// hash's TTL until its first top-up, in ms; ARGV[2 + 2j], ARGV[3 + 2j]: record j's cost and time (ms).
+    /// KEYS[1]: the counter; KEYS[2]: its seeding hash; KEYS[3]: its applied hash.
+    /// ARGV[1]: counter TTL in seconds (0: none); ARGV[2]: the writer; ARGV[3]: the seeding hash's
+    /// TTL until its first top-up, in ms; ARGV[4]: the batch's number;
+    /// ARGV[3 + 2j], ARGV[4 + 2j]: record j's cost and time (ms).
     ///
     /// A missing counter is created with its base now (Redis time) and a seeding hash, so that what
     /// its period spent before comes from the log; this chunk's records count in full, as late ones
     /// (`e`), since the log will hold them too. Returns {total, base or nil, records applied now}.
     static let charge = RedisScript("""
-        local ttl, px, hold = tonumber(ARGV[1]), ARGV[2], ARGV[3]
-        local n = (#ARGV - 3) / 2
+        local ttl, writer, hold, seq = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])
+        local n = (#ARGV - 4) / 2
         if redis.call('EXISTS', KEYS[1]) == 0 then
             local t = redis.call('TIME')
             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -34,14 +38,16 @@ enum SpendScripts {
         end
         local base = tonumber(redis.call('HGET', KEYS[2], 'b') or '')
         local add, early, applied = 0, 0, 0
-        if redis.call('SET', KEYS[3], '1', 'NX', 'PX', px) then
+        if seq > tonumber(redis.call('HGET', KEYS[3], writer) or '-1') then
+            redis.call('HSET', KEYS[3], writer, ARGV[4])
             for j = 1, n do
-                local cost = tonumber(ARGV[2 + 2 * j])
+                local cost = tonumber(ARGV[3 + 2 * j])
                 add = add + cost
-                if base and tonumber(ARGV[3 + 2 * j]) < base then early = early + cost end
+                if base and tonumber(ARGV[4 + 2 * j]) < base then early = early + cost end
             end
             applied = n
         end
+        if ttl > 0 then redis.call('EXPIRE', KEYS[3], ttl) else redis.call('EXPIRE', KEYS[3], 604800) end
         if add > 0 then redis.call('INCRBYFLOAT', KEYS[1], string.format('%.17g', add)) end
         if early > 0 then redis.call('HINCRBYFLOAT', KEYS[2], 'e', string.format('%.17g', early)) end
         if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end

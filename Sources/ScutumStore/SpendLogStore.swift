@@ -24,6 +24,15 @@ public struct SpendLogStore: Sendable {
         try await insertBatch(records.map(Self.storable))
     }
 
+    /// Whether PostgreSQL failed for a reason that passes (a connection lost, shutting down, out of
+    /// resources, read-only during a failover, a serialization conflict): what it refused may be
+    /// taken on a later try.
+    public static func isPassing(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return true }
+        return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57") || state.hasPrefix("40")
+            || state == "25006"
+    }
+
     /// An error about the data (SQLSTATE class 22, or a check/not-null violation), not the connection:
     /// retrying the same rows cannot succeed.
     public static func isDataError(_ error: any Error) -> Bool {

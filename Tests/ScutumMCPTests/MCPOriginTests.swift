@@ -80,6 +80,16 @@ struct MCPOriginTests {
         #expect(MCPOrigin("/messages") == nil)
     }
 
+    @Test("an announced endpoint is posted to on the registered host as written (the pinned spelling), its path and query kept")
+    func announcedOnRegisteredHost() {
+        // Same origin, other spellings (case, trailing dot): the pinned client overrides DNS only for
+        // the registered spelling, so the announced one must not be used as written.
+        #expect(LegacySSEConnection.onRegisteredHost("http://tools.example.com.:8080/msg?session=1",
+            registered: "http://Tools.Example.com:8080/sse") == "http://Tools.Example.com:8080/msg?session=1")
+        #expect(LegacySSEConnection.onRegisteredHost("https://TOOLS.example.com/m#frag",
+            registered: "https://tools.example.com/sse?k=v") == "https://tools.example.com/m")
+    }
+
     @Test("a legacy SSE server announcing an endpoint on another origin is refused; nothing reaches it",
         arguments: ["another port", "metadata address"])
     func foreignEndpointRefused(target: String) async throws {

@@ -65,10 +65,14 @@ struct BudgetCounterTests {
             _ = try await ledger.write(next, recordsPerEntry: 1_000)
             for total in try await ledger.totals(keys) { #expect(abs((total ?? 0) - 0.31) < 1e-9) }
 
-            // The markers expire: Redis memory stays bounded.
-            let marker = ledger.appliedKey(counter: keys[0], batch: batch.id)
-            let ttl = try await redis.send(["PTTL", RedisArgument(marker)]).int ?? -2
-            #expect(ttl > 0 && ttl <= Int64(ledger.markerTTL.wholeMilliseconds))
+            // One field per writer, whatever the number of batches, living as long as its counter:
+            // Redis memory stays bounded.
+            let applied = ledger.appliedKey(counter: keys[0])
+            #expect(try await redis.send(["HLEN", RedisArgument(applied)]).int == 1)
+            #expect(try await redis.send(["HGET", RedisArgument(applied), RedisArgument(ledger.writer)]).string
+                == String(next.sequence))
+            let ttl = try await redis.send(["TTL", RedisArgument(applied)]).int ?? -2
+            #expect(ttl > 0 && ttl <= Int64(budgets.compactMap { ledger.counters(for: [$0], at: now).first?.ttl }.max() ?? 0))
         }
     }
 

@@ -234,6 +234,21 @@ struct FuzzTests {
         }
     }
 
+    @Test("a NUL in Admin API query and path parameters is never a 5xx (a 4xx where it reaches PostgreSQL); the next request is served")
+    func nulInQueryAndPath() async throws {
+        try await Gateway.with { gateway in
+            let token = try await AdminClusterTests.login(gateway)
+            for path in ["/api/v1/keys?team_id=%00", "/api/v1/spend/logs?key_id=a%00b", "/api/v1/teams/%00",
+                "/api/v1/keys/info?key=%00", "/api/v1/audit-log?actor=%00"]
+            {
+                let result = try await Gateway.send(.GET, gateway.adminURL + path, key: token, body: nil)
+                #expect(result.status < 500, "\(path): \(result.status) \(result.body)")
+            }
+            let teams = try await Gateway.send(.GET, gateway.adminURL + "/api/v1/teams", key: token, body: nil)
+            #expect(teams.status == 200)
+        }
+    }
+
     /// Server errors found, kept to report them all.
     final class Failures: Sendable {
         let list = Mutex<[String]>([])

@@ -107,6 +107,13 @@ struct MessagesTests {
                 + #"{"role":"assistant","content":[{"type":"tool_use","id":"\#(id)","name":"get_weather","input":\#(inputJSON)}]},"#
                 + #"{"role":"user","content":[{"type":"tool_result","tool_use_id":"\#(id)","content":"18 C and sunny"}]}]"#
                 + tools + "}"
+            // A tool result may carry a screenshot: its text answers the call, the image follows.
+            let withImage = followUp.replacingOccurrences(of: #""content":"18 C and sunny""#, with: #""content":[{"type":"text","text":"18 C and sunny"},"#
+                + #"{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]"#)
+            #expect(withImage != followUp)
+            let imaged = try await gateway.request("/v1/messages", body: withImage)
+            #expect(imaged.status == 200, "\(imaged.body)")
+            #expect(((try imaged.json["content"] as? [[String: Any]])?.first?["text"] as? String)?.contains("18 C and sunny") == true)
             let answered = try await gateway.request("/v1/messages", body: followUp)
             #expect(answered.status == 200, "\(answered.body)")
             let text = (try answered.json["content"] as? [[String: Any]])?.first?["text"] as? String
@@ -133,6 +140,15 @@ struct MessagesTests {
                 400, "invalid_request_error")
             try expectError(try await gateway.request("/v1/messages", body: #"{"model":"gpt-test","max_tokens":10,"#
                 + #""messages":[{"role":"user","content":"hi"}],"tools":[{"type":"web_search_20250305","name":"web_search"}]}"#),
+                400, "invalid_request_error")
+            // A max_tokens near Int64.max (which once overflowed the token estimate) is refused, on both doors.
+            try expectError(try await gateway.request("/v1/messages", body: #"{"model":"gpt-test","max_tokens":9223372036854775807,"#
+                + #""messages":[{"role":"user","content":"hi"}]}"#), 400, "invalid_request_error")
+            let chatHuge = try await gateway.request("/v1/chat/completions",
+                body: Gateway.chat("hi", extra: #","max_tokens":9223372036854775807"#))
+            #expect(chatHuge.status == 400, "\(chatHuge.body)")
+            try expectError(try await gateway.request("/v1/messages", body: #"{"model":"gpt-test","max_tokens":10,"#
+                + #""messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":[1]}]}]}"#),
                 400, "invalid_request_error")
             try expectError(try await gateway.request("/v1/messages", key: nil, body: Self.body("hi")), 401, "authentication_error")
             try expectError(try await gateway.request("/v1/messages", key: "sk-not-a-key", body: Self.body("hi")),

@@ -449,4 +449,27 @@ struct SpendWriteBehindTests {
             }
         }
     }
+
+    @Test("a node that did not see the stream lost (another node's writer made its group again) sends what Redis took lately again")
+    func epochNoticesLoss() async throws {
+        try await withTestRedisKeys { redis, prefix in
+            let (a, b) = (SpendLedger(redis: redis, namespace: prefix + "ns"), SpendLedger(redis: redis, namespace: prefix + "ns"))
+            try await a.ensureGroup()
+            let recorderA = SpendRecorder(ledger: a, logger: TestEnvironment.logger)
+            let recorderB = SpendRecorder(ledger: b, logger: TestEnvironment.logger)
+            recorderB.record(Self.record("b-before", cost: 0.01), budgets: [])
+            try await Self.flushAll(recorderB)
+
+            // Redis restarts empty; node A's writer makes the group again, node A flushes.
+            try await redis.send(["DEL", RedisArgument(a.stream), RedisArgument(a.epochKey)])
+            try await a.ensureGroup()
+            recorderA.record(Self.record("a-after", cost: 0.01), budgets: [])
+            try await Self.flushAll(recorderA)
+            // Node B, idle, checks on its next flush and sends its recent records again.
+            await recorderB.flush()
+            try await Self.flushAll(recorderB)
+            let entries = try await a.claim(consumer: "reader", count: 100, staleAfter: .seconds(30))
+            #expect(Set(entries.flatMap(\.records).map(\.requestID)) == ["a-after", "b-before"])
+        }
+    }
 }

@@ -94,7 +94,7 @@ struct BudgetRoutes {
                 fields.fail("scope_id", "Value error, no key with this id", type: "value_error")
                 return nil
             }
-            return .key(KeyRoutes.id(record))
+            return .key(record.keyID)
         case "team":
             guard try await services.teamExists(scopeID) else {
                 fields.fail("scope_id", "Value error, team '\(scopeID)' does not exist", type: "value_error")

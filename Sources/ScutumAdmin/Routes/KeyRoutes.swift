@@ -28,21 +28,21 @@ struct KeyRoutes {
         let now = Date()
         let keySettings = KeySettings(teamID: input.teamID.value, userID: input.userID.value,
             models: input.models.value ?? [],
-            rpmLimit: input.rpmLimit.value ?? Self.positiveSetting(settings["default_key_rpm"], fallback: 100),
-            tpmLimit: input.tpmLimit.value ?? Self.positiveSetting(settings["default_key_tpm"], fallback: 100_000),
+            rpmLimit: input.rpmLimit.value ?? PlatformSettings.defaultKeyRPM.positiveInteger(in: settings),
+            tpmLimit: input.tpmLimit.value ?? PlatformSettings.defaultKeyTPM.positiveInteger(in: settings),
             maxParallelRequests: input.maxParallelRequests.value, metadata: (input.metadata.value ?? [:]).jsonString,
             guardrails: input.guardrails.value ?? .inherit)
         let (key, record) = try await services.keys.create(alias: input.alias.value, role: input.role.value ?? .user,
             expiresAt: KeyInput.expiry(input.duration.value, now: now), settings: keySettings)
         let budget: BudgetRecord?
         do {
-            budget = try await input.budget.apply(to: .key(Self.id(record)), in: services.budgets, existing: nil)
+            budget = try await input.budget.apply(to: .key(record.keyID), in: services.budgets, existing: nil)
         } catch {
             // No key without the budget it was asked for.
             _ = try? await services.keys.delete(hash: record.keyHash)
             throw error
         }
-        try await services.audit(principal, "key.generate", targetType: "key", targetID: Self.id(record),
+        try await services.audit(principal, "key.generate", targetType: "key", targetID: record.keyID,
             details: ["key_name": .string(record.display), "key_alias": .optional(record.alias),
                 "team_id": .optional(keySettings.teamID), "role": .string(record.role.rawValue),
                 "fields": .strings(input.presentNames(in: fields))])
@@ -58,7 +58,7 @@ struct KeyRoutes {
         let budgets = try await services.budgetsBySubject()
         var keys: [JSONValue] = []
         for record in records {
-            let budget = budgets[.key(Self.id(record))]
+            let budget = budgets[.key(record.keyID)]
             keys.append(KeyJSON.json(record, budget: budget, spend: await services.spend(of: budget)))
         }
         return AdminResponse.json(["keys": .array(keys)])
@@ -81,10 +81,10 @@ struct KeyRoutes {
         guard let updated = try await services.keys.update(input.applied(to: record, now: Date())) else {
             throw Self.keyNotFound
         }
-        let subject = BudgetSubject.key(Self.id(record))
+        let subject = BudgetSubject.key(record.keyID)
         _ = try await input.budget.apply(to: subject, in: services.budgets,
             existing: try await services.budgets.find(subject))
-        try await services.audit(principal, "key.update", targetType: "key", targetID: Self.id(record),
+        try await services.audit(principal, "key.update", targetType: "key", targetID: record.keyID,
             details: ["key_name": .string(record.display), "fields": .strings(input.presentNames(in: fields))])
         return try await respond(updated)
     }
@@ -110,11 +110,11 @@ struct KeyRoutes {
             if let record = try await services.keys.find(id: id) { records.append(record) }
         }
         var deleted: [String] = []
-        for record in records where !deleted.contains(Self.id(record)) {
+        for record in records where !deleted.contains(record.keyID) {
             guard try await services.keys.delete(hash: record.keyHash) else { continue }
-            try await services.budgets.delete(.key(Self.id(record)))
-            deleted.append(Self.id(record))
-            try await services.audit(principal, "key.delete", targetType: "key", targetID: Self.id(record),
+            try await services.budgets.delete(.key(record.keyID))
+            deleted.append(record.keyID)
+            try await services.audit(principal, "key.delete", targetType: "key", targetID: record.keyID,
                 details: ["key_name": .string(record.display), "key_alias": .optional(record.alias)])
         }
         guard !deleted.isEmpty else { throw Self.keyNotFound }
@@ -131,7 +131,7 @@ struct KeyRoutes {
             let updated = try await services.keys.find(id: record.id)
         else { throw Self.keyNotFound }
         try await services.audit(principal, blocked ? "key.block" : "key.unblock", targetType: "key",
-            targetID: Self.id(record), details: ["key_name": .string(record.display)])
+            targetID: record.keyID, details: ["key_name": .string(record.display)])
         return try await respond(updated)
     }
 
@@ -155,17 +155,9 @@ struct KeyRoutes {
     }
 
     private func respond(_ record: KeyRecord) async throws -> Response {
-        let budget = try await services.budgets.find(.key(Self.id(record)))
+        let budget = try await services.budgets.find(.key(record.keyID))
         return AdminResponse.json(KeyJSON.json(record, budget: budget, spend: await services.spend(of: budget)))
     }
 
     static let keyNotFound = AdminError.notFound("Key not found")
-
-    /// The id as the budgets and spend logs write it.
-    static func id(_ record: KeyRecord) -> String { record.id.wire }
-
-    private static func positiveSetting(_ value: JSONValue?, fallback: Int) -> Int {
-        guard let number = value?.intValue, number > 0, number <= Int64(Int32.max) else { return fallback }
-        return Int(number)
-    }
 }

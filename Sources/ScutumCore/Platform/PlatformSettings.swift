@@ -40,6 +40,15 @@ public struct PlatformSetting: Sendable, Hashable {
         (settings[name]?.intValue ?? defaultValue.intValue).map(Int.init) ?? 0
     }
 
+    /// The setting's integer in `settings` when it is one a `positive_integer` may hold (1 to
+    /// `Int32.max`), else its default.
+    public func positiveInteger(in settings: JSONValue) -> Int {
+        guard let value = settings[name]?.intValue, value > 0, value <= Int64(Int32.max) else {
+            return defaultValue.intValue.map(Int.init) ?? 0
+        }
+        return Int(value)
+    }
+
     /// The setting's string in `settings` (nil when unset or empty), else its default.
     public func string(in settings: JSONValue) -> String? {
         let text = settings[name]?.stringValue ?? (settings[name] == nil ? defaultValue.stringValue : nil)

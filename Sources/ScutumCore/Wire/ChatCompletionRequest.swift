@@ -30,6 +30,10 @@ public struct ChatCompletionRequest: Sendable {
     /// `max_completion_tokens`, or the older `max_tokens`.
     public var maxTokens: Int?
 
+    /// The most completion tokens a request may allow (no model comes near it); larger values are
+    /// refused rather than carried into token estimates and limits.
+    public static let maximumCompletionTokens: Int64 = 1 << 31 - 1
+
     static let roles: Set<String> = ["system", "developer", "user", "assistant", "tool", "function"]
 
     /// How deep a chat body is indexed: the messages' own members.
@@ -90,8 +94,9 @@ public struct ChatCompletionRequest: Sendable {
             self.includeUsage = false
         }
 
-        let maxCompletion = try Self.optionalInt(body, "max_completion_tokens", minimum: 1)
-        let maxTokens = try Self.optionalInt(body, "max_tokens", minimum: 1)
+        let maxCompletion = try Self.optionalInt(body, "max_completion_tokens", minimum: 1,
+            maximum: Self.maximumCompletionTokens)
+        let maxTokens = try Self.optionalInt(body, "max_tokens", minimum: 1, maximum: Self.maximumCompletionTokens)
         self.maxTokens = maxCompletion ?? maxTokens
         _ = try Self.optionalNumber(body, "temperature", range: 0...2)
         _ = try Self.optionalNumber(body, "top_p", range: 0...1)
@@ -192,7 +197,9 @@ public struct ChatCompletionRequest: Sendable {
             throw .invalidRequest("'\(key)' must be an integer, not \(value.typeName).", param: key, code: "invalid_type")
         }
         guard int >= minimum && int <= maximum else {
-            let bound = maximum == .max ? "at least \(minimum)" : "between \(minimum) and \(maximum)"
+            // A bound far above any real value (max_tokens') is named only when it is passed.
+            let wide = maximum >= Self.maximumCompletionTokens
+            let bound = wide ? (int < minimum ? "at least \(minimum)" : "at most \(maximum)") : "between \(minimum) and \(maximum)"
             throw .invalidRequest("'\(key)' must be \(bound); got \(int).", param: key)
         }
         return Int(int)

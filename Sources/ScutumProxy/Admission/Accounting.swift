@@ -38,20 +38,26 @@ public struct Accounting: Sendable {
         var permit: RateLimiting.Permit?
     }
 
+    /// The deployments `key` and its team may use (nil: any); throws when its team is blocked.
+    static func allowedModels(for key: AuthenticatedKey?, in snapshot: PlatformSnapshot) throws(GatewayError)
+        -> Set<String>?
+    {
+        guard let key else { return nil }
+        var allowed: Set<String>? = key.models.isEmpty ? nil : Set(key.models)
+        if let teamID = key.teamID, let team = snapshot.teams[teamID] {
+            if team.blocked { throw .invalidAPIKey("This API key's team is blocked.") }
+            if !team.models.isEmpty { allowed = allowed.map { $0.intersection(team.models) } ?? Set(team.models) }
+        }
+        return allowed
+    }
+
     /// Checks the caller may use `model` now; throws the error the client gets when not.
     func admit(model: String, principal: Principal?, estimatedTokens: Int, requestID: String)
         async throws(GatewayError) -> Admission
     {
         let snapshot = platform.current
         let key = principal?.key
-        var allowed: Set<String>?
-        if let key {
-            if !key.models.isEmpty { allowed = Set(key.models) }
-            if let teamID = key.teamID, let team = snapshot.teams[teamID] {
-                if team.blocked { throw .invalidAPIKey("This API key's team is blocked.") }
-                if !team.models.isEmpty { allowed = allowed.map { $0.intersection(team.models) } ?? Set(team.models) }
-            }
-        }
+        let allowed = try Self.allowedModels(for: key, in: snapshot)
         let budgets = snapshot.budgets(for: key)
         if snapshot.budgetEnforcement, let ledger {
             let limited = budgets.filter { $0.maxBudget != nil || $0.softBudget != nil }

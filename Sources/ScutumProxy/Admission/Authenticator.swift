@@ -36,7 +36,12 @@ public struct Authenticator: Sendable {
 
     /// The caller behind an `Authorization` header value.
     public func authenticate(authorization: String?) async throws(GatewayError) -> Principal {
-        guard let authorization, let token = Self.bearerToken(authorization) else { throw .missingAPIKey }
+        try await authenticate(token: authorization.flatMap(Self.bearerToken))
+    }
+
+    /// The caller behind a key (nil: none was given).
+    public func authenticate(token: String?) async throws(GatewayError) -> Principal {
+        guard let token else { throw .missingAPIKey }
         if let masterKey, APIKey.constantTimeEquals(token, masterKey) { return .master }
         guard APIKey.isWellFormed(token) else { throw .invalidAPIKey() }
         guard let cached = try await resolve(APIKey.hash(token)) else { throw .invalidAPIKey() }

@@ -16,8 +16,9 @@ enum MessagesRequest {
         }
         guard let model = fields["model"]?.stringValue, !model.isEmpty else { throw .missingParameter("model") }
         guard let maxTokens = fields["max_tokens"] else { throw .missingParameter("max_tokens") }
-        guard let limit = maxTokens.intValue, limit >= 1 else {
-            throw .invalidRequest("max_tokens: must be an integer of at least 1.", param: "max_tokens")
+        guard let limit = maxTokens.intValue, limit >= 1, limit <= ChatCompletionRequest.maximumCompletionTokens else {
+            throw .invalidRequest("max_tokens: must be an integer between 1 and "
+                + "\(ChatCompletionRequest.maximumCompletionTokens).", param: "max_tokens")
         }
         guard let turns = fields["messages"]?.arrayValue else { throw .missingParameter("messages") }
         let stream = try flag(fields["stream"], "stream")
@@ -111,13 +112,40 @@ enum MessagesRequest {
                 guard let id = block["id"]?.stringValue, let name = block["name"]?.stringValue else {
                     throw .invalidRequest("\(at): a tool_use block needs an id and a name.", param: at)
                 }
+                let input = block["input"] ?? [:]
+                guard input.objectValue != nil else {
+                    throw .invalidRequest("\(at).input: must be an object.", param: "\(at).input")
+                }
                 calls.append(["id": .string(id), "type": "function",
-                    "function": ["name": .string(name), "arguments": .string((block["input"] ?? [:]).jsonString)]])
+                    "function": ["name": .string(name), "arguments": .string(input.jsonString)]])
             case "tool_result" where role == "user":
                 guard let id = block["tool_use_id"]?.stringValue else { throw .missingParameter("\(at).tool_use_id") }
-                var output = try block["content"].map { value throws(GatewayError) in
-                    try text(of: value, at: "\(at).content")
-                } ?? ""
+                // Its text answers the call; its images (a screenshot) follow in the user's turn.
+                var output = ""
+                if let content = block["content"], !content.isNull {
+                    if let text = content.stringValue {
+                        output = text
+                    } else if let items = content.arrayValue {
+                        var texts: [String] = []
+                        for (item, part) in items.enumerated() {
+                            let path = "\(at).content.\(item)"
+                            switch part["type"]?.stringValue {
+                            case "text":
+                                guard let text = part["text"]?.stringValue else { throw .missingParameter("\(path).text") }
+                                texts.append(text)
+                            case "image":
+                                parts.append(["type": "image_url", "image_url": ["url": .string(try imageURL(part, at: path))]])
+                            default:
+                                throw .invalidRequest("\(path): a tool result carries text and image blocks here.",
+                                    param: path, code: "unsupported_content")
+                            }
+                        }
+                        output = texts.joined(separator: "\n")
+                    } else {
+                        throw .invalidRequest("\(at).content: must be a string or a list of blocks.",
+                            param: "\(at).content")
+                    }
+                }
                 if block["is_error"]?.boolValue == true { output = "Error: " + output }
                 results.append(["role": "tool", "tool_call_id": .string(id), "content": .string(output)])
             case "thinking", "redacted_thinking":

@@ -3,23 +3,24 @@ import ScutumCore
 /// OpenAI chat answers in the shapes of Anthropic's Messages API: a whole `message`, stop reasons,
 /// usage, and errors (`{"type":"error","error":{"type","message"}}`).
 enum MessagesResponse {
-    /// The `message` object for a `chat.completion`, named `model` as the client asked.
-    static func message(_ completion: JSONValue, model: String, id: String) -> JSONValue {
+    /// The `message` object for a `chat.completion` (whose usage is `usage`), named `model` as the
+    /// client asked.
+    static func message(_ completion: JSONValue, usage: TokenUsage?, model: String, id: String) -> JSONValue {
         let choice = completion["choices"]?.arrayValue?.first
         let reply = choice?["message"]
         var content: [JSONValue] = []
         if let text = reply?["content"]?.stringValue, !text.isEmpty {
             content.append(["type": "text", "text": .string(text)])
         }
-        for call in reply?["tool_calls"]?.arrayValue ?? [] {
-            content.append(toolUse(id: call["id"]?.stringValue ?? "toolu_" + id,
+        for (index, call) in (reply?["tool_calls"]?.arrayValue ?? []).enumerated() {
+            content.append(toolUse(id: call["id"]?.stringValue ?? "toolu_\(id)_\(index)",
                 name: call["function"]?["name"]?.stringValue ?? "", arguments: call["function"]?["arguments"]?.stringValue))
         }
         return [
             "id": .string(id), "type": "message", "role": "assistant", "model": .string(model),
             "content": .array(content),
             "stop_reason": .string(stopReason(choice?["finish_reason"]?.stringValue)), "stop_sequence": .null,
-            "usage": usage(completion["usage"]),
+            "usage": self.usage(usage),
         ]
     }
 
@@ -39,14 +40,14 @@ enum MessagesResponse {
         }
     }
 
-    /// OpenAI's usage as Anthropic's: input tokens net of cached ones, which are reported as cache reads.
-    static func usage(_ usage: JSONValue?) -> JSONValue {
-        let prompt = usage?["prompt_tokens"]?.intValue ?? 0
-        let cached = usage?["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0
+    /// The provider's usage as Anthropic's: input tokens net of cached ones, which are reported as
+    /// cache reads.
+    static func usage(_ usage: TokenUsage?) -> JSONValue {
+        let cached = usage?.cachedTokens ?? 0
         return [
-            "input_tokens": .int(max(0, prompt - cached)),
-            "output_tokens": .int(usage?["completion_tokens"]?.intValue ?? 0),
-            "cache_read_input_tokens": .int(cached), "cache_creation_input_tokens": .int(0),
+            "input_tokens": .int(Int64(max(0, (usage?.promptTokens ?? 0) - cached))),
+            "output_tokens": .int(Int64(usage?.completionTokens ?? 0)),
+            "cache_read_input_tokens": .int(Int64(cached)), "cache_creation_input_tokens": 0,
         ]
     }
 

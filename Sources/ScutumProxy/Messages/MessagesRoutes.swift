@@ -25,7 +25,7 @@ struct MessagesRoutes: Sendable {
     func messages(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let started = context.arrived ?? .now
         let bytes = try await request.collectBody(limit: completions.maximumBodyBytes)
-        let body = try Self.parse(bytes)
+        let body = try RequestJSON.parse(bytes.readableBytesView)
         let (translated, stream) = try MessagesRequest.chat(body)
         let chat = try ChatCompletionRequest(json: translated)
         let model = chat.model
@@ -39,7 +39,7 @@ struct MessagesRoutes: Sendable {
             var headers = completed.headers
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer:
-                MessagesResponse.message(answer, model: model, id: id).jsonBytes))
+                MessagesResponse.message(answer, usage: completed.result.usage, model: model, id: id).jsonBytes))
         }
         return try await completions.streamed(chat, caller: caller, includeUsage: true,
             encoder: MessagesStreamEncoder(id: id, model: model))
@@ -47,30 +47,19 @@ struct MessagesRoutes: Sendable {
 
     /// `{"input_tokens": n}`: an estimate at about four bytes a token over the system prompt,
     /// messages and tools (no provider is called, so nothing is charged). The model must be one the
-    /// caller may use.
+    /// caller may use, as for a message (the key's and its team's models, aliases and groups).
     func countTokens(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let bytes = try await request.collectBody(limit: completions.maximumBodyBytes)
-        let body = try Self.parse(bytes)
+        let body = try RequestJSON.parse(bytes.readableBytesView)
         guard let model = body["model"]?.stringValue, !model.isEmpty else { throw GatewayError.missingParameter("model") }
+        try ModelName.check(model)
         guard body["messages"]?.arrayValue != nil else { throw GatewayError.missingParameter("messages") }
-        guard completions.pipeline.dispatcher.catalog.current.knows(model) else {
-            throw GatewayError(status: 404, message: "The model '\(model)' does not exist.", type: "invalid_request_error",
-                code: "model_not_found")
+        let pipeline = completions.pipeline
+        let allowed = try pipeline.accounting.flatMap { accounting throws(GatewayError) in
+            try Accounting.allowedModels(for: context.principal?.key, in: accounting.platform.current)
         }
-        if let allowed = context.principal?.key?.models, !allowed.isEmpty, !allowed.contains(model) {
-            throw GatewayError(status: 403, message: "This key may not use the model '\(model)'.",
-                type: "permission_error", code: "model_not_allowed")
-        }
+        _ = try pipeline.dispatcher.permittedTargets(for: model, mode: .chat, allowed: allowed)
         let count: JSONValue = ["input_tokens": .int(Int64(MessagesRequest.estimatedInputTokens(body)))]
         return Response(status: .ok, headers: CompletionRoutes.jsonHeaders, body: ResponseBody(byteBuffer: count.jsonBytes))
-    }
-
-    /// The body as JSON; 400 when it is not.
-    static func parse(_ bytes: ByteBuffer) throws(GatewayError) -> JSONValue {
-        do {
-            return try JSONParser.parse(bytes.readableBytesView)
-        } catch {
-            throw .invalidRequest("The request body is not valid JSON: \(error)", code: "invalid_json")
-        }
     }
 }

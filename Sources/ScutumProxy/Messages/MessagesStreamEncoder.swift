@@ -15,7 +15,7 @@ struct MessagesStreamEncoder: StreamEncoder {
     private var open: (index: Int, kind: Kind)?
     private var nextIndex = 0
     private var finishReason: String?
-    private var usage: JSONValue?
+    private var usage: TokenUsage?
 
     private enum Kind: Equatable {
         case text
@@ -30,23 +30,25 @@ struct MessagesStreamEncoder: StreamEncoder {
 
     mutating func append(_ chunk: ByteBuffer, usage: TokenUsage?, isUsageOnly: Bool, to out: inout ByteBuffer) {
         start(&out)
-        guard let json = JSONValue.parse(chunk) else { return }
-        if let reported = json["usage"], !reported.isNull { self.usage = reported }
-        guard let choice = json["choices"]?.arrayValue?.first else { return }
+        if let usage { self.usage = usage }
+        guard !isUsageOnly, let json = JSONValue.parse(chunk), let choice = json["choices"]?.arrayValue?.first else {
+            return
+        }
         let delta = choice["delta"]
         if let text = delta?["content"]?.stringValue, !text.isEmpty {
-            if open?.kind != .text { openBlock(.text, ["type": "text", "text": ""], &out) }
-            event("content_block_delta", ["type": "content_block_delta", "index": .int(Int64(open!.index)),
+            let index = block(.text, ["type": "text", "text": ""], &out)
+            event("content_block_delta", ["type": "content_block_delta", "index": .int(Int64(index)),
                 "delta": ["type": "text_delta", "text": .string(text)]], &out)
         }
+        let messageID = id
         for call in delta?["tool_calls"]?.arrayValue ?? [] {
             let callIndex = call["index"]?.intValue ?? 0
-            if open?.kind != .tool(callIndex) {
-                openBlock(.tool(callIndex), ["type": "tool_use", "id": .string(call["id"]?.stringValue ?? "toolu_\(id)_\(callIndex)"),
-                    "name": .string(call["function"]?["name"]?.stringValue ?? ""), "input": [:]], &out)
-            }
+            let index = block(.tool(callIndex), [
+                "type": "tool_use", "id": .string(call["id"]?.stringValue ?? "toolu_\(messageID)_\(callIndex)"),
+                "name": .string(call["function"]?["name"]?.stringValue ?? ""), "input": [:],
+            ], &out)
             if let fragment = call["function"]?["arguments"]?.stringValue, !fragment.isEmpty {
-                event("content_block_delta", ["type": "content_block_delta", "index": .int(Int64(open!.index)),
+                event("content_block_delta", ["type": "content_block_delta", "index": .int(Int64(index)),
                     "delta": ["type": "input_json_delta", "partial_json": .string(fragment)]], &out)
             }
         }
@@ -77,12 +79,18 @@ struct MessagesStreamEncoder: StreamEncoder {
         ]], &out)
     }
 
-    private mutating func openBlock(_ kind: Kind, _ block: JSONValue, _ out: inout ByteBuffer) {
+    /// The index of the open block when it is of `kind`; else the open one is closed and `start`
+    /// (built only then) opened.
+    private mutating func block(_ kind: Kind, _ start: @autoclosure () -> JSONValue, _ out: inout ByteBuffer) -> Int {
+        if let open, open.kind == kind { return open.index }
+        let started = start()
         closeBlock(&out)
-        open = (nextIndex, kind)
-        event("content_block_start", ["type": "content_block_start", "index": .int(Int64(nextIndex)),
-            "content_block": block], &out)
+        let index = nextIndex
+        open = (index, kind)
+        event("content_block_start", ["type": "content_block_start", "index": .int(Int64(index)),
+            "content_block": started], &out)
         nextIndex += 1
+        return index
     }
 
     private mutating func closeBlock(_ out: inout ByteBuffer) {
@@ -95,7 +103,7 @@ struct MessagesStreamEncoder: StreamEncoder {
         out.writeStaticString("event: ")
         out.writeString(name)
         out.writeStaticString("\ndata: ")
-        out.writeImmutableBuffer(data.jsonBytes)
+        out.writeJSON(data)
         out.writeStaticString("\n\n")
     }
 }

@@ -12,8 +12,8 @@ struct AuthMiddleware: RouterMiddleware {
         async throws -> Response
     {
         var context = context
-        let authorization = request.headers[.authorization] ?? request.headers[Self.apiKey].map { "Bearer " + $0 }
-        context.principal = try await authenticator.authenticate(authorization: authorization)
+        let token = request.headers[.authorization].map(Authenticator.bearerToken) ?? request.headers[Self.apiKey]
+        context.principal = try await authenticator.authenticate(token: token)
         return try await next(request, context)
     }
 }

@@ -174,6 +174,7 @@ struct CompletionPipeline: Sendable {
     /// Tokens to reserve against TPM before the call: about four bytes per prompt token, plus the
     /// completion the client allows (or 256); settled with the real count afterwards.
     static func estimate(bodyBytes: Int, maxTokens: Int?) -> Int {
-        bodyBytes / 4 + (maxTokens ?? 256)
+        let (sum, overflow) = (bodyBytes / 4).addingReportingOverflow(maxTokens ?? 256)
+        return overflow ? .max : sum
     }
 }

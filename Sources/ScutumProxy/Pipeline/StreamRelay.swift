@@ -87,10 +87,13 @@ final class StreamRelay<Encoder: StreamEncoder>: Sendable {
         }
         if case .guardrailBlocked = ending { await settlement.drain(&iterator, into: &tally) }
         settlement.settle(tally, ending: ending)
+        // Delivered whole: settled as such even if the connection fails while the response ends.
+        if case .completed = ending { try await writer.finish(nil) }
     }
 
-    /// Relays chunks until the stream ends or a guardrail blocks it. Throws `ProviderError` when
-    /// the provider fails, anything else when the client is gone.
+    /// Relays chunks until the stream ends (its last bytes written, the response not yet ended) or a
+    /// guardrail blocks it. Throws `ProviderError` when the provider fails, anything else when the
+    /// client is gone.
     private func relay(_ iterator: inout ChatCompletionStream.AsyncIterator, tally: inout StreamTally,
         filter: inout GuardrailStreamFilter?, encoder: inout Encoder, out: inout ByteBuffer,
         to writer: inout any ResponseBodyWriter)
@@ -120,7 +123,6 @@ final class StreamRelay<Encoder: StreamEncoder>: Sendable {
         }
         encoder.appendEnd(to: &out)
         try await Self.flush(&out, to: &writer)
-        try await writer.finish(nil)
         return .completed
     }
 

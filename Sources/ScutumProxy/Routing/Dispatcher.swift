@@ -61,20 +61,28 @@ struct Dispatcher: Sendable {
         return targets
     }
 
+    /// `targets(for:mode:)` the caller may use (`allowed`: the deployments a key and its team may
+    /// use, nil for all); 403 when none.
+    func permittedTargets(for model: String, mode: ModelMode, allowed: Set<String>?) throws(GatewayError)
+        -> [RoutableDeployment]
+    {
+        let targets = try targets(for: model, mode: mode)
+        guard let allowed, !allowed.contains(model) else { return targets }
+        let permitted = targets.filter { allowed.contains($0.deployment.name) }
+        guard !permitted.isEmpty else {
+            throw GatewayError(status: 403, message: "This API key is not allowed to use the model '\(model)'.",
+                type: "permission_error", param: "model", code: "model_not_allowed")
+        }
+        return permitted
+    }
+
     /// Calls `operation` on each target in turn; returns the first success and who served it.
     func dispatch<Result>(
         _ model: String, mode: ModelMode, allowed: Set<String>? = nil,
         admitDeployment: (@Sendable (ModelDeployment) async -> Bool)? = nil,
         _ operation: (any ProviderAdapter, RoutableDeployment) async throws(ProviderError) -> Result
     ) async throws(GatewayError) -> (Result, RoutableDeployment) {
-        var targets = try targets(for: model, mode: mode)
-        if let allowed, !allowed.contains(model) {
-            targets = targets.filter { allowed.contains($0.deployment.name) }
-            guard !targets.isEmpty else {
-                throw GatewayError(status: 403, message: "This API key is not allowed to use the model '\(model)'.",
-                    type: "permission_error", param: "model", code: "model_not_allowed")
-            }
-        }
+        let targets = try permittedTargets(for: model, mode: mode, allowed: allowed)
         let admissions: [ProviderHealth.Admission]
         if let known = knownAdmissions(for: targets) {
             admissions = known

@@ -17,25 +17,25 @@ public struct PlatformSnapshot: Sendable {
     }
 
     /// Every route but health answers 503.
-    public var maintenanceMode = false
-    public var budgetEnforcement = true
-    public var costTracking = true
+    public var maintenanceMode = PlatformSettings.maintenanceMode.flag(in: [:])
+    public var budgetEnforcement = PlatformSettings.budgetEnforcement.flag(in: [:])
+    public var costTracking = PlatformSettings.costTracking.flag(in: [:])
     /// Requests per minute across the whole gateway (`global_rate_limit`); 0 for none.
-    public var globalRateLimit = 1000
+    public var globalRateLimit = PlatformSettings.globalRateLimit.integer(in: [:])
     /// Limits of keys that set none (`default_key_rpm`, `default_key_tpm`).
-    public var defaultKeyRPM = 100
-    public var defaultKeyTPM = 100_000
+    public var defaultKeyRPM = PlatformSettings.defaultKeyRPM.integer(in: [:])
+    public var defaultKeyTPM = PlatformSettings.defaultKeyTPM.integer(in: [:])
     public var teams: [String: Team] = [:]
     public var budgets: [BudgetSubject: BudgetRecord] = [:]
     /// The operators' routing policies.
     public var routing = RoutingRules()
     /// `enable_guardrails`: off skips every guardrail profile.
-    public var guardrailsEnabled = true
+    public var guardrailsEnabled = PlatformSettings.guardrails.flag(in: [:])
     /// The guardrail profiles and who they apply to.
     public var guardrails = GuardrailPolicy.empty
     /// `enable_routing_policies`: off, the operators' routing policies (strategies, conditional
     /// routes, fallbacks and groups from the Admin API) are ignored; the catalog file's still apply.
-    public var routingPoliciesEnabled = true
+    public var routingPoliciesEnabled = PlatformSettings.routingPolicies.flag(in: [:])
     /// `default_model`: the model a chat completion without `model` is served by; nil refuses it (400).
     public var defaultModel: String?
 

@@ -10,14 +10,14 @@ import ScutumCore
 /// | `equals`, `not_equals` | equals the operand (strings ignore surrounding whitespace; numbers compare by value) |
 /// | `contains`, `not_contains` | is a string containing the operand text (case-insensitive), an array holding it, or an object with that key |
 /// | `matches` | is a string matching the operand regular expression (anywhere in it; `(?i)` for case-insensitive) |
+/// | `gt`, `gte`, `lt`, `lte` | is a number (or a string holding one) compared with the operand number |
+/// | `in` | equals one of the operand list's items |
+/// | `exists` | is present and not null (`"exists": false`: is absent or null) |
 ///
 /// `matches` runs `SafeRegex` with `Options.conditions`: linear time in the text whatever the pattern, so
 /// a step's output cannot stall the runner; patterns it does not support (backreferences, lookaround,
 /// nested quantifiers such as `(a+)+`, patterns matching the empty string...) are refused when the
 /// workflow is saved.
-/// | `gt`, `gte`, `lt`, `lte` | is a number (or a string holding one) compared with the operand number |
-/// | `in` | equals one of the operand list's items |
-/// | `exists` | is present and not null (`"exists": false`: is absent or null) |
 ///
 /// and the combinations `{"all": [...]}`, `{"any": [...]}`, `{"not": {...}}`, `{"always": true}`.
 /// A value that is missing satisfies only `not_equals`, `not_contains` and `"exists": false`.

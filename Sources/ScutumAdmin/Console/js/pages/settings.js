@@ -9,6 +9,8 @@ export const title = "Settings";
 // One control per setting of GET /api/v1/settings/schema (name, kind, default, label, summary): a
 // checkbox for a flag, a number for a positive integer, a text field for a string (empty unsets it),
 // a comma-separated field for a string list. A setting the gateway adds shows up here by itself.
+// Saving sends only what was changed, so defaults are not written down and a value set in SQL
+// outside a control's range (global_rate_limit 0) does not stop the others being saved.
 function control(setting, value) {
   const { name, kind, label, summary } = setting;
   const id = `setting-${name}`;
@@ -19,7 +21,9 @@ function control(setting, value) {
       return [() => input.checked, h("div", { class: "field field-checkbox" }, input, h("label", { for: id }, label), help)];
     }
     case "positive_integer": {
-      const input = h("input", { id, name, type: "number", min: 1, step: 1, value: value ?? "" });
+      const attributes = { id, name, type: "number", step: 1, value: value ?? "" };
+      if (!(typeof value === "number" && value < 1)) attributes.min = 1;
+      const input = h("input", attributes);
       return [() => (input.value === "" ? undefined : Number(input.value)),
         h("div", { class: "field" }, h("label", { for: id }, label), input, help)];
     }
@@ -40,7 +44,7 @@ function form(schema, settings, refresh) {
   const controls = [];
   const fields = schema.map((setting) => {
     const [read, element] = control(setting, settings[setting.name]);
-    controls.push([setting.name, read]);
+    controls.push([setting.name, read, JSON.stringify(read())]);
     return element;
   });
   const save = h("button", { type: "submit", class: "button button-primary" }, "Save settings");
@@ -48,9 +52,13 @@ function form(schema, settings, refresh) {
   element.addEventListener("submit", async (event) => {
     event.preventDefault();
     const changes = {};
-    for (const [name, read] of controls) {
+    for (const [name, read, initial] of controls) {
       const value = read();
-      if (value !== undefined) changes[name] = value;
+      if (value !== undefined && JSON.stringify(value) !== initial) changes[name] = value;
+    }
+    if (Object.keys(changes).length === 0) {
+      toast("Nothing changed");
+      return;
     }
     if (changes.maintenance_mode && !settings.maintenance_mode) {
       const confirmed = await confirmAction({ title: "Turn on maintenance mode?", confirmLabel: "Turn on",
