@@ -133,12 +133,14 @@ public struct GatewayNode: Sendable {
         let proxyDependencies = ProxyDependencies(catalog: catalogHolder, providers: providers,
             authenticator: authenticator, readiness: readiness, accounting: accounting,
             health: providerHealth, metrics: metrics, stats: deploymentStats, guardrailEvents: guardrailEvents,
-            realtime: realtime)
+            realtime: realtime,
+            lanes: UpstreamLanes(timeouts: configuration.upstreamTimeouts))
         let ports = ListeningPorts()
         let workflowWakeUps = WakeUps()
         let mcpWakeUps = WakeUps()
         let proxy = ProxyApplication.application(configuration: configuration.proxy, dependencies: proxyDependencies,
-            logger: logger, server: configuration.listenerLimits.server(logger: logger), onServerRunning: { port in
+            logger: logger, server: { configuration.listenerLimits.server(logger: logger, handlers: $0) },
+            onServerRunning: { port in
                 ports.set(proxy: port)
                 await onProxyRunning(port)
             })
@@ -171,7 +173,7 @@ public struct GatewayNode: Sendable {
         services.append(postgres)
         services.append(RedisService(client: redis))
         services.append(BreakerSync(health: providerHealth, configuration: configuration.redis, logger: logger))
-        services.append(UpstreamHTTPService(http: http))
+        services.append(UpstreamHTTPService(http: http, lanes: proxyDependencies.lanes))
         services.append(Self.invalidationListener(postgres: postgres, loader: loader, keyCache: keyCache,
             workflowWakeUps: workflowWakeUps, mcpWakeUps: mcpWakeUps, logger: logger))
         services.append(spend)

@@ -23,12 +23,16 @@ public struct ListenerLimits: Sendable {
         self.idleTimeout = idleTimeout
     }
 
-    /// An HTTP/1.1 server applying these limits; each call counts its own connections.
-    public func server(logger: Logger) -> HTTPServerBuilder {
+    /// An HTTP/1.1 server applying these limits, with `handlers` added to each connection after its
+    /// guard; each call counts its own connections.
+    public func server(logger: Logger,
+        handlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }) -> HTTPServerBuilder
+    {
         let counter = ConnectionCounter(maximum: maximumConnections)
         let headerTimeout = TimeAmount(headerTimeout)
         return .http1(configuration: HTTP1Channel.Configuration(
-            additionalChannelHandlers: [ConnectionGuard(counter: counter, headerTimeout: headerTimeout, logger: logger)],
+            additionalChannelHandlers: [ConnectionGuard(counter: counter, headerTimeout: headerTimeout, logger: logger)]
+                + handlers(),
             idleTimeout: TimeAmount(idleTimeout)))
     }
 }

@@ -140,6 +140,11 @@ public struct NodeConfiguration: Sendable {
             keyCacheTTL: try seconds("SCUTUM_KEY_CACHE_SECONDS", default: 300),
             backendTimeout: try seconds("SCUTUM_BACKEND_TIMEOUT_SECONDS", default: 2))
         proxy.abandonedStreamDrain = try seconds("SCUTUM_ABANDONED_STREAM_DRAIN_SECONDS", default: 60)
+        switch (value("SCUTUM_DIRECT_LANE") ?? "on").lowercased() {
+        case "on", "true", "1", "": proxy.directLane = true
+        case "off", "false", "0": proxy.directLane = false
+        case let other: throw Invalid(description: "SCUTUM_DIRECT_LANE=\(other) must be on or off")
+        }
         if let key = proxy.masterKey, key.count < 16 {
             throw Invalid(description: "SCUTUM_API_KEY is too short (\(key.count) characters); use at least 16 random characters")
         }

@@ -6,9 +6,11 @@ import Synchronization
 /// services that use it have finished their graceful shutdown.
 struct UpstreamHTTPService: Service {
     let http: UpstreamHTTP
+    let lanes: UpstreamLanes?
 
     func run() async throws {
         try? await gracefulShutdown()
+        lanes?.shutdown()
         try await http.shutdown()
     }
 }

@@ -54,6 +54,24 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         return EmbeddingResult(body: bytes, usage: usage)
     }
 
+    /// The direct lane's call for a chat completion on `target` (the caller's bytes with `model`
+    /// replaced, usage requested on streams); nil when the lane cannot send it (not `http://`, or no
+    /// endpoint), so `UpstreamHTTP` does.
+    public func laneRequest(_ request: ChatCompletionRequest, on target: RoutableDeployment) -> LaneRequest? {
+        guard let (url, headers) = try? endpoint("chat/completions", target) else { return nil }
+        return LaneRequest(url: url, headers: headers,
+            body: request.upstreamBytes(model: target.deployment.upstreamModel, forceUsage: true))
+    }
+
+    /// A whole successful (2xx) chat completion the lane read, named for the catalog model.
+    public func laneResult(_ bytes: ByteBuffer, on target: RoutableDeployment) throws(ProviderError)
+        -> ChatCompletionResult
+    {
+        let inspection = try ChunkInspector.inspect(bytes, renamingModelTo: target.deployment.name,
+            what: "the chat/completions response")
+        return ChatCompletionResult(body: inspection.json, usage: inspection.usage)
+    }
+
     /// POSTs `body` to `operation`, reads the whole JSON answer, and names the catalog model in it.
     func postAndRelabel(_ body: ByteBuffer, _ operation: String, _ target: RoutableDeployment)
         async throws(ProviderError) -> (ByteBuffer, TokenUsage?)

@@ -137,6 +137,11 @@ public final class UpstreamHTTP: Sendable {
         return ProviderError(.connection, String(describing: error))
     }
 
+    /// A provider's error answer as a `ProviderError`: its status, its own message, its `Retry-After`.
+    public static func statusError(_ status: HTTPResponseStatus, body: ByteBuffer?, retryAfter: String?) -> ProviderError {
+        ProviderError(.status(Int(status.code)), errorMessage(from: body, status: status), retryAfter: retryAfter)
+    }
+
     /// The provider's own error message from an error body (OpenAI and Azure shapes), else a short excerpt.
     static func errorMessage(from body: ByteBuffer?, status: HTTPResponseStatus) -> String {
         guard let body, body.readableBytes > 0 else { return "HTTP \(status.code) \(status.reasonPhrase)" }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import NIOCore
 import Logging
 import ScutumCluster
 import ScutumCore
@@ -25,12 +26,15 @@ public struct ProxyDependencies: Sendable {
     public var guardrailEvents: GuardrailEventRecorder?
     /// The cluster-wide realtime figures each request adds to; nil leaves them out.
     public var realtime: RealtimeRecorder?
+    /// The direct lane's provider connections; nil turns the lane off (every request takes the router).
+    public var lanes: UpstreamLanes?
 
     public init(catalog: CatalogHolder, providers: ProviderRegistry, authenticator: Authenticator,
         readiness: ReadinessProbe, accounting: Accounting? = nil, health: ProviderHealth? = nil,
         metrics: ProxyMetrics = ProxyMetrics(), stats: DeploymentStats = DeploymentStats(),
-        guardrailEvents: GuardrailEventRecorder? = nil, realtime: RealtimeRecorder? = nil)
+        guardrailEvents: GuardrailEventRecorder? = nil, realtime: RealtimeRecorder? = nil, lanes: UpstreamLanes? = nil)
     {
+        self.lanes = lanes
         self.realtime = realtime
         self.guardrailEvents = guardrailEvents
         self.stats = stats
@@ -50,6 +54,14 @@ public enum ProxyApplication {
     public static func router(configuration: ProxyConfiguration, dependencies: ProxyDependencies, logger: Logger)
         -> Router<ProxyRequestContext>
     {
+        router(configuration: configuration, dependencies: dependencies,
+            completions: completionRoutes(configuration: configuration, dependencies: dependencies, logger: logger),
+            logger: logger)
+    }
+
+    static func router(configuration: ProxyConfiguration, dependencies: ProxyDependencies,
+        completions: CompletionRoutes, logger: Logger) -> Router<ProxyRequestContext>
+    {
         let router = Router(context: ProxyRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         if configuration.tracing {
@@ -63,7 +75,6 @@ public enum ProxyApplication {
             router.add(middleware: MaintenanceMiddleware(platform: accounting.platform))
         }
         router.add(middleware: AuthMiddleware(authenticator: dependencies.authenticator))
-        let completions = completionRoutes(configuration: configuration, dependencies: dependencies, logger: logger)
         completions.register(on: router)
         MessagesRoutes(completions: completions).register(on: router)
         ModelRoutes(catalog: dependencies.catalog, created: Int(Date().timeIntervalSince1970)).register(on: router)
@@ -86,14 +97,32 @@ public enum ProxyApplication {
             abandonedStreamDrain: configuration.abandonedStreamDrain, logger: logger)
     }
 
-    /// The application, listening on the configured address.
+    /// The channel handlers the proxy's listener adds to each connection: the direct lane's, when it
+    /// is on (`ProxyConfiguration.directLane`, `lanes` given, tracing off: lane requests have no spans).
+    static func channelHandlers(configuration: ProxyConfiguration, dependencies: ProxyDependencies,
+        completions: CompletionRoutes, logger: Logger) -> @Sendable () -> [any RemovableChannelHandler]
+    {
+        guard configuration.directLane, !configuration.tracing, let lanes = dependencies.lanes else { return { [] } }
+        let lane = DirectLane(routes: completions, authenticator: dependencies.authenticator, lanes: lanes,
+            maximumResponseBytes: configuration.maximumResponseBytes, logger: logger)
+        return { [LaneInstaller(lane: lane)] }
+    }
+
+    /// The application, listening on the configured address. `server` makes the HTTP server from the
+    /// channel handlers the proxy needs on each connection.
     public static func application(configuration: ProxyConfiguration, dependencies: ProxyDependencies,
-        logger: Logger, server: HTTPServerBuilder = .http1(),
+        logger: Logger,
+        server: (_ handlers: @escaping @Sendable () -> [any RemovableChannelHandler]) -> HTTPServerBuilder = {
+            .http1(configuration: .init(additionalChannelHandlers: $0()))
+        },
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol
     {
-        Application(
-            router: router(configuration: configuration, dependencies: dependencies, logger: logger),
-            server: server,
+        let completions = completionRoutes(configuration: configuration, dependencies: dependencies, logger: logger)
+        return Application(
+            router: router(configuration: configuration, dependencies: dependencies, completions: completions,
+                logger: logger),
+            server: server(channelHandlers(configuration: configuration, dependencies: dependencies,
+                completions: completions, logger: logger)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "scutum"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

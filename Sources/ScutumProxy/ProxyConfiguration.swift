@@ -21,6 +21,12 @@ public struct ProxyConfiguration: Sendable {
     /// billing: the upstream is read this long more for its usage (`SCUTUM_ABANDONED_STREAM_DRAIN_SECONDS`);
     /// past it, or at zero, the request is charged an estimate.
     public var abandonedStreamDrain: Duration
+    /// Non-streaming chat completions to OpenAI-compatible `http://` deployments take the direct lane
+    /// (`SCUTUM_DIRECT_LANE`, on by default): served on the event loop that read them, with the same
+    /// admission, routing and settlement (see `DirectLane`).
+    public var directLane = true
+    /// Largest provider answer read into memory (the direct lane's; `UpstreamHTTP` has its own).
+    public var maximumResponseBytes = 256 * 1024 * 1024
 
     public init(host: String = "0.0.0.0", port: Int = 4000, masterKey: String?,
         maximumBodyBytes: Int = 32 * 1024 * 1024, keyCacheTTL: Duration = .seconds(300),

@@ -51,6 +51,65 @@ public struct Accounting: Sendable {
         return allowed
     }
 
+    /// What `admitNow` decided.
+    enum ImmediateAdmission: Sendable {
+        case admitted(Admission)
+        case refused(GatewayError)
+        /// Deciding needs a round trip (a budget not yet read, a rate-limit lease short): nothing was
+        /// taken; `admit` decides.
+        case wouldWait
+    }
+
+    /// `admit`, from what this node already holds (the platform snapshot, the live spend view, the
+    /// rate-limit leases), never waiting.
+    func admitNow(model: String, principal: Principal?, estimatedTokens: Int) -> ImmediateAdmission {
+        let snapshot = platform.current
+        let key = principal?.key
+        let allowed: Set<String>?
+        do throws(GatewayError) {
+            allowed = try Self.allowedModels(for: key, in: snapshot)
+        } catch {
+            return .refused(error)
+        }
+        let budgets = snapshot.budgets(for: key)
+        if snapshot.budgetEnforcement, ledger != nil {
+            let limited = budgets.filter { $0.maxBudget != nil || $0.softBudget != nil }
+            if !limited.isEmpty {
+                guard let liveSpend else { return .wouldWait }
+                let known = liveSpend.current(limited)
+                if known.contains(where: { $0 == nil }) { return .wouldWait }
+                do throws(GatewayError) {
+                    try check(limited, spends: known.map { $0 ?? 0 })
+                } catch {
+                    return .refused(error)
+                }
+            }
+        }
+        var permit: RateLimiting.Permit?
+        if let rateLimiting {
+            guard let taken = rateLimiting.admitFromLeases(key: key, snapshot: snapshot, tokens: estimatedTokens) else {
+                return .wouldWait
+            }
+            permit = taken
+        }
+        return .admitted(Admission(budgets: budgets, allowedModels: allowed, costTracking: snapshot.costTracking,
+            permit: permit))
+    }
+
+    /// Throws when a budget's spend has reached its maximum; logs a crossed soft budget.
+    private func check(_ budgets: [BudgetRecord], spends: [Double]) throws(GatewayError) {
+        for (budget, spend) in zip(budgets, spends) {
+            if let maximum = budget.maxBudget, spend >= maximum {
+                throw Self.exceeded(budget, spend: spend)
+            }
+            if let soft = budget.softBudget, spend >= soft {
+                logger.warning("soft budget crossed", metadata: [
+                    "budget": "\(budget.subject)", "spend": "\(spend)", "soft_budget": "\(soft)",
+                ])
+            }
+        }
+    }
+
     /// Checks the caller may use `model` now; throws the error the client gets when not.
     func admit(model: String, principal: Principal?, estimatedTokens: Int, requestID: String)
         async throws(GatewayError) -> Admission
@@ -64,16 +123,7 @@ public struct Accounting: Sendable {
             if !limited.isEmpty {
                 do {
                     let spends = try await currentSpend(limited, ledger: ledger)
-                    for (budget, spend) in zip(limited, spends) {
-                        if let maximum = budget.maxBudget, spend >= maximum {
-                            throw Self.exceeded(budget, spend: spend)
-                        }
-                        if let soft = budget.softBudget, spend >= soft {
-                            logger.warning("soft budget crossed", metadata: [
-                                "budget": "\(budget.subject)", "spend": "\(spend)", "soft_budget": "\(soft)",
-                            ])
-                        }
-                    }
+                    try check(limited, spends: spends)
                 } catch let error as GatewayError {
                     throw error
                 } catch {

@@ -52,6 +52,24 @@ public struct Authenticator: Sendable {
         return .key(cached.key)
     }
 
+    /// The caller behind `token` when that needs no look-up: the master key, or a usable key the cache
+    /// holds; nil for anything else (a miss, a stale entry to refresh, a refusal), which `authenticate`
+    /// decides.
+    public func principalNow(token: String?) -> Principal? {
+        guard let token else { return nil }
+        if let masterKey, APIKey.constantTimeEquals(token, masterKey) { return .master }
+        guard APIKey.isWellFormed(token) else { return nil }
+        let cached: KeyCache.CachedKey
+        switch cache.lookup(APIKey.hash(token), now: .now) {
+        case .fresh(let key?): cached = key
+        case .stale(let key, askStore: false): cached = key
+        default: return nil
+        }
+        if cached.blocked { return nil }
+        if let expiresAt = cached.expiresAt, expiresAt <= Date().timeIntervalSince1970 { return nil }
+        return .key(cached.key)
+    }
+
     /// The key behind `hash`: from the cache, else from the store (then cached), else, when the store
     /// cannot answer, the stale cached key if there is one.
     private func resolve(_ hash: String) async throws(GatewayError) -> KeyCache.CachedKey? {

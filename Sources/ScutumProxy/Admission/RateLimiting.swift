@@ -110,6 +110,48 @@ public final class RateLimiting: Sendable {
         }
     }
 
+    /// The request's share of every limit from this node's leases alone, without waiting; nil (having
+    /// taken nothing) when that needs Redis: a lease short, a limit near its boundary checked exactly,
+    /// a parallel slot to ask the cluster for, or Redis down. `admit` then decides.
+    func admitFromLeases(key: AuthenticatedKey?, snapshot: PlatformSnapshot, tokens: Int) -> Permit? {
+        if degraded.load(ordering: .relaxed) { return nil }
+        let limits = Self.limits(key: key, snapshot: snapshot, tokens: tokens)
+        var permit = Permit(tickets: [], parallel: nil)
+        if !limits.isEmpty {
+            guard let tickets = leases.take(limits) else { return nil }
+            permit.tickets = tickets
+        }
+        if let key, let maximum = key.maxParallelRequests {
+            let name = "key:\(key.id)"
+            guard slots.enter(name, limit: maximum) == true else {
+                giveBack(permit)
+                return nil
+            }
+            permit.parallel = name
+        }
+        return permit
+    }
+
+    /// A deployment's provider limits from this node's leases alone: the tickets ([] with no limits),
+    /// or nil (nothing taken) when that needs Redis.
+    func admitFromLeases(deployment: ModelDeployment, tokens: Int) -> [QuotaLeases.Ticket]? {
+        let limits = Self.limits(deployment: deployment, tokens: tokens)
+        guard !limits.isEmpty else { return [] }
+        if degraded.load(ordering: .relaxed) { return nil }
+        return leases.take(limits)
+    }
+
+    /// Undoes an admission whose request never started: units back to the leases, the slot freed.
+    func giveBack(_ permit: Permit) {
+        giveBack(permit.tickets)
+        if let parallel = permit.parallel { slots.leave(parallel) }
+    }
+
+    /// Gives tickets back to their leases.
+    func giveBack(_ tickets: [QuotaLeases.Ticket]) {
+        for ticket in tickets { leases.give(back: ticket) }
+    }
+
     enum Taken {
         case taken([QuotaLeases.Ticket])
         case refused(QuotaLeases.Refusal)

@@ -37,6 +37,11 @@ struct RequestLedger: Sendable {
     final class UpstreamTime: Sendable {
         let total = Mutex(Duration.zero)
 
+        /// Adds a provider call's duration (one the direct lane timed).
+        func add(_ duration: Duration) {
+            total.withLock { $0 += duration }
+        }
+
         /// Runs a provider call, adding its duration.
         func timing<T>(_ call: () async throws(ProviderError) -> T) async throws(ProviderError) -> T {
             let start = ContinuousClock.now

@@ -99,10 +99,20 @@ struct CompletionPipeline: Sendable {
             }
         }
         let model = routed(input.model, principal: caller.principal, bodyBytes: caller.byteCount)
+        return try await route(input, to: model, ledger: ledger, profiles: profiles, call)
+    }
+
+    /// Routes an admitted `input` to `model`'s deployments and calls them (retries, fallbacks), after
+    /// `firstFailure` when the direct lane already tried the first one. A failure is settled and thrown.
+    func route<Input: CompletionInput, Result: Sendable>(
+        _ input: Input, to model: String, ledger: RequestLedger, profiles: [GuardrailPolicy.Profile],
+        after firstFailure: Dispatcher.FirstFailure? = nil,
+        _ call: (any ProviderAdapter, RoutableDeployment, Input) async throws(ProviderError) -> Result
+    ) async throws -> Dispatched<Result> {
         do {
             let guardedInput = input
             let (result, target) = try await dispatcher.dispatch(model, mode: Input.mode,
-                allowed: ledger.admission?.allowedModels, admitDeployment: ledger.admitDeployment) {
+                allowed: ledger.admission?.allowedModels, admitDeployment: ledger.admitDeployment, after: firstFailure) {
                 adapter, target throws(ProviderError) in
                 try await ledger.call(Input.operation, request: guardedInput.traceBody, on: target) {
                     () async throws(ProviderError) in
@@ -123,6 +133,22 @@ struct CompletionPipeline: Sendable {
             adapter, target, chat throws(ProviderError) in
             try await adapter.chatCompletion(chat, on: target)
         }
+        return try settled(dispatched)
+    }
+
+    /// Finishes a non-streaming chat whose first call, made by the direct lane, failed: the retries
+    /// and fallbacks `complete` would have made after it, settled the same way.
+    func complete(_ chat: ChatCompletionRequest, routedTo model: String, ledger: RequestLedger,
+        after firstFailure: Dispatcher.FirstFailure) async throws -> Completed
+    {
+        let dispatched = try await route(chat, to: model, ledger: ledger, profiles: [], after: firstFailure) {
+            adapter, target, chat throws(ProviderError) in
+            try await adapter.chatCompletion(chat, on: target)
+        }
+        return try settled(dispatched)
+    }
+
+    private func settled(_ dispatched: Dispatched<ChatCompletionResult>) throws -> Completed {
         var result = dispatched.result
         let ledger = dispatched.ledger
         ledger.finish(status: 200, target: dispatched.target, usage: result.usage)
@@ -149,12 +175,50 @@ struct CompletionPipeline: Sendable {
             admission = try await accounting?.admit(model: model, principal: caller.principal,
                 estimatedTokens: estimatedTokens, requestID: requestID)
         } catch {
-            series.request(status: error.status)
-            realtime?.record(model: series.model, status: error.status, latency: ContinuousClock.now - caller.started,
-                promptTokens: 0, completionTokens: 0, cost: 0, keyID: caller.principal?.key?.id)
+            count(refusal: error, series: series, caller: caller)
             throw error
         }
-        return RequestLedger(accounting: accounting, admission: admission, principal: caller.principal, model: model,
+        return ledger(model, stream: stream, estimatedTokens: estimatedTokens, caller: caller, requestID: requestID,
+            series: series, admission: admission)
+    }
+
+    /// What `admitNow` decided.
+    enum ImmediateAdmission: Sendable {
+        case admitted(RequestLedger)
+        /// Refused (counted); the error the client gets.
+        case refused(GatewayError)
+        /// Deciding needs a round trip; nothing was taken or counted.
+        case wouldWait
+    }
+
+    /// `admit` without waiting, from what this node holds (see `Accounting.admitNow`).
+    func admitNow(_ model: String, stream: Bool, estimatedTokens: Int, caller: Caller) -> ImmediateAdmission {
+        var admission: Accounting.Admission?
+        if let accounting {
+            switch accounting.admitNow(model: model, principal: caller.principal, estimatedTokens: estimatedTokens) {
+            case .admitted(let admitted): admission = admitted
+            case .wouldWait: return .wouldWait
+            case .refused(let error):
+                let series = dispatcher.metrics.series(for: model, known: dispatcher.catalog.current.knows(model))
+                count(refusal: error, series: series, caller: caller)
+                return .refused(error)
+            }
+        }
+        let series = dispatcher.metrics.series(for: model, known: dispatcher.catalog.current.knows(model))
+        return .admitted(ledger(model, stream: stream, estimatedTokens: estimatedTokens, caller: caller,
+            requestID: caller.requestID ?? Self.newRequestID(), series: series, admission: admission))
+    }
+
+    private func count(refusal error: GatewayError, series: ProxyMetrics.ModelSeries, caller: Caller) {
+        series.request(status: error.status)
+        realtime?.record(model: series.model, status: error.status, latency: ContinuousClock.now - caller.started,
+            promptTokens: 0, completionTokens: 0, cost: 0, keyID: caller.principal?.key?.id)
+    }
+
+    private func ledger(_ model: String, stream: Bool, estimatedTokens: Int, caller: Caller, requestID: String,
+        series: ProxyMetrics.ModelSeries, admission: Accounting.Admission?) -> RequestLedger
+    {
+        RequestLedger(accounting: accounting, admission: admission, principal: caller.principal, model: model,
             stream: stream, started: caller.started, requestID: requestID, estimatedTokens: estimatedTokens,
             dispatcher: dispatcher, series: series, realtime: realtime, trace: tracing ? UpstreamTrace() : nil)
     }

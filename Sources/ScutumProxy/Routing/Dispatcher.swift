@@ -76,12 +76,22 @@ struct Dispatcher: Sendable {
         return permitted
     }
 
-    /// Calls `operation` on each target in turn; returns the first success and who served it.
+    /// A first call the direct lane made (admitted, counted as started in `stats`) and how it failed.
+    struct FirstFailure: Sendable {
+        var deployment: String
+        var error: ProviderError
+    }
+
+    /// Calls `operation` on each target in turn; returns the first success and who served it. With
+    /// `firstFailure`, the first attempt on that deployment already happened and failed so: it goes on
+    /// from there (a retry, then the next deployment), as if it had made that call itself.
     func dispatch<Result>(
         _ model: String, mode: ModelMode, allowed: Set<String>? = nil,
         admitDeployment: (@Sendable (ModelDeployment) async -> Bool)? = nil,
+        after firstFailure: FirstFailure? = nil,
         _ operation: (any ProviderAdapter, RoutableDeployment) async throws(ProviderError) -> Result
     ) async throws(GatewayError) -> (Result, RoutableDeployment) {
+        var seeded = firstFailure
         let targets = try permittedTargets(for: model, mode: mode, allowed: allowed)
         let admissions: [ProviderHealth.Admission]
         if let known = knownAdmissions(for: targets) {
@@ -99,7 +109,8 @@ struct Dispatcher: Sendable {
                 continue
             }
             if let minimumContext, (target.deployment.contextWindow ?? 0) <= minimumContext { continue }
-            if let admitDeployment, await !admitDeployment(target.deployment) {
+            let alreadyCalled = seeded?.deployment == name
+            if !alreadyCalled, let admitDeployment, await !admitDeployment(target.deployment) {
                 metrics.rateLimited("deployment")
                 failures.append((name, ProviderError(.status(429),
                     "its provider limit (rpm/tpm in the catalog) is reached", retryAfter: "1")))
@@ -112,8 +123,12 @@ struct Dispatcher: Sendable {
             var attempt = 0
             while true {
                 let began = ContinuousClock.now
-                stats.started(name)
-                do {
+                do throws(ProviderError) {
+                    if let failure = seeded, failure.deployment == name {
+                        seeded = nil
+                        throw failure.error
+                    }
+                    stats.started(name)
                     let result = try await operation(adapter, target)
                     let latency = ContinuousClock.now - began
                     stats.answered(name, after: latency)

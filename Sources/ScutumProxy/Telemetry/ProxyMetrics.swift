@@ -106,9 +106,30 @@ public final class ProxyMetrics: Sendable {
     private let latencies = Mutex<[String: DurationHistogram]>([:])
     private let queueSources = Mutex<[(name: String, depth: @Sendable () -> Int)]>([])
 
+    static var directLane: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "direct_lane", unitName: "total",
+            helpText: "Chat completions the direct lane took, by outcome: served, continued (its first provider call "
+                + "failed and the pipeline went on), refused (admission said no), routed (left to the router)")
+    }
+
+    /// The direct lane's outcomes (`DirectLane`).
+    enum LaneOutcome: Int, CaseIterable {
+        case served, continued, refused, routed
+    }
+
+    private let laneCounters: [Counter]
+
+    /// Counts one request the direct lane looked at.
+    func lane(_ outcome: LaneOutcome) {
+        laneCounters[outcome.rawValue].increment()
+    }
+
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         overheadHistogram = registry.makeDurationHistogram(descriptor: Self.overhead, buckets: Self.overheadBuckets)
+        laneCounters = LaneOutcome.allCases.map {
+            registry.makeCounter(descriptor: Self.directLane, labels: [("outcome", "\($0)")])
+        }
         redisDegraded(false)
         registry.makeGauge(descriptor: Self.leader).set(to: 0.0)
     }

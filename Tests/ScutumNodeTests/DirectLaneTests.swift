@@ -1,0 +1,185 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import ScutumStore
+import ScutumTestSupport
+import Testing
+
+/// Non-streaming chat completions to OpenAI-compatible `http://` deployments are served by the
+/// direct lane, on the event loop that read them; what they get and what is booked is what the
+/// router gives, and everything the lane cannot do without waiting goes to the router.
+@Suite("The direct lane")
+struct DirectLaneTests {
+    /// `scutum_direct_lane_total{outcome=...}` from the node's `/metrics`.
+    static func laneCount(_ gateway: Gateway, _ outcome: String) async throws -> Int {
+        let metrics = try await gateway.request("/metrics", method: .GET, key: nil)
+        let prefix = #"scutum_direct_lane_total{outcome="\#(outcome)"} "#
+        for line in metrics.body.split(separator: "\n") where line.hasPrefix(prefix) {
+            return Int(Double(line.dropFirst(prefix.count)) ?? 0)
+        }
+        return 0
+    }
+
+    @Test("a virtual key's chat takes the lane once its key is cached: same answer, headers and spend row")
+    func servedAndBooked() async throws {
+        try await Gateway.with { gateway in
+            let (key, record) = try await gateway.keys.create(alias: "lane", settings: KeySettings(rpmLimit: 1000))
+            // The first requests wait on what the lane never waits for: the key's look-up, then the
+            // first rate-limit leases. The router serves them.
+            for index in 0..<2 {
+                let warm = try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat("warm \(index)"))
+                #expect(warm.status == 200)
+            }
+            let routed = try await Self.laneCount(gateway, "routed")
+            var ids: [String] = []
+            for index in 0..<3 {
+                let result = try await gateway.request("/v1/chat/completions", key: key,
+                    body: Gateway.chat("lane \(index)"), headers: index == 2 ? [("x-request-id", "caller-id-2")] : [])
+                #expect(result.status == 200, "\(result.body)")
+                #expect(try result.json["model"] as? String == "gpt-test")
+                #expect(result.header("content-type") == "application/json")
+                #expect(result.header("x-scutum-overhead-ms").flatMap(Double.init) != nil)
+                #expect(result.header("server") == "scutum")
+                #expect(result.header("date")?.hasSuffix(" GMT") == true)
+                ids.append(try #require(result.header("x-request-id")))
+            }
+            #expect(ids[2] == "caller-id-2")
+            // The first request looked its key up (the router's work); the others took the lane.
+            let servedCount = try await Self.laneCount(gateway, "served")
+            #expect(servedCount == 3)
+            let routedCount = try await Self.laneCount(gateway, "routed")
+            #expect(routedCount == routed)
+            let rows = try await eventually(timeout: .seconds(20)) { () async throws -> Int? in
+                let (count, _) = try await PlatformTests.count(gateway.node.postgres,
+                    "SELECT count(*)::int8, coalesce(sum(cost), 0)::float8 FROM spend_logs WHERE key_id = \(record.keyID) AND status = 200 AND prompt_tokens > 0")
+                return count == 5 ? count : nil
+            }
+            #expect(rows == 5)
+            // The rate limit counted all three.
+            let limited = try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat("count"))
+            #expect(limited.header("x-ratelimit-limit-requests") == nil || limited.status == 200)
+        }
+    }
+
+    @Test("a lane call that fails goes on in the pipeline: the retry, then the fallback, one spend row")
+    func failureContinues() async throws {
+        try await Gateway.with { gateway in
+            try await Self.warmUp(gateway)
+            let result = try await gateway.request("/v1/chat/completions",
+                body: Gateway.chat(model: "primary-test", "[mock:status=503] [mock:fail_model=primary-upstream] hi"),
+                headers: [("x-request-id", "lane-fallback")])
+            #expect(result.status == 200, "\(result.body)")
+            #expect(try result.json["model"] as? String == "gpt-test-2")
+            #expect(result.header("x-request-id") == "lane-fallback")
+            let models = gateway.mockLog.entries.compactMap { entry -> String? in
+                (try? JSONSerialization.jsonObject(with: Data(entry.body)) as? [String: Any])?["model"] as? String
+            }
+            #expect(models.suffix(3) == ["primary-upstream", "primary-upstream", "gpt-upstream-2"])
+            let continuedCount = try await Self.laneCount(gateway, "continued")
+            #expect(continuedCount == 1)
+            let served = try await eventually(timeout: .seconds(20)) { () async throws -> [String]? in
+                let rows = try await gateway.node.postgres.query(
+                    "SELECT model_served FROM spend_logs WHERE model_requested = 'primary-test'",
+                    logger: TestEnvironment.logger)
+                var found: [String] = []
+                for try await name in rows.decode(String.self) { found.append(name) }
+                return found.isEmpty ? nil : found
+            }
+            #expect(served == ["gpt-test-2"])
+
+            // The whole chain failing is the router's 503 listing every model, in OpenAI's error JSON.
+            let failed = try await gateway.request("/v1/chat/completions",
+                body: Gateway.chat(model: "primary-test", "[mock:status=500] hi"))
+            #expect(failed.status == 503)
+            let message = try #require(try failed.openAIError["message"] as? String)
+            for model in ["primary-test", "gpt-test-2", "big-context-test"] { #expect(message.contains(model)) }
+            // And the next request is served.
+            let next = try await gateway.request("/v1/chat/completions", body: Gateway.chat("after"))
+            #expect(next.status == 200)
+        }
+    }
+
+    @Test("the upstream going away between requests: the next request opens a new connection")
+    func staleConnection() async throws {
+        try await Gateway.with { gateway in
+            try await Self.warmUp(gateway)
+            // The mock answers this one with `Connection: close`... or keeps it; either way a closed
+            // idle connection must not fail the next request.
+            for index in 0..<20 {
+                let result = try await gateway.request("/v1/chat/completions", body: Gateway.chat("again \(index)"))
+                #expect(result.status == 200, "\(result.body)")
+            }
+            let servedCount = try await Self.laneCount(gateway, "served")
+            #expect(servedCount == 20)
+        }
+    }
+
+    @Test("requests pipelined on one connection are answered in order, lane and router mixed")
+    func pipelined() async throws {
+        try await Gateway.with { gateway in
+            try await Self.warmUp(gateway)
+            let port = Int(gateway.baseURL.split(separator: ":").last!)!
+            func post(_ id: String, _ body: String, close: Bool = false) -> String {
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(Gateway.masterKey)\r\n"
+                    + "Content-Type: application/json\r\nx-request-id: \(id)\r\nContent-Length: \(body.utf8.count)\r\n"
+                    + (close ? "Connection: close\r\n" : "") + "\r\n" + body
+            }
+            let requests = post("p1", Gateway.chat("one"))
+                + "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(Gateway.masterKey)\r\nx-request-id: p2\r\n\r\n"
+                + post("p3", Gateway.chat("three"))
+                + post("p4", Gateway.chat("four", stream: true))
+                + post("p5", Gateway.chat("five"))
+                + post("p6", #"{"model":"gpt-test","messages":[{"role":"user","content":"six"}]"#)  // malformed
+                + post("p7", Gateway.chat("seven"), close: true)
+            let answer = try await Self.exchange(port: port, bytes: requests)
+            let ids = answer.components(separatedBy: "\r\n").compactMap { line -> String? in
+                line.lowercased().hasPrefix("x-request-id: ") ? String(line.dropFirst("x-request-id: ".count)) : nil
+            }
+            #expect(ids == ["p1", "p2", "p3", "p4", "p5", "p6", "p7"], "\(answer.prefix(3000))")
+            // Bodies with a Content-Length end without a line break: the next status line follows directly.
+            let statuses = answer.matches(of: /HTTP\/1\.1 \d{3} [A-Za-z ]+\r\n/).map {
+                String(answer[$0.range].dropLast())  // "\r\n" is one Character
+            }
+            #expect(statuses == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 200 OK",
+                "HTTP/1.1 200 OK", "HTTP/1.1 400 Bad Request", "HTTP/1.1 200 OK"])
+            let servedCount = try await Self.laneCount(gateway, "served")
+            // p1 took the lane; everything pipelined behind a request at the router stays in line there.
+            #expect(servedCount == 1)
+        }
+    }
+
+    @Test("SCUTUM_DIRECT_LANE=off leaves every request to the router")
+    func off() async throws {
+        try await Gateway.with(variables: ["SCUTUM_DIRECT_LANE": "off"]) { gateway in
+            let result = try await gateway.request("/v1/chat/completions", body: Gateway.chat("router"))
+            #expect(result.status == 200)
+            let servedCount = try await Self.laneCount(gateway, "served")
+            #expect(servedCount == 0)
+            let routedCount = try await Self.laneCount(gateway, "routed")
+            #expect(routedCount == 0)
+        }
+    }
+
+    /// One request with the master key, so the global limit's lease is held: the next ones take the lane.
+    static func warmUp(_ gateway: Gateway) async throws {
+        let result = try await gateway.request("/v1/chat/completions", body: Gateway.chat("warm up"))
+        #expect(result.status == 200)
+    }
+
+    /// Writes `bytes` on a new connection and reads until the server closes it.
+    static func exchange(port: Int, bytes: String) async throws -> String {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: bytes))
+            var received = ""
+            for try await chunk in inbound { received += String(buffer: chunk) }
+            return received
+        }
+    }
+}
