@@ -10,10 +10,10 @@ import ScutumProviders
 /// task, no thread hop and no lock in steady state. The request goes through the same pipeline as
 /// the router's (`CompletionPipeline`: its admission, routing and settlement), taking only the
 /// parts that answer without waiting: a key the cache holds, budgets and rate limits from this
-/// node's view and leases, breakers from the pushed board, an OpenAI-compatible deployment on an
-/// `http://` origin (`UpstreamLanes`). Whatever would wait (a key to look up, a lease to refill, a
-/// guardrail profile, a stream, tracing) is handed to the router unchanged, before anything is
-/// taken. A provider call that fails goes on in the pipeline from that failure (retries, fallbacks)
+/// node's view and leases, breakers from the pushed board, guardrail profiles (they scan in place),
+/// an OpenAI-compatible deployment on an `http://` origin (`UpstreamLanes`). Whatever would wait (a
+/// key to look up, a lease to refill, a stream, tracing) is handed to the router unchanged, before
+/// anything is taken. A provider call that fails goes on in the pipeline from that failure (retries, fallbacks)
 /// exactly as if the router had made it.
 struct DirectLane: Sendable {
     let routes: CompletionRoutes
@@ -51,8 +51,7 @@ struct DirectLane: Sendable {
         let token = head.headerFields[.authorization].map(Authenticator.bearerToken)
             ?? head.headerFields[AuthMiddleware.apiKey]
         guard let principal = authenticator.principalNow(token: token),
-            let chat = try? routes.parseChat(body), !chat.stream,
-            pipeline.guardrails?.profiles(for: principal).isEmpty ?? true,
+            var chat = try? routes.parseChat(body), !chat.stream,
             let pool = lanes.currentPool()
         else { return false }
         let dispatcher = pipeline.dispatcher
@@ -69,8 +68,9 @@ struct DirectLane: Sendable {
             let target = targets.first,
             dispatcher.knownAdmissions(for: targets)?.first == .closed,
             let adapter = dispatcher.providers.adapter(for: target.deployment.provider) as? OpenAICompatibleAdapter,
-            let request = adapter.laneRequest(chat, on: target)
+            var request = adapter.laneRequest(chat, on: target)
         else { return false }
+        let profiles = pipeline.guardrails?.profiles(for: principal) ?? []
 
         let requestID = CompletionPipeline.newRequestID()
         let responseID = head.headerFields[RequestIDMiddleware.field].flatMap(RequestIDMiddleware.accepted) ?? requestID
@@ -88,6 +88,20 @@ struct DirectLane: Sendable {
         case .admitted(let admitted):
             ledger = admitted
         }
+        if let guardrails = pipeline.guardrails, !profiles.isEmpty {
+            // The input guardrails run here, on the loop, as the pipeline runs them: a block is settled
+            // with its status; a masked prompt is what the provider gets.
+            do throws(GatewayError) {
+                let guarded = try chat.guarded(by: guardrails, profiles: profiles, subject: ledger.guardrailSubject)
+                if let masked = adapter.laneRequest(guarded, on: target) { request = masked }
+                chat = guarded
+            } catch {
+                ledger.finish(status: error.status, target: nil, usage: nil)
+                pipeline.dispatcher.metrics.lane(.refused)
+                responder.respond(error: error, requestID: responseID)
+                return true
+            }
+        }
         if let rateLimiting = pipeline.accounting?.rateLimiting {
             guard let tickets = rateLimiting.admitFromLeases(deployment: target.deployment, tokens: estimate) else {
                 if let permit = ledger.admission?.permit { rateLimiting.giveBack(permit) }
@@ -96,7 +110,7 @@ struct DirectLane: Sendable {
             if !tickets.isEmpty { ledger.reservations.taken.withLock { $0.append((target.deployment.name, tickets)) } }
         }
         let exchange = LaneExchange(lane: self, chat: chat, model: model, target: target, adapter: adapter,
-            ledger: ledger, responseID: responseID, responder: responder)
+            ledger: ledger, profiles: profiles, responseID: responseID, responder: responder)
         dispatcher.stats.started(target.deployment.name)
         exchange.call = pool.send(request, to: exchange)
         return true
@@ -113,6 +127,8 @@ final class LaneExchange: LaneResponseHandler {
     let target: RoutableDeployment
     let adapter: OpenAICompatibleAdapter
     let ledger: RequestLedger
+    /// The guardrail profiles the answer goes through.
+    let profiles: [GuardrailPolicy.Profile]
     let responseID: String
     weak var responder: LaneHandler?
     var call: LaneCall?
@@ -124,8 +140,10 @@ final class LaneExchange: LaneResponseHandler {
     static let errorBodyLimit = 64 * 1024
 
     init(lane: DirectLane, chat: ChatCompletionRequest, model: String, target: RoutableDeployment,
-        adapter: OpenAICompatibleAdapter, ledger: RequestLedger, responseID: String, responder: LaneHandler)
+        adapter: OpenAICompatibleAdapter, ledger: RequestLedger, profiles: [GuardrailPolicy.Profile],
+        responseID: String, responder: LaneHandler)
     {
+        self.profiles = profiles
         self.lane = lane
         self.chat = chat
         self.model = model
@@ -176,10 +194,17 @@ final class LaneExchange: LaneResponseHandler {
         dispatcher.stats.answered(name, after: latency)
         dispatcher.metrics.latency(name, latency)
         dispatcher.metrics.lane(.served)
-        ledger.finish(status: 200, target: target, usage: result.usage)
-        var headers = ledger.overheadHeader()
-        headers[.contentType] = "application/json"
-        responder?.respond(status: .ok, headers: headers, body: result.body, requestID: responseID)
+        do {
+            let completed = try lane.pipeline.settled(CompletionPipeline.Dispatched(result: result, target: target,
+                ledger: ledger, profiles: profiles))
+            var headers = completed.headers
+            headers[.contentType] = "application/json"
+            responder?.respond(status: .ok, headers: headers, body: completed.result.body, requestID: responseID)
+        } catch let error as GatewayError {
+            responder?.respond(error: error, requestID: responseID)
+        } catch {
+            responder?.respond(error: .internalError("The gateway failed to handle this request."), requestID: responseID)
+        }
     }
 
     func laneFailed(_ error: ProviderError, receivedHead: Bool) {
@@ -191,7 +216,7 @@ final class LaneExchange: LaneResponseHandler {
     private func failed(_ error: ProviderError, timed: Bool = false) {
         if !timed { ledger.upstream.add(ContinuousClock.now - began) }
         lane.pipeline.dispatcher.metrics.lane(.continued)
-        let (pipeline, chat, model, ledger, responseID) = (lane.pipeline, chat, model, ledger, responseID)
+        let (pipeline, chat, model, ledger, profiles, responseID) = (lane.pipeline, chat, model, ledger, profiles, responseID)
         let failure = Dispatcher.FirstFailure(deployment: target.deployment.name, error: error)
         let responder = self.responder.map { NIOLoopBound($0, eventLoop: $0.eventLoop) }
         let logger = lane.logger
@@ -199,7 +224,7 @@ final class LaneExchange: LaneResponseHandler {
             let outcome: Result<CompletionPipeline.Completed, GatewayError>
             do {
                 outcome = .success(try await RequestLogMetadata.$requestID.withValue(ledger.requestID) {
-                    try await pipeline.complete(chat, routedTo: model, ledger: ledger, after: failure)
+                    try await pipeline.complete(chat, routedTo: model, ledger: ledger, profiles: profiles, after: failure)
                 })
             } catch let error as GatewayError {
                 outcome = .failure(error)

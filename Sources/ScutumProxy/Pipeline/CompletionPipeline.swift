@@ -139,16 +139,18 @@ struct CompletionPipeline: Sendable {
     /// Finishes a non-streaming chat whose first call, made by the direct lane, failed: the retries
     /// and fallbacks `complete` would have made after it, settled the same way.
     func complete(_ chat: ChatCompletionRequest, routedTo model: String, ledger: RequestLedger,
-        after firstFailure: Dispatcher.FirstFailure) async throws -> Completed
+        profiles: [GuardrailPolicy.Profile], after firstFailure: Dispatcher.FirstFailure) async throws -> Completed
     {
-        let dispatched = try await route(chat, to: model, ledger: ledger, profiles: [], after: firstFailure) {
+        let dispatched = try await route(chat, to: model, ledger: ledger, profiles: profiles, after: firstFailure) {
             adapter, target, chat throws(ProviderError) in
             try await adapter.chatCompletion(chat, on: target)
         }
         return try settled(dispatched)
     }
 
-    private func settled(_ dispatched: Dispatched<ChatCompletionResult>) throws -> Completed {
+    /// Settles a provider's answer (200, its usage), then runs it through the output guardrails;
+    /// throws their block.
+    func settled(_ dispatched: Dispatched<ChatCompletionResult>) throws -> Completed {
         var result = dispatched.result
         let ledger = dispatched.ledger
         ledger.finish(status: 200, target: dispatched.target, usage: result.usage)
