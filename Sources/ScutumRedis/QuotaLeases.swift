@@ -106,19 +106,19 @@ public final class QuotaLeases: Service, Sendable {
         return tickets
     }
 
-    /// Gives a ticket's units back (the request was refused by another limit).
+    /// Gives a ticket's units back (the request was refused by another limit). What cannot go back to
+    /// the lease goes to Redis with the refiller's next pass (within `tick`), not at once: waking the
+    /// refiller per request would cost every request a thread wake-up.
     public func give(back ticket: Ticket, now: ContinuousClock.Instant = .now) {
         lease(for: ticket.limit).adjust(ticket, by: -ticket.units, now: now)
-        wake.yield()
     }
 
     /// Settles a token ticket with what the request really used: the difference goes back to the
-    /// lease (or to Redis with the next exchange) or is added to the window.
+    /// lease, or to Redis with the refiller's next pass (within `tick`), or is added to the window.
     public func settle(_ ticket: Ticket, actual: Int, now: ContinuousClock.Instant = .now) {
         let difference = actual - ticket.units
         guard difference != 0 else { return }
         lease(for: ticket.limit).adjust(ticket, by: difference, now: now)
-        wake.yield()
     }
 
     private func lease(for limit: RateLimit) -> Lease {

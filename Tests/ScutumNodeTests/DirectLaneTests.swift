@@ -161,6 +161,83 @@ struct DirectLaneTests {
         }
     }
 
+    /// Statuses of a key's spend rows, once `count` are written.
+    static func statuses(_ gateway: Gateway, count: Int) async throws -> [Int] {
+        try await eventually(timeout: .seconds(30)) { () async throws -> [Int]? in
+            let rows = try await gateway.node.postgres.query(
+                "SELECT status FROM spend_logs WHERE key_id IS NULL AND prompt_tokens > 0 AND completion_tokens > 0",
+                logger: TestEnvironment.logger)
+            var found: [Int] = []
+            for try await status in rows.decode(Int.self) { found.append(status) }
+            return found.count >= count ? found : nil
+        } ?? []
+    }
+
+    @Test("streams take the lane too: relayed whole, relabelled, usage only when asked, and every ending billed")
+    func streams() async throws {
+        try await Gateway.with { gateway in
+            let key = Gateway.masterKey
+            try await Self.warmUp(gateway)
+            let before = try await Self.laneCount(gateway, "served")
+
+            // Delivered: chunks relabelled, [DONE] at the end, the usage chunk only when asked for.
+            let plain = try await gateway.request("/v1/chat/completions", key: key,
+                body: Gateway.chat("Tell me about Paris", stream: true))
+            #expect(plain.status == 200)
+            #expect(plain.header("content-type") == "text/event-stream")
+            #expect(plain.body.hasSuffix("data: [DONE]\n\n"))
+            let chunks = try SSEFrames(plain.body).chunks()
+            #expect(!chunks.isEmpty && chunks.allSatisfy { $0["model"] as? String == "gpt-test" })
+            #expect(!chunks.contains { $0["usage"] is [String: Any] })
+            let asked = try await gateway.request("/v1/chat/completions", key: key,
+                body: Gateway.chat("Tell me about Paris", stream: true, extra: #","stream_options":{"include_usage":true}"#))
+            #expect(try SSEFrames(asked.body).chunks().contains { $0["usage"] is [String: Any] })
+
+            // The client gone after two chunks: read on for the usage, 499.
+            try await AbandonedStreamTests.leave(gateway, key: key, requestID: "lane-leave",
+                content: "Tell me about Paris [mock:tokens_per_sec=40]", leaveAfterFrames: 2)
+            let settled = try await Self.statuses(gateway, count: 4)
+            #expect(settled.contains(499), "\(settled)")
+            // The provider failing mid-way: the failure as the last event, no [DONE], 502.
+            let broken = try await gateway.request("/v1/chat/completions", key: key,
+                body: Gateway.chat("Tell me about Paris [mock:disconnect_after=3]", stream: true))
+            #expect(broken.status == 200)
+            #expect(!broken.body.contains("[DONE]"))
+            #expect(broken.body.contains(#""error""#))
+            let next = try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat("next", stream: true))
+            #expect(next.status == 200)
+
+            let served = try await Self.laneCount(gateway, "served")
+            #expect(served - before == 5)
+            let statuses = try await Self.statuses(gateway, count: 6)
+            #expect(statuses.filter { $0 == 499 }.count == 1 && statuses.filter { $0 == 502 }.count == 1, "\(statuses)")
+            #expect(statuses.count == 6, "\(statuses)")
+        }
+    }
+
+    @Test("a stream whose first call fails before its head falls back through the pipeline, on the same connection")
+    func streamFallback() async throws {
+        try await Gateway.with { gateway in
+            try await Self.warmUp(gateway)
+            let result = try await gateway.request("/v1/chat/completions",
+                body: Gateway.chat(model: "primary-test", "[mock:status=500] [mock:fail_model=primary-upstream] hi",
+                    stream: true), headers: [("x-request-id", "lane-stream-fallback")])
+            #expect(result.status == 200)
+            #expect(result.header("x-request-id") == "lane-stream-fallback")
+            let chunks = try SSEFrames(result.body).chunks()
+            #expect(chunks.first?["model"] as? String == "gpt-test-2")
+            #expect(result.body.hasSuffix("data: [DONE]\n\n"))
+            let continued = try await Self.laneCount(gateway, "continued")
+            #expect(continued == 1)
+            // The whole chain failing: the error JSON, and the connection serves the next request.
+            let failed = try await gateway.request("/v1/chat/completions",
+                body: Gateway.chat(model: "primary-test", "[mock:status=500] hi", stream: true))
+            #expect(failed.status == 503)
+            let next = try await gateway.request("/v1/chat/completions", body: Gateway.chat("after", stream: true))
+            #expect(next.status == 200)
+        }
+    }
+
     /// One request with the master key, so the global limit's lease is held: the next ones take the lane.
     static func warmUp(_ gateway: Gateway) async throws {
         let result = try await gateway.request("/v1/chat/completions", body: Gateway.chat("warm up"))

@@ -6,14 +6,14 @@ import NIOHTTP1
 import ScutumCore
 import ScutumProviders
 
-/// The direct lane: non-streaming chat completions served on the event loop that read them, with no
+/// The direct lane: chat completions (JSON and streams) served on the event loop that read them, with no
 /// task, no thread hop and no lock in steady state. The request goes through the same pipeline as
 /// the router's (`CompletionPipeline`: its admission, routing and settlement), taking only the
 /// parts that answer without waiting: a key the cache holds, budgets and rate limits from this
 /// node's view and leases, breakers from the pushed board, guardrail profiles (they scan in place),
 /// an OpenAI-compatible deployment on an `http://` origin (`UpstreamLanes`). Whatever would wait (a
-/// key to look up, a lease to refill, a stream, tracing) is handed to the router unchanged, before
-/// anything is taken. A provider call that fails goes on in the pipeline from that failure (retries, fallbacks)
+/// key to look up, a lease to refill, a stream with guardrail profiles, tracing) is handed to the
+/// router unchanged, before anything is taken. A provider call that fails goes on in the pipeline from that failure (retries, fallbacks)
 /// exactly as if the router had made it.
 struct DirectLane: Sendable {
     let routes: CompletionRoutes
@@ -51,7 +51,7 @@ struct DirectLane: Sendable {
         let token = head.headerFields[.authorization].map(Authenticator.bearerToken)
             ?? head.headerFields[AuthMiddleware.apiKey]
         guard let principal = authenticator.principalNow(token: token),
-            var chat = try? routes.parseChat(body), !chat.stream,
+            var chat = try? routes.parseChat(body),
             let pool = lanes.currentPool()
         else { return false }
         let dispatcher = pipeline.dispatcher
@@ -71,6 +71,8 @@ struct DirectLane: Sendable {
             var request = adapter.laneRequest(chat, on: target)
         else { return false }
         let profiles = pipeline.guardrails?.profiles(for: principal) ?? []
+        // Output guardrails on a stream hold and rewrite chunks: the router's relay does that.
+        if chat.stream && !profiles.isEmpty { return false }
 
         let requestID = CompletionPipeline.newRequestID()
         let responseID = head.headerFields[RequestIDMiddleware.field].flatMap(RequestIDMiddleware.accepted) ?? requestID
@@ -78,7 +80,7 @@ struct DirectLane: Sendable {
             byteCount: body.readableBytes)
         let estimate = CompletionPipeline.estimate(bodyBytes: body.readableBytes, maxTokens: chat.maxTokens)
         let ledger: RequestLedger
-        switch pipeline.admitNow(chat.model, stream: false, estimatedTokens: estimate, caller: caller) {
+        switch pipeline.admitNow(chat.model, stream: chat.stream, estimatedTokens: estimate, caller: caller) {
         case .wouldWait:
             return false
         case .refused(let error):
@@ -109,10 +111,17 @@ struct DirectLane: Sendable {
             }
             if !tickets.isEmpty { ledger.reservations.taken.withLock { $0.append((target.deployment.name, tickets)) } }
         }
-        let exchange = LaneExchange(lane: self, chat: chat, model: model, target: target, adapter: adapter,
-            ledger: ledger, profiles: profiles, responseID: responseID, responder: responder)
         dispatcher.stats.started(target.deployment.name)
-        exchange.call = pool.send(request, to: exchange)
+        if chat.stream {
+            let exchange = LaneStreamExchange(lane: self, chat: chat, model: model, target: target, ledger: ledger,
+                byteCount: body.readableBytes, responseID: responseID, responder: responder)
+            responder.observer = exchange
+            exchange.call = pool.send(request, to: exchange)
+        } else {
+            let exchange = LaneExchange(lane: self, chat: chat, model: model, target: target, adapter: adapter,
+                ledger: ledger, profiles: profiles, responseID: responseID, responder: responder)
+            exchange.call = pool.send(request, to: exchange)
+        }
         return true
     }
 }

@@ -34,14 +34,29 @@ final class LaneHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var atRouter = 0
     /// Parts that arrived while a request was being answered.
     private var waiting = CircularBuffer<HTTPRequestPart>()
+    /// The exchange answering the request being served, told when the client goes.
+    weak var observer: (any LaneClientObserver)?
 
     init(lane: DirectLane, eventLoop: any EventLoop) {
         self.lane = lane
         self.eventLoop = eventLoop
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // Hummingbird's connection state handler, before this one, does not pass channelInactive on.
+        // (The closure holds the handler until the connection closes.)
+        context.channel.closeFuture.assumeIsolated().whenComplete { _ in self.clientClosed() }
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    private func clientClosed() {
+        guard case .serving = state else { return }
+        let observer = self.observer
+        self.observer = nil
+        observer?.clientLeft()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         handle(unwrapInboundIn(data), context: context)
@@ -117,16 +132,44 @@ final class LaneHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Writes the lane's answer to the request being served, then serves what waited.
     func respond(status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer, requestID: String) {
-        guard case .serving = state, let context else { return }
         var fields = headers
         fields[.contentLength] = String(body.readableBytes)
+        guard startResponse(status: status, headers: fields, requestID: requestID, flush: false), let context else {
+            return
+        }
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        endResponse()
+    }
+
+    /// Writes the head of the answer to the request being served (its body follows with
+    /// `writeBody`, its end with `endResponse`); false when that request is no longer being served.
+    @discardableResult
+    func startResponse(status: HTTPResponse.Status, headers: HTTPFields, requestID: String, flush: Bool = true) -> Bool {
+        guard case .serving = state, let context else { return false }
+        var fields = headers
         fields[RequestIDMiddleware.field] = requestID
         fields[.date] = HTTPDate.now()
         fields[.server] = "scutum"
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
-        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        let head = wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields)))
+        if flush { context.writeAndFlush(head, promise: nil) } else { context.write(head, promise: nil) }
+        return true
+    }
+
+    /// Writes part of the answer's body, at once.
+    func writeBody(_ bytes: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
+        guard case .serving = state, let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(.body(bytes)), promise: promise)
+    }
+
+    /// Ends the answer, then serves what waited.
+    func endResponse() {
+        guard case .serving = state, let context else { return }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         state = .idle
+        observer = nil
         resume(context: context)
     }
 
@@ -138,6 +181,31 @@ final class LaneHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         respond(status: HTTPResponse.Status(code: error.status), headers: headers,
             body: ByteBuffer(bytes: error.jsonData()), requestID: requestID)
+    }
+}
+
+/// An exchange that wants to know when the client of the request it answers goes away.
+protocol LaneClientObserver: AnyObject {
+    func clientLeft()
+}
+
+/// Writes a response body the pipeline produces in a task (a stream relayed after the lane's first
+/// call failed) through the lane's connection, each write awaited on its event loop.
+struct LaneBodyWriter: ResponseBodyWriter {
+    let handler: NIOLoopBound<LaneHandler>
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        let handler = self.handler
+        try await handler.eventLoop.flatSubmit {
+            let promise = handler.eventLoop.makePromise(of: Void.self)
+            handler.value.writeBody(buffer, promise: promise)
+            return promise.futureResult
+        }.get()
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
+        let handler = self.handler
+        try await handler.eventLoop.submit { handler.value.endResponse() }.get()
     }
 }
 

@@ -56,10 +56,30 @@ struct CompletionRoutes: Sendable {
             adapter, target, chat throws(ProviderError) in
             try await adapter.streamChatCompletion(chat, on: target)
         }
+        return relayed(dispatched, estimatedPromptTokens: caller.byteCount / 4, includeUsage: includeUsage,
+            encoder: encoder)
+    }
+
+    /// A streamed chat completion whose first call, made by the direct lane, failed: the pipeline's
+    /// retries and fallbacks from there, relayed and settled as `streamed` does.
+    func streamed(_ chat: ChatCompletionRequest, routedTo model: String, ledger: RequestLedger,
+        after firstFailure: Dispatcher.FirstFailure, byteCount: Int) async throws -> Response
+    {
+        let dispatched = try await pipeline.route(chat, to: model, ledger: ledger, profiles: [], after: firstFailure) {
+            adapter, target, chat throws(ProviderError) in
+            try await adapter.streamChatCompletion(chat, on: target)
+        }
+        return relayed(dispatched, estimatedPromptTokens: byteCount / 4, includeUsage: chat.includeUsage,
+            encoder: ChatChunkEncoder())
+    }
+
+    private func relayed<Encoder: StreamEncoder>(_ dispatched: CompletionPipeline.Dispatched<ChatCompletionStream>,
+        estimatedPromptTokens: Int, includeUsage: Bool, encoder: Encoder) -> Response
+    {
         var headers = Self.eventStreamHeaders
         headers.append(contentsOf: dispatched.ledger.overheadHeader())
         let settlement = StreamSettlement(ledger: dispatched.ledger, target: dispatched.target,
-            estimatedPromptTokens: caller.byteCount / 4, drainLimit: abandonedStreamDrain)
+            estimatedPromptTokens: estimatedPromptTokens, drainLimit: abandonedStreamDrain)
         let relay = StreamRelay(stream: dispatched.result, settlement: settlement, includeUsage: includeUsage,
             encoder: encoder, profiles: dispatched.profiles, guardrails: pipeline.guardrails, logger: logger)
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
