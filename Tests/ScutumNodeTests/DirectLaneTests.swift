@@ -6,6 +6,8 @@ import ScutumStore
 import ScutumTestSupport
 import Testing
 
+@testable import ScutumProxy
+
 /// Non-streaming chat completions to OpenAI-compatible `http://` deployments are served by the
 /// direct lane, on the event loop that read them; what they get and what is booked is what the
 /// router gives, and everything the lane cannot do without waiting goes to the router.
@@ -236,6 +238,21 @@ struct DirectLaneTests {
             let next = try await gateway.request("/v1/chat/completions", body: Gateway.chat("after", stream: true))
             #expect(next.status == 200)
         }
+    }
+
+    @Test("the per-request text work: the Bearer token read byte by byte, the overhead figure without a formatter")
+    func perRequestText() {
+        #expect(Authenticator.bearerToken("Bearer sk-abc") == "sk-abc")
+        #expect(Authenticator.bearerToken("  bEaReR \t sk-abc \t") == "sk-abc")
+        #expect(Authenticator.bearerToken("Bearer") == nil)
+        #expect(Authenticator.bearerToken("Bearer   ") == nil)
+        #expect(Authenticator.bearerToken("Bearersk-abc") == nil)
+        #expect(Authenticator.bearerToken("Basic dXNlcjpwYXNz") == nil)
+        #expect(Authenticator.bearerToken("Bearer sk-é✓") == "sk-é✓")
+        #expect(RequestLedger.milliseconds(.microseconds(42)) == "0.042")
+        #expect(RequestLedger.milliseconds(.nanoseconds(1_234_567)) == "1.235")
+        #expect(RequestLedger.milliseconds(.seconds(2) + .microseconds(5)) == "2000.005")
+        #expect(RequestLedger.milliseconds(.zero) == "0.000")
     }
 
     /// One request with the master key, so the global limit's lease is held: the next ones take the lane.

@@ -108,11 +108,23 @@ public struct Authenticator: Sendable {
         }
     }
 
-    /// The token of `Bearer <token>` (scheme case-insensitive), nil for anything else.
+    /// The token of `Bearer <token>` (scheme case-insensitive, spaces and tabs around it ignored),
+    /// nil for anything else. Read byte by byte: it runs on every request.
     static func bearerToken(_ header: String) -> String? {
-        let trimmed = header.trimmingCharacters(in: .whitespaces)
-        guard trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return nil }
-        let token = trimmed.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        let bytes = header.utf8
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        while start < end, isBlank(bytes[start]) { start = bytes.index(after: start) }
+        while end > start, isBlank(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
+        var index = start
+        for expected in "bearer".utf8 {
+            guard index < end, bytes[index] | 0x20 == expected else { return nil }
+            index = bytes.index(after: index)
+        }
+        guard index < end, isBlank(bytes[index]) else { return nil }
+        while index < end, isBlank(bytes[index]) { index = bytes.index(after: index) }
+        guard index < end else { return nil }
+        return String(header[index..<end])
     }
 }

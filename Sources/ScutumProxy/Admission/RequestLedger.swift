@@ -68,8 +68,16 @@ struct RequestLedger: Sendable {
     func overheadHeader() -> HTTPFields {
         let overhead = self.overhead
         dispatcher.metrics.overhead(overhead)
-        let milliseconds = Double(overhead.components.seconds) * 1000 + Double(overhead.components.attoseconds) / 1e15
-        return [Self.overheadField: String(format: "%.3f", milliseconds)]
+        return [Self.overheadField: Self.milliseconds(overhead)]
+    }
+
+    /// A duration in milliseconds with three decimals ("0.042"), rounded to the microsecond.
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let micros = max(0, seconds * 1_000_000 + (attoseconds + 500_000_000_000) / 1_000_000_000_000)
+        let fraction = micros % 1000
+        let padding = fraction < 10 ? "00" : fraction < 100 ? "0" : ""
+        return "\(micros / 1000).\(padding)\(fraction)"
     }
 
     static let overheadField = HTTPField.Name("x-scutum-overhead-ms")!
