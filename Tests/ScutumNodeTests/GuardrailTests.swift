@@ -125,10 +125,6 @@ struct GuardrailTests {
             #expect(try tokens.openAIError["param"] as? String == "input")
             #expect(gateway.mockLog.entries.count == sentBefore, "a refused embedding reached the provider")
 
-            // Once the key was cached and its leases held, a chat took the direct lane, which runs the
-            // profile in place: the pasted key was refused there, as above.
-            let laneRefused = try await DirectLaneTests.laneCount(gateway, "refused")
-            #expect(laneRefused >= 1)
         }
     }
 
