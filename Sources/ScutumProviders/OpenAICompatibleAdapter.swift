@@ -55,8 +55,8 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
     }
 
     /// The direct lane's call for a chat completion on `target` (the caller's bytes with `model`
-    /// replaced, usage requested on streams); nil when the lane cannot send it (not `http://`, or no
-    /// endpoint), so `UpstreamHTTP` does.
+    /// replaced, usage requested on streams); nil when the lane cannot send it (no endpoint, or a URL
+    /// it does not take), so `UpstreamHTTP` does.
     public func laneRequest(_ request: ChatCompletionRequest, on target: RoutableDeployment) -> LaneRequest? {
         guard let (url, headers) = try? endpoint("chat/completions", target) else { return nil }
         return LaneRequest(url: url, headers: headers,

@@ -1,19 +1,22 @@
+import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import PostgresNIO
 import ScutumProviders
 import ScutumStore
 import ScutumTestSupport
 import Synchronization
 import Testing
+import X509
 
 @testable import ScutumProxy
 
-/// Non-streaming chat completions to OpenAI-compatible `http://` deployments are served by the
-/// direct lane, on the event loop that read them; what they get and what is booked is what the
-/// router gives, and everything the lane cannot do without waiting goes to the router.
+/// Chat completions to OpenAI-compatible deployments are served by the direct lane, on the event
+/// loop that read them; what they get and what is booked is what the router gives, and everything
+/// the lane cannot do without waiting goes to the router.
 @Suite("The direct lane")
 struct DirectLaneTests {
     /// `scutum_direct_lane_total{outcome=...}` from the node's `/metrics`.
@@ -126,6 +129,53 @@ struct DirectLaneTests {
         await server.stop()
         await #expect(throws: ProviderError.self) { try await call(3) }
         lanes.shutdown()
+    }
+
+    @Test("https: the provider's certificate verified against the trust roots and its name; an untrusted one is refused")
+    func tls() async throws {
+        let (certificate, key) = try Self.selfSigned(name: "localhost")
+        let server = try await OneRequestServer.start(tls: (certificate, key))
+        let port = server.port
+        var trusting = TLSConfiguration.makeClientConfiguration()
+        trusting.trustRoots = .certificates([certificate])
+        let lanes = UpstreamLanes(tls: trusting)
+        let strangers = UpstreamLanes()
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        func call(_ lanes: UpstreamLanes, host: String) async throws -> String {
+            let promise = loop.makePromise(of: String.self)
+            loop.execute {
+                let request = LaneRequest(url: "https://\(host):\(port)/v1/chat/completions", headers: [],
+                    body: ByteBuffer(string: "{}"))!
+                lanes.currentPool()!.send(request, to: Collector(promise))
+            }
+            return try await promise.futureResult.get()
+        }
+        #expect(try await call(lanes, host: "localhost") == "200 answer 1")
+        // Not in the trust roots: refused before anything is sent.
+        await #expect(throws: ProviderError.self) { try await call(strangers, host: "localhost") }
+        // Trusted, but not the name it was issued for.
+        await #expect(throws: ProviderError.self) { try await call(lanes, host: "127.0.0.1") }
+        await server.stop()
+        lanes.shutdown()
+        strangers.shutdown()
+    }
+
+    /// A self-signed certificate for `name` and its key.
+    static func selfSigned(name: String) throws -> (NIOSSLCertificate, NIOSSLPrivateKey) {
+        let key = P256.Signing.PrivateKey()
+        let signer = Certificate.PrivateKey(key)
+        let subject = try DistinguishedName { CommonName(name) }
+        let now = Date()
+        let certificate = try Certificate(version: .v3, serialNumber: Certificate.SerialNumber(),
+            publicKey: signer.publicKey, notValidBefore: now - 3600, notValidAfter: now + 3600,
+            issuer: subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                SubjectAlternativeNames([.dnsName(name)])
+            }, issuerPrivateKey: signer)
+        let pem = try certificate.serializeAsPEM().pemString
+        return (try NIOSSLCertificate(bytes: Array(pem.utf8), format: .pem),
+            try NIOSSLPrivateKey(bytes: Array(key.derRepresentation), format: .der))
     }
 
     @Test("twenty requests in a row reuse the lane's kept connections")
@@ -344,13 +394,20 @@ struct DirectLaneTests {
 
         private init(channel: any Channel) { self.channel = channel }
 
-        static func start() async throws -> OneRequestServer {
+        static func start(tls: (NIOSSLCertificate, NIOSSLPrivateKey)? = nil) async throws -> OneRequestServer {
             let holder = Mutex<OneRequestServer?>(nil)
+            let context = try tls.map { certificate, key in
+                try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: [.certificate(certificate)],
+                    privateKey: .privateKey(key)))
+            }
             let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     holder.withLock { $0?.count.withLock { $0 += 1 } }
                     return channel.eventLoop.makeCompletedFuture {
+                        if let context {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                        }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                         try channel.pipeline.syncOperations.addHandler(Handler())
                     }

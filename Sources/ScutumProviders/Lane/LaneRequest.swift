@@ -1,13 +1,15 @@
 import NIOCore
 import NIOHTTP1
 
-/// One provider call as the direct lane sends it: a plain-HTTP/1.1 POST to an `http://` origin,
-/// its body already the bytes to send.
+/// One provider call as the direct lane sends it: an HTTP/1.1 POST to an `http://` or `https://`
+/// origin, its body already the bytes to send.
 public struct LaneRequest: Sendable {
-    /// The connection pool's key: `host:port`.
+    /// The connection pool's key: `scheme://host:port`.
     public var origin: String
     public var host: String
     public var port: Int
+    /// Over TLS (`https://`).
+    public var tls: Bool
     /// The path and query, e.g. `/v1/chat/completions`.
     public var target: String
     /// Extra headers (authentication); `Host`, `Content-Type`, `Accept` and `Content-Length` are added.
@@ -16,22 +18,29 @@ public struct LaneRequest: Sendable {
 
     public init?(url: String, headers: [(String, String)], body: ByteBuffer) {
         guard let parsed = Self.parse(url) else { return nil }
-        (self.host, self.port, self.target) = parsed
-        self.origin = "\(host):\(port)"
+        (self.tls, self.host, self.port, self.target) = parsed
+        self.origin = "\(tls ? "https" : "http")://\(host):\(port)"
         self.headers = headers
         self.body = body
     }
 
-    /// The host, port and request target of an `http://` URL; nil for anything else (https, user info,
-    /// IPv6 literals), which the lane leaves to the general client.
-    static func parse(_ url: String) -> (host: String, port: Int, target: String)? {
-        guard url.hasPrefix("http://") else { return nil }
-        let rest = url.dropFirst("http://".count)
+    /// Whether TLS, the host, port and request target of an `http://` or `https://` URL; nil for
+    /// anything else (user info, IPv6 literals), which the lane leaves to the general client.
+    static func parse(_ url: String) -> (tls: Bool, host: String, port: Int, target: String)? {
+        let tls: Bool
+        if url.hasPrefix("http://") {
+            tls = false
+        } else if url.hasPrefix("https://") {
+            tls = true
+        } else {
+            return nil
+        }
+        let rest = url.dropFirst(tls ? "https://".count : "http://".count)
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
         let authority = rest[..<authorityEnd]
         guard !authority.isEmpty, !authority.contains("@"), !authority.contains("[") else { return nil }
         var host = Substring(authority)
-        var port = 80
+        var port = tls ? 443 : 80
         if let colon = authority.lastIndex(of: ":") {
             guard let number = Int(authority[authority.index(after: colon)...]), (1...65535).contains(number) else {
                 return nil
@@ -42,14 +51,14 @@ public struct LaneRequest: Sendable {
         guard !host.isEmpty else { return nil }
         var target = String(rest[authorityEnd...])
         if target.isEmpty || target.hasPrefix("?") { target = "/" + target }
-        return (String(host), port, target)
+        return (tls, String(host), port, target)
     }
 
     /// The request head, `Host` first.
     func head() -> HTTPRequestHead {
         var fields = HTTPHeaders()
         fields.reserveCapacity(headers.count + 4)
-        fields.add(name: "Host", value: port == 80 ? host : origin)
+        fields.add(name: "Host", value: port == (tls ? 443 : 80) ? host : "\(host):\(port)")
         fields.add(name: "Content-Type", value: "application/json")
         fields.add(name: "Accept", value: "application/json, text/event-stream")
         fields.add(name: "Content-Length", value: String(body.readableBytes))

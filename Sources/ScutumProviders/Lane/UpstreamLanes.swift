@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// What a lane call reports, always on the event loop it was sent from.
 public protocol LaneResponseHandler: AnyObject {
@@ -17,22 +18,37 @@ public protocol LaneResponseHandler: AnyObject {
 
 /// The direct lane's HTTP/1.1 client: keep-alive connections to providers, one pool per event loop,
 /// so a request read on a loop is sent, answered and relayed on that loop without a thread hop, a
-/// task or a lock. Only `http://` origins (self-hosted OpenAI-compatible servers, sidecars, the
-/// bench); everything else goes through `UpstreamHTTP`.
+/// task or a lock. `http://` and `https://` origins; TLS (NIOSSL, on the same loop) verifies the
+/// provider's certificate against the system's trust store (or `tls`'s roots) and its name, and offers
+/// only HTTP/1.1 by ALPN.
 ///
 /// There is no per-host connection cap: a request that finds no idle connection opens one, so a
 /// fleet's streams to one provider never queue behind each other. Idle connections are kept (up to
 /// `maximumIdlePerOrigin` per loop and origin) for `idleTimeout`.
 public final class UpstreamLanes: Sendable {
     private let pools: [(loop: any EventLoop, pool: NIOLoopBoundBox<LanePool>)]
+    /// TLS for `https://` origins; nil when it could not be set up (then those go to `UpstreamHTTP`).
+    private let tls: NIOSSLContext?
 
+    /// - Parameter tls: the client TLS configuration (default: the system's trust roots, full
+    ///   verification); ALPN is set to HTTP/1.1.
     public init(group: MultiThreadedEventLoopGroup = .singleton, timeouts: UpstreamTimeouts = .init(),
-        maximumIdlePerOrigin: Int = 512, idleTimeout: TimeAmount = .seconds(50))
+        tls: TLSConfiguration = .makeClientConfiguration(), maximumIdlePerOrigin: Int = 512,
+        idleTimeout: TimeAmount = .seconds(50))
     {
+        var configuration = tls
+        configuration.applicationProtocols = ["http/1.1"]
+        let context = try? NIOSSLContext(configuration: configuration)
+        self.tls = context
         pools = group.makeIterator().map { loop in
-            (loop, NIOLoopBoundBox.makeBoxSendingValue(LanePool(loop: loop, timeouts: timeouts,
+            (loop, NIOLoopBoundBox.makeBoxSendingValue(LanePool(loop: loop, timeouts: timeouts, tls: context,
                 maximumIdlePerOrigin: maximumIdlePerOrigin, idleTimeout: idleTimeout), eventLoop: loop))
         }
+    }
+
+    /// Whether the lane can send `request` (an `https://` one needs TLS set up).
+    public func supports(_ request: LaneRequest) -> Bool {
+        !request.tls || tls != nil
     }
 
     /// The pool of the event loop the caller is running on; nil when it runs on none of the group's.
@@ -54,14 +70,18 @@ public final class UpstreamLanes: Sendable {
 public final class LanePool {
     let loop: any EventLoop
     let timeouts: UpstreamTimeouts
+    let tls: NIOSSLContext?
     let maximumIdlePerOrigin: Int
     let idleTimeout: TimeAmount
     private var idle: [String: [LaneConnection]] = [:]
     private var sweeper: Scheduled<Void>?
 
-    init(loop: any EventLoop, timeouts: UpstreamTimeouts, maximumIdlePerOrigin: Int, idleTimeout: TimeAmount) {
+    init(loop: any EventLoop, timeouts: UpstreamTimeouts, tls: NIOSSLContext?, maximumIdlePerOrigin: Int,
+        idleTimeout: TimeAmount)
+    {
         self.loop = loop
         self.timeouts = timeouts
+        self.tls = tls
         self.maximumIdlePerOrigin = maximumIdlePerOrigin
         self.idleTimeout = idleTimeout
     }
@@ -81,11 +101,31 @@ public final class LanePool {
             return
         }
         let origin = call.request.origin
+        let tlsHandler: NIOSSLClientHandler?
+        if call.request.tls {
+            guard let tls else {
+                call.fail(ProviderError(.connection, "TLS is not available for the direct lane"))
+                return
+            }
+            do {
+                // No SNI for an IP address (the certificate must then name the address).
+                let name = call.request.host
+                let isAddress = (try? SocketAddress(ipAddress: name, port: 0)) != nil
+                tlsHandler = try NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : name)
+            } catch {
+                call.fail(ProviderError(.connection, "TLS could not be set up for \(call.request.host): \(error)"))
+                return
+            }
+        } else {
+            tlsHandler = nil
+        }
+        let tlsBox = NIOLoopBound(tlsHandler, eventLoop: loop)
         ClientBootstrap(group: loop)
             .connectTimeout(timeouts.connect)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let handler = tlsBox.value { try channel.pipeline.syncOperations.addHandler(handler) }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(LaneConnection(origin: origin))
                 }
@@ -208,6 +248,8 @@ final class LaneConnection: ChannelInboundHandler {
     private var keepAlive = true
     private var deadline = NIODeadline.distantFuture
     private var timer: Scheduled<Void>?
+    /// What closed the connection, when it was an error (a TLS failure, a reset).
+    private var lastError: (any Error)?
 
     init(origin: String) {
         self.origin = origin
@@ -270,11 +312,13 @@ final class LaneConnection: ChannelInboundHandler {
         if mayRetry && call.handler != nil, let pool {
             pool.start(call, mayRetry: false)
         } else {
-            call.fail(ProviderError(.connection, "the provider closed the connection"))
+            call.fail(ProviderError(.connection,
+                lastError.map { "the provider connection failed: \($0)" } ?? "the provider closed the connection"))
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if lastError == nil { lastError = error }
         context.close(promise: nil)
     }
 

@@ -11,7 +11,7 @@ import ScutumProviders
 /// the router's (`CompletionPipeline`: its admission, routing and settlement), taking only the
 /// parts that answer without waiting: a key the cache holds, budgets and rate limits from this
 /// node's view and leases, breakers from the pushed board, guardrail profiles (they scan in place),
-/// an OpenAI-compatible deployment on an `http://` origin (`UpstreamLanes`). Whatever would wait (a
+/// an OpenAI-compatible deployment (`UpstreamLanes`, `http://` or `https://`). Whatever would wait (a
 /// key to look up, a lease to refill, a stream with guardrail profiles, tracing) is handed to the
 /// router unchanged, before anything is taken. A provider call that fails goes on in the pipeline from that failure (retries, fallbacks)
 /// exactly as if the router had made it.
@@ -68,7 +68,7 @@ struct DirectLane: Sendable {
             let target = targets.first,
             dispatcher.knownAdmissions(for: targets)?.first == .closed,
             let adapter = dispatcher.providers.adapter(for: target.deployment.provider) as? OpenAICompatibleAdapter,
-            var request = adapter.laneRequest(chat, on: target)
+            var request = adapter.laneRequest(chat, on: target), lanes.supports(request)
         else { return false }
         let profiles = pipeline.guardrails?.profiles(for: principal) ?? []
         // Output guardrails on a stream hold and rewrite chunks: the router's relay does that.
