@@ -34,6 +34,9 @@ final class LaneHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var atRouter = 0
     /// Parts that arrived while a request was being answered.
     private var waiting = CircularBuffer<HTTPRequestPart>()
+    /// A read held back while parts wait (a client pipelining during a long stream is not read on
+    /// into memory); issued when they have been handled.
+    private var heldRead = false
     /// The exchange answering the request being served, told when the client goes.
     weak var observer: (any LaneClientObserver)?
 
@@ -109,6 +112,14 @@ final class LaneHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(wrapInboundOut(head))
     }
 
+    func read(context: ChannelHandlerContext) {
+        if waiting.isEmpty {
+            context.read()
+        } else {
+            heldRead = true
+        }
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         context.write(data, promise: promise)
         if case .end = unwrapOutboundIn(data) {
@@ -126,6 +137,10 @@ final class LaneHandler: ChannelDuplexHandler, RemovableChannelHandler {
             handled = true
         }
         if handled { context.fireChannelReadComplete() }
+        if waiting.isEmpty && heldRead {
+            heldRead = false
+            context.read()
+        }
     }
 
     // MARK: answering

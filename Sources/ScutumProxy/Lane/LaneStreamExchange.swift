@@ -176,20 +176,23 @@ final class LaneStreamExchange: LaneResponseHandler, LaneClientObserver {
         lane.pipeline.dispatcher.metrics.lane(.continued)
         let (routes, chat, model, ledger, byteCount, responseID) = (lane.routes, chat, model, ledger, byteCount, responseID)
         let failure = Dispatcher.FirstFailure(deployment: name, error: error)
-        guard let handler = responder.map({ NIOLoopBound($0, eventLoop: $0.eventLoop) }) else { return }
-        handler.value.observer = nil
+        // Without a connection (the client gone) the pipeline still goes on: the provider that answers
+        // is billed, the stream drained and settled by its relay when its body is never written.
+        let handler = responder.map { NIOLoopBound($0, eventLoop: $0.eventLoop) }
+        handler?.value.observer = nil
         let logger = lane.logger
         Task {
             do {
                 let response = try await RequestLogMetadata.$requestID.withValue(ledger.requestID) {
                     try await routes.streamed(chat, routedTo: model, ledger: ledger, after: failure, byteCount: byteCount)
                 }
+                guard let handler else { return }
                 _ = try await handler.eventLoop.submit {
                     handler.value.startResponse(status: response.status, headers: response.headers, requestID: responseID)
                 }.get()
                 try await response.body.write(LaneBodyWriter(handler: handler))
             } catch let error as GatewayError {
-                handler.eventLoop.execute { handler.value.respond(error: error, requestID: responseID) }
+                handler?.eventLoop.execute { handler?.value.respond(error: error, requestID: responseID) }
             } catch {
                 // The client went away while the stream was written: the relay settled it.
                 logger.debug("direct lane stream ended early", metadata: ["error": "\(error)"])
