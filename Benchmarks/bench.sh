@@ -2,7 +2,8 @@
 # `make bench`: what the gateway costs a request, against Debian's nginx serving the same fixed
 # OpenAI answer (the floor), as issue 14 asks. README "Benchmark" says how to read the output.
 #
-#   rows        nginx direct; the gateway with everything on (virtual key, rate limits, budgets,
+#   rows        nginx direct; nginx as a reverse proxy in front of it (a C proxy's cost on this
+#               machine, for reference); the gateway with everything on (virtual key, rate limits, budgets,
 #               spend logging); the gateway with everything off (the proxy floor); non-streaming and
 #               streaming, c=1 and c=BENCH_CONNECTIONS; a warm-up, then BENCH_RUNS runs of
 #               BENCH_SECONDS, medians; CPU µs per request of every process; Redis commands and
@@ -38,7 +39,9 @@ BASELINE=${BENCH_BASELINE_BIN:-}
 FLOOR_SETTINGS=${BENCH_FLOOR_SETTINGS:-"{}"}
 LOGS="$ROOT/.data/bench/logs"
 RUN_DIR="$ROOT/.data/bench/run"
+PROXY_PORT=${BENCH_PROXY_PORT:-29201}
 UPSTREAM="http://127.0.0.1:$UPSTREAM_PORT"
+REFERENCE_PROXY="http://127.0.0.1:$PROXY_PORT"
 MASTER_KEY="sk-bench-master-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 . Benchmarks/lib/counters.sh
@@ -69,6 +72,7 @@ echo "==> PostgreSQL and Redis ($SERVICES: $PG_PORT, $REDIS_PORT), nginx on $UPS
 start_services
 PG_UNIT=$([ "$PG_COUNTER" = statements ] && echo "stmt" || echo "xact")
 start_upstream
+start_reference_proxy
 
 # One gateway per configuration (and per build), all running, each with its own database, Redis
 # database and port, so every row is measured at the same time of the same run.
@@ -112,6 +116,8 @@ for kind in json sse; do
     for connections in 1 "$CONNECTIONS"; do
         measure "$kind-$connections-direct" "$UPSTREAM/$kind/v1/chat/completions" bench gpt-5-mini "$stream" \
             "$connections" "" ""
+        measure "$kind-$connections-proxy" "$REFERENCE_PROXY/$kind/v1/chat/completions" bench gpt-5-mini "$stream" \
+            "$connections" "$PROXY_PID" ""
         for name in "${GATEWAYS[@]}"; do
             measure "$kind-$connections-$name" "$(gateway_url "$name")" "${GATEWAY_KEY[$name]}" "$model" "$stream" \
                 "$connections" "${GATEWAY_PID[$name]}" "${GATEWAY_DB[$name]}"

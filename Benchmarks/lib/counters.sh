@@ -63,11 +63,13 @@ postgres_statements() {
 # Resident memory of a process, in kB.
 rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# A snapshot of every counter, as "gateway redis postgres nginx redis_commands pg_statements".
+# A snapshot of every counter, as "gateway redis postgres nginx redis_commands pg_statements"
+# ("gateway": the measured proxy's process and its children, nginx's workers for the reference proxy).
 counters_snapshot() {
     local gateway_pid=$1 database=$2
     local gateway=0 statements=0
-    [ -n "$gateway_pid" ] && gateway=$(cpu_ticks "$gateway_pid")
+    # shellcheck disable=SC2046
+    [ -n "$gateway_pid" ] && gateway=$(cpu_ticks $(process_tree "$gateway_pid"))
     [ -n "$database" ] && statements=$(postgres_statements "$database")
     # shellcheck disable=SC2046
     echo "$gateway $(cpu_ticks $(redis_pid)) $(cpu_ticks $(postgres_pids)) $(cpu_ticks $(nginx_pids)) $(redis_commands) $statements"

@@ -23,10 +23,12 @@ print_row() {
     return 0
 }
 
+signed() { if [ "$1" -ge 0 ]; then echo "+$1"; else echo "$1"; fi; }
+
 print_added() {
     local label=$1 id=$2 direct=$3
-    printf "$TABLE_FORMAT" "  $label" "" "+$(( ROW_P50[$id] - ROW_P50[$direct] ))" \
-        "+$(( ROW_P99[$id] - ROW_P99[$direct] ))" "" "" "" "" "" "" ""
+    printf "$TABLE_FORMAT" "  $label" "" "$(signed $(( ROW_P50[$id] - ROW_P50[$direct] )))" \
+        "$(signed $(( ROW_P99[$id] - ROW_P99[$direct] )))" "" "" "" "" "" "" ""
 }
 
 GATEWAY_LABEL_on="gateway, everything on"
@@ -41,11 +43,13 @@ print_group() {
     title=$([ "$kind" = json ] && echo "non-streaming" || echo "streaming")
     printf '%s, c=%s\n' "$title" "$connections"
     print_row "nginx direct (the floor)" "$kind-$connections-direct"
+    print_row "nginx as a proxy (reference)" "$kind-$connections-proxy"
     for name in "${GATEWAYS[@]}"; do
         local base
         base=$(baseline_of "$name")
         print_row "$(gateway_label "$name")" "$kind-$connections-$name" "${base:+$kind-$connections-$base}"
     done
+    print_added "added, nginx as a proxy" "$kind-$connections-proxy" "$kind-$connections-direct"
     for name in on base-on; do
         [ -n "${ROW_RPS[$kind-$connections-$name]:-}" ] || continue
         print_added "added, $(gateway_label "$name" | sed 's/, everything on//')" "$kind-$connections-$name" "$kind-$connections-direct"

@@ -79,6 +79,26 @@ start_upstream() {
     echo "nginx did not start:" >&2; cat "$LOGS/nginx.log" "$prefix/error.log" >&2 2>/dev/null; exit 1
 }
 
+# nginx as a plain reverse proxy in front of the upstream (the C reference row), as our child.
+start_reference_proxy() {
+    local prefix="$RUN_DIR/nginx-proxy"
+    require_free_port "$PROXY_PORT"
+    rm -rf "$prefix"
+    mkdir -p "$prefix"
+    sed -e "s#@PREFIX@#$prefix#g" -e "s#@PORT@#$PROXY_PORT#g" -e "s#@UPSTREAM_PORT@#$UPSTREAM_PORT#g" \
+        Benchmarks/upstream/nginx-proxy.conf.template > "$prefix/nginx.conf"
+    local nginx
+    nginx=$(command -v nginx || echo /usr/sbin/nginx)
+    "$nginx" -p "$prefix" -c "$prefix/nginx.conf" > "$LOGS/nginx-proxy.log" 2>&1 &
+    PROXY_PID=$!
+    STARTED_PIDS+=("$PROXY_PID")
+    for _ in $(seq 1 50); do
+        curl -fs -X POST "$REFERENCE_PROXY/json/v1/chat/completions" >/dev/null 2>&1 && return
+        sleep 0.1
+    done
+    echo "the reference nginx proxy did not start:" >&2; cat "$LOGS/nginx-proxy.log" "$prefix/error.log" >&2 2>/dev/null; exit 1
+}
+
 # The environment of one gateway configuration, for `env -i`.
 gateway_env() {
     local name=$1
