@@ -58,45 +58,40 @@ start_services() {
     redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
 }
 
-# nginx in the foreground, as our child, from Benchmarks/upstream/nginx.conf.template.
-start_upstream() {
-    local prefix="$RUN_DIR/nginx" slow_bytes=3456
-    require_free_port "$UPSTREAM_PORT"
+# run_nginx NAME PORT TEMPLATE [SED_ARGS...]: nginx in the foreground, as our child, from
+# Benchmarks/upstream/TEMPLATE with @PREFIX@ and @PORT@ filled in (and SED_ARGS); waits until it
+# answers and leaves its pid in NGINX_STARTED.
+run_nginx() {
+    local name=$1 port=$2 template=$3 prefix="$RUN_DIR/$1"
+    shift 3
+    require_free_port "$port"
     rm -rf "$prefix"
     mkdir -p "$prefix"
-    sed -e "s#@PREFIX@#$prefix#g" -e "s#@PORT@#$UPSTREAM_PORT#g" -e "s#@HOLD@#$HOLD_SECONDS#g" \
-        -e "s#@SLOW_RATE@#$(( (slow_bytes + HOLD_SECONDS - 1) / HOLD_SECONDS ))#g" \
-        Benchmarks/upstream/nginx.conf.template > "$prefix/nginx.conf"
+    sed -e "s#@PREFIX@#$prefix#g" -e "s#@PORT@#$port#g" "$@" "Benchmarks/upstream/$template" > "$prefix/nginx.conf"
     local nginx
     nginx=$(command -v nginx || echo /usr/sbin/nginx)
-    "$nginx" -p "$prefix" -c "$prefix/nginx.conf" > "$LOGS/nginx.log" 2>&1 &
-    NGINX_PID=$!
-    STARTED_PIDS+=("$NGINX_PID")
+    "$nginx" -p "$prefix" -c "$prefix/nginx.conf" > "$LOGS/$name.log" 2>&1 &
+    NGINX_STARTED=$!
+    STARTED_PIDS+=("$NGINX_STARTED")
     for _ in $(seq 1 50); do
-        curl -fs -X POST "$UPSTREAM/json/v1/chat/completions" >/dev/null 2>&1 && return
+        curl -fs -X POST "http://127.0.0.1:$port/json/v1/chat/completions" >/dev/null 2>&1 && return
         sleep 0.1
     done
-    echo "nginx did not start:" >&2; cat "$LOGS/nginx.log" "$prefix/error.log" >&2 2>/dev/null; exit 1
+    echo "$name did not start:" >&2; cat "$LOGS/$name.log" "$prefix/error.log" >&2 2>/dev/null; exit 1
 }
 
-# nginx as a plain reverse proxy in front of the upstream (the C reference row), as our child.
+# The upstream: nginx.conf.template.
+start_upstream() {
+    local slow_bytes=3456
+    run_nginx nginx "$UPSTREAM_PORT" nginx.conf.template -e "s#@HOLD@#$HOLD_SECONDS#g" \
+        -e "s#@SLOW_RATE@#$(( (slow_bytes + HOLD_SECONDS - 1) / HOLD_SECONDS ))#g"
+    NGINX_PID=$NGINX_STARTED
+}
+
+# nginx as a plain reverse proxy in front of the upstream (the C reference row).
 start_reference_proxy() {
-    local prefix="$RUN_DIR/nginx-proxy"
-    require_free_port "$PROXY_PORT"
-    rm -rf "$prefix"
-    mkdir -p "$prefix"
-    sed -e "s#@PREFIX@#$prefix#g" -e "s#@PORT@#$PROXY_PORT#g" -e "s#@UPSTREAM_PORT@#$UPSTREAM_PORT#g" \
-        Benchmarks/upstream/nginx-proxy.conf.template > "$prefix/nginx.conf"
-    local nginx
-    nginx=$(command -v nginx || echo /usr/sbin/nginx)
-    "$nginx" -p "$prefix" -c "$prefix/nginx.conf" > "$LOGS/nginx-proxy.log" 2>&1 &
-    PROXY_PID=$!
-    STARTED_PIDS+=("$PROXY_PID")
-    for _ in $(seq 1 50); do
-        curl -fs -X POST "$REFERENCE_PROXY/json/v1/chat/completions" >/dev/null 2>&1 && return
-        sleep 0.1
-    done
-    echo "the reference nginx proxy did not start:" >&2; cat "$LOGS/nginx-proxy.log" "$prefix/error.log" >&2 2>/dev/null; exit 1
+    run_nginx nginx-proxy "$PROXY_PORT" nginx-proxy.conf.template -e "s#@UPSTREAM_PORT@#$UPSTREAM_PORT#g"
+    PROXY_PID=$NGINX_STARTED
 }
 
 # The environment of one gateway configuration, for `env -i`.
