@@ -29,7 +29,7 @@ struct MessagesRoutes: Sendable {
         let (translated, stream) = try MessagesRequest.chat(body)
         let chat = try ChatCompletionRequest(json: translated)
         let model = chat.model
-        let id = "msg_" + UUID().wire.replacingOccurrences(of: "-", with: "")
+        let id = "msg_" + UUID.randomWire().replacingOccurrences(of: "-", with: "")
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
             started: started, byteCount: bytes.readableBytes)
         let pipeline = completions.pipeline

@@ -226,7 +226,7 @@ struct CompletionPipeline: Sendable {
     }
 
     /// A request id for a request that came without a usable `x-request-id`.
-    static func newRequestID() -> String { "req-" + UUID().wire }
+    static func newRequestID() -> String { "req-" + UUID.randomWire() }
 
     /// The model to serve a request for `model` as, after the operators' conditional redirects
     /// (by the key's team, alias, user or metadata, or the prompt's size).
