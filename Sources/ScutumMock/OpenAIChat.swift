@@ -8,7 +8,9 @@ enum OpenAIChat {
     static func respond(body: [String: Any], model: String, directives: MockDirectives) async throws -> Response {
         let prompt = ChatPrompt(body)
         let maxTokens = (body["max_completion_tokens"] as? Int) ?? (body["max_tokens"] as? Int)
-        let answer = CannedAnswers.answer(to: MockDirectives.strip(prompt.lastUser))
+        // A conversation ending in tool results is answered from them (as the other formats' mocks do).
+        let toolResult = toolResults(body)
+        let answer = toolResult.map { "The tool said: " + $0 } ?? CannedAnswers.answer(to: MockDirectives.strip(prompt.lastUser))
         var tokens = CannedAnswers.tokens(Array(repeating: answer, count: directives.repeatCount).joined(separator: " "))
         if let size = directives.chunkCharacters {
             let text = Array(tokens.joined())
@@ -19,7 +21,7 @@ enum OpenAIChat {
             tokens = Array(tokens.prefix(maxTokens))
             finishReason = "length"
         }
-        let toolName = directives.toolCall ? firstToolName(body) : nil
+        let toolName = directives.toolCall && toolResult == nil ? firstToolName(body) : nil
         let id = "chatcmpl-" + JSONText.randomID()
         let created = Int(Date().timeIntervalSince1970)
         let usage = usageJSON(prompt: prompt.promptTokens, completion: toolName == nil ? tokens.count : 5)
@@ -41,6 +43,14 @@ enum OpenAIChat {
 
     static func usageJSON(prompt: Int, completion: Int) -> String {
         #"{"prompt_tokens":\#(prompt),"completion_tokens":\#(completion),"total_tokens":\#(prompt + completion),"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}"#
+    }
+
+    /// The text of the `tool` messages that end the conversation, joined; nil when it does not end in one.
+    static func toolResults(_ body: [String: Any]) -> String? {
+        let messages = body["messages"] as? [[String: Any]] ?? []
+        let results = messages.reversed().prefix { $0["role"] as? String == "tool" }
+        guard !results.isEmpty else { return nil }
+        return results.reversed().map { MockChatTurn.describe($0["content"]) }.joined(separator: "\n")
     }
 
     static func firstToolName(_ body: [String: Any]) -> String? {

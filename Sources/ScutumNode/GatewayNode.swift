@@ -134,7 +134,8 @@ public struct GatewayNode: Sendable {
             authenticator: authenticator, readiness: readiness, accounting: accounting,
             health: providerHealth, metrics: metrics, stats: deploymentStats, guardrailEvents: guardrailEvents,
             realtime: realtime,
-            lanes: UpstreamLanes(timeouts: configuration.upstreamTimeouts))
+            lanes: UpstreamLanes(timeouts: configuration.upstreamTimeouts),
+            responses: ResponseStore(client: postgres, logger: logger))
         let ports = ListeningPorts()
         let workflowWakeUps = WakeUps()
         let mcpWakeUps = WakeUps()

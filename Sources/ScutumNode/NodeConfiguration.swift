@@ -140,6 +140,8 @@ public struct NodeConfiguration: Sendable {
             keyCacheTTL: try seconds("SCUTUM_KEY_CACHE_SECONDS", default: 300),
             backendTimeout: try seconds("SCUTUM_BACKEND_TIMEOUT_SECONDS", default: 2))
         proxy.abandonedStreamDrain = try seconds("SCUTUM_ABANDONED_STREAM_DRAIN_SECONDS", default: 60)
+        proxy.responseRetention = .seconds(86_400 * Int64(try integer("SCUTUM_RESPONSES_RETENTION_DAYS", default: 30,
+            range: 1...3650)))
         switch (value("SCUTUM_DIRECT_LANE") ?? "on").lowercased() {
         case "on", "true", "1", "": proxy.directLane = true
         case "off", "false", "0": proxy.directLane = false

@@ -7,6 +7,7 @@ import ScutumCluster
 import ScutumCore
 import ScutumProviders
 import ScutumRedis
+import ScutumStore
 
 /// What the proxy needs from the rest of the node.
 public struct ProxyDependencies: Sendable {
@@ -28,12 +29,16 @@ public struct ProxyDependencies: Sendable {
     public var realtime: RealtimeRecorder?
     /// The direct lane's provider connections; nil turns the lane off (every request takes the router).
     public var lanes: UpstreamLanes?
+    /// Where the Responses API keeps responses; nil keeps none.
+    public var responses: ResponseStore?
 
     public init(catalog: CatalogHolder, providers: ProviderRegistry, authenticator: Authenticator,
         readiness: ReadinessProbe, accounting: Accounting? = nil, health: ProviderHealth? = nil,
         metrics: ProxyMetrics = ProxyMetrics(), stats: DeploymentStats = DeploymentStats(),
-        guardrailEvents: GuardrailEventRecorder? = nil, realtime: RealtimeRecorder? = nil, lanes: UpstreamLanes? = nil)
+        guardrailEvents: GuardrailEventRecorder? = nil, realtime: RealtimeRecorder? = nil, lanes: UpstreamLanes? = nil,
+        responses: ResponseStore? = nil)
     {
+        self.responses = responses
         self.lanes = lanes
         self.realtime = realtime
         self.guardrailEvents = guardrailEvents
@@ -77,6 +82,8 @@ public enum ProxyApplication {
         router.add(middleware: AuthMiddleware(authenticator: dependencies.authenticator))
         completions.register(on: router)
         MessagesRoutes(completions: completions).register(on: router)
+        ResponsesRoutes(completions: completions, store: dependencies.responses,
+            retention: configuration.responseRetention).register(on: router)
         ModelRoutes(catalog: dependencies.catalog, created: Int(Date().timeIntervalSince1970)).register(on: router)
         return router
     }

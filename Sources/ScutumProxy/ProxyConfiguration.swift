@@ -27,6 +27,8 @@ public struct ProxyConfiguration: Sendable {
     public var directLane = true
     /// Largest provider answer read into memory (the direct lane's; `UpstreamHTTP` has its own).
     public var maximumResponseBytes = 256 * 1024 * 1024
+    /// How long a stored Responses API response is kept (`SCUTUM_RESPONSES_RETENTION_DAYS`, default 30).
+    public var responseRetention: Duration = .seconds(30 * 86_400)
 
     public init(host: String = "0.0.0.0", port: Int = 4000, masterKey: String?,
         maximumBodyBytes: Int = 32 * 1024 * 1024, keyCacheTTL: Duration = .seconds(300),

@@ -286,6 +286,16 @@ extension Gateway {
             body: String(buffer: bytes))
     }
 
+    /// The key's spend rows once there are `count` of them (the spend buffer flushed first), or
+    /// nil when fewer arrive within 10 s.
+    func spendLogs(keyID: String, count: Int) async throws -> [SpendRecord]? {
+        await node.spend.flush()
+        return try await eventually(timeout: .seconds(10)) { () async throws -> [SpendRecord]? in
+            let logs = try await SpendLogStore(client: node.postgres, logger: TestEnvironment.logger).logs(.init(keyID: keyID))
+            return logs.count == count ? logs : nil
+        }
+    }
+
     /// A chat body with one user message.
     static func chat(model: String = "gpt-test", _ content: String, stream: Bool = false, extra: String = "") -> String {
         let escaped = String(decoding: try! JSONEncoder().encode(content), as: UTF8.self)

@@ -44,12 +44,7 @@ struct MessagesTests {
                 let usage = try #require(message["usage"] as? [String: Any])
                 #expect((usage["input_tokens"] as? Int ?? 0) > 0 && (usage["output_tokens"] as? Int ?? 0) > 0)
             }
-            await gateway.node.spend.flush()
-            let logs = try await eventually(timeout: .seconds(10)) { () async throws -> [SpendRecord]? in
-                let logs = try await SpendLogStore(client: gateway.node.postgres, logger: TestEnvironment.logger)
-                    .logs(.init(keyID: record.keyID))
-                return logs.count == 2 ? logs : nil
-            }
+            let logs = try await gateway.spendLogs(keyID: record.keyID, count: 2)
             #expect(Set(logs?.map(\.modelRequested) ?? []) == ["gpt-test", "claude-test"])
             #expect(logs?.allSatisfy { $0.status == 200 && $0.promptTokens > 0 && $0.completionTokens > 0 } == true)
         }

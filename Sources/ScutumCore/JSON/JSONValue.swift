@@ -10,10 +10,19 @@ public enum JSONValue: Sendable, Hashable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// The value under `key` when this is an object.
+    /// The value under `key` when this is an object. Setting it on an object sets (or, with nil,
+    /// removes) the member; on anything else it does nothing.
     public subscript(key: String) -> JSONValue? {
-        if case .object(let fields) = self { return fields[key] }
-        return nil
+        get {
+            if case .object(let fields) = self { return fields[key] }
+            return nil
+        }
+        set {
+            guard case .object(var fields) = self else { return }
+            self = .null  // the dictionary is then uniquely referenced and changes in place
+            fields[key] = newValue
+            self = .object(fields)
+        }
     }
 
     public var stringValue: String? {

@@ -31,9 +31,7 @@ struct MessagesStreamEncoder: StreamEncoder {
     mutating func append(_ chunk: ByteBuffer, usage: TokenUsage?, isUsageOnly: Bool, to out: inout ByteBuffer) {
         start(&out)
         if let usage { self.usage = usage }
-        guard !isUsageOnly, let json = JSONValue.parse(chunk), let choice = json["choices"]?.arrayValue?.first else {
-            return
-        }
+        guard let choice = Self.choice(of: chunk, isUsageOnly: isUsageOnly) else { return }
         let delta = choice["delta"]
         if let text = delta?["content"]?.stringValue, !text.isEmpty {
             let index = block(.text, ["type": "text", "text": ""], &out)

@@ -6,10 +6,23 @@ import ScutumCore
 protocol StreamEncoder: Sendable {
     /// Adds the events for one chunk.
     mutating func append(_ chunk: ByteBuffer, usage: TokenUsage?, isUsageOnly: Bool, to out: inout ByteBuffer)
+    /// Runs when the stream has completed, before its end is added (the Responses API stores the
+    /// response here, so a client continuing from it at once finds it).
+    mutating func completing() async
     /// Adds the end of a stream that completed.
     mutating func appendEnd(to out: inout ByteBuffer)
     /// Adds the last event of a stream that failed or was blocked (it has no normal end).
     func appendFailure(_ error: GatewayError, to out: inout ByteBuffer)
+}
+
+extension StreamEncoder {
+    mutating func completing() async {}
+
+    /// The first choice of a chunk that carries one (not a usage-only chunk), parsed.
+    static func choice(of chunk: ByteBuffer, isUsageOnly: Bool) -> JSONValue? {
+        guard !isUsageOnly, let json = JSONValue.parse(chunk) else { return nil }
+        return json["choices"]?.arrayValue?.first
+    }
 }
 
 /// `POST /v1/chat/completions`: the chunks as they came, `data: [DONE]` at the end, a failure as

@@ -121,6 +121,7 @@ final class StreamRelay<Encoder: StreamEncoder>: Sendable {
             return .guardrailBlocked(status: block.error.status)
         case nil: break
         }
+        await encoder.completing()
         encoder.appendEnd(to: &out)
         try await Self.flush(&out, to: &writer)
         return .completed
