@@ -11,7 +11,18 @@ enum OpenAIChat {
         // A conversation ending in tool results is answered from them (as the other formats' mocks do).
         let toolResult = toolResults(body)
         let answer = toolResult.map { "The tool said: " + $0 } ?? CannedAnswers.answer(to: MockDirectives.strip(prompt.lastUser))
-        var tokens = CannedAnswers.tokens(Array(repeating: answer, count: directives.repeatCount).joined(separator: " "))
+        var text = Array(repeating: answer, count: directives.repeatCount).joined(separator: " ")
+        // Structured outputs: an object of the asked schema (strings hold the answer), or {"answer": ...}.
+        if let format = body["response_format"] as? [String: Any] {
+            switch format["type"] as? String {
+            case "json_schema":
+                let schema = (format["json_schema"] as? [String: Any])?["schema"] as? [String: Any] ?? [:]
+                text = JSONText.compact(sample(schema: schema, text: text))
+            case "json_object": text = JSONText.compact(["answer": text])
+            default: break
+            }
+        }
+        var tokens = CannedAnswers.tokens(text)
         if let size = directives.chunkCharacters {
             let text = Array(tokens.joined())
             tokens = stride(from: 0, to: text.count, by: size).map { String(text[$0..<min($0 + size, text.count)]) }
@@ -43,6 +54,24 @@ enum OpenAIChat {
 
     static func usageJSON(prompt: Int, completion: Int) -> String {
         #"{"prompt_tokens":\#(prompt),"completion_tokens":\#(completion),"total_tokens":\#(prompt + completion),"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}"#
+    }
+
+    /// A value of a JSON schema: strings hold `text`, numbers 1, booleans true; objects have every
+    /// property, arrays one item, enums their first value.
+    static func sample(schema: [String: Any], text: String) -> Any {
+        if let values = schema["enum"] as? [Any], let first = values.first { return first }
+        let type = (schema["type"] as? String) ?? (schema["type"] as? [String])?.first { $0 != "null" } ?? "object"
+        switch type {
+        case "string": return text
+        case "integer", "number": return 1
+        case "boolean": return true
+        case "array":
+            return [sample(schema: schema["items"] as? [String: Any] ?? ["type": "string"], text: text)]
+        case "null": return NSNull()
+        default:
+            let properties = schema["properties"] as? [String: Any] ?? [:]
+            return properties.mapValues { sample(schema: $0 as? [String: Any] ?? [:], text: text) }
+        }
     }
 
     /// The text of the `tool` messages that end the conversation, joined; nil when it does not end in one.

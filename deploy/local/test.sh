@@ -70,7 +70,7 @@ kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
 step "end-to-end: the guide's examples against a demo gateway on :$GATEWAY_PORT"
 e2e_status=1
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv || exit 1; fi
-.venv/bin/pip install -q --disable-pip-version-check openai anthropic pytest prometheus-client opentelemetry-proto \
+.venv/bin/pip install -q --disable-pip-version-check openai openai-agents anthropic pytest prometheus-client opentelemetry-proto \
     kubernetes-validate pyyaml selenium || exit 1
 E2E_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_e2e"
 PGPASSWORD=$(cat .data/test/pg-password) psql -q -h 127.0.0.1 -p "$PG_PORT" -U scutum -d scutum \
