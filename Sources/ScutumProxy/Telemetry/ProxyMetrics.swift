@@ -162,7 +162,6 @@ public final class ProxyMetrics: Sendable {
 
         /// A finished request and the status the client got.
         func request(status: Int) {
-            let (registry, descriptor, labels) = (registry, descriptor, labels)
             counters.withLock { counters in
                 if let counter = counters[status] { return counter }
                 let counter = registry.makeCounter(descriptor: descriptor(), labels: labels + [("status", String(status))])
