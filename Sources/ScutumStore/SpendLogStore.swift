@@ -54,6 +54,7 @@ public struct SpendLogStore: Sendable {
         record.modelRequested = record.modelRequested.storableIdentifier
         record.modelServed = record.modelServed?.storableIdentifier
         record.provider = record.provider?.storableIdentifier
+        record.endpoint = record.endpoint?.storableIdentifier
         return record
     }
 
@@ -74,19 +75,21 @@ public struct SpendLogStore: Sendable {
         let latencies = records.map(\.latencyMilliseconds)
         let statuses = records.map(\.status)
         let streams = records.map(\.stream)
+        let endpoints = PostgresNullableArray(records.map(\.endpoint))
         // A request id repeated within the batch is skipped like a stored one (DO NOTHING, unlike DO
         // UPDATE, accepts a row that conflicts with one the same statement inserted).
         try await client.query(
             """
             INSERT INTO spend_logs (request_id, at, key_id, key_alias, team_id, user_id, model_requested,
                 model_served, provider, prompt_tokens, completion_tokens, cached_tokens, cost, latency_ms, status,
-                stream)
+                stream, endpoint)
             SELECT * FROM unnest(\(ids)::text[], \(times)::timestamptz[], \(keys)::text[],
                 \(aliases)::text[], \(teams)::text[], \(users)::text[], \(requested)::text[], \(served)::text[],
                 \(providers)::text[], \(prompt)::int8[], \(completion)::int8[], \(cached)::int8[], \(costs)::float8[],
-                \(latencies)::int8[], \(statuses)::int8[], \(streams)::bool[])
+                \(latencies)::int8[], \(statuses)::int8[], \(streams)::bool[], \(endpoints)::text[])
                 AS batch (request_id, at, key_id, key_alias, team_id, user_id, model_requested, model_served,
-                    provider, prompt_tokens, completion_tokens, cached_tokens, cost, latency_ms, status, stream)
+                    provider, prompt_tokens, completion_tokens, cached_tokens, cost, latency_ms, status, stream,
+                    endpoint)
             ON CONFLICT (request_id) DO NOTHING
             """, logger: logger)
     }
@@ -97,17 +100,20 @@ public struct SpendLogStore: Sendable {
         public var teamID: String?
         public var userID: String?
         public var model: String?
+        /// A `FrontDoor` name: only rows that came in by it.
+        public var endpoint: String?
         public var from: Date?
         public var to: Date?
         public var limit: Int
 
         public init(keyID: String? = nil, teamID: String? = nil, userID: String? = nil, model: String? = nil,
-            from: Date? = nil, to: Date? = nil, limit: Int = 100)
+            endpoint: String? = nil, from: Date? = nil, to: Date? = nil, limit: Int = 100)
         {
             self.keyID = keyID
             self.teamID = teamID
             self.userID = userID
             self.model = model
+            self.endpoint = endpoint
             self.from = from
             self.to = to
             self.limit = limit
@@ -119,31 +125,33 @@ public struct SpendLogStore: Sendable {
         let rows = try await client.query(
             """
             SELECT request_id, at, key_id, key_alias, team_id, user_id, model_requested, model_served, provider,
-                prompt_tokens, completion_tokens, cached_tokens, cost::float8, latency_ms, status, stream
+                prompt_tokens, completion_tokens, cached_tokens, cost::float8, latency_ms, status, stream,
+                endpoint
             FROM spend_logs
             WHERE (\(filter.keyID)::text IS NULL OR key_id = lower(\(filter.keyID)))
               AND (\(filter.teamID)::text IS NULL OR team_id = \(filter.teamID))
               AND (\(filter.userID)::text IS NULL OR user_id = \(filter.userID))
               AND (\(filter.model)::text IS NULL OR model_requested = \(filter.model) OR model_served = \(filter.model))
+              AND (\(filter.endpoint)::text IS NULL OR endpoint = \(filter.endpoint))
               AND (\(filter.from)::timestamptz IS NULL OR at >= \(filter.from))
               AND (\(filter.to)::timestamptz IS NULL OR at < \(filter.to))
             ORDER BY at DESC, request_id LIMIT \(filter.limit)
             """, logger: logger)
         var records: [SpendRecord] = []
         for try await (id, at, key, alias, team, user, requested, served, provider, prompt, completion, cached, cost,
-            latency, status, stream) in rows.decode(
+            latency, status, stream, endpoint) in rows.decode(
                 (String, Date, String?, String?, String?, String?, String, String?, String?, Int, Int, Int, Double, Int,
-                    Int, Bool).self)
+                    Int, Bool, String?).self)
         {
             records.append(SpendRecord(requestID: id, at: at, keyID: key, keyAlias: alias, teamID: team, userID: user,
                 modelRequested: requested, modelServed: served, provider: provider, promptTokens: prompt,
                 completionTokens: completion, cachedTokens: cached, cost: cost, latencyMilliseconds: latency,
-                status: status, stream: stream))
+                status: status, stream: stream, endpoint: endpoint))
         }
         return records
     }
 
-    /// Totals grouped by `key_id`, `team_id`, `user_id` or `model_served`, within the filter's time range.
+    /// Totals grouped by `key_id`, `team_id`, `user_id`, `model_served` or `endpoint`, within the filter's time range.
     public struct Total: Sendable, Equatable {
         public var group: String?
         public var requests: Int
@@ -157,6 +165,7 @@ public struct SpendLogStore: Sendable {
         case team = "team_id"
         case user = "user_id"
         case model = "model_served"
+        case endpoint
     }
 
     public func totals(by grouping: Grouping, from: Date? = nil, to: Date? = nil) async throws -> [Total] {

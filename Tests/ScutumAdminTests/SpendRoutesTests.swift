@@ -10,16 +10,19 @@ import Testing
 @Suite("Admin API: spend")
 struct SpendRoutesTests {
     static func record(_ id: String, at: String, key: String, team: String?, user: String?, model: String,
-        cost: Double) -> SpendRecord
+        cost: Double, endpoint: String? = FrontDoor.chat) -> SpendRecord
     {
         SpendRecord(requestID: id, at: ISOTime.parse(at)?.date ?? Date(), keyID: key, keyAlias: nil, teamID: team,
             userID: user, modelRequested: model, modelServed: model, provider: "openai", promptTokens: 10,
-            completionTokens: 5, cachedTokens: 0, cost: cost, latencyMilliseconds: 12, status: 200, stream: false)
+            completionTokens: 5, cachedTokens: 0, cost: cost, latencyMilliseconds: 12, status: 200, stream: false,
+            endpoint: endpoint)
     }
 
     static let records = [
-        record("r1", at: "2025-01-10T10:00:00Z", key: "k1", team: "t1", user: "ada", model: "gpt-5-mini", cost: 1),
-        record("r2", at: "2025-01-20T10:00:00.250Z", key: "k1", team: "t1", user: "ada", model: "claude-sonnet-4.5", cost: 2),
+        record("r1", at: "2025-01-10T10:00:00Z", key: "k1", team: "t1", user: "ada", model: "gpt-5-mini", cost: 1,
+            endpoint: nil),
+        record("r2", at: "2025-01-20T10:00:00.250Z", key: "k1", team: "t1", user: "ada", model: "claude-sonnet-4.5", cost: 2,
+            endpoint: FrontDoor.messages),
         record("r3", at: "2025-01-31T23:00:00Z", key: "k2", team: nil, user: "alan", model: "gpt-5-mini", cost: 4),
         record("r4", at: "2025-02-05T10:00:00Z", key: "k2", team: nil, user: nil, model: "gpt-5-mini", cost: 8),
     ]
@@ -48,6 +51,30 @@ struct SpendRoutesTests {
             expectValidationError(try await api.call(.get, "/api/v1/spend/logs?limit=1001"), at: "query.limit")
             expectValidationError(try await api.call(.get, "/api/v1/spend/logs?limit=ten"), at: "query.limit")
             expectValidationError(try await api.call(.get, "/api/v1/spend/logs?start=yesterday"), at: "query.start")
+        }
+    }
+
+    @Test("logs: each row has its endpoint (null when unknown); ?endpoint= keeps one front door's rows; 422 for another value")
+    func endpoints() async throws {
+        try await AdminFixture.withAPI { api, client in
+            try await SpendLogStore(client: client, logger: TestEnvironment.logger).insert(Self.records)
+            let logs = try await api.ok(.get, "/api/v1/spend/logs")["logs"]?.arrayValue ?? []
+            #expect(logs.map { $0["endpoint"] } == ["/v1/chat/completions", "/v1/chat/completions", "/v1/messages", .null])
+            func ids(_ endpoint: String) async throws -> [String] {
+                try await api.ok(.get, "/api/v1/spend/logs?endpoint=\(endpoint)")["logs"]?.arrayValue?
+                    .compactMap { $0["request_id"]?.stringValue } ?? []
+            }
+            #expect(try await ids("/v1/chat/completions") == ["r4", "r3"])
+            #expect(try await ids("%2Fv1%2Fmessages") == ["r2"])
+            #expect(try await ids("/v1/messages&key_id=k2") == [])
+            #expect(try await ids("workflow") == [])
+            for bad in ["/v1/chat", "chat", "/V1/MESSAGES", "%2Fv1%2Fmessages%00"] {
+                expectValidationError(try await api.call(.get, "/api/v1/spend/logs?endpoint=\(bad)"), at: "query.endpoint")
+            }
+
+            let totals = try await api.ok(.get, "/api/v1/spend/endpoints?end=2025-01-31")["totals"]?.arrayValue ?? []
+            #expect(Set(totals.compactMap { $0["endpoint"] }) == [.null, "/v1/messages", "/v1/chat/completions"])
+            #expect(totals.first { $0["endpoint"] == "/v1/chat/completions" }?["total_cost"]?.doubleValue == 4)
         }
     }
 

@@ -15,7 +15,7 @@ struct SpendLogStoreTests {
             modelRequested: "gpt-test", modelServed: index % 6 == 0 ? nil : "gpt-test-\(index % 2)",
             provider: index % 9 == 0 ? nil : "openai", promptTokens: index, completionTokens: 2 * index,
             cachedTokens: index % 3, cost: cost, latencyMilliseconds: index % 1000, status: index % 10 == 0 ? 500 : 200,
-            stream: index % 2 == 1)
+            stream: index % 2 == 1, endpoint: index % 8 == 0 ? nil : FrontDoor.all[index % FrontDoor.all.count])
     }
 
     static func scalar(_ client: PostgresClient, _ sql: PostgresQuery) async throws -> Int {
@@ -43,6 +43,9 @@ struct SpendLogStoreTests {
             let nullProviders = try await Self.scalar(client,
                 "SELECT count(*)::int8 FROM spend_logs WHERE provider IS NULL")
             #expect(nullProviders == records.filter { $0.provider == nil }.count)
+            let nullEndpoints = try await Self.scalar(client,
+                "SELECT count(*)::int8 FROM spend_logs WHERE endpoint IS NULL")
+            #expect(nullEndpoints == records.filter { $0.endpoint == nil }.count && nullEndpoints > 0)
             let totals = try await store.totals(by: .key)
             #expect(abs(totals.reduce(0) { $0 + $1.cost } - 2_000 * 0.0015) < 1e-9)
         }

@@ -60,7 +60,8 @@ struct StorableTextTests {
             let store = SpendDeadLetterStore(client: client, logger: TestEnvironment.logger)
             let record = SpendRecord(requestID: "req\u{0}", at: Date(), keyID: nil, keyAlias: "a\u{0}", teamID: nil,
                 userID: nil, modelRequested: "m\u{0}", modelServed: nil, provider: nil, promptTokens: 1,
-                completionTokens: 1, cachedTokens: 0, cost: 0.1, latencyMilliseconds: 1, status: 200, stream: false)
+                completionTokens: 1, cachedTokens: 0, cost: 0.1, latencyMilliseconds: 1, status: 200, stream: false,
+                endpoint: FrontDoor.messages)
             struct Refusal: Error {}
             #expect(try await store.keep(record, refusedWith: Refusal()))
             #expect(try await store.keep(record, refusedWith: Refusal()) == false)
@@ -68,6 +69,7 @@ struct StorableTextTests {
             #expect(letters.map(\.requestID) == ["req"])
             let json = try #require(letters.first.flatMap { try? JSONParser.parse(Array($0.record.utf8)) })
             #expect(json["model_requested"] == .string("m") && json["key_alias"] == .string("a"))
+            #expect(json["endpoint"] == .string("/v1/messages"))
             #expect(letters.first?.error.contains("Refusal") == true)
         }
     }

@@ -299,6 +299,9 @@ def test_spend_logs_filter_by_team_and_cluster_shows_the_leader(console):
     teams_shown = {row.find_element(By.CSS_SELECTOR, "td[data-label='Team']").text for row in rows}
     assert teams_shown == {team_id}, teams_shown
     assert all(row.find_element(By.CSS_SELECTOR, "td[data-label='Key']").text == f"console-key-{SUFFIX}" for row in rows)
+    # The key's requests were chat completions: each row names that front door.
+    endpoints_shown = {row.find_element(By.CSS_SELECTOR, "td[data-label='Endpoint']").text for row in rows}
+    assert endpoints_shown == {"/v1/chat/completions"}, endpoints_shown
 
     console.go("cluster", "Cluster")
     leader = console.find("#cluster-leader")

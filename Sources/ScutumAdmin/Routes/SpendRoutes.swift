@@ -3,7 +3,7 @@ import Hummingbird
 import ScutumCore
 import ScutumStore
 
-/// `/api/v1/spend/...`: the spend log's rows, totals per key, team, user or model, and the records
+/// `/api/v1/spend/...`: the spend log's rows, totals per key, team, user, model or front door, and the records
 /// PostgreSQL refused (dead letters).
 struct SpendRoutes {
     let services: AdminServices
@@ -14,6 +14,7 @@ struct SpendRoutes {
         group.get("/spend/teams") { request, _ in try await totals(request, by: .team, field: "team_id") }
         group.get("/spend/users") { request, _ in try await totals(request, by: .user, field: "user_id") }
         group.get("/spend/models") { request, _ in try await totals(request, by: .model, field: "model") }
+        group.get("/spend/endpoints") { request, _ in try await totals(request, by: .endpoint, field: "endpoint") }
         group.get("/spend/dead-letters") { request, context in try await deadLetters(request, context) }
     }
 
@@ -34,11 +35,13 @@ struct SpendRoutes {
         return AdminResponse.json(["dead_letters": .array(letters)])
     }
 
-    /// `?key_id=&team_id=&user_id=&model=&start=&end=&limit=` (limit 1 to 1000, default 100).
+    /// `?key_id=&team_id=&user_id=&model=&endpoint=&start=&end=&limit=` (`endpoint` one of
+    /// `FrontDoor.all`; limit 1 to 1000, default 100).
     func logs(_ request: Request) async throws -> Response {
         var query = QueryFields(request)
         let filter = SpendLogStore.Filter(keyID: query.string("key_id"), teamID: query.string("team_id"),
-            userID: query.string("user_id"), model: query.string("model"), from: query.date("start"),
+            userID: query.string("user_id"), model: query.string("model"),
+            endpoint: query.literal("endpoint", FrontDoor.all), from: query.date("start"),
             to: query.date("end", endOfDay: true), limit: query.limit(default: 100, maximum: 1000))
         try query.finish()
         let logs = try await services.spendLogs.logs(filter).map { record -> JSONValue in

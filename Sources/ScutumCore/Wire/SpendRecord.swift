@@ -21,10 +21,13 @@ public struct SpendRecord: Sendable, Equatable {
     /// The HTTP status the client got.
     public var status: Int
     public var stream: Bool
+    /// The front door the request came in by (a `FrontDoor` name); nil when unknown (rows written
+    /// before it was recorded).
+    public var endpoint: String?
 
     public init(requestID: String, at: Date, keyID: String?, keyAlias: String?, teamID: String?, userID: String?,
         modelRequested: String, modelServed: String?, provider: String?, promptTokens: Int, completionTokens: Int,
-        cachedTokens: Int, cost: Double, latencyMilliseconds: Int, status: Int, stream: Bool)
+        cachedTokens: Int, cost: Double, latencyMilliseconds: Int, status: Int, stream: Bool, endpoint: String? = nil)
     {
         self.requestID = requestID
         self.at = at
@@ -42,6 +45,7 @@ public struct SpendRecord: Sendable, Equatable {
         self.latencyMilliseconds = latencyMilliseconds
         self.status = status
         self.stream = stream
+        self.endpoint = endpoint
     }
 
     /// The record as JSON, the form it takes in the durable buffer and in the Admin API.
@@ -55,10 +59,12 @@ public struct SpendRecord: Sendable, Equatable {
             "prompt_tokens": .int(Int64(promptTokens)), "completion_tokens": .int(Int64(completionTokens)),
             "cached_tokens": .int(Int64(cachedTokens)), "cost": .double(cost),
             "latency_ms": .int(Int64(latencyMilliseconds)), "status": .int(Int64(status)), "stream": .bool(stream),
+            "endpoint": optional(endpoint),
         ]
     }
 
-    /// Reads `json`'s form back; nil if a required field is missing.
+    /// Reads `json`'s form back; nil if a required field is missing. A record written before
+    /// `endpoint` existed reads with a nil `endpoint`.
     public init?(json: JSONValue) {
         guard let requestID = json["request_id"]?.stringValue, let at = json["at"]?.doubleValue,
             let model = json["model_requested"]?.stringValue, let status = json["status"]?.intValue
@@ -70,6 +76,6 @@ public struct SpendRecord: Sendable, Equatable {
             completionTokens: Int(json["completion_tokens"]?.intValue ?? 0),
             cachedTokens: Int(json["cached_tokens"]?.intValue ?? 0), cost: json["cost"]?.doubleValue ?? 0,
             latencyMilliseconds: Int(json["latency_ms"]?.intValue ?? 0), status: Int(status),
-            stream: json["stream"]?.boolValue ?? false)
+            stream: json["stream"]?.boolValue ?? false, endpoint: json["endpoint"]?.stringValue)
     }
 }

@@ -21,6 +21,10 @@ struct RequestLedger: Sendable {
     let dispatcher: Dispatcher
     /// The requested model's metric series (or `unknown`'s).
     let series: ProxyMetrics.ModelSeries
+    /// The front door the request came in by (a `FrontDoor` name), for its spend row.
+    let endpoint: String?
+    /// That front door's request counters; nil when it has none.
+    let endpointRequests: ProxyMetrics.RequestCounters?
     let realtime: RealtimeRecorder?
     /// The provider calls' trace spans; nil when tracing is off.
     let trace: UpstreamTrace?
@@ -104,6 +108,7 @@ struct RequestLedger: Sendable {
         let tokens = usage.map { $0.promptTokens + $0.completionTokens } ?? 0
         if let target { dispatcher.stats.ended(target.deployment.name, tokens: tokens) }
         series.request(status: status)
+        endpointRequests?.request(status: status)
         let elapsed = ContinuousClock.now - started
         let cost = usage.map { target?.deployment.cost(of: $0) ?? 0 } ?? 0
         trace?.finish(usage: usage, cost: cost, status: status)
@@ -127,6 +132,6 @@ struct RequestLedger: Sendable {
             completionTokens: usage?.completionTokens ?? 0, cachedTokens: usage?.cachedTokens ?? 0,
             cost: admission.costTracking ? cost : 0,
             latencyMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
-            status: status, stream: stream), admission: admission)
+            status: status, stream: stream, endpoint: endpoint), admission: admission)
     }
 }

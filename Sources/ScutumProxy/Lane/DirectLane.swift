@@ -25,7 +25,7 @@ struct DirectLane: Sendable {
     var pipeline: CompletionPipeline { routes.pipeline }
     var maximumBodyBytes: Int { routes.maximumBodyBytes }
 
-    static let path = "/v1/chat/completions"
+    static let path = FrontDoor.chat
 
     /// Whether a request may take the lane, from its head alone.
     func accepts(_ head: HTTPRequest) -> Bool {
@@ -77,7 +77,7 @@ struct DirectLane: Sendable {
         let requestID = CompletionPipeline.newRequestID()
         let responseID = head.headerFields[RequestIDMiddleware.field].flatMap(RequestIDMiddleware.accepted) ?? requestID
         let caller = CompletionPipeline.Caller(principal: principal, requestID: requestID, started: arrived,
-            byteCount: body.readableBytes)
+            byteCount: body.readableBytes, endpoint: FrontDoor.chat)
         let estimate = CompletionPipeline.estimate(bodyBytes: body.readableBytes, maxTokens: chat.maxTokens)
         let ledger: RequestLedger
         switch pipeline.admitNow(chat.model, stream: chat.stream, estimatedTokens: estimate, caller: caller) {

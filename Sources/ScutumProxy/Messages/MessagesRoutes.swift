@@ -31,7 +31,7 @@ struct MessagesRoutes: Sendable {
         let model = chat.model
         let id = "msg_" + UUID.randomWire().replacingOccurrences(of: "-", with: "")
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
-            started: started, byteCount: bytes.readableBytes)
+            started: started, byteCount: bytes.readableBytes, endpoint: FrontDoor.messages)
         let pipeline = completions.pipeline
         if !stream {
             let completed = try await pipeline.complete(chat, caller: caller)

@@ -69,6 +69,9 @@ struct CompletionPipeline: Sendable {
         var started: ContinuousClock.Instant = .now
         /// The request body's size, for the token estimate and size conditions.
         var byteCount: Int
+        /// The front door the request came in by (a `FrontDoor` name), for its spend row and
+        /// `scutum_endpoint_requests_total`; nil leaves both without one.
+        var endpoint: String? = nil
     }
 
     /// A request the provider accepted: its result, who served it, the caller's output profiles, and
@@ -213,6 +216,7 @@ struct CompletionPipeline: Sendable {
 
     private func count(refusal error: GatewayError, series: ProxyMetrics.ModelSeries, caller: Caller) {
         series.request(status: error.status)
+        dispatcher.metrics.endpoint(caller.endpoint)?.request(status: error.status)
         realtime?.record(model: series.model, status: error.status, latency: ContinuousClock.now - caller.started,
             promptTokens: 0, completionTokens: 0, cost: 0, keyID: caller.principal?.key?.id)
     }
@@ -222,7 +226,9 @@ struct CompletionPipeline: Sendable {
     {
         RequestLedger(accounting: accounting, admission: admission, principal: caller.principal, model: model,
             stream: stream, started: caller.started, requestID: requestID, estimatedTokens: estimatedTokens,
-            dispatcher: dispatcher, series: series, realtime: realtime, trace: tracing ? UpstreamTrace() : nil)
+            dispatcher: dispatcher, series: series, endpoint: caller.endpoint,
+            endpointRequests: dispatcher.metrics.endpoint(caller.endpoint), realtime: realtime,
+            trace: tracing ? UpstreamTrace() : nil)
     }
 
     /// A request id for a request that came without a usable `x-request-id`.

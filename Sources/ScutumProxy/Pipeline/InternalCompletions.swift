@@ -33,7 +33,8 @@ public struct InternalCompletions: Sendable {
             throw GatewayError.invalidRequest("Internal completions do not stream.", param: "stream")
         }
         let completed = try await routes.pipeline.complete(chat,
-            caller: CompletionPipeline.Caller(principal: principal, byteCount: bytes.readableBytes))
+            caller: CompletionPipeline.Caller(principal: principal, byteCount: bytes.readableBytes,
+                endpoint: FrontDoor.workflow))
         let (result, served) = (completed.result, completed.served)
         let completion = try JSONParser.parse(result.body.readableBytesView)
         let cost = result.usage.map { served.deployment.cost(of: $0) } ?? 0

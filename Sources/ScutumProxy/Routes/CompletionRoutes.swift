@@ -37,7 +37,7 @@ struct CompletionRoutes: Sendable {
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
         let chat = try parseChat(bytes)
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
-            started: started, byteCount: bytes.readableBytes)
+            started: started, byteCount: bytes.readableBytes, endpoint: FrontDoor.chat)
         if !chat.stream {
             let completed = try await pipeline.complete(chat, caller: caller)
             var headers = completed.headers
@@ -118,7 +118,7 @@ struct CompletionRoutes: Sendable {
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
         let embedding = try EmbeddingRequest(bytes: bytes)
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
-            started: started, byteCount: bytes.readableBytes)
+            started: started, byteCount: bytes.readableBytes, endpoint: FrontDoor.embeddings)
         let dispatched = try await pipeline.dispatch(embedding, stream: false, caller: caller) {
             adapter, target, embedding throws(ProviderError) in
             try await adapter.embeddings(embedding, on: target)

@@ -1,5 +1,6 @@
 import Prometheus
 import ScutumCluster
+import ScutumCore
 import ScutumRedis
 import Synchronization
 
@@ -14,6 +15,10 @@ public final class ProxyMetrics: Sendable {
     static var requests: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "scutum", metricName: "requests", unitName: "total",
             helpText: "Proxied requests by requested model and response status")
+    }
+    static var endpointRequests: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "endpoint_requests", unitName: "total",
+            helpText: "Proxied requests by front door (the request path, or workflow) and response status")
     }
     static var rateLimited: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "scutum", metricName: "rate_limited", unitName: "total",
@@ -130,8 +135,48 @@ public final class ProxyMetrics: Sendable {
         laneCounters = LaneOutcome.allCases.map {
             registry.makeCounter(descriptor: Self.directLane, labels: [("outcome", "\($0)")])
         }
+        endpoints = Dictionary(uniqueKeysWithValues: FrontDoor.all.map { endpoint in
+            (endpoint, RequestCounters(registry: registry, descriptor: { ProxyMetrics.endpointRequests },
+                labels: [("endpoint", endpoint)]))
+        })
         redisDegraded(false)
         registry.makeGauge(descriptor: Self.leader).set(to: 0.0)
+    }
+
+    /// One counter per response status under fixed labels, each made on the status's first request
+    /// and then found in a small map.
+    final class RequestCounters: Sendable {
+        let registry: PrometheusCollectorRegistry
+        /// A closure because the descriptor type is not `Sendable`.
+        let descriptor: @Sendable () -> MetricNameDescriptor
+        let labels: [(String, String)]
+        private let counters = Mutex<[Int: Counter]>([:])
+
+        init(registry: PrometheusCollectorRegistry, descriptor: @escaping @Sendable () -> MetricNameDescriptor,
+            labels: [(String, String)])
+        {
+            self.registry = registry
+            self.descriptor = descriptor
+            self.labels = labels
+        }
+
+        /// A finished request and the status the client got.
+        func request(status: Int) {
+            counters.withLock { counters in
+                if let counter = counters[status] { return counter }
+                let counter = registry.makeCounter(descriptor: descriptor(), labels: labels + [("status", String(status))])
+                counters[status] = counter
+                return counter
+            }.increment()
+        }
+    }
+
+    /// Each front door's request counters (`FrontDoor.all`), made once.
+    private let endpoints: [String: RequestCounters]
+
+    /// The request counters of a front door (nil for none, or a name `FrontDoor` does not list).
+    func endpoint(_ name: String?) -> RequestCounters? {
+        name.flatMap { endpoints[$0] }
     }
 
     /// A model's per-request series, resolved once (`series(for:)`) and then used without building
@@ -142,7 +187,7 @@ public final class ProxyMetrics: Sendable {
         let promptTokens: Counter
         let completionTokens: Counter
         let spend: Counter
-        private let requests = Mutex<[Int: Counter]>([:])
+        private let requests: RequestCounters
         private let durations = Mutex<[DurationSeries: DurationHistogram]>([:])
 
         struct DurationSeries: Hashable {
@@ -157,19 +202,13 @@ public final class ProxyMetrics: Sendable {
             completionTokens = registry.makeCounter(descriptor: ProxyMetrics.tokens,
                 labels: [("model", model), ("type", "completion")])
             spend = registry.makeCounter(descriptor: ProxyMetrics.spend, labels: [("model", model)])
+            requests = RequestCounters(registry: registry, descriptor: { ProxyMetrics.requests },
+                labels: [("model", model)])
         }
 
         /// A finished proxied request and the status the client got.
         func request(status: Int) {
-            let registry = self.registry
-            let model = self.model
-            requests.withLock { counters in
-                if let counter = counters[status] { return counter }
-                let counter = registry.makeCounter(descriptor: ProxyMetrics.requests,
-                    labels: [("model", model), ("status", String(status))])
-                counters[status] = counter
-                return counter
-            }.increment()
+            requests.request(status: status)
         }
 
         /// A finished request's duration, tokens and cost.

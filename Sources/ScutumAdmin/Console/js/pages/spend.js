@@ -1,4 +1,4 @@
-// Spend logs: every recorded request with its tokens and cost, filterable by key, team, model and
+// Spend logs: every recorded request with its front door, tokens and cost, filterable by key, team, model and
 // date range, with totals per model for the same range.
 import { h, replace, formatDate, formatMoney, formatInteger, formatMilliseconds } from "../dom.js";
 import { api } from "../api.js";
@@ -40,6 +40,7 @@ export async function render(main) {
           { label: "Request", value: (l) => h("code", {}, l.request_id ?? "—") },
           { label: "Model", value: (l) => l.model_served && l.model_served !== l.model_requested
             ? `${l.model_requested} → ${l.model_served}` : l.model_requested ?? l.model_served ?? "—" },
+          { label: "Endpoint", value: (l) => l.endpoint ? h("code", {}, l.endpoint) : "—" },
           { label: "Provider", value: (l) => l.provider ?? "—" },
           { label: "Key", value: (l) => l.key_alias ?? (l.key_id ? h("code", {}, l.key_id.slice(0, 8)) : "—") },
           { label: "Team", value: (l) => l.team_id ?? "—" },

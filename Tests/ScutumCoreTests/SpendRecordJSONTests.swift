@@ -1,0 +1,44 @@
+import Foundation
+import ScutumCore
+import Testing
+
+@Suite("Spend record JSON")
+struct SpendRecordJSONTests {
+    static let record = SpendRecord(requestID: "req-1", at: Date(timeIntervalSince1970: 1_700_000_000.5), keyID: "k",
+        keyAlias: nil, teamID: "t", userID: nil, modelRequested: "gpt-test", modelServed: "gpt-test-2",
+        provider: "openai", promptTokens: 12, completionTokens: 34, cachedTokens: 5, cost: 0.25,
+        latencyMilliseconds: 80, status: 200, stream: true, endpoint: FrontDoor.messages)
+
+    @Test("the endpoint goes into the JSON and reads back, through the text form the durable buffer keeps")
+    func roundTrip() throws {
+        #expect(Self.record.json["endpoint"] == .string("/v1/messages"))
+        let text = Self.record.json.jsonString
+        #expect(SpendRecord(json: try JSONParser.parse(Array(text.utf8))) == Self.record)
+        var unknown = Self.record
+        unknown.endpoint = nil
+        #expect(unknown.json["endpoint"] == .null)
+        #expect(SpendRecord(json: unknown.json) == unknown)
+    }
+
+    @Test("a record written before the endpoint existed (no \"endpoint\" member) reads with a nil endpoint")
+    func olderRecord() throws {
+        guard case .object(var fields) = Self.record.json else { throw SpendRecordJSONError.notAnObject }
+        fields["endpoint"] = nil
+        let older = try #require(SpendRecord(json: .object(fields)))
+        #expect(older.endpoint == nil)
+        var expected = Self.record
+        expected.endpoint = nil
+        #expect(older == expected)
+        // A value of another type is not taken for a door either.
+        fields["endpoint"] = .int(3)
+        #expect(SpendRecord(json: .object(fields))?.endpoint == nil)
+    }
+
+    @Test("every front door's name is distinct, and the request paths are the routes' own")
+    func frontDoors() {
+        #expect(Set(FrontDoor.all).count == FrontDoor.all.count)
+        #expect(FrontDoor.all == ["/v1/chat/completions", "/v1/embeddings", "/v1/messages", "/v1/responses", "workflow"])
+    }
+
+    enum SpendRecordJSONError: Error { case notAnObject }
+}
