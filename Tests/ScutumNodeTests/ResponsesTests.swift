@@ -65,6 +65,7 @@ struct ResponsesTests {
             let logs = try await gateway.spendLogs(keyID: record.keyID, count: 2)
             #expect(Set(logs?.map(\.modelRequested) ?? []) == ["gpt-test", "claude-test"])
             #expect(logs?.allSatisfy { $0.status == 200 && $0.promptTokens > 0 && $0.cost >= 0 } == true)
+            #expect(logs?.allSatisfy { $0.endpoint == FrontDoor.responses } == true, "the spend rows name the front door")
         }
     }
 

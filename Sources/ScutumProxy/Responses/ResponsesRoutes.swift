@@ -72,7 +72,7 @@ struct ResponsesRoutes: Sendable {
         let object = ResponseObject(request: responses, stored: stored)
         let keep = stored ? keeper(object: object, request: responses, context: context_, owner: owner) : nil
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
-            started: started, byteCount: bytes.readableBytes)
+            started: started, byteCount: bytes.readableBytes, endpoint: FrontDoor.responses)
         if responses.stream {
             return try await completions.streamed(chat, caller: caller, includeUsage: true,
                 encoder: ResponsesStreamEncoder(response: object, keep: keep))
