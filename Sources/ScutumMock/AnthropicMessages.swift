@@ -36,8 +36,15 @@ enum AnthropicMessages {
         }
         if let failure { return failure }
         let answer = MockAnswer(turn: turn, directives: directives)
-        let reply = Reply(model: pathModel ?? body["model"] as? String ?? "claude", answer: answer,
+        var reply = Reply(model: pathModel ?? body["model"] as? String ?? "claude", answer: answer,
             requestID: ProviderErrors.anthropicRequestID(vertex: vertex))
+        // Extended thinking: a thinking block (with its signature) before the answer.
+        reply.thinking = (body["thinking"] as? [String: Any])?["type"] as? String == "enabled"
+        // Prompt caching: a request with cache_control breakpoints writes all but its last few
+        // prompt tokens to the cache (`cache_creation_input_tokens`).
+        if String(decoding: bytes, as: UTF8.self).contains("\"cache_control\"") {
+            reply.cacheWrite = max(0, answer.uncachedPromptTokens - 4)
+        }
         if body["stream"] as? Bool == true { return AnthropicStream.response(reply, stream: MockStream(directives)) }
         return MockResponses.json(reply.messageJSON(), headers: reply.headers)
     }
@@ -122,6 +129,10 @@ enum AnthropicMessages {
         var model: String
         var answer: MockAnswer
         var requestID: String
+        var thinking = false
+        var cacheWrite = 0
+        static let thoughts = "Let me think about this."
+        var signature = "EqQBCkgIARABGAIiQL" + JSONText.randomID(40)
 
         var headers: HTTPFields { [HTTPField.Name("request-id")!: requestID] }
 
@@ -141,18 +152,22 @@ enum AnthropicMessages {
         }
 
         func usageJSON(outputTokens: Int) -> String {
-            #"{"input_tokens":\#(answer.uncachedPromptTokens),"cache_creation_input_tokens":0,"cache_read_input_tokens":\#(answer.cachedTokens),"output_tokens":\#(outputTokens)}"#
+            #"{"input_tokens":\#(answer.uncachedPromptTokens - cacheWrite),"cache_creation_input_tokens":\#(cacheWrite),"cache_read_input_tokens":\#(answer.cachedTokens),"output_tokens":\#(outputTokens)}"#
         }
 
         /// The message object; `streaming` gives `message_start`'s (no content, no stop yet).
         func messageJSON(streaming: Bool = false) -> String {
-            let content: String
+            var content: String
             if streaming || answer.ending == .blocked {
                 content = "[]"
             } else if let name = answer.toolName {
                 content = #"[{"type":"tool_use","id":"\#(toolUseID)","name":\#(JSONText.quote(name)),"input":\#(MockAnswer.toolArguments)}]"#
             } else {
                 content = #"[{"type":"text","text":\#(JSONText.quote(answer.text))}]"#
+            }
+            if thinking && !streaming && answer.ending != .blocked {
+                content = #"[{"type":"thinking","thinking":\#(JSONText.quote(Self.thoughts)),"signature":"\#(signature)"},"#
+                    + content.dropFirst()
             }
             let stop = streaming ? "null" : JSONText.quote(stopReason)
             let sequence = streaming ? "null" : stopSequenceJSON

@@ -16,6 +16,14 @@ enum AnthropicStream {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             try await stream.start()
             try await writer.write(event("message_start", #"{"type":"message_start","message":\#(reply.messageJSON(streaming: true))}"#))
+            var index = 0
+            if reply.thinking && reply.answer.ending != .blocked {
+                try await writer.write(event("content_block_start", #"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}"#))
+                try await writer.write(event("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":\#(JSONText.quote(AnthropicMessages.Reply.thoughts))}}"#))
+                try await writer.write(event("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"\#(reply.signature)"}}"#))
+                try await writer.write(event("content_block_stop", #"{"type":"content_block_stop","index":0}"#))
+                index = 1
+            }
             if reply.answer.ending != .blocked {
                 let block: String
                 let deltas: [String]
@@ -27,14 +35,14 @@ enum AnthropicStream {
                     block = #"{"type":"text","text":""}"#
                     deltas = reply.answer.tokens.map { #"{"type":"text_delta","text":\#(JSONText.quote($0))}"# }
                 }
-                try await writer.write(event("content_block_start", #"{"type":"content_block_start","index":0,"content_block":\#(block)}"#))
+                try await writer.write(event("content_block_start", #"{"type":"content_block_start","index":\#(index),"content_block":\#(block)}"#))
                 try await writer.write(event("ping", #"{"type":"ping"}"#))
-                let chunks = deltas.map { event("content_block_delta", #"{"type":"content_block_delta","index":0,"delta":\#($0)}"#) }
+                let chunks = deltas.map { event("content_block_delta", #"{"type":"content_block_delta","index":\#(index),"delta":\#($0)}"#) }
                 let completed = try await stream.write(chunks, to: &writer,
                     malformed: ByteBuffer(string: "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",oops\n\n"),
                     error: event("error", #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#))
                 guard completed else { return }
-                try await writer.write(event("content_block_stop", #"{"type":"content_block_stop","index":0}"#))
+                try await writer.write(event("content_block_stop", #"{"type":"content_block_stop","index":\#(index)}"#))
             } else {
                 try await writer.write(event("ping", #"{"type":"ping"}"#))
             }

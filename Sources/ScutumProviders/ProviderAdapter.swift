@@ -18,6 +18,14 @@ public protocol ProviderAdapter: Sendable {
     /// An embeddings call.
     func embeddings(_ request: EmbeddingRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> EmbeddingResult
+
+    /// The adapter that speaks Anthropic's Messages API natively to `target`, when it does (Claude,
+    /// direct or on Vertex AI): `/v1/messages` then passes requests through untranslated.
+    func anthropicMessages(for target: RoutableDeployment) -> AnthropicAdapter?
+}
+
+extension ProviderAdapter {
+    public func anthropicMessages(for target: RoutableDeployment) -> AnthropicAdapter? { nil }
 }
 
 /// A finished chat completion in OpenAI's JSON.
@@ -43,12 +51,18 @@ public struct ChatCompletionChunk: Sendable {
     /// False when more of what the provider sent in the same read follows at once: the proxy then
     /// holds this chunk back and writes them together (one write per upstream read).
     public var endsRead: Bool
+    /// The chunk is the provider's own stream event, whole (`event:` and `data:` lines and the
+    /// blank line), not an OpenAI chunk: a front door speaking that provider's API passes it on as is.
+    public var native: Bool
 
-    public init(json: ByteBuffer, usage: TokenUsage? = nil, isUsageOnly: Bool = false, endsRead: Bool = true) {
+    public init(json: ByteBuffer, usage: TokenUsage? = nil, isUsageOnly: Bool = false, endsRead: Bool = true,
+        native: Bool = false)
+    {
         self.json = json
         self.usage = usage
         self.isUsageOnly = isUsageOnly
         self.endsRead = endsRead
+        self.native = native
     }
 }
 

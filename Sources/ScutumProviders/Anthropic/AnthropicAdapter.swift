@@ -25,6 +25,8 @@ public struct AnthropicAdapter: ProviderAdapter {
         self.dialect = dialect
     }
 
+    public func anthropicMessages(for target: RoutableDeployment) -> AnthropicAdapter? { self }
+
     public func chatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionResult
     {

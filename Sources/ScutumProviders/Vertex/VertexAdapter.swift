@@ -15,6 +15,10 @@ public struct VertexAdapter: ProviderAdapter {
         target.deployment.upstreamModel.hasPrefix("claude") ? anthropic : gemini
     }
 
+    public func anthropicMessages(for target: RoutableDeployment) -> AnthropicAdapter? {
+        target.deployment.upstreamModel.hasPrefix("claude") ? anthropic : nil
+    }
+
     public func chatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionResult
     {

@@ -63,6 +63,25 @@ enum MessagesRequest {
         return (.object(chat), stream)
     }
 
+    /// The chat form of a request translation cannot carry, for admission and routing only (the
+    /// request itself goes to Claude untranslated): the model, `max_tokens` and the stream flag
+    /// checked as for any request, one placeholder message.
+    static func admissionOnly(_ body: JSONValue) throws(GatewayError) -> (chat: JSONValue, stream: Bool) {
+        guard body.objectValue != nil else { throw .invalidRequest("The request body must be a JSON object.", code: nil) }
+        guard let model = body["model"]?.stringValue, !model.isEmpty else { throw .missingParameter("model") }
+        guard let limit = body["max_tokens"]?.intValue, limit >= 1, limit <= ChatCompletionRequest.maximumCompletionTokens
+        else {
+            throw .invalidRequest("max_tokens: must be an integer between 1 and "
+                + "\(ChatCompletionRequest.maximumCompletionTokens).", param: "max_tokens")
+        }
+        guard let turns = body["messages"]?.arrayValue, !turns.isEmpty else { throw .missingParameter("messages") }
+        let stream = try flag(body["stream"], "stream")
+        var chat: JSONValue = ["model": .string(model), "max_tokens": .int(limit),
+            "messages": [["role": "user", "content": "(passed through to Claude)"]]]
+        if stream { chat["stream"] = true }
+        return (chat, stream)
+    }
+
     /// `stream` and other booleans: absent or null is false.
     static func flag(_ value: JSONValue?, _ name: String) throws(GatewayError) -> Bool {
         guard let value, !value.isNull else { return false }

@@ -26,23 +26,82 @@ struct MessagesRoutes: Sendable {
         let started = context.arrived ?? .now
         let bytes = try await request.collectBody(limit: completions.maximumBodyBytes)
         let body = try RequestJSON.parse(bytes.readableBytesView)
-        let (translated, stream) = try MessagesRequest.chat(body)
-        let chat = try ChatCompletionRequest(json: translated)
-        let model = chat.model
+        let pipeline = completions.pipeline
+        // Claude deployments take the request untranslated, unless a guardrail profile applies to the
+        // caller (profiles scan and mask the chat form).
+        let passThrough = pipeline.guardrails?.profiles(for: context.principal).isEmpty ?? true
+        let translation = try Self.translate(body, passThrough: passThrough)
+        let chat = try ChatCompletionRequest(json: translation.chat)
+        let (model, stream) = (chat.model, translation.stream)
+        let native = passThrough ? AnthropicNativeRequest(body: body, stream: stream,
+            version: request.headers[Self.versionHeader], beta: request.headers[Self.betaHeader]) : nil
         let id = "msg_" + UUID.randomWire().replacingOccurrences(of: "-", with: "")
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
             started: started, byteCount: bytes.readableBytes, endpoint: FrontDoor.messages)
-        let pipeline = completions.pipeline
-        if !stream {
-            let completed = try await pipeline.complete(chat, caller: caller)
+        let refusal = translation.refusal
+        if stream {
+            return try await completions.streamed(chat, caller: caller, includeUsage: true,
+                encoder: MessagesStreamEncoder(id: id, model: model)) { adapter, target, chat throws(ProviderError) in
+                if let native, let claude = adapter.anthropicMessages(for: target) {
+                    return try await claude.nativeStream(native, on: target)
+                }
+                if let refusal { throw Self.notCarried(refusal, to: target) }
+                return try await adapter.streamChatCompletion(chat, on: target)
+            }
+        }
+        let dispatched = try await pipeline.dispatch(chat, stream: false, caller: caller) {
+            adapter, target, chat throws(ProviderError) -> Answer in
+            if let native, let claude = adapter.anthropicMessages(for: target) {
+                return .native(try await claude.nativeMessage(native, on: target))
+            }
+            if let refusal { throw Self.notCarried(refusal, to: target) }
+            return .chat(try await adapter.chatCompletion(chat, on: target))
+        }
+        switch dispatched.result {
+        case .native(let message):
+            dispatched.ledger.finish(status: 200, target: dispatched.target, usage: message.usage)
+            var headers = dispatched.ledger.overheadHeader()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: message.body))
+        case .chat(let result):
+            let completed = try pipeline.settled(.init(result: result, target: dispatched.target,
+                ledger: dispatched.ledger, profiles: dispatched.profiles))
             let answer = try JSONParser.parse(completed.result.body.readableBytesView)
             var headers = completed.headers
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer:
                 MessagesResponse.message(answer, usage: completed.result.usage, model: model, id: id).jsonBytes))
         }
-        return try await completions.streamed(chat, caller: caller, includeUsage: true,
-            encoder: MessagesStreamEncoder(id: id, model: model))
+    }
+
+    /// The chat form of `body`. When translation refuses it and the request may pass through, the
+    /// admission-only form, and the refusal (what a model that is not Claude gets).
+    static func translate(_ body: JSONValue, passThrough: Bool) throws(GatewayError)
+        -> (chat: JSONValue, stream: Bool, refusal: GatewayError?)
+    {
+        do {
+            let (chat, stream) = try MessagesRequest.chat(body)
+            return (chat, stream, nil)
+        } catch {
+            guard passThrough else { throw error }
+            let (chat, stream) = try MessagesRequest.admissionOnly(body)
+            return (chat, stream, error)
+        }
+    }
+
+    /// A provider's answer to a message: Anthropic's own (passed through) or a chat completion.
+    enum Answer: Sendable {
+        case native(AnthropicNativeMessage)
+        case chat(ChatCompletionResult)
+    }
+
+    static let versionHeader = HTTPField.Name("anthropic-version")!
+    static let betaHeader = HTTPField.Name("anthropic-beta")!
+
+    /// What translation refused, for a deployment that is not Claude (a 400; no fallback).
+    static func notCarried(_ refusal: GatewayError, to target: RoutableDeployment) -> ProviderError {
+        ProviderError(.invalidRequest(param: refusal.param),
+            "\(refusal.message) (\(target.deployment.name) is not a Claude model, so the request is translated for it)")
     }
 
     /// `{"input_tokens": n}`: an estimate at about four bytes a token over the system prompt,

@@ -16,6 +16,8 @@ struct MessagesStreamEncoder: StreamEncoder {
     private var nextIndex = 0
     private var finishReason: String?
     private var usage: TokenUsage?
+    /// The stream is Anthropic's own (a Claude deployment, passed through).
+    private var native = false
 
     private enum Kind: Equatable {
         case text
@@ -53,7 +55,14 @@ struct MessagesStreamEncoder: StreamEncoder {
         if let reason = choice["finish_reason"]?.stringValue { finishReason = reason }
     }
 
+    mutating func appendNative(_ event: ByteBuffer, to out: inout ByteBuffer) {
+        // Anthropic's own events, from message_start to message_stop: nothing of ours around them.
+        native = true
+        out.writeImmutableBuffer(event)
+    }
+
     mutating func appendEnd(to out: inout ByteBuffer) {
+        guard !native else { return }
         start(&out)
         closeBlock(&out)
         let usage = MessagesResponse.usage(self.usage)

@@ -6,6 +6,9 @@ import ScutumCore
 protocol StreamEncoder: Sendable {
     /// Adds the events for one chunk.
     mutating func append(_ chunk: ByteBuffer, usage: TokenUsage?, isUsageOnly: Bool, to out: inout ByteBuffer)
+    /// Adds a provider's own event, whole (a native pass-through: the front door speaks the
+    /// provider's API); by default written as it came.
+    mutating func appendNative(_ event: ByteBuffer, to out: inout ByteBuffer)
     /// Runs when the stream has completed, before its end is added (the Responses API stores the
     /// response here, so a client continuing from it at once finds it).
     mutating func completing() async
@@ -17,6 +20,10 @@ protocol StreamEncoder: Sendable {
 
 extension StreamEncoder {
     mutating func completing() async {}
+
+    mutating func appendNative(_ event: ByteBuffer, to out: inout ByteBuffer) {
+        out.writeImmutableBuffer(event)
+    }
 
     /// The first choice of a chunk that carries one (not a usage-only chunk), parsed.
     static func choice(of chunk: ByteBuffer, isUsageOnly: Bool) -> JSONValue? {

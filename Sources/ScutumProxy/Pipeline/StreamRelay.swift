@@ -101,6 +101,13 @@ final class StreamRelay<Encoder: StreamEncoder>: Sendable {
     {
         while let chunk = try await iterator.next() {
             tally.add(chunk)
+            if chunk.native {
+                // The provider's own events go on as they came; they are only taken when no output
+                // guardrail applies (the filter reads OpenAI chunks).
+                encoder.appendNative(chunk.json, to: &out)
+                if chunk.endsRead { try await Self.flush(&out, to: &writer) }
+                continue
+            }
             if chunk.isUsageOnly && !includeUsage { continue }
             var json = chunk.json
             if filter != nil, !chunk.isUsageOnly {
@@ -209,7 +216,8 @@ final class StreamSettlement: Sendable {
 /// size for an estimate when it is not.
 struct StreamTally: Sendable {
     var usage: TokenUsage?
-    /// Bytes of `content`, `reasoning_content` and tool-call `arguments` strings seen.
+    /// Bytes of `content`, `reasoning_content` and tool-call `arguments` strings seen (and of
+    /// `text`, `partial_json` and `thinking` in a provider's own events).
     var textBytes = 0
     /// Chunks that carried any of them.
     var textChunks = 0
@@ -248,7 +256,8 @@ struct StreamTally: Sendable {
                 guard next < count, bytes[next] == UInt8(ascii: ":") else { index = end + 1; continue }
                 let key = UnsafeRawBufferPointer(rebasing: bytes[keyStart..<end])
                 guard key.elementsEqual("content".utf8) || key.elementsEqual("arguments".utf8)
-                    || key.elementsEqual("reasoning_content".utf8)
+                    || key.elementsEqual("reasoning_content".utf8) || key.elementsEqual("text".utf8)
+                    || key.elementsEqual("partial_json".utf8) || key.elementsEqual("thinking".utf8)
                 else { index = next + 1; continue }
                 next += 1
                 while next < count, bytes[next] == UInt8(ascii: " ") { next += 1 }

@@ -52,10 +52,19 @@ struct CompletionRoutes: Sendable {
     func streamed<Encoder: StreamEncoder>(_ chat: ChatCompletionRequest, caller: CompletionPipeline.Caller,
         includeUsage: Bool, encoder: Encoder) async throws -> Response
     {
-        let dispatched = try await pipeline.dispatch(chat, stream: true, caller: caller) {
+        try await streamed(chat, caller: caller, includeUsage: includeUsage, encoder: encoder) {
             adapter, target, chat throws(ProviderError) in
             try await adapter.streamChatCompletion(chat, on: target)
         }
+    }
+
+    /// `streamed`, the provider called by `call` (a front door that may pass requests through natively).
+    func streamed<Encoder: StreamEncoder>(_ chat: ChatCompletionRequest, caller: CompletionPipeline.Caller,
+        includeUsage: Bool, encoder: Encoder,
+        call: (any ProviderAdapter, RoutableDeployment, ChatCompletionRequest) async throws(ProviderError)
+            -> ChatCompletionStream) async throws -> Response
+    {
+        let dispatched = try await pipeline.dispatch(chat, stream: true, caller: caller, call)
         return relayed(dispatched, estimatedPromptTokens: caller.byteCount / 4, includeUsage: includeUsage,
             encoder: encoder)
     }
