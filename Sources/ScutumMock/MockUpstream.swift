@@ -7,7 +7,8 @@ import NIOCore
 /// A mock LLM provider speaking the real wire formats of OpenAI, Azure OpenAI, Anthropic, Google
 /// Gemini, Vertex AI and AWS Bedrock, for tests, the offline demo and benchmarks.
 ///
-/// Routes: `POST /v1/chat/completions`, `POST /v1/embeddings` (OpenAI, `Authorization: Bearer`),
+/// Routes: `POST /v1/chat/completions`, `POST /v1/embeddings`, `POST /v1/responses` (OpenAI,
+/// `Authorization: Bearer`; `POST /openai/v1/responses` for Azure's v1 API),
 /// `POST /openai/deployments/{deployment}/chat/completions|embeddings?api-version=` (Azure,
 /// `api-key`), `POST /v1/messages` (Anthropic, `x-api-key`), `POST /v1beta/models/{model}:generateContent|
 /// streamGenerateContent|embedContent|batchEmbedContents` (Gemini, `x-goog-api-key` or `key=`),
@@ -48,6 +49,7 @@ public enum MockUpstream {
                 embeddings(body, model: deployment)
             }
         }
+        OpenAIResponses.register(on: router, knobs: knobs, log: log)
         AnthropicMessages.register(on: router, knobs: knobs, log: log)
         GeminiGenerate.register(on: router, knobs: knobs, log: log)
         let tokens = GoogleOAuth.TokenStore()
@@ -69,10 +71,13 @@ public enum MockUpstream {
             logger: logger)
     }
 
-    enum Auth { case bearer, azure }
+    /// `azure`: `api-key` and an `api-version` query; `azureV1`: Azure's v1 API, `api-key` only.
+    enum Auth { case bearer, azure, azureV1 }
 
     /// Records, authenticates, parses and applies knobs, then answers with `respond`.
+    /// `text` reads the conversation's text (for `[mock:...]` directives) from the parsed body.
     static func handle(_ request: Request, log: MockRequestLog?, auth: Auth, knobs: MockKnobs,
+        text: ([String: Any]) -> String = { ChatPrompt($0).allText },
         _ respond: ([String: Any], MockDirectives) async throws -> Response) async throws -> Response
     {
         let bytes = try await record(request, log: log)
@@ -82,19 +87,19 @@ public enum MockUpstream {
             guard header.hasPrefix("Bearer "), header.count > 7 else {
                 return MockResponses.openAIError(status: 401, message: "You didn't provide an API key.")
             }
-        case .azure:
+        case .azure, .azureV1:
             guard let key = request.headers[HTTPField.Name("api-key")!], !key.isEmpty else {
                 return MockResponses.openAIError(status: 401,
                     message: "Access denied due to invalid subscription key or wrong API endpoint.")
             }
-            guard request.uri.queryParameters.get("api-version") != nil else {
+            guard auth == .azureV1 || request.uri.queryParameters.get("api-version") != nil else {
                 return MockResponses.json(#"{"error":{"code":"404","message":"Resource not found"}}"#, status: .notFound)
             }
         }
         guard let body = JSONText.object(bytes) else {
             return MockResponses.openAIError(status: 400, message: "We could not parse the JSON body of your request.")
         }
-        let directives = MockDirectives(knobs: knobs, text: ChatPrompt(body).allText, model: body["model"] as? String)
+        let directives = MockDirectives(knobs: knobs, text: text(body), model: body["model"] as? String)
         if let failure = try await misbehave(directives, fail: {
             MockResponses.openAIError(status: $0, message: directives.errorMessage, retryAfter: $1)
         }) {

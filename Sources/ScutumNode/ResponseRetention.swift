@@ -1,4 +1,5 @@
 import Logging
+import ScutumCore
 import ScutumStore
 
 /// The leader's sweep of expired Responses API responses: every `interval`, deletes what expired,
@@ -16,7 +17,10 @@ struct ResponseRetention: Sendable {
                 var deleted = 0
                 var round = 0
                 repeat {
-                    round = try await store.deleteExpired(limit: batch)
+                    // Bounded: a query stuck on an unreachable database must not hold up a change of
+                    // leader (which waits for this task to end).
+                    let (store, batch) = (self.store, self.batch)
+                    round = try await withDeadline(.seconds(30)) { try await store.deleteExpired(limit: batch) }
                     deleted += round
                 } while round == batch && !Task.isCancelled
                 if deleted > 0 { logger.info("expired responses deleted", metadata: ["count": "\(deleted)"]) }

@@ -28,6 +28,10 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         self.dialect = dialect
     }
 
+    public func openAIResponses(for target: RoutableDeployment) -> OpenAICompatibleAdapter? {
+        hasResponsesAPI(target) ? self : nil
+    }
+
     public func chatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionResult
     {

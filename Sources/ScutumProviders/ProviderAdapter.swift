@@ -22,10 +22,15 @@ public protocol ProviderAdapter: Sendable {
     /// The adapter that speaks Anthropic's Messages API natively to `target`, when it does (Claude,
     /// direct or on Vertex AI): `/v1/messages` then passes requests through untranslated.
     func anthropicMessages(for target: RoutableDeployment) -> AnthropicAdapter?
+
+    /// The adapter that speaks OpenAI's Responses API natively to `target`, when it does (OpenAI,
+    /// Azure OpenAI): `/v1/responses` then passes requests through untranslated.
+    func openAIResponses(for target: RoutableDeployment) -> OpenAICompatibleAdapter?
 }
 
 extension ProviderAdapter {
     public func anthropicMessages(for target: RoutableDeployment) -> AnthropicAdapter? { nil }
+    public func openAIResponses(for target: RoutableDeployment) -> OpenAICompatibleAdapter? { nil }
 }
 
 /// A finished chat completion in OpenAI's JSON.
@@ -63,6 +68,20 @@ public struct ChatCompletionChunk: Sendable {
         self.isUsageOnly = isUsageOnly
         self.endsRead = endsRead
         self.native = native
+    }
+}
+
+extension ChatCompletionChunk {
+    /// A provider's own stream event, whole: `event: <type>`, `data: <data>` and the blank line.
+    public init(native type: String, data: ByteBuffer, usage: TokenUsage?, endsRead: Bool) {
+        var frame = ByteBuffer()
+        frame.reserveCapacity(data.readableBytes + type.utf8.count + 16)
+        frame.writeStaticString("event: ")
+        frame.writeString(type)
+        frame.writeStaticString("\ndata: ")
+        frame.writeImmutableBuffer(data)
+        frame.writeStaticString("\n\n")
+        self.init(json: frame, usage: usage, endsRead: endsRead, native: true)
     }
 }
 

@@ -20,11 +20,14 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The provider's `Retry-After`, when it sent one.
     public var retryAfter: String?
+    /// The client error's machine-readable code (`invalidRequest` only), e.g. `unsupported_tool`.
+    public var code: String?
 
-    public init(_ kind: Kind, _ message: String, retryAfter: String? = nil) {
+    public init(_ kind: Kind, _ message: String, retryAfter: String? = nil, code: String? = nil) {
         self.kind = kind
         self.message = message
         self.retryAfter = retryAfter
+        self.code = code
     }
 
     /// Whether another deployment might succeed where this one failed (fallbacks use this).
@@ -41,7 +44,7 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
     public func gatewayError(model: String) -> GatewayError {
         switch kind {
         case .invalidRequest(let param):
-            return GatewayError(status: 400, message: message, type: "invalid_request_error", param: param)
+            return GatewayError(status: 400, message: message, type: "invalid_request_error", param: param, code: code)
         case .status(let status) where status == 400 || status == 422 || status == 413:
             return GatewayError(status: 400, message: message, type: "invalid_request_error", code: "upstream_rejected")
         case .status(429):

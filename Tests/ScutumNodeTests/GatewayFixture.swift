@@ -56,6 +56,7 @@ struct Gateway: Sendable {
         models:
           - {model_name: gpt-test, provider: openai, model: gpt-upstream-id, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}
           - {model_name: gpt-test-2, provider: openai, model: gpt-upstream-2}
+          - {model_name: gpt-chat, provider: openai, model: gpt-upstream-chat, responses_api: translated, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}
           - {model_name: primary-test, provider: openai, model: primary-upstream, context_window: 8000}
           - {model_name: big-context-test, provider: openai, model: big-upstream, context_window: 200000}
           - {model_name: limited-test, provider: openai, model: limited-upstream, rpm: 2}

@@ -10,7 +10,9 @@ import Testing
 /// events, with the gateway's limits, budgets, guardrails, fallbacks and spend.
 @Suite("OpenAI Responses API")
 struct ResponsesTests {
-    static func body(model: String = "gpt-test", _ input: String, stream: Bool = false, extra: String = "") -> String {
+    /// `gpt-chat` is an OpenAI deployment with `responses_api: translated`: these tests check the
+    /// translation onto chat (`ResponsesNativeTests` the pass-through).
+    static func body(model: String = "gpt-chat", _ input: String, stream: Bool = false, extra: String = "") -> String {
         let escaped = String(decoding: try! JSONEncoder().encode(input), as: UTF8.self)
         return #"{"model":"\#(model)","input":\#(escaped)"# + (stream ? #","stream":true"# : "") + extra + "}"
     }
@@ -40,7 +42,7 @@ struct ResponsesTests {
     func create() async throws {
         try await Gateway.with { gateway in
             let (key, record) = try await gateway.keys.create(alias: "agents")
-            for model in ["gpt-test", "claude-test"] {
+            for model in ["gpt-chat", "claude-test"] {
                 let result = try await gateway.request("/v1/responses", key: key,
                     body: Self.body(model: model, "Say hello", extra: #","instructions":"Be brief.","metadata":{"run":"7"}"#))
                 #expect(result.status == 200, "\(result.body)")
@@ -63,7 +65,7 @@ struct ResponsesTests {
             let sent = try #require(gateway.mockLog.entries.first { $0.uri.contains("chat/completions") }).bodyString()
             #expect(sent.contains(#""role":"system""#) && sent.contains("Be brief.") && sent.contains("Say hello"), "\(sent)")
             let logs = try await gateway.spendLogs(keyID: record.keyID, count: 2)
-            #expect(Set(logs?.map(\.modelRequested) ?? []) == ["gpt-test", "claude-test"])
+            #expect(Set(logs?.map(\.modelRequested) ?? []) == ["gpt-chat", "claude-test"])
             #expect(logs?.allSatisfy { $0.status == 200 && $0.promptTokens > 0 && $0.cost >= 0 } == true)
             #expect(logs?.allSatisfy { $0.endpoint == FrontDoor.responses } == true, "the spend rows name the front door")
         }
@@ -77,7 +79,7 @@ struct ResponsesTests {
             let items = #"[{"role":"developer","content":"Answer in French."},{"role":"user","content":"Hello"},"#
                 + #"{"type":"message","role":"user","content":[{"type":"input_text","text":"How are you?"}]}]"#
             let created = try await gateway.request("/v1/responses", key: mine,
-                body: #"{"model":"gpt-test","input":\#(items)}"#)
+                body: #"{"model":"gpt-chat","input":\#(items)}"#)
             #expect(created.status == 200, "\(created.body)")
             let id = try #require(try created.json["id"] as? String)
 
@@ -220,7 +222,7 @@ struct ResponsesTests {
             let id = try #require(try result.json["id"] as? String)
             let output = #"[{"type":"function_call_output","call_id":"\#(callID)","output":"18 C and sunny"}]"#
             let answered = try await gateway.request("/v1/responses",
-                body: #"{"model":"gpt-test","previous_response_id":"\#(id)","input":\#(output)"# + tools + "}")
+                body: #"{"model":"gpt-chat","previous_response_id":"\#(id)","input":\#(output)"# + tools + "}")
             #expect(answered.status == 200, "\(answered.body)")
             #expect(Self.text(try answered.json).contains("18 C and sunny"), "\(answered.body)")
             let history = try #require(gateway.mockLog.last).bodyString()
@@ -252,18 +254,18 @@ struct ResponsesTests {
     func errors() async throws {
         try await Gateway.with { gateway in
             for (body, code) in [
-                (#"{"model":"gpt-test"}"#, "missing_required_parameter"),
+                (#"{"model":"gpt-chat"}"#, "missing_required_parameter"),
                 (#"{"input":"hi"}"#, "missing_required_parameter"),
                 ("{not json", nil),
                 (Self.body("hi", extra: #","tools":[{"type":"web_search_preview"}]"#), "unsupported_tool"),
-                (#"{"model":"gpt-test","input":[{"type":"message","role":"user","content":[{"type":"input_file","file_id":"file-1"}]}]}"#,
+                (#"{"model":"gpt-chat","input":[{"type":"message","role":"user","content":[{"type":"input_file","file_id":"file-1"}]}]}"#,
                  "unsupported_content"),
-                (#"{"model":"gpt-test","input":[{"type":"item_reference","id":"msg_1"}]}"#, "unsupported_item"),
+                (#"{"model":"gpt-chat","input":[{"type":"item_reference","id":"msg_1"}]}"#, "unsupported_item"),
                 (Self.body("hi", extra: #","text":{"format":{"type":"xml"}}"#), nil),
                 (Self.body("hi", extra: #","background":true"#), "unsupported_parameter"),
                 (Self.body("hi", extra: #","max_output_tokens":0"#), nil),
-                (#"{"model":"gpt-test","input":[]}"#, nil),
-                (#"{"model":"gpt-test","input":[{"role":"robot","content":"hi"}]}"#, nil),
+                (#"{"model":"gpt-chat","input":[]}"#, nil),
+                (#"{"model":"gpt-chat","input":[{"role":"robot","content":"hi"}]}"#, nil),
             ] as [(String, String?)] {
                 try Self.expectError(try await gateway.request("/v1/responses", body: body), 400, code: code,
                     type: "invalid_request_error")

@@ -1,6 +1,7 @@
 """OpenAI's Responses API through the OpenAI Python SDK (`client.responses`) and an agent of the OpenAI
-Agents SDK, a Scutum key as `api_key` and the gateway as `base_url`: OpenAI, Anthropic and alias models,
-all translated through the gateway's pipeline; a conversation continued on a second node."""
+Agents SDK, a Scutum key as `api_key` and the gateway as `base_url`: OpenAI models passed through to the
+(mock) provider's own Responses API, Anthropic and alias members translated onto chat, all through the
+gateway's pipeline; a conversation continued on a second node."""
 import json
 import os
 
@@ -77,10 +78,16 @@ def test_json_schema_parse():
     assert parsed.output_parsed.capital == ANSWER
 
 
-def test_errors_in_openai_shape():
+def test_hosted_web_search_runs_on_openai_and_is_refused_elsewhere():
+    searched = client().responses.create(model="gpt-5", input=QUESTION, tools=[{"type": "web_search_preview"}])
+    assert [item.type for item in searched.output] == ["web_search_call", "message"]
+    assert searched.output_text == ANSWER
     with pytest.raises(openai.BadRequestError) as refused:
-        client().responses.create(model="gpt-5", input="hi", tools=[{"type": "web_search_preview"}])
-    assert refused.value.code == "unsupported_tool"
+        client().responses.create(model="claude-sonnet-4.5", input="hi", tools=[{"type": "web_search_preview"}])
+    assert refused.value.code == "unsupported_tool" and "claude-sonnet-4.5" in refused.value.message
+
+
+def test_errors_in_openai_shape():
     with pytest.raises(openai.NotFoundError):
         client().responses.retrieve("resp_does_not_exist")
     with pytest.raises(openai.NotFoundError):

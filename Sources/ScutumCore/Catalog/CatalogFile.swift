@@ -26,6 +26,9 @@ public struct CatalogFile: Decodable, Sendable {
         public var tpm: Int?
         public var context_window: Int?
         public var max_output_tokens: Int?
+        /// `native` (the default) or `translated`: how `/v1/responses` reaches an OpenAI or Azure
+        /// deployment (a server without the Responses API needs `translated`).
+        public var responses_api: String?
     }
 
     public var credentials: [String: Credentials]?
@@ -67,11 +70,19 @@ public struct CatalogFile: Decodable, Sendable {
             guard seen.insert(model.model_name).inserted else {
                 throw Invalid(description: "model \(model.model_name) is listed twice")
             }
+            let nativeResponses: Bool
+            switch model.responses_api {
+            case nil, "native": nativeResponses = true
+            case "translated": nativeResponses = false
+            case let other?:
+                throw Invalid(description: "model \(model.model_name): responses_api '\(other)' must be native or translated")
+            }
             deployments.append(ModelDeployment(
                 name: model.model_name, provider: kind, upstreamModel: model.model, credentials: model.credentials,
                 mode: model.mode ?? .chat, inputCostPerToken: model.input_cost_per_token ?? 0,
                 outputCostPerToken: model.output_cost_per_token ?? 0, rpm: model.rpm, tpm: model.tpm,
-                contextWindow: model.context_window, maxOutputTokens: model.max_output_tokens))
+                contextWindow: model.context_window, maxOutputTokens: model.max_output_tokens,
+                nativeResponses: nativeResponses))
         }
         for (alias, members) in aliases ?? [:] {
             if seen.contains(alias) { throw Invalid(description: "alias \(alias) has the name of a model") }

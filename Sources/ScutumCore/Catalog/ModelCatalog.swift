@@ -102,11 +102,15 @@ public struct ModelDeployment: Sendable, Hashable {
     public var tpm: Int?
     public var contextWindow: Int?
     public var maxOutputTokens: Int?
+    /// Whether `/v1/responses` may pass through to this deployment's own Responses API (OpenAI and
+    /// Azure OpenAI have one; `responses_api: translated` in the catalog turns it off).
+    public var nativeResponses: Bool
 
     public init(name: String, provider: ProviderKind, upstreamModel: String, credentials: String? = nil,
         mode: ModelMode = .chat, inputCostPerToken: Double = 0, outputCostPerToken: Double = 0, rpm: Int? = nil,
-        tpm: Int? = nil, contextWindow: Int? = nil, maxOutputTokens: Int? = nil)
+        tpm: Int? = nil, contextWindow: Int? = nil, maxOutputTokens: Int? = nil, nativeResponses: Bool = true)
     {
+        self.nativeResponses = nativeResponses
         self.name = name
         self.provider = provider
         self.upstreamModel = upstreamModel

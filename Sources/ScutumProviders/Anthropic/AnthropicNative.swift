@@ -121,15 +121,7 @@ struct AnthropicNativeEvents: StreamTranslator {
         default:
             break
         }
-        var frame = ByteBuffer()
-        frame.reserveCapacity(data.readableBytes + type.utf8.count + 16)
-        frame.writeStaticString("event: ")
-        frame.writeString(type)
-        frame.writeStaticString("\ndata: ")
-        frame.writeImmutableBuffer(data)
-        frame.writeStaticString("\n\n")
-        return [ChatCompletionChunk(json: frame, usage: chunkUsage, endsRead: type != "content_block_delta",
-            native: true)]
+        return [ChatCompletionChunk(native: type, data: data, usage: chunkUsage, endsRead: type != "content_block_delta")]
     }
 
     mutating func finish() throws(ProviderError) -> [ChatCompletionChunk] {

@@ -101,7 +101,8 @@ struct MessagesRoutes: Sendable {
     /// What translation refused, for a deployment that is not Claude (a 400; no fallback).
     static func notCarried(_ refusal: GatewayError, to target: RoutableDeployment) -> ProviderError {
         ProviderError(.invalidRequest(param: refusal.param),
-            "\(refusal.message) (\(target.deployment.name) is not a Claude model, so the request is translated for it)")
+            "\(refusal.message) (\(target.deployment.name) is not a Claude model, so the request is translated for it)",
+            code: refusal.code)
     }
 
     /// `{"input_tokens": n}`: an estimate at about four bytes a token over the system prompt,

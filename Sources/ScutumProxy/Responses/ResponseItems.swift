@@ -10,8 +10,10 @@ enum ResponseItems {
         prefix + "_" + String(UUID.randomWire().filter { $0 != "-" })
     }
 
-    /// `input` (a string, or a list of items) as normalized items.
-    static func normalize(_ input: JSONValue) throws(GatewayError) -> [JSONValue] {
+    /// `input` (a string, or a list of items) as normalized items. Items and content chat cannot
+    /// carry (files, item references, hosted tools' calls...) are kept as they are, and the first of
+    /// them named in `untranslatable`: only a provider with the Responses API can take them.
+    static func normalize(_ input: JSONValue, untranslatable: inout GatewayError?) throws(GatewayError) -> [JSONValue] {
         if let text = input.stringValue {
             return [message(role: "user", content: [["type": "input_text", "text": .string(text)]], id: newID("msg"))]
         }
@@ -19,16 +21,20 @@ enum ResponseItems {
             throw .invalidRequest("input: must be a string or a list of items.", param: "input")
         }
         guard !items.isEmpty else { throw .invalidRequest("input: must not be empty.", param: "input") }
-        return try items.enumerated().map { index, item throws(GatewayError) in
-            try normalize(item: item, at: "input.\(index)")
+        var normalized: [JSONValue] = []
+        for (index, item) in items.enumerated() {
+            normalized.append(try normalize(item: item, at: "input.\(index)", untranslatable: &untranslatable))
         }
+        return normalized
     }
 
     static func message(role: String, content: [JSONValue], id: String) -> JSONValue {
         ["type": "message", "id": .string(id), "role": .string(role), "content": .array(content), "status": "completed"]
     }
 
-    static func normalize(item: JSONValue, at path: String) throws(GatewayError) -> JSONValue {
+    static func normalize(item: JSONValue, at path: String, untranslatable: inout GatewayError?)
+        throws(GatewayError) -> JSONValue
+    {
         guard let fields = item.objectValue else { throw .invalidRequest("\(path): must be an object.", param: path) }
         let type = fields["type"]?.stringValue ?? (fields["role"] != nil ? "message" : nil)
         func string(_ name: String) throws(GatewayError) -> String {
@@ -44,8 +50,8 @@ enum ResponseItems {
                     param: "\(path).role")
             }
             guard let content = fields["content"] else { throw .missingParameter("\(path).content") }
-            var normalized = message(role: role, content: try parts(content, role: role, at: "\(path).content"),
-                id: fields["id"]?.stringValue ?? newID("msg"))
+            var normalized = message(role: role, content: try parts(content, role: role, at: "\(path).content",
+                untranslatable: &untranslatable), id: fields["id"]?.stringValue ?? newID("msg"))
             if let status = fields["status"]?.stringValue { normalized["status"] = .string(status) }
             return normalized
         case "function_call":
@@ -61,15 +67,18 @@ enum ResponseItems {
             reasoning["id"] = id("rs")
             return reasoning
         case let other?:
-            throw .invalidRequest("\(path).type: '\(other)' items cannot be carried by this gateway (it serves the "
-                + "Responses API over chat completions).", param: "\(path).type", code: "unsupported_item")
+            untranslatable = untranslatable ?? .invalidRequest("\(path).type: '\(other)' items cannot be carried over "
+                + "chat completions.", param: "\(path).type", code: "unsupported_item")
+            return item
         case nil:
             throw .missingParameter("\(path).type")
         }
     }
 
     /// A message's content as parts: a string is one text part (`output_text` for the assistant).
-    static func parts(_ content: JSONValue, role: String, at path: String) throws(GatewayError) -> [JSONValue] {
+    static func parts(_ content: JSONValue, role: String, at path: String, untranslatable: inout GatewayError?)
+        throws(GatewayError) -> [JSONValue]
+    {
         if let text = content.stringValue {
             return role == "assistant"
                 ? [["type": "output_text", "text": .string(text), "annotations": []]]
@@ -78,26 +87,27 @@ enum ResponseItems {
         guard let list = content.arrayValue else {
             throw .invalidRequest("\(path): must be a string or a list of content parts.", param: path)
         }
-        return try list.enumerated().map { index, part throws(GatewayError) in
+        for (index, part) in list.enumerated() {
             let at = "\(path).\(index)"
             switch part["type"]?.stringValue {
             case "input_text", "output_text":
                 guard part["text"]?.stringValue != nil else { throw .missingParameter("\(at).text") }
-                return part
             case "refusal":
                 guard part["refusal"]?.stringValue != nil else { throw .missingParameter("\(at).refusal") }
-                return part
+            case "input_image" where role != "assistant" && !(part["image_url"]?.stringValue ?? "").isEmpty:
+                break
             case "input_image" where role != "assistant":
-                guard let url = part["image_url"]?.stringValue, !url.isEmpty else {
-                    throw .invalidRequest("\(at): only images given by image_url (a URL or a data URL) can be "
-                        + "carried; file ids cannot.", param: at, code: "unsupported_content")
-                }
-                return part
-            case let other:
-                throw .invalidRequest("\(at).type: '\(other ?? "null")' content cannot be carried by this gateway.",
-                    param: "\(at).type", code: "unsupported_content")
+                untranslatable = untranslatable ?? .invalidRequest("\(at): only images given by image_url (a URL or a "
+                    + "data URL) can be carried over chat completions; file ids cannot.", param: at,
+                    code: "unsupported_content")
+            case nil:
+                throw .missingParameter("\(at).type")
+            case let other?:
+                untranslatable = untranslatable ?? .invalidRequest("\(at).type: '\(other)' content cannot be carried "
+                    + "over chat completions.", param: "\(at).type", code: "unsupported_content")
             }
         }
+        return list
     }
 
     /// A function call's output: a string, or text parts joined.
@@ -152,6 +162,25 @@ enum ResponseItems {
             }
         }
         return messages
+    }
+
+    /// Items as a provider's own Responses API takes them back, the conversation in `input` (it
+    /// keeps nothing): input messages and function outputs without the gateway's ids and statuses,
+    /// reasoning items only with their encrypted content (without it the provider looks them up).
+    static func upstream(_ items: [JSONValue]) -> [JSONValue] {
+        items.compactMap { item in
+            var item = item
+            switch item["type"]?.stringValue {
+            case "message" where item["role"]?.stringValue != "assistant", "function_call_output":
+                item["id"] = nil
+                item["status"] = nil
+            case "reasoning" where item["encrypted_content"] == nil:
+                return nil
+            default:
+                break
+            }
+            return item
+        }
     }
 
     /// The text of `input_text`, `output_text` and `refusal` parts.

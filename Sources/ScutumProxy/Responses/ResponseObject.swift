@@ -51,6 +51,18 @@ struct ResponseObject: Sendable {
         return .object(object)
     }
 
+    /// A response object a provider's own Responses API wrote, as the gateway's: this response's
+    /// id, the model the caller named, whether the gateway keeps it, and what it continues.
+    func adopt(_ upstream: JSONValue) -> JSONValue {
+        var object = upstream
+        object["id"] = .string(id)
+        object["model"] = .string(model)
+        object["store"] = .bool(stored)
+        object["previous_response_id"] = request.previousResponseID.map(JSONValue.string) ?? .null
+        if let metadata = request.echo["metadata"] { object["metadata"] = metadata }
+        return object
+    }
+
     /// The provider's usage in the Responses API's shape.
     static func usage(_ usage: TokenUsage) -> JSONValue {
         [

@@ -11,9 +11,9 @@ import ScutumCore
 /// `max_output_tokens`, `temperature`, `top_p`, `user`, `safety_identifier`, `prompt_cache_key`.
 /// Reasoning items in the history are kept but not sent (chat has no place for them).
 ///
-/// Refused with 400 rather than dropped: hosted tools only OpenAI runs (web search, file search,
-/// computer use, code interpreter, image generation, remote MCP), files and item references, stored
-/// prompts, `conversation` and `background`.
+/// What chat cannot carry (hosted tools only OpenAI runs, files, item references) is kept in
+/// `untranslatable`: such a request goes only to a provider with the Responses API, anything else
+/// answers 400. Refused outright: stored prompts, `conversation` and `background`.
 struct ResponsesRequest: Sendable {
     var model: String
     var stream: Bool
@@ -27,6 +27,21 @@ struct ResponsesRequest: Sendable {
     var echo: [String: JSONValue]
     /// The chat request's fields besides `model`, `messages` and the stream options.
     private var chatFields: [String: JSONValue]
+    /// What chat cannot carry (a hosted tool, a file...), the first of it: the request can then go
+    /// only to a provider with the Responses API.
+    var untranslatable: GatewayError?
+    /// The body as the caller sent it (for a provider with the Responses API).
+    var body: JSONValue
+
+    /// The body for a provider's own Responses API: the caller's, the whole conversation as its
+    /// `input` (earlier turns, then this one's), without `previous_response_id` (the gateway keeps
+    /// the conversation; the provider is asked to keep nothing).
+    func upstreamBody(context: [JSONValue]) -> JSONValue {
+        var upstream = body
+        upstream["input"] = .array(ResponseItems.upstream(context))
+        upstream["previous_response_id"] = nil
+        return upstream
+    }
 
     /// Tool types only OpenAI's own servers run.
     static let hostedTools: Set<String> = [
@@ -61,20 +76,35 @@ struct ResponsesRequest: Sendable {
             self.instructions = text
         }
         guard let input = fields["input"], !input.isNull else { throw .missingParameter("input") }
-        inputItems = try ResponseItems.normalize(input)
+        self.body = body
+        var untranslatable: GatewayError?
+        inputItems = try ResponseItems.normalize(input, untranslatable: &untranslatable)
 
         var chat: [String: JSONValue] = [:]
         var echo: [String: JSONValue] = ["tools": [], "tool_choice": "auto", "parallel_tool_calls": true,
             "text": ["format": ["type": "text"]], "truncation": "disabled", "metadata": [:]]
         if let tools = fields["tools"], !tools.isNull {
             guard let list = tools.arrayValue else { throw .invalidRequest("tools: must be a list.", param: "tools") }
-            chat["tools"] = .array(try list.enumerated().map { index, tool throws(GatewayError) in
-                try Self.chatTool(tool, at: "tools.\(index)")
-            })
+            var chatTools: [JSONValue] = []
+            for (index, tool) in list.enumerated() {
+                if let type = tool["type"]?.stringValue, Self.hostedTools.contains(type) {
+                    untranslatable = untranslatable ?? .invalidRequest("tools.\(index): '\(type)' is a hosted tool only "
+                        + "OpenAI runs; it cannot be carried over chat completions.", param: "tools.\(index).type",
+                        code: "unsupported_tool")
+                    continue
+                }
+                chatTools.append(try Self.chatTool(tool, at: "tools.\(index)"))
+            }
+            if !chatTools.isEmpty { chat["tools"] = .array(chatTools) }
             echo["tools"] = tools
         }
         if let choice = fields["tool_choice"], !choice.isNull {
-            chat["tool_choice"] = try Self.chatToolChoice(choice)
+            if let type = choice["type"]?.stringValue, Self.hostedTools.contains(type) {
+                untranslatable = untranslatable ?? .invalidRequest("tool_choice: '\(type)' is a hosted tool only OpenAI "
+                    + "runs.", param: "tool_choice", code: "unsupported_tool")
+            } else {
+                chat["tool_choice"] = try Self.chatToolChoice(choice)
+            }
             echo["tool_choice"] = choice
         }
         if let parallel = try Self.flag(fields["parallel_tool_calls"], "parallel_tool_calls") {
@@ -143,6 +173,7 @@ struct ResponsesRequest: Sendable {
         }
         chatFields = chat
         self.echo = echo
+        self.untranslatable = untranslatable
     }
 
     /// The chat request for `context`: every item the model is given (earlier turns, then this input).
@@ -150,6 +181,8 @@ struct ResponsesRequest: Sendable {
         var messages: [JSONValue] = []
         if let instructions { messages.append(["role": "system", "content": .string(instructions)]) }
         messages += try ResponseItems.chatMessages(context)
+        // Nothing chat can carry (the request can only pass through): a placeholder, for admission.
+        if messages.isEmpty { messages.append(["role": "user", "content": "(passed through)"]) }
         var chat = chatFields
         chat["model"] = .string(model)
         chat["messages"] = .array(messages)

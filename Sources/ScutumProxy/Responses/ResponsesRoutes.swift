@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ScutumCore
+import ScutumProviders
 import ScutumStore
 
 /// OpenAI's Responses API: `POST /v1/responses` (JSON or its semantic stream events),
@@ -67,6 +68,13 @@ struct ResponsesRoutes: Sendable {
             conversation = earlier.context + earlier.output
         }
         let context_ = conversation + responses.inputItems
+        let pipeline = completions.pipeline
+        // OpenAI and Azure deployments take the request untranslated, unless a guardrail profile
+        // applies to the caller (profiles scan and mask the chat form).
+        let passThrough = pipeline.guardrails?.profiles(for: context.principal).isEmpty ?? true
+        let refusal = responses.untranslatable
+        if let refusal, !passThrough { throw refusal }
+        let native = passThrough ? ResponsesNativeRequest(body: responses.upstreamBody(context: context_)) : nil
         let chat = try ChatCompletionRequest(json: try responses.chat(context: context_))
         let stored = responses.store && store != nil
         let object = ResponseObject(request: responses, stored: stored)
@@ -75,17 +83,55 @@ struct ResponsesRoutes: Sendable {
             started: started, byteCount: bytes.readableBytes, endpoint: FrontDoor.responses)
         if responses.stream {
             return try await completions.streamed(chat, caller: caller, includeUsage: true,
-                encoder: ResponsesStreamEncoder(response: object, keep: keep))
+                encoder: ResponsesStreamEncoder(response: object, keep: keep)) { adapter, target, chat throws(ProviderError) in
+                if let native, let openAI = adapter.openAIResponses(for: target) {
+                    return try await openAI.nativeResponseStream(native, on: target)
+                }
+                if let refusal { throw Self.notCarried(refusal, to: target) }
+                return try await adapter.streamChatCompletion(chat, on: target)
+            }
         }
-        let completed = try await completions.pipeline.complete(chat, caller: caller)
-        let answer = try JSONParser.parse(completed.result.body.readableBytesView)
-        let (output, finishReason) = ResponseObject.output(ofChat: answer)
-        let (status, incomplete) = ResponseObject.status(finishReason: finishReason)
-        let json = object.json(status: status, output: output, usage: completed.result.usage, incomplete: incomplete)
+        let dispatched = try await pipeline.dispatch(chat, stream: false, caller: caller) {
+            adapter, target, chat throws(ProviderError) -> Answer in
+            if let native, let openAI = adapter.openAIResponses(for: target) {
+                return .native(try await openAI.nativeResponse(native, on: target))
+            }
+            if let refusal { throw Self.notCarried(refusal, to: target) }
+            return .chat(try await adapter.chatCompletion(chat, on: target))
+        }
+        let json: JSONValue
+        let headers: HTTPFields
+        switch dispatched.result {
+        case .native(let result):
+            dispatched.ledger.finish(status: 200, target: dispatched.target, usage: result.usage)
+            json = object.adopt(result.response)
+            headers = dispatched.ledger.overheadHeader()
+        case .chat(let result):
+            let completed = try pipeline.settled(.init(result: result, target: dispatched.target,
+                ledger: dispatched.ledger, profiles: dispatched.profiles))
+            let answer = try JSONParser.parse(completed.result.body.readableBytesView)
+            let (output, finishReason) = ResponseObject.output(ofChat: answer)
+            let (status, incomplete) = ResponseObject.status(finishReason: finishReason)
+            json = object.json(status: status, output: output, usage: completed.result.usage, incomplete: incomplete)
+            headers = completed.headers
+        }
         if let keep { await keep(json) }
-        var headers = completed.headers
-        headers[.contentType] = "application/json"
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: json.jsonBytes))
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: json.jsonBytes))
+    }
+
+    /// A provider's answer: its own response object (passed through) or a chat completion.
+    enum Answer: Sendable {
+        case native(ResponsesNativeResult)
+        case chat(ChatCompletionResult)
+    }
+
+    /// What translation cannot carry, for a deployment without the Responses API (a 400; no fallback).
+    static func notCarried(_ refusal: GatewayError, to target: RoutableDeployment) -> ProviderError {
+        ProviderError(.invalidRequest(param: refusal.param),
+            "\(refusal.message) (\(target.deployment.name) has no Responses API of its own, so the request is translated for it)",
+            code: refusal.code)
     }
 
     /// Stores a finished response (a failure to store is logged: the caller already has the answer

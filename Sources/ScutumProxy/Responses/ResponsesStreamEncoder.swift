@@ -22,6 +22,8 @@ struct ResponsesStreamEncoder: StreamEncoder {
     private var finishReason: String?
     private var usage: TokenUsage?
     private var final: JSONValue?
+    /// The stream is the provider's own (its Responses API, passed through).
+    private var native = false
 
     private enum Open {
         case message(id: String, text: String)
@@ -76,7 +78,34 @@ struct ResponsesStreamEncoder: StreamEncoder {
         if let reason = choice["finish_reason"]?.stringValue { finishReason = reason }
     }
 
+    /// The provider's own events (its Responses API): passed on, the response object in them made
+    /// ours (id, the caller's model, store, previous_response_id); the final one kept.
+    mutating func appendNative(_ event: ByteBuffer, to out: inout ByteBuffer) {
+        native = true
+        let lines = event.readableBytesView.split(separator: UInt8(ascii: "\n"))
+        guard let data = lines.first(where: { $0.starts(with: "data: ".utf8) }),
+            var json = JSONValue.parse(ByteBuffer(bytes: data.dropFirst(6))),
+            let upstream = json["response"], upstream.objectValue != nil
+        else {
+            out.writeImmutableBuffer(event)
+            return
+        }
+        let ours = response.adopt(upstream)
+        json["response"] = ours
+        let type = json["type"]?.stringValue ?? ""
+        if ["response.completed", "response.incomplete"].contains(type) { final = ours }
+        out.writeStaticString("event: ")
+        out.writeString(type)
+        out.writeStaticString("\ndata: ")
+        out.writeJSON(json)
+        out.writeStaticString("\n\n")
+    }
+
     mutating func completing() async {
+        if native {
+            if let final, let keep { await keep(final) }
+            return
+        }
         var scratch = ByteBuffer()
         close(&scratch)
         pending.writeImmutableBuffer(scratch)
@@ -87,6 +116,7 @@ struct ResponsesStreamEncoder: StreamEncoder {
     }
 
     mutating func appendEnd(to out: inout ByteBuffer) {
+        guard !native else { return }
         start(&out)
         out.writeImmutableBuffer(pending)
         pending.clear()
