@@ -17,14 +17,23 @@ enum AnthropicMessages {
     }
 
     /// Parses, validates and answers a Messages request; `pathModel` is Vertex AI's model (the
-    /// body then names no model and carries `anthropic_version`).
-    static func serve(_ bytes: [UInt8], knobs: MockKnobs, pathModel: String?) async throws -> Response {
-        let vertex = pathModel != nil
-        guard let body = JSONText.object(bytes) else {
-            return ProviderErrors.anthropic(status: 400, message: "There was an error parsing the body of your request. Please ensure it is valid JSON.", vertex: vertex)
+    /// body then names no model and carries `anthropic_version`), or with `bedrock` Bedrock's
+    /// InvokeModel's (`anthropic_version: bedrock-2023-05-31`; errors in Bedrock's form; streams in
+    /// AWS event-stream frames).
+    /// `bedrockStream`: Bedrock's `invoke-with-response-stream` (its body has no `stream`).
+    static func serve(_ bytes: [UInt8], knobs: MockKnobs, pathModel: String?, bedrock: Bool = false,
+        bedrockStream: Bool = false) async throws -> Response
+    {
+        let vertex = pathModel != nil && !bedrock
+        func refuse(_ message: String) -> Response {
+            bedrock ? ProviderErrors.bedrock(status: 400, type: "ValidationException", message: message)
+                : ProviderErrors.anthropic(status: 400, message: message, vertex: vertex)
         }
-        if let problem = validate(body, vertex: vertex) {
-            return ProviderErrors.anthropic(status: 400, message: problem, vertex: vertex)
+        guard let body = JSONText.object(bytes) else {
+            return refuse("There was an error parsing the body of your request. Please ensure it is valid JSON.")
+        }
+        if let problem = validate(body, version: bedrock ? "bedrock-2023-05-31" : vertex ? "vertex-2023-10-16" : nil) {
+            return refuse(problem)
         }
         let turn = turn(body)
         let directives = MockDirectives(knobs: knobs, text: turn.allText)
@@ -45,16 +54,22 @@ enum AnthropicMessages {
         if String(decoding: bytes, as: UTF8.self).contains("\"cache_control\"") {
             reply.cacheWrite = max(0, answer.uncachedPromptTokens - 4)
         }
+        if bedrock {
+            if body["stream"] != nil { return refuse("stream: Extra inputs are not permitted") }
+            if bedrockStream { return AnthropicStream.response(reply, stream: MockStream(directives), bedrock: true) }
+            return MockResponses.json(reply.messageJSON(), headers: reply.headers)
+        }
         if body["stream"] as? Bool == true { return AnthropicStream.response(reply, stream: MockStream(directives)) }
         return MockResponses.json(reply.messageJSON(), headers: reply.headers)
     }
 
     /// The first rule of the real API that `body` breaks, as Anthropic words it.
-    static func validate(_ body: [String: Any], vertex: Bool) -> String? {
-        if vertex {
+    /// `version`: the `anthropic_version` the body must carry (Vertex AI, Bedrock), naming no model.
+    static func validate(_ body: [String: Any], version expected: String?) -> String? {
+        if let expected {
             if body["model"] != nil { return "model: Extra inputs are not permitted" }
             guard let version = body["anthropic_version"] as? String else { return "anthropic_version: Field required" }
-            guard version == "vertex-2023-10-16" else { return "anthropic_version: Input should be 'vertex-2023-10-16'" }
+            guard version == expected else { return "anthropic_version: Input should be '\(expected)'" }
         } else if !(body["model"] is String) {
             return "model: Field required"
         }

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Foundation
 import NIOCore
 
 /// Anthropic's streamed Messages answer: named SSE events `message_start`, `content_block_start`,
@@ -10,9 +11,19 @@ enum AnthropicStream {
         ByteBuffer(string: "event: \(name)\ndata: \(json)\n\n")
     }
 
-    static func response(_ reply: AnthropicMessages.Reply, stream: MockStream) -> Response {
-        var headers = MockResponses.eventStreamHeaders
+    /// Bedrock's InvokeModelWithResponseStream framing of the same events: each an event-stream
+    /// `chunk` whose `bytes` are the event's JSON in base64.
+    static func bedrockChunk(_ json: String, corrupt: Bool = false) -> ByteBuffer {
+        let encoded = Data(json.utf8).base64EncodedString()
+        return ByteBuffer(bytes: EventStreamWriter.event("chunk", json: #"{"bytes":"\#(encoded)"}"#, corruptMessageCRC: corrupt))
+    }
+
+    static func response(_ reply: AnthropicMessages.Reply, stream: MockStream, bedrock: Bool = false) -> Response {
+        var headers: HTTPFields = bedrock ? [.contentType: "application/vnd.amazon.eventstream"] : MockResponses.eventStreamHeaders
         headers.append(contentsOf: reply.headers)
+        @Sendable func event(_ name: String, _ json: String) -> ByteBuffer {
+            bedrock ? bedrockChunk(json) : Self.event(name, json)
+        }
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             try await stream.start()
             try await writer.write(event("message_start", #"{"type":"message_start","message":\#(reply.messageJSON(streaming: true))}"#))
@@ -39,8 +50,10 @@ enum AnthropicStream {
                 try await writer.write(event("ping", #"{"type":"ping"}"#))
                 let chunks = deltas.map { event("content_block_delta", #"{"type":"content_block_delta","index":\#(index),"delta":\#($0)}"#) }
                 let completed = try await stream.write(chunks, to: &writer,
-                    malformed: ByteBuffer(string: "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",oops\n\n"),
-                    error: event("error", #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#))
+                    malformed: bedrock ? bedrockChunk("{}", corrupt: true)
+                        : ByteBuffer(string: "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",oops\n\n"),
+                    error: bedrock ? ByteBuffer(bytes: EventStreamWriter.exception("throttlingException", message: "Too many requests"))
+                        : event("error", #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#))
                 guard completed else { return }
                 try await writer.write(event("content_block_stop", #"{"type":"content_block_stop","index":\#(index)}"#))
             } else {

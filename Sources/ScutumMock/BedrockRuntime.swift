@@ -2,7 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// AWS Bedrock's runtime routes (`POST /model/{modelId}/converse|converse-stream|invoke`), behind
+/// AWS Bedrock's runtime routes (`POST /model/{modelId}/converse|converse-stream|invoke|
+/// invoke-with-response-stream`; InvokeModel for Claude takes Anthropic's Messages body), behind
 /// a SigV4-shaped `Authorization` header. The signature itself is not verified (the mock has no
 /// secret key); its form, the credential scope and the clock skew are.
 enum BedrockRuntime {
@@ -24,7 +25,21 @@ enum BedrockRuntime {
         router.post("/model/{modelId}/invoke") { request, context in
             let bytes = try await MockUpstream.record(request, log: log)
             if let failure = authenticate(request.headers) { return failure }
-            return try await BedrockEmbeddings.invoke(bytes, modelID: MockUpstream.pathParameter(context, "modelId"), knobs: knobs)
+            let modelID = MockUpstream.pathParameter(context, "modelId")
+            if modelID.contains("anthropic.claude") {
+                return try await AnthropicMessages.serve(bytes, knobs: knobs, pathModel: modelID, bedrock: true)
+            }
+            return try await BedrockEmbeddings.invoke(bytes, modelID: modelID, knobs: knobs)
+        }
+        router.post("/model/{modelId}/invoke-with-response-stream") { request, context in
+            let bytes = try await MockUpstream.record(request, log: log)
+            if let failure = authenticate(request.headers) { return failure }
+            let modelID = MockUpstream.pathParameter(context, "modelId")
+            guard modelID.contains("anthropic.claude") else {
+                return ProviderErrors.bedrock(status: 400, type: "ValidationException",
+                    message: "The model \(modelID) does not support streaming through InvokeModelWithResponseStream here.")
+            }
+            return try await AnthropicMessages.serve(bytes, knobs: knobs, pathModel: modelID, bedrock: true, bedrockStream: true)
         }
     }
 

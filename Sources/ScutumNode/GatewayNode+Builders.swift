@@ -89,10 +89,6 @@ extension GatewayNode {
                 await runner.run(fence: fence)
             },
         ]
-        let responses = ResponseStore(client: postgres, logger: logger)
-        services.append(LeaderOnlyService(name: "responses retention", election: election, logger: logger) { _ in
-            await ResponseRetention(store: responses, logger: logger).run()
-        })
         if let path = configuration.gatewayConfigPath {
             let sync = MCPSync(postgres: postgres, path: path, port: configuration.agentGatewayPort,
                 secrets: configuration.secrets, wakeUps: mcpWakeUps, logger: logger)

@@ -190,6 +190,7 @@ public struct GatewayNode: Sendable {
         services.append(preparedProxy)
         services.append(election)
         services.append(heartbeat)
+        services.append(ResponseRetention(store: ResponseStore(client: postgres, logger: logger), logger: logger))
         services += Self.leaderOnlyServices(election: election, postgres: postgres, keys: keyStore,
             completions: completions, configuration: configuration, workflowWakeUps: workflowWakeUps,
             mcpWakeUps: mcpWakeUps, logger: logger)

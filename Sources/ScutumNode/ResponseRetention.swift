@@ -1,33 +1,37 @@
 import Logging
 import ScutumCore
 import ScutumStore
+import ServiceLifecycle
 
-/// The leader's sweep of expired Responses API responses: every `interval`, deletes what expired,
-/// in rounds of at most `batch` rows (reads already treat an expired response as gone). Ends when
-/// its task is cancelled (leadership lost, shutdown).
-struct ResponseRetention: Sendable {
+/// The sweep of expired Responses API responses, on every node: every `interval` (and once at
+/// start), deletes what expired, in rounds of at most `batch` rows that skip rows another node is
+/// deleting (reads already treat an expired response as gone). Ends at graceful shutdown.
+struct ResponseRetention: Service {
     let store: ResponseStore
     var interval: Duration = .seconds(600)
     var batch = 10_000
     let logger: Logger
 
     func run() async {
-        while !Task.isCancelled {
-            do {
-                var deleted = 0
-                var round = 0
-                repeat {
-                    // Bounded: a query stuck on an unreachable database must not hold up a change of
-                    // leader (which waits for this task to end).
-                    let (store, batch) = (self.store, self.batch)
-                    round = try await withDeadline(.seconds(30)) { try await store.deleteExpired(limit: batch) }
-                    deleted += round
-                } while round == batch && !Task.isCancelled
-                if deleted > 0 { logger.info("expired responses deleted", metadata: ["count": "\(deleted)"]) }
-            } catch {
-                logger.warning("expired responses could not be deleted", metadata: ["error": "\(String(reflecting: error))"])
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await sweep()
+                try? await Task.sleep(for: interval)
             }
-            try? await Task.sleep(for: interval)
         }
+    }
+
+    func sweep() async {
+        do {
+            var deleted = 0
+            var round = 0
+            repeat {
+                round = try await store.deleteExpired(limit: batch)
+                deleted += round
+            } while round == batch && !Task.isCancelled
+            if deleted > 0 { logger.info("expired responses deleted", metadata: ["count": "\(deleted)"]) }
+        } catch where !Task.isCancelled {
+            logger.warning("expired responses could not be deleted", metadata: ["error": "\(String(reflecting: error))"])
+        } catch {}
     }
 }

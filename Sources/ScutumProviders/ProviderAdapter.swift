@@ -19,9 +19,9 @@ public protocol ProviderAdapter: Sendable {
     func embeddings(_ request: EmbeddingRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> EmbeddingResult
 
-    /// The adapter that speaks Anthropic's Messages API natively to `target`, when it does (Claude,
-    /// direct or on Vertex AI): `/v1/messages` then passes requests through untranslated.
-    func anthropicMessages(for target: RoutableDeployment) -> AnthropicAdapter?
+    /// What speaks Anthropic's Messages API natively to `target`, when something does (Claude,
+    /// direct, on Vertex AI or on Bedrock): `/v1/messages` then passes requests through untranslated.
+    func anthropicMessages(for target: RoutableDeployment) -> (any AnthropicNativeMessages)?
 
     /// The adapter that speaks OpenAI's Responses API natively to `target`, when it does (OpenAI,
     /// Azure OpenAI): `/v1/responses` then passes requests through untranslated.
@@ -29,7 +29,7 @@ public protocol ProviderAdapter: Sendable {
 }
 
 extension ProviderAdapter {
-    public func anthropicMessages(for target: RoutableDeployment) -> AnthropicAdapter? { nil }
+    public func anthropicMessages(for target: RoutableDeployment) -> (any AnthropicNativeMessages)? { nil }
     public func openAIResponses(for target: RoutableDeployment) -> OpenAICompatibleAdapter? { nil }
 }
 

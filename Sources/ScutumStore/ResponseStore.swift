@@ -87,13 +87,13 @@ public struct ResponseStore: Sendable {
         return deleted
     }
 
-    /// Deletes up to `limit` expired responses; returns how many.
+    /// Deletes up to `limit` expired responses (skipping rows another node is deleting); returns how many.
     @discardableResult
     public func deleteExpired(limit: Int = 10_000) async throws -> Int {
         let rows = try await client.query(
             """
-            DELETE FROM responses WHERE id IN
-                (SELECT id FROM responses WHERE expires_at <= now() ORDER BY expires_at LIMIT \(limit))
+            DELETE FROM responses WHERE id IN (SELECT id FROM responses WHERE expires_at <= now()
+                ORDER BY expires_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING 1
             """, logger: logger)
         var count = 0

@@ -112,6 +112,36 @@ struct MessagesNativeTests {
         }
     }
 
+    @Test("Bedrock's Claude: InvokeModel with anthropic_version bedrock-2023-05-31, betas in the body, no model or stream; the stream's event-stream chunks come back as Anthropic's own events")
+    func bedrock() async throws {
+        try await Gateway.with { gateway in
+            let body = Self.rich.replacingOccurrences(of: "claude-test", with: "bedrock-claude")
+            let result = try await gateway.request("/v1/messages", body: body,
+                headers: [("anthropic-beta", "interleaved-thinking-2025-05-14, prompt-caching-2024-07-31")])
+            #expect(result.status == 200, "\(result.body)")
+            let sent = try #require(gateway.mockLog.last)
+            #expect(sent.uri.hasSuffix("/invoke"), "\(sent.uri)")
+            let received = try Self.jsonObject(sent.bodyString())
+            #expect(received["model"] == nil && received["stream"] == nil && received["thinking"] != nil)
+            #expect(received["anthropic_version"] as? String == "bedrock-2023-05-31")
+            #expect(received["anthropic_beta"] as? [String] == ["interleaved-thinking-2025-05-14", "prompt-caching-2024-07-31"])
+            let message = try result.json
+            #expect(message["model"] as? String == "bedrock-claude")
+            #expect((message["content"] as? [[String: Any]])?.map { $0["type"] as? String } == ["thinking", "text"])
+
+            let streamed = try await gateway.request("/v1/messages",
+                body: body.replacingOccurrences(of: #""max_tokens":2048,"#, with: #""max_tokens":2048,"stream":true,"#))
+            #expect(streamed.status == 200, "\(streamed.body)")
+            #expect(try #require(gateway.mockLog.last).uri.hasSuffix("/invoke-with-response-stream"))
+            let events = try MessagesTests.events(streamed.body)
+            #expect(events.first?.0 == "message_start" && events.last?.0 == "message_stop", "\(events.map(\.0))")
+            #expect((events.first?.1["message"] as? [String: Any])?["model"] as? String == "bedrock-claude")
+            #expect(events.contains { ($0.1["delta"] as? [String: Any])?["type"] as? String == "thinking_delta" })
+            let text = events.compactMap { ($0.1["delta"] as? [String: Any])?["text"] as? String }.joined()
+            #expect(text == ((message["content"] as? [[String: Any]])?.last?["text"] as? String))
+        }
+    }
+
     @Test("a key with a guardrail profile is translated (its profiles read the chat form): the card number is masked before Claude sees it")
     func guardedKeysAreTranslated() async throws {
         try await Gateway.with { gateway in

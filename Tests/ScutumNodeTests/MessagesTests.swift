@@ -168,6 +168,34 @@ struct MessagesTests {
         }
     }
 
+    @Test("a fallback serves the message when the primary fails; a spent budget is a 400 in Anthropic's shape before any provider call; then served")
+    func fallbackAndBudget() async throws {
+        try await Gateway.with { gateway in
+            let served = try await gateway.request("/v1/messages",
+                body: Self.body(model: "primary-test", "[mock:status=503] [mock:fail_model=primary-upstream] hi"))
+            #expect(served.status == 200, "\(served.body)")
+            #expect(try served.json["model"] as? String == "primary-test")
+            #expect(gateway.mockLog.last?.bodyString().contains("gpt-upstream-2") == true)
+
+            let (key, record) = try await gateway.keys.create(alias: "budgeted")
+            _ = try await BudgetStore(client: gateway.node.postgres, logger: TestEnvironment.logger)
+                .upsert(.key(record.keyID), maxBudget: 0.00002, softBudget: nil, duration: BudgetDuration(parsing: "30d"))
+            var refused: HTTPResult?
+            for _ in 0..<40 {
+                let result = try await gateway.request("/v1/messages", key: key, body: Self.body("Write a short poem."))
+                if result.status != 200 { refused = result; break }
+                await gateway.node.spend.flush()
+            }
+            let error = try #require(try refused?.json["error"] as? [String: Any])
+            #expect(refused?.status == 400 && error["type"] as? String == "invalid_request_error")
+            #expect((error["message"] as? String)?.contains("Budget exceeded") == true, "\(error)")
+            gateway.mockLog.clear()
+            #expect(try await gateway.request("/v1/messages", key: key, body: Self.body("hi", stream: true)).status == 400)
+            #expect(gateway.mockLog.entries.isEmpty, "the provider was called despite the budget")
+            #expect(try await gateway.request("/v1/messages", body: Self.body("hi")).status == 200)
+        }
+    }
+
     @Test("count_tokens: an estimate for the system prompt, messages and tools, nothing charged")
     func countTokens() async throws {
         try await Gateway.with { gateway in

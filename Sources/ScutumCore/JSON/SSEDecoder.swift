@@ -11,6 +11,11 @@ public struct SSEDecoder: Sendable {
         /// The `event:` field, if any.
         public var name: String?
         public var data: ByteBuffer
+
+        public init(name: String?, data: ByteBuffer) {
+            self.name = name
+            self.data = data
+        }
     }
 
     private var pending = ByteBuffer()

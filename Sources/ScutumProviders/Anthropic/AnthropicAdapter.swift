@@ -25,7 +25,7 @@ public struct AnthropicAdapter: ProviderAdapter {
         self.dialect = dialect
     }
 
-    public func anthropicMessages(for target: RoutableDeployment) -> AnthropicAdapter? { self }
+    public func anthropicMessages(for target: RoutableDeployment) -> (any AnthropicNativeMessages)? { self }
 
     public func chatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionResult

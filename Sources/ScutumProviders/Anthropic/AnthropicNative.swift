@@ -22,25 +22,44 @@ public struct AnthropicNativeRequest: Sendable {
     }
 }
 
+/// Something that sends Anthropic Messages API requests untranslated to a Claude deployment:
+/// Anthropic itself and Vertex AI (`AnthropicAdapter`), Bedrock (`BedrockAdapter`, InvokeModel).
+public protocol AnthropicNativeMessages: Sendable {
+    /// A whole message, `model` in it the catalog name.
+    func nativeMessage(_ request: AnthropicNativeRequest, on target: RoutableDeployment)
+        async throws(ProviderError) -> AnthropicNativeMessage
+    /// Anthropic's stream events, each a native chunk (`message_start` naming the catalog model),
+    /// the usage on `message_stop`'s.
+    func nativeStream(_ request: AnthropicNativeRequest, on target: RoutableDeployment)
+        async throws(ProviderError) -> ChatCompletionStream
+}
+
 /// A non-streaming native answer: the message JSON and its usage.
 public struct AnthropicNativeMessage: Sendable {
     public var body: ByteBuffer
     public var usage: TokenUsage?
 }
 
-extension AnthropicAdapter {
+extension AnthropicNativeMessage {
+    /// A message object read from a provider, named for the catalog model.
+    init(message: JSONValue, model: String) throws(ProviderError) {
+        guard message["type"]?.stringValue == "message" else {
+            throw ProviderError(.malformed, "the provider's answer is not a message")
+        }
+        var message = message
+        message["model"] = .string(model)
+        self.init(body: message.jsonBytes, usage: AnthropicResponse.usage(message["usage"]))
+    }
+}
+
+extension AnthropicAdapter: AnthropicNativeMessages {
     /// Sends `request` to the deployment's Messages API as it is.
     public func nativeMessage(_ request: AnthropicNativeRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> AnthropicNativeMessage
     {
         let (url, headers, body) = try await prepareNative(request, stream: false, target)
         let response = try await http.postJSON(url: url, headers: headers, body: body.jsonBytes)
-        var message = try await http.collectJSON(response)
-        guard message["type"]?.stringValue == "message" else {
-            throw ProviderError(.malformed, "the provider's answer is not a message")
-        }
-        message["model"] = .string(target.deployment.name)
-        return AnthropicNativeMessage(body: message.jsonBytes, usage: AnthropicResponse.usage(message["usage"]))
+        return try AnthropicNativeMessage(message: try await http.collectJSON(response), model: target.deployment.name)
     }
 
     /// Streams `request` from the deployment's Messages API: each event whole, as a native chunk

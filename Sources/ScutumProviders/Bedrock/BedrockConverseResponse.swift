@@ -81,17 +81,7 @@ struct BedrockStreamTranslator: StreamTranslator {
 
     mutating func translate(_ message: AWSEventStreamMessage) throws(ProviderError) -> [ChatCompletionChunk] {
         let payload = JSONValue.parse(ByteBuffer(bytes: message.payload)) ?? .null
-        switch message.messageType ?? "event" {
-        case "event": break
-        case "exception":
-            let name = message.exceptionType ?? "internalServerException"
-            let text = payload["message"]?.stringValue ?? "the provider reported an error"
-            throw ProviderError(.status(BedrockConverseResponse.status(forException: name)), "\(name): \(text)")
-        default:
-            let code = message.headerString(":error-code") ?? "error"
-            let text = message.headerString(":error-message") ?? "the provider reported an error"
-            throw ProviderError(.status(500), "\(code): \(text)")
-        }
+        if let failure = message.failure(payload) { throw failure }
         guard payload.objectValue != nil else {
             throw ProviderError(.malformed, "an event in the stream is not a JSON object")
         }
@@ -144,5 +134,23 @@ struct BedrockStreamTranslator: StreamTranslator {
             throw ProviderError(.connection, "the provider ended the stream before messageStop")
         }
         return []
+    }
+}
+
+extension AWSEventStreamMessage {
+    /// The provider error an `exception` or `error` message stands for; nil for an event.
+    func failure(_ payload: JSONValue) -> ProviderError? {
+        switch messageType ?? "event" {
+        case "event":
+            return nil
+        case "exception":
+            let name = exceptionType ?? "internalServerException"
+            let text = payload["message"]?.stringValue ?? "the provider reported an error"
+            return ProviderError(.status(BedrockConverseResponse.status(forException: name)), "\(name): \(text)")
+        default:
+            let code = headerString(":error-code") ?? "error"
+            let text = headerString(":error-message") ?? "the provider reported an error"
+            return ProviderError(.status(500), "\(code): \(text)")
+        }
     }
 }

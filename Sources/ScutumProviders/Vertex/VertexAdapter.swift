@@ -15,7 +15,7 @@ public struct VertexAdapter: ProviderAdapter {
         target.deployment.upstreamModel.hasPrefix("claude") ? anthropic : gemini
     }
 
-    public func anthropicMessages(for target: RoutableDeployment) -> AnthropicAdapter? {
+    public func anthropicMessages(for target: RoutableDeployment) -> (any AnthropicNativeMessages)? {
         target.deployment.upstreamModel.hasPrefix("claude") ? anthropic : nil
     }
 
