@@ -1,0 +1,46 @@
+import Foundation
+import NIOCore
+import ScutumCore
+import Testing
+
+@testable import ScutumProviders
+
+/// Anthropic's published streaming sample passed through natively (`/v1/messages` to Claude): every
+/// event but `message_start` leaves byte for byte as it came, however the bytes are split; the usage
+/// is gathered for billing; Bedrock's event-stream chunks unwrap to the same events.
+@Suite("Native pass-through of Anthropic's published stream")
+struct NativeEventsFixtureTests {
+    static func frames(_ text: String) -> [String] {
+        text.components(separatedBy: "\n\n").filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+    }
+
+    @Test("events pass through unchanged but message_start's model; usage from message_start and message_delta", arguments: [1, 9, 4096])
+    func anthropic(step: Int) throws {
+        let bytes = try TranslatorFixtureTests.fixture("anthropic-stream-text.sse")
+        let chunks = try TranslatorFixtureTests.run(bytes, step: step, framing: SSEFraming(),
+            translator: AnthropicNativeEvents(model: "claude-test"))
+        #expect(chunks.allSatisfy { $0.native })
+        let out = chunks.map { String(buffer: $0.json) }.joined()
+        let (ours, theirs) = (Self.frames(out), Self.frames(String(decoding: bytes, as: UTF8.self)))
+        #expect(ours.count == theirs.count)
+        #expect(Array(ours.dropFirst()).map { $0.replacingOccurrences(of: "\r", with: "") }
+            == Array(theirs.dropFirst()).map { $0.replacingOccurrences(of: "\r", with: "") })
+        let start = try #require(JSONValue.parse(ByteBuffer(string: String(ours[0].split(separator: "\n")[1].dropFirst(6)))))
+        #expect(start["message"]?["model"] == "claude-test" && start["message"]?["id"]?.stringValue?.hasPrefix("msg_") == true)
+        #expect(chunks.last?.usage == TokenUsage(promptTokens: 25, completionTokens: 15))
+        #expect(chunks.dropLast().allSatisfy { $0.usage == nil })
+    }
+
+    @Test("a stream that ends before message_stop is a connection error; an error event a provider error")
+    func failures() throws {
+        let bytes = try TranslatorFixtureTests.fixture("anthropic-stream-text.sse")
+        let cut = Array(String(decoding: bytes, as: UTF8.self).components(separatedBy: "event: message_stop")[0].utf8)
+        #expect(throws: ProviderError.self) {
+            _ = try TranslatorFixtureTests.run(cut, step: 64, framing: SSEFraming(), translator: AnthropicNativeEvents(model: "m"))
+        }
+        let overloaded = Array("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n".utf8)
+        #expect(throws: ProviderError.self) {
+            _ = try TranslatorFixtureTests.run(overloaded, step: 64, framing: SSEFraming(), translator: AnthropicNativeEvents(model: "m"))
+        }
+    }
+}
