@@ -14,6 +14,17 @@ enum AnthropicMessages {
             }
             return try await serve(bytes, knobs: knobs, pathModel: nil)
         }
+        router.post("/v1/messages/count_tokens") { request, _ in
+            let bytes = try await MockUpstream.record(request, log: log)
+            guard let key = request.headers[HTTPField.Name("x-api-key")!], !key.isEmpty else {
+                return ProviderErrors.anthropic(status: 401, message: "x-api-key header is required")
+            }
+            guard let body = JSONText.object(bytes), body["model"] is String, body["messages"] is [Any] else {
+                return ProviderErrors.anthropic(status: 400, message: "model and messages: Field required")
+            }
+            if body["max_tokens"] != nil { return ProviderErrors.anthropic(status: 400, message: "max_tokens: Extra inputs are not permitted") }
+            return MockResponses.json(#"{"input_tokens":\#(turn(body).promptTokens)}"#)
+        }
     }
 
     /// Parses, validates and answers a Messages request; `pathModel` is Vertex AI's model (the

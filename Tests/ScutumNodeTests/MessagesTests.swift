@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import ScutumCore
 import ScutumStore
 import ScutumTestSupport
@@ -196,7 +197,7 @@ struct MessagesTests {
         }
     }
 
-    @Test("count_tokens: an estimate for the system prompt, messages and tools, nothing charged")
+    @Test("count_tokens: Claude's own count for a model Anthropic serves, the gateway's estimate for others; nothing charged")
     func countTokens() async throws {
         try await Gateway.with { gateway in
             let small = try await gateway.request("/v1/messages/count_tokens",
@@ -207,7 +208,21 @@ struct MessagesTests {
             let large = try await gateway.request("/v1/messages/count_tokens",
                 body: #"{"model":"claude-test","system":"You help.","messages":[{"role":"user","content":"\#(long)"}]}"#)
             let many = try #require(try large.json["input_tokens"] as? Int)
-            #expect(few > 0 && many > few + 400)
+            #expect(few > 0 && many > few + 350)
+            // Claude served by Anthropic directly: Anthropic's own count (its count_tokens, without max_tokens).
+            let sent = try #require(gateway.mockLog.last)
+            #expect(sent.uri.hasSuffix("/v1/messages/count_tokens") && !sent.bodyString().contains("max_tokens"))
+            let direct = try await Gateway.send(.POST, gateway.mockURL + "/v1/messages/count_tokens", key: nil,
+                body: #"{"model":"claude-sonnet-4-5","system":"You help.","messages":[{"role":"user","content":"\#(long)"}]}"#,
+                headers: [("x-api-key", "k"), ("anthropic-version", "2023-06-01")])
+            #expect(try direct.json["input_tokens"] as? Int == many)
+            // Another model: the gateway's estimate, no provider called.
+            gateway.mockLog.clear()
+            let estimated = try await gateway.request("/v1/messages/count_tokens",
+                body: #"{"model":"gpt-test","messages":[{"role":"user","content":"\#(long)"}]}"#)
+            let estimate = try estimated.json["input_tokens"] as? Int ?? 0
+            #expect(estimated.status == 200 && estimate >= 400)
+            #expect(gateway.mockLog.entries.isEmpty)
         }
     }
 }

@@ -32,6 +32,10 @@ public protocol AnthropicNativeMessages: Sendable {
     /// the usage on `message_stop`'s.
     func nativeStream(_ request: AnthropicNativeRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionStream
+    /// The provider's own count of the request's input tokens, where it has a count endpoint;
+    /// nil where it has none here.
+    func nativeInputTokens(_ request: AnthropicNativeRequest, on target: RoutableDeployment)
+        async throws(ProviderError) -> Int?
 }
 
 /// A non-streaming native answer: the message JSON and its usage.
@@ -72,6 +76,23 @@ extension AnthropicAdapter: AnthropicNativeMessages {
         try UpstreamHTTP.expectContentType(response, "text/event-stream")
         return ChatCompletionStream(TranslatedStreamSource(body: response.body, framing: SSEFraming(),
             translator: AnthropicNativeEvents(model: target.deployment.name)))
+    }
+
+    /// `POST /v1/messages/count_tokens` (Anthropic direct; nil on Vertex AI).
+    public func nativeInputTokens(_ request: AnthropicNativeRequest, on target: RoutableDeployment)
+        async throws(ProviderError) -> Int?
+    {
+        guard case .direct = dialect else { return nil }
+        var (url, headers, body) = try await prepareNative(request, stream: false, target)
+        url += "/count_tokens"
+        for field in ["max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata"] {
+            body[field] = nil
+        }
+        let response = try await http.postJSON(url: url, headers: headers, body: body.jsonBytes)
+        guard let count = try await http.collectJSON(response)["input_tokens"]?.intValue else {
+            throw ProviderError(.malformed, "the provider's count has no input_tokens")
+        }
+        return Int(count)
     }
 
     func prepareNative(_ request: AnthropicNativeRequest, stream: Bool, _ target: RoutableDeployment)

@@ -30,6 +30,13 @@ extension BedrockAdapter: AnthropicNativeMessages {
             translator: BedrockAnthropicEvents(events: AnthropicNativeEvents(model: target.deployment.name))))
     }
 
+    /// Bedrock's own CountTokens is not called here: the gateway's estimate answers.
+    public func nativeInputTokens(_ request: AnthropicNativeRequest, on target: RoutableDeployment)
+        async throws(ProviderError) -> Int?
+    {
+        nil
+    }
+
     static func invokeBody(_ request: AnthropicNativeRequest) -> JSONValue {
         var body = request.body
         body["model"] = nil

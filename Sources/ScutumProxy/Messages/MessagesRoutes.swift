@@ -89,6 +89,24 @@ struct MessagesRoutes: Sendable {
         }
     }
 
+    /// Claude's own count of the request's input tokens, from the first target that has a count
+    /// endpoint (Anthropic direct), when no guardrail profile applies to the caller (the request
+    /// would leave unscanned); nil when none can count or the count fails (the estimate answers).
+    static func providerCount(_ body: JSONValue, request: Request, targets: [RoutableDeployment],
+        pipeline: CompletionPipeline, principal: Principal?) async -> Int?
+    {
+        guard pipeline.guardrails?.profiles(for: principal).isEmpty ?? true else { return nil }
+        let native = AnthropicNativeRequest(body: body, stream: false, version: request.headers[versionHeader],
+            beta: request.headers[betaHeader])
+        for target in targets {
+            guard let claude = pipeline.dispatcher.providers.adapter(for: target.deployment.provider)?
+                .anthropicMessages(for: target)
+            else { continue }
+            if let count = try? await claude.nativeInputTokens(native, on: target) { return count }
+        }
+        return nil
+    }
+
     /// A provider's answer to a message: Anthropic's own (passed through) or a chat completion.
     enum Answer: Sendable {
         case native(AnthropicNativeMessage)
@@ -105,8 +123,9 @@ struct MessagesRoutes: Sendable {
             code: refusal.code)
     }
 
-    /// `{"input_tokens": n}`: an estimate at about four bytes a token over the system prompt,
-    /// messages and tools (no provider is called, so nothing is charged). The model must be one the
+    /// `{"input_tokens": n}`: Claude's own count (Anthropic's count_tokens, for a model served by
+    /// Anthropic directly), else an estimate at about four bytes a token over the system prompt,
+    /// messages and tools. Counting is free: nothing is charged. The model must be one the
     /// caller may use, as for a message (the key's and its team's models, aliases and groups).
     func countTokens(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let bytes = try await request.collectBody(limit: completions.maximumBodyBytes)
@@ -118,8 +137,10 @@ struct MessagesRoutes: Sendable {
         let allowed = try pipeline.accounting.flatMap { accounting throws(GatewayError) in
             try Accounting.allowedModels(for: context.principal?.key, in: accounting.platform.current)
         }
-        _ = try pipeline.dispatcher.permittedTargets(for: model, mode: .chat, allowed: allowed)
-        let count: JSONValue = ["input_tokens": .int(Int64(MessagesRequest.estimatedInputTokens(body)))]
+        let targets = try pipeline.dispatcher.permittedTargets(for: model, mode: .chat, allowed: allowed)
+        let counted = await Self.providerCount(body, request: request, targets: targets, pipeline: pipeline,
+            principal: context.principal)
+        let count: JSONValue = ["input_tokens": .int(Int64(counted ?? MessagesRequest.estimatedInputTokens(body)))]
         return Response(status: .ok, headers: CompletionRoutes.jsonHeaders, body: ResponseBody(byteBuffer: count.jsonBytes))
     }
 }
