@@ -7,7 +7,9 @@ import ScutumProviders
 
 /// Anthropic's Messages API: `POST /v1/messages` (JSON or Anthropic's stream events) and
 /// `POST /v1/messages/count_tokens`, served by the same pipeline as chat completions (keys,
-/// limits, budgets, guardrails, routing, fallbacks, spend), the request translated onto chat
+/// limits, budgets, guardrails, routing, fallbacks, spend): Claude deployments (Anthropic, Vertex
+/// AI, Bedrock) take the request untranslated (`AnthropicNativeRequest`) unless a guardrail profile
+/// applies to the caller; every other model through chat, the request translated
 /// (`MessagesRequest`) and the answer back (`MessagesResponse`, `MessagesStreamEncoder`). Every
 /// error on these routes is in Anthropic's error JSON (`ErrorMiddleware`).
 struct MessagesRoutes: Sendable {

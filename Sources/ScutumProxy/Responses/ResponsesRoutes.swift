@@ -11,8 +11,10 @@ import ScutumStore
 /// `GET /v1/responses/{id}`, `DELETE /v1/responses/{id}` and `GET /v1/responses/{id}/input_items`.
 ///
 /// Served by the same pipeline as chat completions (keys, limits, budgets, guardrails, routing,
-/// fallbacks, spend), the request translated onto chat (`ResponsesRequest`) and the answer back
-/// (`ResponseObject`, `ResponsesStreamEncoder`), so every model of the catalog answers it.
+/// fallbacks, spend), so every model of the catalog answers it: OpenAI and Azure deployments at
+/// their own Responses API, untranslated (`ResponsesNativeRequest`), unless a guardrail profile
+/// applies to the caller; every other model through chat, the request translated
+/// (`ResponsesRequest`) and the answer back (`ResponseObject`, `ResponsesStreamEncoder`).
 ///
 /// Conversation state is the gateway's: with `store` (the default) the response and the items the
 /// model saw are kept in PostgreSQL (`ResponseStore`), so `previous_response_id` continues it on any
@@ -67,18 +69,19 @@ struct ResponsesRoutes: Sendable {
             }
             conversation = earlier.context + earlier.output
         }
-        let context_ = conversation + responses.inputItems
+        // Everything the model is given: the earlier turns, then this input.
+        let items = conversation + responses.inputItems
         let pipeline = completions.pipeline
         // OpenAI and Azure deployments take the request untranslated, unless a guardrail profile
         // applies to the caller (profiles scan and mask the chat form).
         let passThrough = pipeline.guardrails?.profiles(for: context.principal).isEmpty ?? true
         let refusal = responses.untranslatable
         if let refusal, !passThrough { throw refusal }
-        let native = passThrough ? ResponsesNativeRequest(body: responses.upstreamBody(context: context_)) : nil
-        let chat = try ChatCompletionRequest(json: try responses.chat(context: context_))
+        let native = passThrough ? ResponsesNativeRequest(body: responses.upstreamBody(context: items)) : nil
+        let chat = try ChatCompletionRequest(json: try responses.chat(context: items))
         let stored = responses.store && store != nil
         let object = ResponseObject(request: responses, stored: stored)
-        let keep = stored ? keeper(object: object, request: responses, context: context_, owner: owner) : nil
+        let keep = stored ? keeper(object: object, request: responses, context: items, owner: owner) : nil
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
             started: started, byteCount: bytes.readableBytes, endpoint: FrontDoor.responses)
         if responses.stream {
