@@ -89,8 +89,8 @@ extension OpenAICompatibleAdapter {
 }
 
 /// The Responses API's stream events as native chunks, each passed on whole; the stream ends with
-/// `response.completed`, `response.incomplete` or `response.failed` (whose chunk carries the
-/// usage); an `error` event ends it as a provider error.
+/// `response.completed` or `response.incomplete` (whose chunk carries the usage); `response.failed`
+/// and an `error` event end it as a provider error.
 struct ResponsesNativeEvents: StreamTranslator {
     private(set) var isComplete = false
 
@@ -101,10 +101,15 @@ struct ResponsesNativeEvents: StreamTranslator {
         let type = json["type"]?.stringValue ?? event.name ?? ""
         var usage: TokenUsage?
         switch type {
-        case "response.completed", "response.incomplete", "response.failed":
+        case "response.completed", "response.incomplete":
             isComplete = true
             usage = OpenAICompatibleAdapter.responsesUsage(json["response"]?["usage"])
                 ?? TokenUsage(promptTokens: 0, completionTokens: 0)
+        case "response.failed":
+            // A failure mid-way: the relay ends the stream with the gateway's response.failed and
+            // settles it as such (502), not as a delivered answer.
+            throw ProviderError(.status(500), json["response"]?["error"]?["message"]?.stringValue
+                ?? "the provider's response failed")
         case "error":
             throw ProviderError(.status(500), json["message"]?.stringValue ?? "the provider's stream failed")
         default:

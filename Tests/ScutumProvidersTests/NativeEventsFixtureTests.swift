@@ -43,4 +43,24 @@ struct NativeEventsFixtureTests {
             _ = try TranslatorFixtureTests.run(overloaded, step: 64, framing: SSEFraming(), translator: AnthropicNativeEvents(model: "m"))
         }
     }
+
+    @Test("Responses events: passed on whole, the usage on response.completed; response.failed and error end the stream as provider errors")
+    func responses() throws {
+        let created = #"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[],"usage":null}}"#
+        let delta = #"{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi"}"#
+        let completed = #"{"type":"response.completed","sequence_number":2,"response":{"id":"resp_1","object":"response","status":"completed","output":[],"usage":{"input_tokens":12,"input_tokens_details":{"cached_tokens":4},"output_tokens":3,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":15}}}"#
+        func sse(_ events: [(String, String)]) -> [UInt8] {
+            Array(events.map { "event: \($0.0)\ndata: \($0.1)\n\n" }.joined().utf8)
+        }
+        let stream = sse([("response.created", created), ("response.output_text.delta", delta), ("response.completed", completed)])
+        let chunks = try TranslatorFixtureTests.run(stream, step: 17, framing: SSEFraming(), translator: ResponsesNativeEvents())
+        #expect(chunks.map { String(buffer: $0.json) }.joined() == String(decoding: stream, as: UTF8.self))
+        #expect(chunks.last?.usage == TokenUsage(promptTokens: 12, completionTokens: 3, cachedTokens: 4))
+        #expect(chunks.map(\.endsRead) == [true, false, true])
+        let failed = #"{"type":"response.failed","sequence_number":2,"response":{"id":"resp_1","status":"failed","error":{"code":"server_error","message":"boom"}}}"#
+        #expect(throws: ProviderError.self) {
+            _ = try TranslatorFixtureTests.run(sse([("response.created", created), ("response.failed", failed)]), step: 64,
+                framing: SSEFraming(), translator: ResponsesNativeEvents())
+        }
+    }
 }
