@@ -115,7 +115,7 @@ struct ResponsesNativeEvents: StreamTranslator {
         default:
             break
         }
-        return [ChatCompletionChunk(native: type, data: event.data, usage: usage, endsRead: !type.hasSuffix(".delta"))]
+        return [ChatCompletionChunk(native: type, data: event.data, usage: usage)]
     }
 
     mutating func finish() throws(ProviderError) -> [ChatCompletionChunk] {

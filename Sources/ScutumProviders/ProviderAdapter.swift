@@ -73,7 +73,7 @@ public struct ChatCompletionChunk: Sendable {
 
 extension ChatCompletionChunk {
     /// A provider's own stream event, whole: `event: <type>`, `data: <data>` and the blank line.
-    public init(native type: String, data: ByteBuffer, usage: TokenUsage?, endsRead: Bool) {
+    public init(native type: String, data: ByteBuffer, usage: TokenUsage?, endsRead: Bool = true) {
         var frame = ByteBuffer()
         frame.reserveCapacity(data.readableBytes + type.utf8.count + 16)
         frame.writeStaticString("event: ")

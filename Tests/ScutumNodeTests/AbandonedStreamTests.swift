@@ -38,11 +38,12 @@ struct AbandonedStreamTests {
     /// Sends a streamed chat request over a plain TCP connection and closes the connection once
     /// `leaveAfterFrames` `data:` frames arrived (0: after `wait`, without reading).
     static func leave(_ gateway: Gateway, key: String, requestID: String, content: String,
-        leaveAfterFrames frames: Int, wait: Duration = .zero) async throws
+        leaveAfterFrames frames: Int, wait: Duration = .zero, path: String = "/v1/chat/completions",
+        body: String? = nil) async throws
     {
         let url = URL(string: gateway.baseURL)!
-        let body = Gateway.chat(content, stream: true)
-        let request = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\n"
+        let body = body ?? Gateway.chat(content, stream: true)
+        let request = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\n"
             + "Content-Type: application/json\r\nx-request-id: \(requestID)\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
             + body
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -85,6 +86,27 @@ struct AbandonedStreamTests {
             // The one parallel slot is free again: the next request is served.
             let next = try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat("hello"))
             #expect(next.status == 200)
+        }
+    }
+
+    @Test("passed-through streams too: a client gone mid-way from Claude's and OpenAI's own events is billed the provider's usage, status 499")
+    func nativeStreamsGone() async throws {
+        try await Gateway.with { gateway in
+            let slow = "Tell me about Paris [mock:tokens_per_sec=40]"
+            let doors: [(path: String, body: String)] = [
+                ("/v1/messages", MessagesTests.body(model: "claude-test", slow, stream: true)),
+                ("/v1/responses", ResponsesTests.body(model: "gpt-test", slow, stream: true)),
+            ]
+            for door in doors {
+                let (key, record) = try await gateway.keys.create(alias: "leaver-\(door.path.dropFirst(4))")
+                try await Self.leave(gateway, key: key, requestID: "req-leave-native-\(UUID().uuidString)", content: "",
+                    leaveAfterFrames: 5, path: door.path, body: door.body)
+                let row = try await Self.row(gateway, keyID: record.keyID)
+                #expect(row.status == 499, "\(door.path)")
+                #expect(row.promptTokens > 0 && row.completionTokens > 3,
+                    "\(door.path): the completion generated after the client left is billed (\(row.completionTokens))")
+            }
+            #expect(try await gateway.request("/v1/messages", body: MessagesTests.body(model: "claude-test", "hi")).status == 200)
         }
     }
 

@@ -307,7 +307,11 @@ extension Gateway {
 
 extension Gateway {
     /// Streams a request, timing the first body bytes and the whole response.
-    func timeToFirstFrame(_ path: String, body: String) async throws -> (elapsed: Duration, total: Duration) {
+    /// Streams a request, timing when `marker` first appears in the body (nil: the first bytes)
+    /// and the whole response.
+    func timeToFirstFrame(_ path: String, body: String, marker: String? = nil) async throws
+        -> (elapsed: Duration, total: Duration)
+    {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(Gateway.masterKey)")
@@ -317,8 +321,10 @@ extension Gateway {
         let start = clock.now
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         var first: Duration?
+        var seen = ""
         for try await buffer in response.body where buffer.readableBytes > 0 {
-            if first == nil { first = clock.now - start }
+            if marker != nil { seen += String(buffer: buffer) }
+            if first == nil, marker.map(seen.contains) ?? true { first = clock.now - start }
         }
         return (first ?? clock.now - start, clock.now - start)
     }

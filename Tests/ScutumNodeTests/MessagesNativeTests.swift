@@ -91,6 +91,18 @@ struct MessagesNativeTests {
         }
     }
 
+    @Test("passed-through streams deliver each delta as it comes (not held to the end of its block)",
+        arguments: [("/v1/messages", "text_delta"), ("/v1/responses", "response.output_text.delta")])
+    func incremental(door: (path: String, marker: String)) async throws {
+        try await Gateway.with { gateway in
+            let prompt = "[mock:tokens_per_sec=20] Write a short poem about APIs."
+            let body = door.path == "/v1/messages" ? MessagesTests.body(model: "claude-test", prompt, stream: true)
+                : ResponsesTests.body(model: "gpt-test", prompt, stream: true)
+            let (first, total) = try await gateway.timeToFirstFrame(door.path, body: body, marker: door.marker)
+            #expect(total - first > .milliseconds(600), "first delta after \(first) of \(total)")
+        }
+    }
+
     @Test("Vertex AI's Claude: rawPredict with anthropic_version and no model; a non-Claude model gets what translation refuses as a 400 naming it; then served")
     func vertexAndRefusals() async throws {
         try await Gateway.with { gateway in

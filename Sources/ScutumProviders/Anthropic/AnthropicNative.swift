@@ -161,7 +161,7 @@ struct AnthropicNativeEvents: StreamTranslator {
         default:
             break
         }
-        return [ChatCompletionChunk(native: type, data: data, usage: chunkUsage, endsRead: type != "content_block_delta")]
+        return [ChatCompletionChunk(native: type, data: data, usage: chunkUsage)]
     }
 
     mutating func finish() throws(ProviderError) -> [ChatCompletionChunk] {

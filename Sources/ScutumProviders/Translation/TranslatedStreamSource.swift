@@ -100,6 +100,8 @@ where Framing.Frame == Translator.Frame {
                     pending.append(contentsOf: try translator.translate(frame))
                     if translator.isComplete { break }
                 }
+                // What one read brought leaves in one write: only its last chunk ends the read.
+                for index in pending.indices { pending[index].endsRead = index == pending.count - 1 }
             } catch {
                 finished = true
                 failure = error
