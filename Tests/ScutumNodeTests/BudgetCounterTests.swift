@@ -97,6 +97,9 @@ struct BudgetCounterTests {
                     recorded += 1
                 }
                 let expected = Double(recorded) * 0.001
+                // The client holds a ready connection first: a connection opened while replies are
+                // muted never finishes its handshake, so the flush would never reach Redis at all.
+                _ = try await relayed.send(["PING"])
                 // Redis gets the flush and applies it; its reply never comes back, the client gives up.
                 relay.mute()
                 await recorder.flush()
