@@ -94,7 +94,13 @@ extension OpenAICompatibleAdapter {
 struct ResponsesNativeEvents: StreamTranslator {
     private(set) var isComplete = false
 
+    /// The events read here; the rest (deltas and item events) pass unparsed.
+    static let read: Set<String> = ["response.completed", "response.incomplete", "response.failed", "error"]
+
     mutating func translate(_ event: SSEDecoder.Event) throws(ProviderError) -> [ChatCompletionChunk] {
+        if let name = event.name, !Self.read.contains(name) {
+            return [ChatCompletionChunk(native: name, data: event.data, usage: nil)]
+        }
         guard let json = JSONValue.parse(event.data), json.objectValue != nil else {
             throw ProviderError(.malformed, "an event in the stream is not a JSON object")
         }

@@ -135,7 +135,13 @@ struct AnthropicNativeEvents: StreamTranslator {
         self.model = model
     }
 
+    /// The events read here; the rest (deltas, pings, block starts and stops) pass unparsed.
+    static let read: Set<String> = ["message_start", "message_delta", "message_stop", "error"]
+
     mutating func translate(_ event: SSEDecoder.Event) throws(ProviderError) -> [ChatCompletionChunk] {
+        if let name = event.name, !Self.read.contains(name) {
+            return [ChatCompletionChunk(native: name, data: event.data, usage: nil)]
+        }
         guard var json = JSONValue.parse(event.data), json.objectValue != nil else {
             throw ProviderError(.malformed, "an event in the stream is not a JSON object")
         }

@@ -82,8 +82,11 @@ struct ResponsesStreamEncoder: StreamEncoder {
     /// ours (id, the caller's model, store, previous_response_id); the final one kept.
     mutating func appendNative(_ event: ByteBuffer, to out: inout ByteBuffer) {
         native = true
-        let lines = event.readableBytesView.split(separator: UInt8(ascii: "\n"))
-        guard let data = lines.first(where: { $0.starts(with: "data: ".utf8) }),
+        // Only the lifecycle events (`response.created`, `.in_progress`, `.completed`...) carry the
+        // response object: the rest (deltas) go on unparsed.
+        let lines = event.readableBytesView.split(separator: UInt8(ascii: "\n"), maxSplits: 2)
+        guard let name = lines.first, Self.lifecycle.contains(where: { name.elementsEqual($0.utf8) }),
+            let data = lines.dropFirst().first(where: { $0.starts(with: "data: ".utf8) }),
             var json = JSONValue.parse(ByteBuffer(bytes: data.dropFirst(6))),
             let upstream = json["response"], upstream.objectValue != nil
         else {
@@ -100,6 +103,9 @@ struct ResponsesStreamEncoder: StreamEncoder {
         out.writeJSON(json)
         out.writeStaticString("\n\n")
     }
+
+    static let lifecycle = ["response.created", "response.in_progress", "response.completed", "response.incomplete",
+        "response.failed"].map { "event: " + $0 }
 
     mutating func completing() async {
         if native {
