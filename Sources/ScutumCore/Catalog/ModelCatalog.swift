@@ -84,10 +84,15 @@ public struct ProviderCredentials: Sendable, CustomStringConvertible {
     }
 }
 
-/// One model the gateway can route to: a name clients use, mapped to a provider's model.
+/// One deployment the gateway can route to: a name clients use, mapped to a provider's model. Several
+/// deployments may share a name (a pool: the same model on several keys, resources or regions); each
+/// has its own `id`, limits, breaker, statistics and spend attribution.
 public struct ModelDeployment: Sendable, Hashable {
     /// The name clients use (`claude-sonnet-4.5`).
     public var name: String
+    /// This deployment's id, unique in the catalog: the name itself for a model with one deployment.
+    /// Limits, breakers, statistics and spend rows are kept per id.
+    public var id: String
     public var provider: ProviderKind
     /// The provider's own model id, or the Azure deployment name.
     public var upstreamModel: String
@@ -98,6 +103,8 @@ public struct ModelDeployment: Sendable, Hashable {
     public var inputCostPerToken: Double
     /// USD per output token.
     public var outputCostPerToken: Double
+    /// Cache, reasoning and long-context prices.
+    public var pricing: ModelPricing
     public var rpm: Int?
     public var tpm: Int?
     public var contextWindow: Int?
@@ -105,23 +112,36 @@ public struct ModelDeployment: Sendable, Hashable {
     /// Whether `/v1/responses` may pass through to this deployment's own Responses API (OpenAI and
     /// Azure OpenAI have one; `responses_api: translated` in the catalog turns it off).
     public var nativeResponses: Bool
+    /// Share of its pool's traffic under `simple-shuffle` (nil: its `rpm`, else 1).
+    public var weight: Double?
+    /// Lower serves first within a pool; a higher one takes over only when all lower are unavailable.
+    public var priority: Int
+    /// Whether the gateway places Anthropic cache breakpoints on long system prompts and tool lists.
+    public var autoCacheBreakpoints: Bool
 
     public init(name: String, provider: ProviderKind, upstreamModel: String, credentials: String? = nil,
         mode: ModelMode = .chat, inputCostPerToken: Double = 0, outputCostPerToken: Double = 0, rpm: Int? = nil,
-        tpm: Int? = nil, contextWindow: Int? = nil, maxOutputTokens: Int? = nil, nativeResponses: Bool = true)
+        tpm: Int? = nil, contextWindow: Int? = nil, maxOutputTokens: Int? = nil, nativeResponses: Bool = true,
+        id: String? = nil, weight: Double? = nil, priority: Int = 0, pricing: ModelPricing = ModelPricing(),
+        autoCacheBreakpoints: Bool = false)
     {
         self.nativeResponses = nativeResponses
         self.name = name
+        self.id = id ?? name
         self.provider = provider
         self.upstreamModel = upstreamModel
         self.credentials = credentials ?? provider.rawValue
         self.mode = mode
         self.inputCostPerToken = inputCostPerToken
         self.outputCostPerToken = outputCostPerToken
+        self.pricing = pricing
         self.rpm = rpm
         self.tpm = tpm
         self.contextWindow = contextWindow
         self.maxOutputTokens = maxOutputTokens
+        self.weight = weight
+        self.priority = priority
+        self.autoCacheBreakpoints = autoCacheBreakpoints
     }
 
     /// USD cost of a call with this usage.
@@ -143,24 +163,34 @@ public struct RoutableDeployment: Sendable {
 
 /// The models, aliases and fallback chains a node serves, resolved against its credentials.
 public struct ModelCatalog: Sendable {
-    /// Models in the order the catalog lists them.
-    public let deployments: [ModelDeployment]
+    /// Deployments in the order the catalog lists them.
+    public private(set) var deployments: [ModelDeployment]
     /// Group aliases (`fast`, `smart`...) to model names, in preference order.
-    public let groups: [String: [String]]
+    public private(set) var groups: [String: [String]]
     /// Fallback chains: model name to the models tried after it, in order.
-    public let fallbacks: [String: [String]]
-    public let credentials: [String: ProviderCredentials]
+    public private(set) var fallbacks: [String: [String]]
+    public private(set) var credentials: [String: ProviderCredentials]
     /// Provider kinds this node has an adapter for.
     public let supportedKinds: Set<ProviderKind>
+    /// The retry policy of models without their own.
+    public let retryPolicy: RetryPolicy
+    /// Retry policies by model name.
+    public let retryPolicies: [String: RetryPolicy]
+    /// The strategy that orders pools and aliases when no routing policy names one (nil: pools are
+    /// shuffled by weight, aliases keep their order).
+    public let defaultStrategy: RoutingRules.Strategy?
 
-    private let byName: [String: ModelDeployment]
-    /// Why a model cannot be routed, by name; absent when it can.
-    private let unavailable: [String: String]
-    /// Models an operator deactivated.
-    public let disabledNames: Set<String>
+    /// Each model's deployments, lowest `priority` first (catalog order among equals).
+    private var pools: [String: [ModelDeployment]]
+    /// Why a deployment cannot be routed, by id; absent when it can.
+    private var unavailable: [String: String]
+    /// Models (by name) and deployments (by id) an operator deactivated.
+    public private(set) var disabledNames: Set<String>
 
     public init(deployments: [ModelDeployment], groups: [String: [String]] = [:], fallbacks: [String: [String]] = [:],
-        credentials: [String: ProviderCredentials], supportedKinds: Set<ProviderKind>, disabled: Set<String> = [])
+        credentials: [String: ProviderCredentials], supportedKinds: Set<ProviderKind>, disabled: Set<String> = [],
+        retryPolicy: RetryPolicy = .standard, retryPolicies: [String: RetryPolicy] = [:],
+        defaultStrategy: RoutingRules.Strategy? = nil)
     {
         self.deployments = deployments
         self.groups = groups
@@ -168,64 +198,108 @@ public struct ModelCatalog: Sendable {
         self.credentials = credentials
         self.supportedKinds = supportedKinds
         self.disabledNames = disabled
-        var byName: [String: ModelDeployment] = [:]
+        self.retryPolicy = retryPolicy
+        self.retryPolicies = retryPolicies
+        self.defaultStrategy = defaultStrategy
+        self.pools = [:]
+        self.unavailable = [:]
+        index()
+    }
+
+    private mutating func index() {
+        var pools: [String: [ModelDeployment]] = [:]
         var unavailable: [String: String] = [:]
         for deployment in deployments {
-            byName[deployment.name] = deployment
-            if disabled.contains(deployment.name) {
-                unavailable[deployment.name] = "an operator has deactivated it"
+            pools[deployment.name, default: []].append(deployment)
+            if disabledNames.contains(deployment.name) || disabledNames.contains(deployment.id) {
+                unavailable[deployment.id] = "an operator has deactivated it"
             } else if !supportedKinds.contains(deployment.provider) {
-                unavailable[deployment.name] = "the \(deployment.provider.rawValue) adapter is not enabled on this gateway"
+                unavailable[deployment.id] = "the \(deployment.provider.rawValue) adapter is not enabled on this gateway"
             } else if let set = credentials[deployment.credentials] {
                 if let missing = set.missing(for: deployment.provider) {
-                    unavailable[deployment.name] = "provider \(deployment.provider.rawValue) has \(missing)"
+                    unavailable[deployment.id] = "provider \(deployment.provider.rawValue) has \(missing)"
                 }
             } else {
-                unavailable[deployment.name] = "its credentials '\(deployment.credentials)' are not configured"
+                unavailable[deployment.id] = "its credentials '\(deployment.credentials)' are not configured"
             }
         }
-        self.byName = byName
+        for (name, pool) in pools where pool.count > 1 {
+            pools[name] = pool.enumerated().sorted { lhs, rhs in
+                lhs.element.priority == rhs.element.priority ? lhs.offset < rhs.offset
+                    : lhs.element.priority < rhs.element.priority
+            }.map(\.element)
+        }
+        self.pools = pools
         self.unavailable = unavailable
     }
 
-    /// The model with this exact name.
-    public func deployment(named name: String) -> ModelDeployment? { byName[name] }
+    /// The model with this exact name (its first deployment, for a pool).
+    public func deployment(named name: String) -> ModelDeployment? { pools[name]?.first }
+
+    /// A model's deployments, lowest priority first; empty for an unknown name.
+    public func pool(named name: String) -> [ModelDeployment] { pools[name] ?? [] }
+
+    /// The deployment with this id.
+    public func deployment(id: String) -> ModelDeployment? { deployments.first { $0.id == id } }
+
+    /// Model names in catalog order, each once.
+    public var modelNames: [String] {
+        var seen: Set<String> = []
+        return deployments.compactMap { seen.insert($0.name).inserted ? $0.name : nil }
+    }
 
     /// Whether `name` is a model, a group alias or a provider alias: what may label metrics.
     public func knows(_ name: String) -> Bool {
-        byName[name] != nil || groups[name] != nil || ProviderKind.allCases.contains { $0.aliasName == name }
+        pools[name] != nil || groups[name] != nil || ProviderKind.allCases.contains { $0.aliasName == name }
     }
 
-    /// A copy with some deployments replaced (same names) and `disabled` deactivated.
+    /// The retry policy for a model.
+    public func retryPolicy(for model: String) -> RetryPolicy { retryPolicies[model] ?? retryPolicy }
+
+    /// A copy with deployments replaced (same ids) and `disabled` (model names or deployment ids) deactivated.
     public func replacing(_ deployments: [ModelDeployment], disabled: Set<String>) -> ModelCatalog {
-        ModelCatalog(deployments: deployments, groups: groups, fallbacks: fallbacks, credentials: credentials,
-            supportedKinds: supportedKinds, disabled: disabled)
+        var copy = self
+        copy.deployments = deployments
+        copy.disabledNames = disabled
+        copy.index()
+        return copy
     }
 
-    /// Why `name` cannot be routed, or nil when it can.
-    public func unavailableReason(_ name: String) -> String? { unavailable[name] }
+    /// Why `name` cannot be routed (every deployment's reason, for a pool), or nil when it can.
+    public func unavailableReason(_ name: String) -> String? {
+        let pool = pools[name] ?? []
+        let reasons = pool.compactMap { deployment in
+            unavailable[deployment.id].map { pool.count > 1 ? "\(deployment.id): \($0)" : $0 }
+        }
+        return reasons.count == pool.count && !pool.isEmpty ? reasons.joined(separator: "; ") : nil
+    }
 
-    /// Whether a model exists and has what it needs to be called.
-    public func isRoutable(_ name: String) -> Bool { byName[name] != nil && unavailable[name] == nil }
+    /// Why one deployment cannot be routed, or nil when it can.
+    public func unavailableReason(deployment id: String) -> String? { unavailable[id] }
+
+    /// Whether a model exists and one of its deployments has what it needs to be called.
+    public func isRoutable(_ name: String) -> Bool {
+        (pools[name] ?? []).contains { unavailable[$0.id] == nil }
+    }
 
     /// Provider aliases (`openai`, `anthropic`, `google`...) with the models each covers.
     public var providerAliases: [String: [String]] {
         var aliases: [String: [String]] = [:]
-        for deployment in deployments {
+        for deployment in deployments where !(aliases[deployment.provider.aliasName] ?? []).contains(deployment.name) {
             aliases[deployment.provider.aliasName, default: []].append(deployment.name)
         }
         return aliases
     }
 
     /// Resolves a client's model name (exact model, group alias or provider alias) to the
-    /// deployments that may serve it, in preference order.
+    /// deployments that may serve it, in preference order (a pool's by priority).
     ///
     /// - Throws: 404 for an unknown name, 400 for a model of the wrong mode, 503 when the name is
     ///   known but nothing behind it can be called (saying why).
     public func resolve(_ name: String, mode: ModelMode) throws(GatewayError) -> [RoutableDeployment] {
         let candidates: [String]
-        if let deployment = byName[name] {
-            guard deployment.mode == mode else { throw .wrongModelMode(name, expected: mode.rawValue) }
+        if let pool = pools[name] {
+            guard pool[0].mode == mode else { throw .wrongModelMode(name, expected: mode.rawValue) }
             candidates = [name]
         } else if let members = groups[name] {
             candidates = members
@@ -237,11 +311,12 @@ public struct ModelCatalog: Sendable {
         var routable: [RoutableDeployment] = []
         var reasons: [String] = []
         for candidate in candidates {
-            guard let deployment = byName[candidate], deployment.mode == mode else { continue }
-            if let reason = unavailable[candidate] {
-                reasons.append("\(candidate): \(reason)")
-            } else if let set = credentials[deployment.credentials] {
-                routable.append(RoutableDeployment(deployment: deployment, credentials: set))
+            for deployment in pools[candidate] ?? [] where deployment.mode == mode {
+                if let reason = unavailable[deployment.id] {
+                    reasons.append("\(deployment.id): \(reason)")
+                } else if let set = credentials[deployment.credentials] {
+                    routable.append(RoutableDeployment(deployment: deployment, credentials: set))
+                }
             }
         }
         guard !routable.isEmpty else {
@@ -260,32 +335,42 @@ public struct ModelCatalog: Sendable {
             chain = try resolve(name, mode: mode)
         } catch {
             // A model whose own deployments are unavailable may still be served by its fallbacks.
-            guard byName[name] != nil, fallbacks[name] != nil else { throw error }
+            guard pools[name] != nil, fallbacks[name] != nil else { throw error }
             chain = []
             primaryError = error
         }
-        var seen = Set(chain.map(\.deployment.name))
+        var seen = Set(chain.map(\.deployment.id))
         for fallback in fallbacks[name] ?? [] {
             guard let more = try? resolve(fallback, mode: mode) else { continue }
-            for target in more where seen.insert(target.deployment.name).inserted { chain.append(target) }
+            for target in more where seen.insert(target.deployment.id).inserted { chain.append(target) }
         }
         if chain.isEmpty, let primaryError { throw primaryError }
         return chain
     }
 
-    /// Names a client may pass as `model` that can currently be served: models, then aliases.
+    /// Names a client may pass as `model` that can currently be served: models (each once, a pool
+    /// too), then aliases.
     public func routableNames(mode: ModelMode? = nil) -> [(name: String, ownedBy: String, isAlias: Bool)] {
         var names: [(String, String, Bool)] = []
-        for deployment in deployments where isRoutable(deployment.name) && (mode == nil || deployment.mode == mode) {
-            names.append((deployment.name, deployment.provider.aliasName, false))
+        for name in modelNames {
+            guard let first = pools[name]?.first, isRoutable(name), mode == nil || first.mode == mode else { continue }
+            names.append((name, first.provider.aliasName, false))
         }
         let aliases = groups.merging(providerAliases) { group, _ in group }
-        for alias in aliases.keys.sorted() where byName[alias] == nil {
-            if aliases[alias]!.contains(where: { isRoutable($0) && (mode == nil || byName[$0]?.mode == mode) }) {
+        for alias in aliases.keys.sorted() where pools[alias] == nil {
+            if aliases[alias]!.contains(where: { isRoutable($0) && (mode == nil || pools[$0]?.first?.mode == mode) }) {
                 names.append((alias, "scutum-alias", true))
             }
         }
         return names
+    }
+
+    /// A copy with other groups and fallback chains.
+    public func with(groups: [String: [String]], fallbacks: [String: [String]]) -> ModelCatalog {
+        var copy = self
+        copy.groups = groups
+        copy.fallbacks = fallbacks
+        return copy
     }
 
     /// The same catalog with every deployment pointing at one mock upstream (the demo's), which
@@ -324,11 +409,12 @@ public struct ModelCatalog: Sendable {
             return deployment
         }
         return ModelCatalog(deployments: deployments, groups: groups, fallbacks: fallbacks,
-            credentials: credentials, supportedKinds: Set(ProviderKind.allCases))
+            credentials: credentials, supportedKinds: Set(ProviderKind.allCases), retryPolicy: retryPolicy,
+            retryPolicies: retryPolicies, defaultStrategy: defaultStrategy)
     }
 
     /// Whether any credential set would let some model be called.
     public var hasAnyProviderCredentials: Bool {
-        deployments.contains { isRoutable($0.name) }
+        deployments.contains { unavailable[$0.id] == nil }
     }
 }

@@ -124,8 +124,7 @@ extension ModelCatalog {
     /// A copy with the rules' fallback chains and groups in place of the file's (same names replaced).
     public func applying(_ rules: RoutingRules) -> ModelCatalog {
         guard !rules.fallbacks.isEmpty || !rules.groups.isEmpty else { return self }
-        return ModelCatalog(deployments: deployments, groups: groups.merging(rules.groups) { _, new in new },
-            fallbacks: fallbacks.merging(rules.fallbacks) { _, new in new }, credentials: credentials,
-            supportedKinds: supportedKinds, disabled: disabledNames)
+        return with(groups: groups.merging(rules.groups) { _, new in new },
+            fallbacks: fallbacks.merging(rules.fallbacks) { _, new in new })
     }
 }
