@@ -27,13 +27,22 @@ public struct AdminDependencies: Sendable {
     public var secrets: SecretBox?
     /// The cluster-wide realtime figures (`GET /api/v1/metrics/realtime`); nil answers 503.
     public var realtime: (@Sendable () async throws -> JSONValue)?
+    /// Each deployment's circuit breaker (`closed`, `open`, `half_open`) by id, as this node's board
+    /// holds it; nil when unknown.
+    public var deploymentHealth: (@Sendable ([String]) -> [String])?
+    /// The endpoint a deployment calls (its credentials' `api_base`; never a secret).
+    public var deploymentEndpoint: (@Sendable (ModelDeployment) -> String?)?
 
     public init(postgres: PostgresClient, masterKey: String?, jwtSecret: [UInt8],
         catalogModels: @escaping @Sendable () -> [ModelDeployment],
         liveSpend: @escaping @Sendable (BudgetRecord) async -> Double?, nodeID: String? = nil,
         deployMCPConfig: (@Sendable () async throws -> JSONValue)? = nil, secrets: SecretBox? = nil,
-        realtime: (@Sendable () async throws -> JSONValue)? = nil)
+        realtime: (@Sendable () async throws -> JSONValue)? = nil,
+        deploymentHealth: (@Sendable ([String]) -> [String])? = nil,
+        deploymentEndpoint: (@Sendable (ModelDeployment) -> String?)? = nil)
     {
+        self.deploymentHealth = deploymentHealth
+        self.deploymentEndpoint = deploymentEndpoint
         self.realtime = realtime
         self.secrets = secrets
         self.nodeID = nodeID

@@ -114,8 +114,18 @@ extension GatewayNode {
             secrets: configuration.secrets,
             realtime: {
                 try await RealtimeReport(redis: redis, namespace: configuration.redisNamespace, health: health)
-                    .json(deployments: catalog.current.deployments.map(\.name))
-            })
+                    .json(deployments: catalog.current.deployments.map(\.id))
+            },
+            deploymentHealth: { ids in
+                health.board.read(ids).map { reading in
+                    switch reading {
+                    case .closed: "closed"
+                    case .open: "open"
+                    case .halfOpen: "half_open"
+                    }
+                }
+            },
+            deploymentEndpoint: { deployment in baseCatalog.credentials[deployment.credentials]?.apiBase })
         var services: [any Service] = [
             AdminApplication.application(configuration: adminConfiguration, dependencies: dependencies,
                 logger: logger, server: configuration.listenerLimits.server(logger: logger),

@@ -73,18 +73,21 @@ struct PlatformLoader: Sendable {
         }
     }
 
-    /// The base catalog with operators' prices, limits, credentials and activation applied.
+    /// The base catalog with operators' prices, limits, credentials and activation applied. An override
+    /// names a model (it applies to each of its deployments) or one deployment by id (over the model's).
     static func apply(_ overrides: [ModelOverride], to base: ModelCatalog) -> ModelCatalog {
         guard !overrides.isEmpty else { return base }
         let byName = Dictionary(overrides.map { ($0.modelName, $0) }, uniquingKeysWith: { _, last in last })
         let deployments = base.deployments.map { deployment -> ModelDeployment in
-            guard let change = byName[deployment.name] else { return deployment }
             var deployment = deployment
-            if let cost = change.inputCostPerToken { deployment.inputCostPerToken = cost }
-            if let cost = change.outputCostPerToken { deployment.outputCostPerToken = cost }
-            if let rpm = change.rpm { deployment.rpm = rpm }
-            if let tpm = change.tpm { deployment.tpm = tpm }
-            if let credentials = change.credentials { deployment.credentials = credentials }
+            for change in [byName[deployment.name], deployment.id == deployment.name ? nil : byName[deployment.id]] {
+                guard let change else { continue }
+                if let cost = change.inputCostPerToken { deployment.inputCostPerToken = cost }
+                if let cost = change.outputCostPerToken { deployment.outputCostPerToken = cost }
+                if let rpm = change.rpm { deployment.rpm = rpm }
+                if let tpm = change.tpm { deployment.tpm = tpm }
+                if let credentials = change.credentials { deployment.credentials = credentials }
+            }
             return deployment
         }
         let disabled = Set(overrides.filter { $0.active == false }.map(\.modelName))

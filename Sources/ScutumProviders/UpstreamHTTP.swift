@@ -40,6 +40,17 @@ public final class UpstreamHTTP: Sendable {
     /// once a host has `maximumConnectionsPerHost` busy (HTTP/1.1; HTTP/2 multiplexes instead).
     public var requestsAwaitingHead: Int { awaitingHeads.load(ordering: .relaxed) }
 
+    /// The response-head timeout of the current attempt when a model's retry policy sets one (the
+    /// dispatcher binds it around each attempt); nil: `timeouts.responseHead`.
+    @TaskLocal public static var attemptTimeout: Duration?
+
+    /// The head timeout for a request made now.
+    var headTimeout: TimeAmount {
+        guard let limit = Self.attemptTimeout else { return timeouts.responseHead }
+        let (seconds, attoseconds) = limit.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
     /// The default per-host connection cap: one provider host serves every stream of a fleet's node.
     public static let defaultConnectionsPerHost = 4096
 
@@ -78,7 +89,7 @@ public final class UpstreamHTTP: Sendable {
         awaitingHeads.add(1, ordering: .relaxed)
         defer { awaitingHeads.subtract(1, ordering: .relaxed) }
         do {
-            response = try await client.execute(request, timeout: timeouts.responseHead)
+            response = try await client.execute(request, timeout: headTimeout)
         } catch {
             throw Self.providerError(for: error)
         }

@@ -110,15 +110,15 @@ struct CatalogFileTests {
         }
     }
 
-    @Test("a model listed twice")
-    func duplicateModel() throws {
+    @Test("two deployments with one id")
+    func duplicateDeploymentID() throws {
         let message = try #require(catalogError("""
             models:
-              - {model_name: a, provider: openai, model: x}
+              - {model_name: a, provider: openai, model: x, id: east}
               - {model_name: b, provider: openai, model: y}
-              - {model_name: a, provider: anthropic, model: z}
+              - {model_name: a, provider: anthropic, model: z, id: east}
             """))
-        #expect(message == "model a is listed twice")
+        #expect(message == "model a: deployment id 'east' is used twice (give each deployment its own `id`)")
     }
 
     @Test("an unknown provider, listing the known ones")

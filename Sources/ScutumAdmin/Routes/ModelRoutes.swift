@@ -3,7 +3,11 @@ import Hummingbird
 import ScutumCore
 import ScutumStore
 
-/// `/api/v1/models...`: the catalog file's models merged with the operator's overrides.
+/// `/api/v1/models...`: the catalog file's models merged with the operator's overrides, each once,
+/// with its deployments (a pool has several) and their circuit breakers.
+///
+/// `{model_id}` is a model name or a deployment id: an update to a model applies to each of its
+/// deployments, an update to a deployment id to that one alone (over the model's).
 struct ModelRoutes {
     let services: AdminServices
 
@@ -17,13 +21,23 @@ struct ModelRoutes {
 
     func list() async throws -> Response {
         let overrides = try await overridesByName()
-        let models = services.dependencies.catalogModels().map { Self.json($0, override: overrides[$0.name]) }
+        let deployments = services.dependencies.catalogModels()
+        var seen: Set<String> = []
+        let models = deployments.compactMap { deployment -> JSONValue? in
+            guard seen.insert(deployment.name).inserted else { return nil }
+            return json(pool: deployments.filter { $0.name == deployment.name }, overrides: overrides)
+        }
         return AdminResponse.json(["models": .array(models)])
     }
 
     func show(_ context: AdminRequestContext) async throws -> Response {
-        let model = try find(context)
-        return AdminResponse.json(Self.json(model, override: try await overridesByName()[model.name]))
+        let target = try find(context)
+        let overrides = try await overridesByName()
+        if target.id != target.name, try PathParameter.string(context, "model_id") == target.id {
+            return AdminResponse.json(deploymentJSON(target, overrides: overrides, health: health([target.id]).first))
+        }
+        return AdminResponse.json(json(pool: services.dependencies.catalogModels().filter { $0.name == target.name },
+            overrides: overrides))
     }
 
     func update(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
@@ -39,8 +53,9 @@ struct ModelRoutes {
         let credentials = fields.string("credentials", nonEmpty: true, maxLength: 256)
         try fields.finish()
         let model = try find(context)
+        let subject = try PathParameter.string(context, "model_id")
 
-        var override = try await overridesByName()[model.name] ?? ModelOverride(modelName: model.name)
+        var override = try await overridesByName()[subject] ?? ModelOverride(modelName: subject)
         override.inputCostPerToken = inputCost.applied(to: override.inputCostPerToken)
         override.outputCostPerToken = outputCost.applied(to: override.outputCostPerToken)
         override.rpm = rpm.applied(to: override.rpm)
@@ -50,17 +65,60 @@ struct ModelRoutes {
         override.capabilities = capabilities.map(\.jsonString).applied(to: override.capabilities)
         override.credentials = credentials.applied(to: override.credentials)
         try await services.modelOverrides.save(override)
-        try await services.audit(principal, "model.update", targetType: "model", targetID: model.name,
+        try await services.audit(principal, "model.update", targetType: "model", targetID: subject,
             details: ["fields": .strings(fields.object.keys.sorted())])
-        return AdminResponse.json(Self.json(model, override: override))
+        var overrides = try await overridesByName()
+        overrides[subject] = override
+        if subject != model.name {
+            return AdminResponse.json(deploymentJSON(model, overrides: overrides, health: health([model.id]).first))
+        }
+        return AdminResponse.json(json(pool: services.dependencies.catalogModels().filter { $0.name == model.name },
+            overrides: overrides))
     }
 
+    /// The model (its first deployment) with this name, or the deployment with this id.
     private func find(_ context: AdminRequestContext) throws -> ModelDeployment {
         let name = try PathParameter.string(context, "model_id")
-        guard let model = services.dependencies.catalogModels().first(where: { $0.name == name }) else {
+        let deployments = services.dependencies.catalogModels()
+        guard let model = deployments.first(where: { $0.name == name }) ?? deployments.first(where: { $0.id == name })
+        else {
             throw Self.modelNotFound
         }
         return model
+    }
+
+    private func health(_ ids: [String]) -> [String] {
+        services.dependencies.deploymentHealth?(ids) ?? ids.map { _ in "unknown" }
+    }
+
+    /// A model: its first deployment's fields (with the model's override), and every deployment.
+    private func json(pool: [ModelDeployment], overrides: [String: ModelOverride]) -> JSONValue {
+        guard var model = Self.json(pool[0], override: overrides[pool[0].name]).objectValue else { return .null }
+        let states = health(pool.map(\.id))
+        model["deployments"] = .array(zip(pool, states).map { deploymentJSON($0, overrides: overrides, health: $1) })
+        return .object(model)
+    }
+
+    /// One deployment with the model's override, then its own, applied.
+    private func deploymentJSON(_ deployment: ModelDeployment, overrides: [String: ModelOverride], health: String?)
+        -> JSONValue
+    {
+        let own = deployment.id == deployment.name ? nil : overrides[deployment.id]
+        let model = overrides[deployment.name]
+        return [
+            "id": .string(deployment.id), "model_name": .string(deployment.name),
+            "provider": .string(deployment.provider.rawValue), "model": .string(deployment.upstreamModel),
+            "api_base": .optional(services.dependencies.deploymentEndpoint?(deployment)),
+            "credentials": .string(own?.credentials ?? model?.credentials ?? deployment.credentials),
+            "weight": deployment.weight.map(JSONValue.double) ?? .null, "priority": .int(Int64(deployment.priority)),
+            "rpm": .optional(own?.rpm ?? model?.rpm ?? deployment.rpm),
+            "tpm": .optional(own?.tpm ?? model?.tpm ?? deployment.tpm),
+            "input_cost_per_token": .double(own?.inputCostPerToken ?? model?.inputCostPerToken ?? deployment.inputCostPerToken),
+            "output_cost_per_token": .double(
+                own?.outputCostPerToken ?? model?.outputCostPerToken ?? deployment.outputCostPerToken),
+            "active": .bool((own?.active ?? true) && (model?.active ?? true)),
+            "health": .optional(health),
+        ]
     }
 
     private func overridesByName() async throws -> [String: ModelOverride] {

@@ -14,8 +14,10 @@ public struct RetryPolicy: Sendable, Hashable {
         case rateLimit = "rate_limit"
         /// No response head within the attempt's timeout, or the stream stalled.
         case timeout
-        /// The connection failed or dropped, or the answer was malformed.
+        /// The connection failed or dropped.
         case connection
+        /// The provider's answer could not be understood.
+        case malformed
         /// The provider answered 5xx.
         case serverError = "server_error"
         /// The prompt does not fit the model's context window.
@@ -54,7 +56,8 @@ public struct RetryPolicy: Sendable, Hashable {
     public var actions: [ErrorClass: Action]
 
     public static let defaultActions: [ErrorClass: Action] = [
-        .rateLimit: .nextDeployment, .timeout: .retry, .connection: .retry, .serverError: .retry,
+        .rateLimit: .nextDeployment, .timeout: .retry, .connection: .retry, .malformed: .nextDeployment,
+        .serverError: .retry,
         .contextWindow: .fallback, .contentPolicy: .fail, .authentication: .nextDeployment,
         .notFound: .nextDeployment, .badRequest: .fail,
     ]

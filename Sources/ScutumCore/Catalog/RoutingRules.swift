@@ -3,7 +3,8 @@
 public struct RoutingRules: Sendable, Equatable {
     /// How a group's members are ordered for each request.
     public enum Strategy: String, Sendable, CaseIterable {
-        /// Random, weighted by `args.weights[model]`, else the model's rpm, else equally.
+        /// Random, weighted by `args.weights[deployment id]`, else the deployment's `weight`, else
+        /// `args.weights[model]`, else its rpm, else equally.
         case simpleShuffle = "simple-shuffle"
         /// Cheapest first (input plus output price per token).
         case costBased = "cost-based"
@@ -78,12 +79,12 @@ public struct RoutingRules: Sendable, Equatable {
         case .costBased?:
             return Self.stableSorted(members) { $0.inputCostPerToken + $0.outputCostPerToken }
         case .leastBusy?:
-            return Self.stableSorted(members) { Double(load($0.name).inFlight) }
+            return Self.stableSorted(members) { Double(load($0.id).inFlight) }
         case .latencyBased?:
-            return Self.stableSorted(members) { load($0.name).latencySeconds ?? -1 }
+            return Self.stableSorted(members) { load($0.id).latencySeconds ?? -1 }
         case .usageBased?:
             return Self.stableSorted(members) { member in
-                let seen = load(member.name)
+                let seen = load(member.id)
                 let tokens = Double(seen.tokensLastMinute) / Double(max(1, member.tpm ?? 1))
                 let requests = Double(seen.requestsLastMinute) / Double(max(1, member.rpm ?? 1))
                 // Tokens decide; requests only break ties between equally used members.
@@ -93,7 +94,9 @@ public struct RoutingRules: Sendable, Equatable {
             var remaining = members
             var ordered: [ModelDeployment] = []
             while !remaining.isEmpty {
-                let shares = remaining.map { self.weights[$0.name] ?? $0.rpm.map(Double.init) ?? 1 }
+                let shares = remaining.map {
+                    self.weights[$0.id] ?? $0.weight ?? self.weights[$0.name] ?? $0.rpm.map(Double.init) ?? 1
+                }
                 let total = shares.reduce(0, +)
                 var pick = random() * total
                 var index = remaining.count - 1

@@ -60,10 +60,10 @@ public final class RateLimiting: Sendable {
     static func limits(deployment: ModelDeployment, tokens: Int) -> [RateLimit] {
         var limits: [RateLimit] = []
         if let rpm = deployment.rpm, rpm > 0 {
-            limits.append(RateLimit(LimitID(.deployment(deployment.name), .requests), limit: rpm))
+            limits.append(RateLimit(LimitID(.deployment(deployment.id), .requests), limit: rpm))
         }
         if let tpm = deployment.tpm, tpm > 0 {
-            limits.append(RateLimit(LimitID(.deployment(deployment.name), .tokens), limit: tpm, cost: max(1, tokens)))
+            limits.append(RateLimit(LimitID(.deployment(deployment.id), .tokens), limit: tpm, cost: max(1, tokens)))
         }
         return limits
     }

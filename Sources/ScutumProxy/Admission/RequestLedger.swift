@@ -93,7 +93,7 @@ struct RequestLedger: Sendable {
         return { deployment in
             guard let tickets = await rateLimiting.admit(deployment: deployment, tokens: tokens, requestID: requestID)
             else { return false }
-            if !tickets.isEmpty { reservations.taken.withLock { $0.append((deployment.name, tickets)) } }
+            if !tickets.isEmpty { reservations.taken.withLock { $0.append((deployment.id, tickets)) } }
             return true
         }
     }
@@ -106,7 +106,7 @@ struct RequestLedger: Sendable {
 
     func finish(status: Int, target: RoutableDeployment?, usage: TokenUsage?) {
         let tokens = usage.map { $0.promptTokens + $0.completionTokens } ?? 0
-        if let target { dispatcher.stats.ended(target.deployment.name, tokens: tokens) }
+        if let target { dispatcher.stats.ended(target.deployment.id, tokens: tokens) }
         series.request(status: status)
         endpointRequests?.request(status: status)
         let elapsed = ContinuousClock.now - started
@@ -120,7 +120,7 @@ struct RequestLedger: Sendable {
             completionTokens: usage?.completionTokens ?? 0, cost: cost, keyID: key?.id)
         let reserved = reservations.taken.withLock { $0 }
         if !reserved.isEmpty, let rateLimiting = accounting?.rateLimiting {
-            let served = target?.deployment.name
+            let served = target?.deployment.id
             for (deployment, tickets) in reserved {
                 rateLimiting.settle(tickets, tokens: deployment == served ? tokens : 0)
             }

@@ -68,7 +68,9 @@ struct DirectLane: Sendable {
             let target = targets.first,
             dispatcher.knownAdmissions(for: targets)?.first == .closed,
             let adapter = dispatcher.providers.adapter(for: target.deployment.provider) as? OpenAICompatibleAdapter,
-            var request = adapter.laneRequest(chat, on: target), lanes.supports(request)
+            var request = adapter.laneRequest(chat, on: target), lanes.supports(request),
+            // A per-attempt timeout is the router's to enforce.
+            dispatcher.catalog.current.retryPolicy(for: target.deployment.name).attemptTimeout == nil
         else { return false }
         let profiles = pipeline.guardrails?.profiles(for: principal) ?? []
         // Output guardrails on a stream hold and rewrite chunks: the router's relay does that.
@@ -109,9 +111,9 @@ struct DirectLane: Sendable {
                 if let permit = ledger.admission?.permit { rateLimiting.giveBack(permit) }
                 return false
             }
-            if !tickets.isEmpty { ledger.reservations.taken.withLock { $0.append((target.deployment.name, tickets)) } }
+            if !tickets.isEmpty { ledger.reservations.taken.withLock { $0.append((target.deployment.id, tickets)) } }
         }
-        dispatcher.stats.started(target.deployment.name)
+        dispatcher.stats.started(target.deployment.id)
         if chat.stream {
             let exchange = LaneStreamExchange(lane: self, chat: chat, model: model, target: target, ledger: ledger,
                 byteCount: body.readableBytes, responseID: responseID, responder: responder)
@@ -199,9 +201,8 @@ final class LaneExchange: LaneResponseHandler {
             return failed(error, timed: true)
         }
         let dispatcher = lane.pipeline.dispatcher
-        let name = target.deployment.name
-        dispatcher.stats.answered(name, after: latency)
-        dispatcher.metrics.latency(name, latency)
+        dispatcher.stats.answered(target.deployment.id, after: latency)
+        dispatcher.metrics.latency(target.deployment.id, latency)
         dispatcher.metrics.lane(.served)
         do {
             let completed = try lane.pipeline.settled(CompletionPipeline.Dispatched(result: result, target: target,
@@ -226,7 +227,7 @@ final class LaneExchange: LaneResponseHandler {
         if !timed { ledger.upstream.add(ContinuousClock.now - began) }
         lane.pipeline.dispatcher.metrics.lane(.continued)
         let (pipeline, chat, model, ledger, profiles, responseID) = (lane.pipeline, chat, model, ledger, profiles, responseID)
-        let failure = Dispatcher.FirstFailure(deployment: target.deployment.name, error: error)
+        let failure = Dispatcher.FirstFailure(deployment: target.deployment.id, error: error)
         let responder = self.responder.map { NIOLoopBound($0, eventLoop: $0.eventLoop) }
         let logger = lane.logger
         Task {

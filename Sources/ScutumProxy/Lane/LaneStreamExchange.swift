@@ -65,8 +65,8 @@ final class LaneStreamExchange: LaneResponseHandler, LaneClientObserver {
         let latency = ContinuousClock.now - began
         ledger.upstream.add(latency)
         let dispatcher = lane.pipeline.dispatcher
-        dispatcher.stats.answered(name, after: latency)
-        dispatcher.metrics.latency(name, latency)
+        dispatcher.stats.answered(target.deployment.id, after: latency)
+        dispatcher.metrics.latency(target.deployment.id, latency)
         dispatcher.metrics.lane(.served)
         var headers = CompletionRoutes.eventStreamHeaders
         headers.append(contentsOf: ledger.overheadHeader())
@@ -175,7 +175,7 @@ final class LaneStreamExchange: LaneResponseHandler, LaneClientObserver {
         if !timed { ledger.upstream.add(ContinuousClock.now - began) }
         lane.pipeline.dispatcher.metrics.lane(.continued)
         let (routes, chat, model, ledger, byteCount, responseID) = (lane.routes, chat, model, ledger, byteCount, responseID)
-        let failure = Dispatcher.FirstFailure(deployment: name, error: error)
+        let failure = Dispatcher.FirstFailure(deployment: target.deployment.id, error: error)
         // Without a connection (the client gone) the pipeline still goes on: the provider that answers
         // is billed, the stream drained and settled by its relay when its body is never written.
         let handler = responder.map { NIOLoopBound($0, eventLoop: $0.eventLoop) }

@@ -23,11 +23,23 @@ function edit(model, refresh) {
   () => `${model.model_name} saved`, refresh);
 }
 
+function healthBadge(state) {
+  if (state === "closed") return badge("healthy", "ok");
+  if (state === "open") return badge("cooling down", "danger");
+  if (state === "half_open") return badge("probing", "warn");
+  return badge(state || "unknown", "neutral");
+}
+
+function deploymentSummary(deployments) {
+  const healthy = deployments.filter((d) => d.health === "closed").length;
+  return deployments.length <= 1 ? String(deployments.length) : `${deployments.length} (${healthy} healthy)`;
+}
+
 export async function render(main) {
   const body = h("div");
   const refresh = () => fill(body, async () => {
     const { models } = await api.get("/models");
-    return dataTable({ caption: "Models", rows: models, rowLabel: (m) => m.model_name,
+    const table = dataTable({ caption: "Models", rows: models, rowLabel: (m) => m.model_name,
       empty: "The catalog is empty. Add deployments to config/models.yaml and restart the gateway.",
       columns: [
         { label: "Model", value: (m) => h("strong", {}, m.model_name) },
@@ -39,11 +51,28 @@ export async function render(main) {
         { label: "RPM", class: "num", value: (m) => formatInteger(m.rpm) },
         { label: "TPM", class: "num", value: (m) => formatInteger(m.tpm) },
         { label: "Context", class: "num", value: (m) => formatInteger(m.context_window) },
+        { label: "Deployments", class: "num", value: (m) => deploymentSummary(m.deployments || []) },
         { label: "State", value: (m) => (m.active ? badge("active", "ok") : badge("inactive", "warn")) },
         { label: "Actions", class: "actions", value: (m) => button("Edit", () => edit(m, refresh),
           { kind: "small", "aria-label": `Edit ${m.model_name}` }) },
       ] });
+    const deployments = models.flatMap((m) => m.deployments || []);
+    const pools = dataTable({ caption: "Deployments and their health", rows: deployments, rowLabel: (d) => d.id,
+      empty: "No deployments.",
+      columns: [
+        { label: "Deployment", value: (d) => h("code", {}, d.id) },
+        { label: "Model", value: (d) => d.model_name },
+        { label: "Provider", value: (d) => d.provider },
+        { label: "Upstream model", value: (d) => h("code", {}, d.model) },
+        { label: "Endpoint", value: (d) => d.api_base || "—" },
+        { label: "Weight", class: "num", value: (d) => (d.weight == null ? "—" : String(d.weight)) },
+        { label: "Priority", class: "num", value: (d) => String(d.priority) },
+        { label: "RPM", class: "num", value: (d) => formatInteger(d.rpm) },
+        { label: "TPM", class: "num", value: (d) => formatInteger(d.tpm) },
+        { label: "Health", value: (d) => healthBadge(d.health) },
+      ] });
+    return h("div", {}, table, pools);
   });
-  main.append(pageHeader(title, "Deployments from the catalog with the operator's overrides."), body);
+  main.append(pageHeader(title, "Models from the catalog with the operator's overrides; each model's deployments and their circuit breakers."), body);
   await refresh();
 }
