@@ -33,7 +33,7 @@ struct PoolTests {
         }.joined(separator: "\n")
     }
 
-    static func catalog(_ mocks: Mocks) -> String {
+    static func catalog(_ mocks: Mocks, extra: String) -> String {
         let actions = RetryPolicy.Action.allCases
         let every = { (action: RetryPolicy.Action) in
             RetryPolicy.ErrorClass.allCases.map { "\($0.rawValue): \(action.rawValue)" }.joined(separator: ", ")
@@ -63,6 +63,8 @@ struct PoolTests {
               - {model_name: p, provider: openai, model: p-c, api_base: "\(mocks.base(.c))", priority: 2}
               - {model_name: p, provider: openai, model: p-d, api_base: "\(mocks.base(.d))"}
               - {model_name: p, provider: openai, model: p-b, api_base: "\(mocks.base(.b))", priority: 1}
+              - {model_name: cb, provider: openai, model: cb-a, api_base: "\(mocks.base(.a))", input_cost_per_token: 0.000002}
+              - {model_name: cb, provider: openai, model: cb-b, api_base: "\(mocks.base(.b))", input_cost_per_token: 0.000001}
               - {model_name: f, provider: openai, model: up-c, api_base: "\(mocks.base(.c))", context_window: 200000}
             \(policyModels(prefix: "r", first: mocks.base(.a), mocks: mocks))
             \(policyModels(prefix: "t", first: mocks.base(.s), mocks: mocks))
@@ -71,11 +73,14 @@ struct PoolTests {
             \(fallbacks)
             retry_policies:
             \(policies)
+            \(extra)
             """
     }
 
     /// Starts the five mocks and a node whose catalog points at them.
-    static func withPools<T: Sendable>(_ body: @escaping @Sendable (Gateway, Mocks) async throws -> T) async throws -> T {
+    static func withPools<T: Sendable>(catalog extra: String = "",
+        _ body: @escaping @Sendable (Gateway, Mocks) async throws -> T) async throws -> T
+    {
         let logs = Upstream.allCases.map { _ in MockRequestLog(capacity: 10_000) }
         let boxes = Upstream.allCases.map { _ in PortBox() }
         return try await withThrowingTaskGroup(of: T?.self) { group in
@@ -97,7 +102,7 @@ struct PoolTests {
             for box in boxes { ports.append(try await box.wait()) }
             let mocks = Mocks(ports: ports, logs: logs)
             return try await withMigratedDatabase { _, database in
-                try await Gateway.runNode(database: database, catalogYAML: catalog(mocks), mockLog: logs[0]) { gateway in
+                try await Gateway.runNode(database: database, catalogYAML: catalog(mocks, extra: extra), mockLog: logs[0]) { gateway in
                     try await body(gateway, mocks)
                 }
             }
@@ -177,6 +182,18 @@ struct PoolTests {
             }
             #expect(mocks.calls(.a) == 2)
             #expect(mocks.calls(.b) == 4)
+        }
+    }
+
+    @Test("the catalog's routing_strategy chooses within a pool: cost-based sends everything to the cheapest")
+    func costBased() async throws {
+        try await Self.withPools(catalog: "routing_strategy: cost-based") { gateway, mocks in
+            for _ in 0..<10 {
+                let result = try await gateway.request("/v1/chat/completions", body: Gateway.chat(model: "cb", "hi"))
+                #expect(result.status == 200, "\(result.body)")
+            }
+            #expect(mocks.calls(.b) == 10)
+            #expect(mocks.calls(.a) == 0)
         }
     }
 
