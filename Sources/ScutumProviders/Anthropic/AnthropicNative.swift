@@ -101,6 +101,7 @@ extension AnthropicAdapter: AnthropicNativeMessages {
         let deployment = target.deployment
         var body = request.body
         body["stream"] = stream ? true : nil
+        AutomaticBreakpoints.place(in: &body, for: deployment)
         switch dialect {
         case .direct:
             guard let key = target.credentials.apiKey else {

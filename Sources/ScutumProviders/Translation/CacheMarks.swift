@@ -44,41 +44,65 @@ struct CacheMarks: Sendable, Equatable {
 }
 
 extension ChatInput {
-    /// Anthropic's breakpoint limit per request.
-    static let maximumBreakpoints = 4
-
-    /// The smallest prompt prefix Anthropic caches for a model: 2048 tokens for Haiku, 1024 for
-    /// Sonnet and Opus.
-    static func minimumCacheableTokens(model: String) -> Int {
-        model.lowercased().contains("haiku") ? 2048 : 1024
-    }
-
     /// Takes a request apart for a Claude deployment, placing automatic breakpoints when the
     /// deployment is set to `cache_breakpoints: auto` and the model is a Claude.
     init(_ request: ChatCompletionRequest, for deployment: ModelDeployment) throws(ProviderError) {
         try self.init(request)
-        let model = deployment.upstreamModel.lowercased()
-        if deployment.autoCacheBreakpoints, deployment.provider == .anthropic || model.contains("claude") {
-            placeAutomaticBreakpoints(minimumTokens: Self.minimumCacheableTokens(model: model))
-        }
-    }
-
-    /// Places breakpoints where a deployment set to `cache_breakpoints: auto` wants them, when the
-    /// caller placed none: on the last tool when the tools are long enough to be cached, and on the
-    /// last system block when tools and system prompt together are. Tokens are estimated as bytes / 4.
-    mutating func placeAutomaticBreakpoints(minimumTokens: Int) {
-        guard cache.count == 0 else { return }
+        guard let minimum = AutomaticBreakpoints.minimumTokens(for: deployment), cache.count == 0 else { return }
         let toolBytes = tools.reduce(0) { total, tool in
             total + tool.name.utf8.count + (tool.description?.utf8.count ?? 0) + tool.parameters.jsonBytes.readableBytes
         }
         let systemBytes = cache.system.reduce(0) { $0 + $1.text.utf8.count }
-        var placed = 0
-        if !tools.isEmpty, toolBytes / 4 >= minimumTokens {
-            cache.tools[tools.count - 1] = CacheMarks.ephemeral
-            placed += 1
+        let places = AutomaticBreakpoints.places(toolBytes: toolBytes, systemBytes: systemBytes, minimumTokens: minimum)
+        if places.lastTool, !tools.isEmpty { cache.tools[tools.count - 1] = CacheMarks.ephemeral }
+        if places.lastSystemBlock, !cache.system.isEmpty { cache.system[cache.system.count - 1].mark = CacheMarks.ephemeral }
+    }
+}
+
+/// Where `cache_breakpoints: auto` puts breakpoints when the caller placed none: on the last tool
+/// when the tools are long enough to be cached, and on the last system block when tools and system
+/// prompt together are (Anthropic caches the prefix up to a breakpoint: tools, then system). Two at
+/// most, within Anthropic's limit of four. Tokens are estimated as bytes / 4.
+enum AutomaticBreakpoints {
+    /// The smallest prefix Anthropic caches for a model, when `deployment` is a Claude set to
+    /// `auto`: 2048 tokens for Haiku, 1024 for Sonnet and Opus; nil otherwise.
+    static func minimumTokens(for deployment: ModelDeployment) -> Int? {
+        let model = deployment.upstreamModel.lowercased()
+        guard deployment.autoCacheBreakpoints, deployment.provider == .anthropic || model.contains("claude") else {
+            return nil
         }
-        if !cache.system.isEmpty, (toolBytes + systemBytes) / 4 >= minimumTokens, placed < Self.maximumBreakpoints {
-            cache.system[cache.system.count - 1].mark = CacheMarks.ephemeral
+        return model.contains("haiku") ? 2048 : 1024
+    }
+
+    static func places(toolBytes: Int, systemBytes: Int, minimumTokens: Int)
+        -> (lastTool: Bool, lastSystemBlock: Bool)
+    {
+        (toolBytes > 0 && toolBytes / 4 >= minimumTokens, systemBytes > 0 && (toolBytes + systemBytes) / 4 >= minimumTokens)
+    }
+
+    /// Places them in a native Messages API body (`system` as a string or text blocks, `tools`),
+    /// unless it has a `cache_control` anywhere.
+    static func place(in body: inout JSONValue, for deployment: ModelDeployment) {
+        guard let minimum = minimumTokens(for: deployment) else { return }
+        let text = body.jsonString
+        guard !text.contains(#""cache_control""#) else { return }
+        var tools = body["tools"]?.arrayValue ?? []
+        var system: [JSONValue]
+        switch body["system"] {
+        case .string(let prompt)?: system = prompt.isEmpty ? [] : [["type": "text", "text": .string(prompt)]]
+        case .array(let blocks)?: system = blocks
+        default: system = []
+        }
+        let toolBytes = tools.reduce(0) { $0 + $1.jsonBytes.readableBytes }
+        let systemBytes = system.reduce(0) { $0 + $1.jsonBytes.readableBytes }
+        let places = places(toolBytes: toolBytes, systemBytes: systemBytes, minimumTokens: minimum)
+        if places.lastTool, !tools.isEmpty, tools[tools.count - 1].objectValue != nil {
+            tools[tools.count - 1]["cache_control"] = CacheMarks.ephemeral
+            body["tools"] = .array(tools)
+        }
+        if places.lastSystemBlock, !system.isEmpty, system[system.count - 1].objectValue != nil {
+            system[system.count - 1]["cache_control"] = CacheMarks.ephemeral
+            body["system"] = .array(system)
         }
     }
 }
