@@ -110,6 +110,11 @@ struct CacheAndCostTests {
             #expect((usage["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int == 64)
             #expect((usage["completion_tokens_details"] as? [String: Any])?["reasoning_tokens"] as? Int == 7)
 
+            let azure = try await gateway.request("/v1/chat/completions",
+                body: Gateway.chat(model: "azure-chat", "hello", extra: #","prompt_cache_key":"tenant-42""#))
+            #expect(azure.status == 200, "\(azure.body)")
+            #expect(try #require(Self.received(gateway, "/openai/deployments/").last).contains(#""prompt_cache_key":"tenant-42""#))
+
             let responses = try await gateway.request("/v1/responses", key: key,
                 body: #"{"model":"gpt-test","input":"[mock:reasoning=3] hello","prompt_cache_key":"tenant-42"}"#)
             #expect(responses.status == 200, "\(responses.body)")

@@ -74,6 +74,7 @@ enum AutomaticBreakpoints {
         return model.contains("haiku") ? 2048 : 1024
     }
 
+    /// Whether the tools (`toolBytes` of them) and the system prompt after them earn a breakpoint.
     static func places(toolBytes: Int, systemBytes: Int, minimumTokens: Int)
         -> (lastTool: Bool, lastSystemBlock: Bool)
     {
