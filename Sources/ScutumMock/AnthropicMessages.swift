@@ -61,9 +61,12 @@ enum AnthropicMessages {
         // Extended thinking: a thinking block (with its signature) before the answer.
         reply.thinking = (body["thinking"] as? [String: Any])?["type"] as? String == "enabled"
         // Prompt caching: a request with cache_control breakpoints writes all but its last few
-        // prompt tokens to the cache (`cache_creation_input_tokens`).
-        if String(decoding: bytes, as: UTF8.self).contains("\"cache_control\"") {
+        // prompt tokens to the cache (`cache_creation_input_tokens`), to the 1-hour cache when a
+        // breakpoint asks for it (`cache_creation.ephemeral_1h_input_tokens`).
+        let text = String(decoding: bytes, as: UTF8.self)
+        if text.contains("\"cache_control\"") {
             reply.cacheWrite = max(0, answer.uncachedPromptTokens - 4)
+            reply.cacheWriteOneHour = text.contains(#""ttl":"1h""#)
         }
         if bedrock {
             if body["stream"] != nil { return refuse("stream: Extra inputs are not permitted") }
@@ -157,6 +160,8 @@ enum AnthropicMessages {
         var requestID: String
         var thinking = false
         var cacheWrite = 0
+        /// The cache write went to the 1-hour cache.
+        var cacheWriteOneHour = false
         static let thoughts = "Let me think about this."
         var signature = "EqQBCkgIARABGAIiQL" + JSONText.randomID(40)
 
@@ -178,7 +183,8 @@ enum AnthropicMessages {
         }
 
         func usageJSON(outputTokens: Int) -> String {
-            #"{"input_tokens":\#(answer.uncachedPromptTokens - cacheWrite),"cache_creation_input_tokens":\#(cacheWrite),"cache_read_input_tokens":\#(answer.cachedTokens),"output_tokens":\#(outputTokens)}"#
+            let oneHour = cacheWriteOneHour ? cacheWrite : 0
+            return #"{"input_tokens":\#(answer.uncachedPromptTokens - cacheWrite),"cache_creation_input_tokens":\#(cacheWrite),"cache_read_input_tokens":\#(answer.cachedTokens),"cache_creation":{"ephemeral_5m_input_tokens":\#(cacheWrite - oneHour),"ephemeral_1h_input_tokens":\#(oneHour)},"output_tokens":\#(outputTokens)}"#
         }
 
         /// The message object; `streaming` gives `message_start`'s (no content, no stop yet).

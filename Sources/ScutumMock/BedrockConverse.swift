@@ -18,8 +18,15 @@ enum BedrockConverse {
         if let failure = try await MockUpstream.misbehave(directives, fail: { status, _ in ProviderErrors.bedrock(status: status) }) {
             return failure
         }
-        let reply = BedrockReply(answer: MockAnswer(turn: turn, directives: directives),
+        var reply = BedrockReply(answer: MockAnswer(turn: turn, directives: directives),
             latencyMs: max(1, Int((ContinuousClock.now - started) / .milliseconds(1))))
+        // Prompt caching: a request with cachePoint blocks writes all but its last few prompt tokens
+        // to the cache, to the 1-hour cache when a cache point asks for it.
+        let text = String(decoding: bytes, as: UTF8.self)
+        if text.contains("\"cachePoint\"") {
+            reply.cacheWrite = max(0, reply.answer.uncachedPromptTokens - 4)
+            reply.cacheWriteOneHour = text.contains(#""ttl":"1h""#)
+        }
         if stream { return BedrockStream.response(reply, stream: MockStream(directives)) }
         return MockResponses.json(reply.responseJSON, headers: reply.headers)
     }
@@ -103,6 +110,9 @@ struct BedrockReply: Sendable {
     var latencyMs: Int
     var toolUseID = "tooluse_" + JSONText.randomID(22)
     var requestID = UUID().uuidString.lowercased()
+    /// Prompt tokens written to the cache (the request had cache points).
+    var cacheWrite = 0
+    var cacheWriteOneHour = false
 
     var headers: HTTPFields { [HTTPField.Name("x-amzn-RequestId")!: requestID] }
 
@@ -116,11 +126,17 @@ struct BedrockReply: Sendable {
         }
     }
 
-    /// Input tokens exclude cache reads; the total includes them.
+    /// Input tokens exclude cache reads and writes; the total includes them. Writes are detailed
+    /// by TTL in `cacheDetails`.
     var usageJSON: String {
-        let input = answer.uncachedPromptTokens
-        var json = #"{"inputTokens":\#(input),"outputTokens":\#(answer.outputTokens),"totalTokens":\#(input + answer.outputTokens + answer.cachedTokens)"#
-        if answer.cachedTokens > 0 { json += #","cacheReadInputTokens":\#(answer.cachedTokens),"cacheWriteInputTokens":0"# }
+        let input = answer.uncachedPromptTokens - cacheWrite
+        var json = #"{"inputTokens":\#(input),"outputTokens":\#(answer.outputTokens),"totalTokens":\#(answer.promptTokens + answer.outputTokens)"#
+        if answer.cachedTokens > 0 || cacheWrite > 0 {
+            json += #","cacheReadInputTokens":\#(answer.cachedTokens),"cacheWriteInputTokens":\#(cacheWrite)"#
+        }
+        if cacheWrite > 0 {
+            json += #","cacheDetails":[{"ttl":"\#(cacheWriteOneHour ? "1h" : "5m")","inputTokens":\#(cacheWrite)}]"#
+        }
         return json + "}"
     }
 

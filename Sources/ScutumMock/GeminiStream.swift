@@ -29,8 +29,9 @@ struct GeminiReply: Sendable {
     var usageJSON: String {
         var fields = [#""promptTokenCount":\#(answer.promptTokens)"#]
         if answer.outputTokens > 0 { fields.append(#""candidatesTokenCount":\#(answer.outputTokens)"#) }
-        fields.append(#""totalTokenCount":\#(answer.promptTokens + answer.outputTokens)"#)
+        fields.append(#""totalTokenCount":\#(answer.promptTokens + answer.outputTokens + answer.reasoningTokens)"#)
         if answer.cachedTokens > 0 { fields.append(#""cachedContentTokenCount":\#(answer.cachedTokens)"#) }
+        if answer.reasoningTokens > 0 { fields.append(#""thoughtsTokenCount":\#(answer.reasoningTokens)"#) }
         return "{" + fields.joined(separator: ",") + "}"
     }
 

@@ -59,6 +59,8 @@ struct MockAnswer {
     /// Prompt tokens, cached ones included.
     var promptTokens: Int
     var cachedTokens: Int
+    /// Reasoning tokens spent besides the answer (`[mock:reasoning=N]`).
+    var reasoningTokens: Int
 
     var text: String { tokens.joined() }
 
@@ -81,6 +83,7 @@ struct MockAnswer {
     init(turn: MockChatTurn, directives: MockDirectives) {
         // N cached tokens are reported as asked; the prompt is then at least that long.
         cachedTokens = directives.cachedTokens
+        reasoningTokens = directives.reasoningTokens
         promptTokens = max(turn.promptTokens, directives.cachedTokens)
         if directives.safety {
             tokens = []

@@ -42,6 +42,8 @@ public struct MockKnobs: Sendable {
 /// the OpenAI-format error's message. `[mock:chunk_chars=N]` streams the OpenAI-format answer in
 /// N-character pieces instead of word by word (to split a word, or a secret, across chunks), and
 /// `[mock:repeat=N]` says its answer N times over (a long answer from a short prompt).
+/// `[mock:reasoning=N]` reports N reasoning tokens on top of the answer's (OpenAI's
+/// `reasoning_tokens`, Gemini's `thoughtsTokenCount`).
 struct MockDirectives: Sendable {
     var knobs: MockKnobs
     var retryAfter: String?
@@ -49,6 +51,8 @@ struct MockDirectives: Sendable {
     var toolCall = false
     var safety = false
     var cachedTokens = 0
+    /// Reasoning tokens to report besides the answer's (`reasoning`).
+    var reasoningTokens = 0
     var streamError = false
     /// Only this upstream model fails (`fail_model`).
     var failModel: String?
@@ -83,6 +87,7 @@ struct MockDirectives: Sendable {
             case "tool_call": toolCall = true
             case "safety": safety = true
             case "cached": cachedTokens = max(0, Int(value) ?? 0)
+            case "reasoning": reasoningTokens = max(0, Int(value) ?? 0)
             case "stream_error": streamError = true
             case "fail_model": failModel = value
             case "error_message": errorMessage = value

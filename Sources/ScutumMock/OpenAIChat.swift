@@ -35,7 +35,9 @@ enum OpenAIChat {
         let toolName = directives.toolCall && toolResult == nil ? firstToolName(body) : nil
         let id = "chatcmpl-" + JSONText.randomID()
         let created = Int(Date().timeIntervalSince1970)
-        let usage = usageJSON(prompt: prompt.promptTokens, completion: toolName == nil ? tokens.count : 5)
+        let usage = usageJSON(prompt: max(prompt.promptTokens, directives.cachedTokens),
+            completion: (toolName == nil ? tokens.count : 5) + directives.reasoningTokens,
+            cached: directives.cachedTokens, reasoning: directives.reasoningTokens)
         if body["stream"] as? Bool == true {
             let includeUsage = (body["stream_options"] as? [String: Any])?["include_usage"] as? Bool ?? false
             return stream(id: id, created: created, model: model, tokens: tokens, finishReason: finishReason,
@@ -52,8 +54,9 @@ enum OpenAIChat {
         return MockResponses.json(json)
     }
 
-    static func usageJSON(prompt: Int, completion: Int) -> String {
-        #"{"prompt_tokens":\#(prompt),"completion_tokens":\#(completion),"total_tokens":\#(prompt + completion),"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}"#
+    /// OpenAI's usage: cached tokens are part of the prompt, reasoning tokens part of the completion.
+    static func usageJSON(prompt: Int, completion: Int, cached: Int = 0, reasoning: Int = 0) -> String {
+        #"{"prompt_tokens":\#(prompt),"completion_tokens":\#(completion),"total_tokens":\#(prompt + completion),"prompt_tokens_details":{"cached_tokens":\#(cached),"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":\#(reasoning),"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}"#
     }
 
     /// A value of a JSON schema: strings hold `text`, numbers 1, booleans true; objects have every

@@ -133,8 +133,9 @@ enum OpenAIResponses {
 
         var usage: [String: Any] {
             ["input_tokens": answer.promptTokens, "input_tokens_details": ["cached_tokens": answer.cachedTokens],
-             "output_tokens": answer.outputTokens, "output_tokens_details": ["reasoning_tokens": 0],
-             "total_tokens": answer.promptTokens + answer.outputTokens]
+             "output_tokens": answer.outputTokens + answer.reasoningTokens,
+             "output_tokens_details": ["reasoning_tokens": answer.reasoningTokens],
+             "total_tokens": answer.promptTokens + answer.outputTokens + answer.reasoningTokens]
         }
 
         func response(status: String) -> [String: Any] {

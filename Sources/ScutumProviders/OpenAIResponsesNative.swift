@@ -79,12 +79,9 @@ extension OpenAICompatibleAdapter {
         return body
     }
 
-    /// The Responses API's usage as token counts (cached input tokens counted as cached).
+    /// The Responses API's usage as token counts (cached input and reasoning tokens as such).
     static func responsesUsage(_ usage: JSONValue?) -> TokenUsage? {
-        guard let usage, usage.objectValue != nil else { return nil }
-        return TokenUsage(promptTokens: Int(usage["input_tokens"]?.intValue ?? 0),
-            completionTokens: Int(usage["output_tokens"]?.intValue ?? 0),
-            cachedTokens: usage["input_tokens_details"]?["cached_tokens"]?.intValue.map(Int.init))
+        usage.flatMap { TokenUsage(responses: $0) }
     }
 }
 

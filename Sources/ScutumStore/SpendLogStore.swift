@@ -55,6 +55,7 @@ public struct SpendLogStore: Sendable {
         record.modelServed = record.modelServed?.storableIdentifier
         record.provider = record.provider?.storableIdentifier
         record.endpoint = record.endpoint?.storableIdentifier
+        record.deploymentID = record.deploymentID?.storableIdentifier
         return record
     }
 
@@ -76,20 +77,31 @@ public struct SpendLogStore: Sendable {
         let statuses = records.map(\.status)
         let streams = records.map(\.stream)
         let endpoints = PostgresNullableArray(records.map(\.endpoint))
+        let cacheWrites = records.map(\.cacheWriteTokens)
+        let reasoning = records.map(\.reasoningTokens)
+        let inputCosts = PostgresNullableArray(records.map(\.costParts?.input))
+        let outputCosts = PostgresNullableArray(records.map(\.costParts?.output))
+        let readCosts = PostgresNullableArray(records.map(\.costParts?.cacheRead))
+        let writeCosts = PostgresNullableArray(records.map(\.costParts?.cacheWrite))
+        let deployments = PostgresNullableArray(records.map(\.deploymentID))
         // A request id repeated within the batch is skipped like a stored one (DO NOTHING, unlike DO
         // UPDATE, accepts a row that conflicts with one the same statement inserted).
         try await client.query(
             """
             INSERT INTO spend_logs (request_id, at, key_id, key_alias, team_id, user_id, model_requested,
                 model_served, provider, prompt_tokens, completion_tokens, cached_tokens, cost, latency_ms, status,
-                stream, endpoint)
+                stream, endpoint, cache_write_tokens, reasoning_tokens, input_cost, output_cost, cache_read_cost,
+                cache_write_cost, deployment_id)
             SELECT * FROM unnest(\(ids)::text[], \(times)::timestamptz[], \(keys)::text[],
                 \(aliases)::text[], \(teams)::text[], \(users)::text[], \(requested)::text[], \(served)::text[],
                 \(providers)::text[], \(prompt)::int8[], \(completion)::int8[], \(cached)::int8[], \(costs)::float8[],
-                \(latencies)::int8[], \(statuses)::int8[], \(streams)::bool[], \(endpoints)::text[])
+                \(latencies)::int8[], \(statuses)::int8[], \(streams)::bool[], \(endpoints)::text[],
+                \(cacheWrites)::int8[], \(reasoning)::int8[], \(inputCosts)::float8[], \(outputCosts)::float8[],
+                \(readCosts)::float8[], \(writeCosts)::float8[], \(deployments)::text[])
                 AS batch (request_id, at, key_id, key_alias, team_id, user_id, model_requested, model_served,
                     provider, prompt_tokens, completion_tokens, cached_tokens, cost, latency_ms, status, stream,
-                    endpoint)
+                    endpoint, cache_write_tokens, reasoning_tokens, input_cost, output_cost, cache_read_cost,
+                    cache_write_cost, deployment_id)
             ON CONFLICT (request_id) DO NOTHING
             """, logger: logger)
     }
@@ -126,7 +138,8 @@ public struct SpendLogStore: Sendable {
             """
             SELECT request_id, at, key_id, key_alias, team_id, user_id, model_requested, model_served, provider,
                 prompt_tokens, completion_tokens, cached_tokens, cost::float8, latency_ms, status, stream,
-                endpoint
+                endpoint, coalesce(cache_write_tokens, 0), coalesce(reasoning_tokens, 0), input_cost::float8,
+                output_cost::float8, cache_read_cost::float8, cache_write_cost::float8, deployment_id
             FROM spend_logs
             WHERE (\(filter.keyID)::text IS NULL OR key_id = lower(\(filter.keyID)))
               AND (\(filter.teamID)::text IS NULL OR team_id = \(filter.teamID))
@@ -139,14 +152,19 @@ public struct SpendLogStore: Sendable {
             """, logger: logger)
         var records: [SpendRecord] = []
         for try await (id, at, key, alias, team, user, requested, served, provider, prompt, completion, cached, cost,
-            latency, status, stream, endpoint) in rows.decode(
+            latency, status, stream, endpoint, cacheWrites, reasoning, input, output, read, write, deployment) in rows.decode(
                 (String, Date, String?, String?, String?, String?, String, String?, String?, Int, Int, Int, Double, Int,
-                    Int, Bool, String?).self)
+                    Int, Bool, String?, Int, Int, Double?, Double?, Double?, Double?, String?).self)
         {
+            var parts: SpendRecord.CostParts?
+            if let input, let output, let read, let write {
+                parts = SpendRecord.CostParts(input: input, output: output, cacheRead: read, cacheWrite: write)
+            }
             records.append(SpendRecord(requestID: id, at: at, keyID: key, keyAlias: alias, teamID: team, userID: user,
                 modelRequested: requested, modelServed: served, provider: provider, promptTokens: prompt,
                 completionTokens: completion, cachedTokens: cached, cost: cost, latencyMilliseconds: latency,
-                status: status, stream: stream, endpoint: endpoint))
+                status: status, stream: stream, endpoint: endpoint, cacheWriteTokens: cacheWrites,
+                reasoningTokens: reasoning, costParts: parts, deploymentID: deployment))
         }
         return records
     }

@@ -54,6 +54,32 @@ struct SpendRoutesTests {
         }
     }
 
+    @Test("logs: each row has its deployment, cache writes, reasoning tokens and cost parts (null parts when unknown)")
+    func costParts() async throws {
+        try await AdminFixture.withAPI { api, client in
+            var priced = Self.record("p1", at: "2025-03-01T10:00:00Z", key: "k9", team: nil, user: nil,
+                model: "claude-sonnet-4.5", cost: 0.0453)
+            priced.cachedTokens = 1_000
+            priced.cacheWriteTokens = 5_000
+            priced.reasoningTokens = 3
+            priced.costParts = SpendRecord.CostParts(input: 0.012, output: 0.0075, cacheRead: 0.0003, cacheWrite: 0.0255)
+            priced.deploymentID = "claude-sonnet-4.5#eu"
+            let older = Self.record("p0", at: "2025-03-01T09:00:00Z", key: "k9", team: nil, user: nil, model: "gpt-5-mini",
+                cost: 1)
+            try await SpendLogStore(client: client, logger: TestEnvironment.logger).insert([priced, older])
+            let logs = try await api.ok(.get, "/api/v1/spend/logs?key_id=k9")["logs"]?.arrayValue ?? []
+            #expect(logs.count == 2)
+            let first = try #require(logs.first)
+            #expect(first["deployment_id"] == "claude-sonnet-4.5#eu")
+            #expect(first["cached_tokens"] == 1000 && first["cache_write_tokens"] == 5000 && first["reasoning_tokens"] == 3)
+            #expect(first["cost_parts"] == ["input": 0.012, "output": 0.0075, "cache_read": 0.0003, "cache_write": 0.0255])
+            #expect(first["cost"]?.doubleValue == 0.0453)
+            let second = try #require(logs.last)
+            #expect(second["cost_parts"] == .null && second["deployment_id"] == .null)
+            #expect(second["cache_write_tokens"] == 0 && second["reasoning_tokens"] == 0)
+        }
+    }
+
     @Test("logs: each row has its endpoint (null when unknown); ?endpoint= keeps one front door's rows; 422 for another value")
     func endpoints() async throws {
         try await AdminFixture.withAPI { api, client in

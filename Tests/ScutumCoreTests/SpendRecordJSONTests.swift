@@ -34,6 +34,24 @@ struct SpendRecordJSONTests {
         #expect(SpendRecord(json: .object(fields))?.endpoint == nil)
     }
 
+    @Test("cache writes, reasoning tokens, cost parts and the deployment id read back; older JSON reads as unknown parts")
+    func costParts() throws {
+        var record = Self.record
+        record.cacheWriteTokens = 7
+        record.reasoningTokens = 9
+        record.costParts = SpendRecord.CostParts(input: 0.1, output: 0.125, cacheRead: 0.0125, cacheWrite: 0.0125)
+        record.deploymentID = "gpt-test-2#eu"
+        let text = record.json.jsonString
+        #expect(text.contains(#""cost_parts":{"cache_read":0.0125,"cache_write":0.0125,"input":0.1,"output":0.125}"#))
+        #expect(SpendRecord(json: try JSONParser.parse(Array(text.utf8))) == record)
+        guard case .object(var fields) = record.json else { throw SpendRecordJSONError.notAnObject }
+        for name in ["cache_write_tokens", "reasoning_tokens", "cost_parts", "deployment_id"] { fields[name] = nil }
+        let older = try #require(SpendRecord(json: .object(fields)))
+        #expect(older.cacheWriteTokens == 0 && older.reasoningTokens == 0)
+        #expect(older.costParts == nil && older.deploymentID == nil)
+        #expect(older.cost == record.cost)
+    }
+
     @Test("every front door's name is distinct, and the request paths are the routes' own")
     func frontDoors() {
         #expect(Set(FrontDoor.all).count == FrontDoor.all.count)

@@ -72,6 +72,8 @@ struct Gateway: Sendable {
           - {model_name: bedrock-claude, provider: bedrock, model: "anthropic.claude-sonnet-4-5-20250929-v1:0"}
           - {model_name: bedrock-titan, provider: bedrock, model: "amazon.titan-embed-text-v2:0", mode: embedding}
           - {model_name: bedrock-cohere, provider: bedrock, model: cohere.embed-english-v3, mode: embedding}
+          - {model_name: claude-priced, provider: anthropic, model: claude-sonnet-4-5, max_output_tokens: 64000, input_cost_per_token: 0.000003, output_cost_per_token: 0.000015, cache_read_input_token_cost: 0.0000003, cache_creation_input_token_cost: 0.00000375, cache_creation_input_token_cost_above_1hr: 0.000006}
+          - {model_name: bedrock-claude-auto, provider: bedrock, model: "anthropic.claude-sonnet-4-5-20250929-v1:0", cache_breakpoints: auto, input_cost_per_token: 0.000003, output_cost_per_token: 0.000015, cache_read_input_token_cost: 0.0000003, cache_creation_input_token_cost: 0.00000375}
         fallbacks:
           primary-test: [gpt-test-2, big-context-test]
           limited-test: [gpt-test-2]

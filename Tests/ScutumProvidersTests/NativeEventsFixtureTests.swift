@@ -55,7 +55,7 @@ struct NativeEventsFixtureTests {
         let stream = sse([("response.created", created), ("response.output_text.delta", delta), ("response.completed", completed)])
         let chunks = try TranslatorFixtureTests.run(stream, step: 17, framing: SSEFraming(), translator: ResponsesNativeEvents())
         #expect(chunks.map { String(buffer: $0.json) }.joined() == String(decoding: stream, as: UTF8.self))
-        #expect(chunks.last?.usage == TokenUsage(promptTokens: 12, completionTokens: 3, cachedTokens: 4))
+        #expect(chunks.last?.usage == TokenUsage(promptTokens: 12, completionTokens: 3, cachedTokens: 4, reasoningTokens: 0))
         // Fed 17 bytes at a time: a read brings at most one whole event, which leaves at once.
         #expect(chunks.allSatisfy { $0.endsRead })
         let failed = #"{"type":"response.failed","sequence_number":2,"response":{"id":"resp_1","status":"failed","error":{"code":"server_error","message":"boom"}}}"#

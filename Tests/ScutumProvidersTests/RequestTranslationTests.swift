@@ -126,6 +126,13 @@ struct RequestTranslationTests {
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"n":2}"#, "n"),
         (#"{"model":"m","messages":[{"role":"system","content":"only a system prompt"}]}"#, "messages"),
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{}}]}"#, "tools[0]"),
+        // A cache_control that is not an object with a type.
+        (#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"x","cache_control":"ephemeral"}]}]}"#,
+         "messages[0].content[0].cache_control"),
+        (#"{"model":"m","messages":[{"role":"system","content":"s","cache_control":{}},{"role":"user","content":"x"}]}"#,
+         "messages[0].cache_control"),
+        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"},"cache_control":[1]}]}"#,
+         "tools[0].cache_control"),
     ])
     func refused(json: String, param: String) throws {
         do {

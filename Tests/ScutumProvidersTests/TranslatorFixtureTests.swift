@@ -155,8 +155,8 @@ struct TranslatorFixtureTests {
         #expect(call.text == nil)
         #expect(call.toolCalls.first?.name == "fetchWeather")
         #expect(JSONValue.parse(ByteBuffer(string: call.toolCalls.first?.arguments ?? ""))?["param"]?["city"] == "Boston")
-        // Thinking tokens are billed as output.
-        #expect(call.usage == TokenUsage(promptTokens: 212, completionTokens: 39 + 139))
+        // Thinking tokens are billed as output, and reported as reasoning tokens.
+        #expect(call.usage == TokenUsage(promptTokens: 212, completionTokens: 39 + 139, reasoningTokens: 139))
     }
 
     @Test("Bedrock's Converse examples")

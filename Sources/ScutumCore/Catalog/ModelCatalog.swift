@@ -146,7 +146,7 @@ public struct ModelDeployment: Sendable, Hashable {
 
     /// USD cost of a call with this usage.
     public func cost(of usage: TokenUsage) -> Double {
-        Double(usage.promptTokens) * inputCostPerToken + Double(usage.completionTokens) * outputCostPerToken
+        costBreakdown(of: usage).total
     }
 }
 

@@ -30,11 +30,43 @@ public struct TokenUsage: Sendable, Hashable, Codable {
     }
 
     /// Reads OpenAI's `usage` object (`prompt_tokens`, `completion_tokens`,
-    /// `prompt_tokens_details.cached_tokens`); nil when it is not an object.
+    /// `prompt_tokens_details.cached_tokens`, `completion_tokens_details.reasoning_tokens`), and
+    /// DeepSeek's `prompt_cache_hit_tokens` where `cached_tokens` is absent; nil when it is not an object.
     public init?(openAI usage: JSONValue) {
         guard usage.objectValue != nil else { return nil }
+        let cached = usage["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? usage["prompt_cache_hit_tokens"]?.intValue
         self.init(promptTokens: Int(usage["prompt_tokens"]?.intValue ?? 0),
             completionTokens: Int(usage["completion_tokens"]?.intValue ?? 0),
-            cachedTokens: usage["prompt_tokens_details"]?["cached_tokens"]?.intValue.map(Int.init))
+            cachedTokens: cached.map(Int.init),
+            reasoningTokens: usage["completion_tokens_details"]?["reasoning_tokens"]?.intValue.map(Int.init))
+    }
+
+    /// Reads the Responses API's `usage` object (`input_tokens`, `output_tokens`,
+    /// `input_tokens_details.cached_tokens`, `output_tokens_details.reasoning_tokens`); nil when it is
+    /// not an object.
+    public init?(responses usage: JSONValue) {
+        guard usage.objectValue != nil else { return nil }
+        self.init(promptTokens: Int(usage["input_tokens"]?.intValue ?? 0),
+            completionTokens: Int(usage["output_tokens"]?.intValue ?? 0),
+            cachedTokens: usage["input_tokens_details"]?["cached_tokens"]?.intValue.map(Int.init),
+            reasoningTokens: usage["output_tokens_details"]?["reasoning_tokens"]?.intValue.map(Int.init))
+    }
+
+    /// Prompt tokens written to the provider's cache, 5-minute and 1-hour writes together; nil when
+    /// the provider said nothing of writes.
+    public var cacheWrites: Int? {
+        if cacheWriteTokens == nil && cacheWrite1hTokens == nil { return nil }
+        return (cacheWriteTokens ?? 0) + (cacheWrite1hTokens ?? 0)
+    }
+
+    /// Takes the counts a later report gives (a stream's closing usage over its opening one): the
+    /// completion always, the prompt when it is non-zero, and each detail it states.
+    public mutating func update(with later: TokenUsage) {
+        completionTokens = later.completionTokens
+        if later.promptTokens > 0 { promptTokens = later.promptTokens }
+        if let value = later.cachedTokens { cachedTokens = value }
+        if let value = later.cacheWriteTokens { cacheWriteTokens = value }
+        if let value = later.cacheWrite1hTokens { cacheWrite1hTokens = value }
+        if let value = later.reasoningTokens { reasoningTokens = value }
     }
 }

@@ -30,7 +30,7 @@ public struct AnthropicAdapter: ProviderAdapter {
     public func chatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionResult
     {
-        var input = try ChatInput(request)
+        var input = try ChatInput(request, for: target.deployment)
         input.stream = false
         let (url, headers, body) = try await prepare(input, target)
         let response = try await http.postJSON(url: url, headers: headers, body: body.jsonBytes)
@@ -43,7 +43,7 @@ public struct AnthropicAdapter: ProviderAdapter {
     public func streamChatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionStream
     {
-        var input = try ChatInput(request)
+        var input = try ChatInput(request, for: target.deployment)
         input.stream = true
         let (url, headers, body) = try await prepare(input, target)
         let response = try await http.postJSON(url: url, headers: headers, body: body.jsonBytes)

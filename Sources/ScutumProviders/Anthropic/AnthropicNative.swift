@@ -101,6 +101,7 @@ extension AnthropicAdapter: AnthropicNativeMessages {
         let deployment = target.deployment
         var body = request.body
         body["stream"] = stream ? true : nil
+        AutomaticBreakpoints.place(in: &body, for: deployment)
         switch dialect {
         case .direct:
             guard let key = target.credentials.apiKey else {
@@ -154,11 +155,7 @@ struct AnthropicNativeEvents: StreamTranslator {
             json["message"]?["model"] = .string(model)
             data = json.jsonBytes
         case "message_delta":
-            if let more = AnthropicResponse.usage(json["usage"]) {
-                usage.completionTokens = more.completionTokens
-                if more.promptTokens > 0 { usage.promptTokens = more.promptTokens }
-                if more.cachedTokens != nil { usage.cachedTokens = more.cachedTokens }
-            }
+            if let more = AnthropicResponse.usage(json["usage"]) { usage.update(with: more) }
         case "message_stop":
             isComplete = true
             chunkUsage = usage

@@ -5,6 +5,8 @@ import ScutumCore
 /// System and developer messages move to `system`; tool calls become `tool_use` blocks and tool
 /// results `tool_result` blocks in a user turn; consecutive turns of one speaker are merged, as
 /// Anthropic requires alternation. `response_format` becomes a forced tool whose input is the answer.
+/// The caller's `cache_control` marks (on system parts, content parts, messages and tools) are
+/// forwarded as they are; with a marked system part the system prompt goes as text blocks.
 enum AnthropicRequest {
     /// The tool that carries a JSON answer when the client asked for `response_format`.
     static let jsonToolName = "json_tool_call"
@@ -22,15 +24,21 @@ enum AnthropicRequest {
         if let model { body["model"] = .string(model) }
         if let vertexVersion { body["anthropic_version"] = .string(vertexVersion) }
         if input.stream { body["stream"] = true }
-        if !input.system.isEmpty { body["system"] = .string(input.system.joined(separator: "\n\n")) }
+        if input.cache.marksSystem {
+            body["system"] = .array(input.cache.system.map { block in
+                marked(["type": "text", "text": .string(block.text)], block.mark)
+            })
+        } else if !input.system.isEmpty {
+            body["system"] = .string(input.system.joined(separator: "\n\n"))
+        }
         if let temperature = input.temperature { body["temperature"] = .double(temperature) }
         if let topP = input.topP { body["top_p"] = .double(topP) }
         if !input.stop.isEmpty { body["stop_sequences"] = .array(input.stop.map(JSONValue.string)) }
 
-        var tools = input.tools.map { tool -> JSONValue in
+        var tools = input.tools.enumerated().map { index, tool -> JSONValue in
             var fields: [String: JSONValue] = ["name": .string(tool.name), "input_schema": tool.parameters]
             if let description = tool.description { fields["description"] = .string(description) }
-            return .object(fields)
+            return marked(.object(fields), input.cache.tools[index])
         }
         var choice: [String: JSONValue]?
         switch input.toolChoice {
@@ -71,24 +79,37 @@ enum AnthropicRequest {
     static func messages(_ input: ChatInput) throws(ProviderError) -> [JSONValue] {
         var turns = AlternatingTurns()
         for (index, message) in input.messages.enumerated() {
+            var blocks: [JSONValue]
             switch message {
             case .user(let parts):
-                turns.append("user", parts.map(block))
+                let marks = input.cache.parts[index] ?? [:]
+                blocks = parts.enumerated().map { partIndex, part in marked(block(part), marks[partIndex]) }
             case .assistant(let text, let calls):
-                var blocks: [JSONValue] = []
+                blocks = []
                 if let text, !text.isEmpty { blocks.append(["type": "text", "text": .string(text)]) }
                 for (callIndex, call) in calls.enumerated() {
                     let input = try call.argumentsObject(
                         param: "messages[\(index)].tool_calls[\(callIndex)].function.arguments")
                     blocks.append(["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": input])
                 }
-                turns.append("assistant", blocks)
             case .tool(let callID, _, let content):
-                turns.append("user", [["type": "tool_result", "tool_use_id": .string(callID), "content": .string(content)]])
+                blocks = [["type": "tool_result", "tool_use_id": .string(callID), "content": .string(content)]]
             }
+            if let mark = input.cache.messages[index], !blocks.isEmpty {
+                blocks[blocks.count - 1] = marked(blocks[blocks.count - 1], mark)
+            }
+            turns.append(message.isAssistant ? "assistant" : "user", blocks)
         }
         turns.startWithUser(placeholder: ["type": "text", "text": "."])
         return turns.json(contentKey: "content")
+    }
+
+    /// `block` with the caller's `cache_control`, if any.
+    static func marked(_ block: JSONValue, _ mark: JSONValue?) -> JSONValue {
+        guard let mark else { return block }
+        var block = block
+        block["cache_control"] = mark
+        return block
     }
 
     static func block(_ part: ChatInput.Part) -> JSONValue {

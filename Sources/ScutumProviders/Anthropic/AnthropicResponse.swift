@@ -45,14 +45,20 @@ enum AnthropicResponse {
         }
     }
 
-    /// Anthropic's usage: OpenAI counts cache reads and writes as prompt tokens, with reads as cached.
+    /// Anthropic's usage. Anthropic counts cache reads and writes apart from `input_tokens`; OpenAI
+    /// counts them as prompt tokens, so they are added in. Writes split by TTL where
+    /// `cache_creation` says (`ephemeral_1h_input_tokens`), else all count as 5-minute writes.
+    /// Thinking tokens are not reported apart (they are billed as output).
     static func usage(_ usage: JSONValue?) -> TokenUsage? {
         guard let usage, usage.objectValue != nil else { return nil }
         let input = Int(usage["input_tokens"]?.intValue ?? 0)
-        let created = Int(usage["cache_creation_input_tokens"]?.intValue ?? 0)
+        let created = usage["cache_creation_input_tokens"]?.intValue.map(Int.init)
         let read = usage["cache_read_input_tokens"]?.intValue.map(Int.init)
-        return TokenUsage(promptTokens: input + created + (read ?? 0),
-            completionTokens: Int(usage["output_tokens"]?.intValue ?? 0), cachedTokens: read)
+        let oneHour = usage["cache_creation"]?["ephemeral_1h_input_tokens"]?.intValue.map(Int.init)
+        let written = created ?? oneHour.map { $0 + Int(usage["cache_creation"]?["ephemeral_5m_input_tokens"]?.intValue ?? 0) }
+        return TokenUsage(promptTokens: input + (written ?? 0) + (read ?? 0),
+            completionTokens: Int(usage["output_tokens"]?.intValue ?? 0), cachedTokens: read,
+            cacheWriteTokens: written.map { max(0, $0 - (oneHour ?? 0)) }, cacheWrite1hTokens: oneHour)
     }
 
     /// The `ProviderError` for an Anthropic error object (`{"type":"error","error":{"type","message"}}`).
@@ -137,11 +143,7 @@ struct AnthropicStreamTranslator: StreamTranslator {
                 return []
             }
         case "message_delta":
-            if let more = AnthropicResponse.usage(json["usage"]) {
-                usage.completionTokens = more.completionTokens
-                if more.promptTokens > 0 { usage.promptTokens = more.promptTokens }
-                if more.cachedTokens != nil { usage.cachedTokens = more.cachedTokens }
-            }
+            if let more = AnthropicResponse.usage(json["usage"]) { usage.update(with: more) }
             guard let reason = json["delta"]?["stop_reason"]?.stringValue else { return [] }
             var finish = AnthropicResponse.finishReason(reason)
             if finish == .toolCalls && toolIndex.isEmpty && !jsonBlocks.isEmpty { finish = .stop }

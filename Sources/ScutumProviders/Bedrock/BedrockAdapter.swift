@@ -18,7 +18,7 @@ public struct BedrockAdapter: ProviderAdapter {
     public func chatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionResult
     {
-        let input = try ChatInput(request)
+        let input = try ChatInput(request, for: target.deployment)
         let body = try BedrockConverseRequest.body(input)
         let response = try await post(body.jsonBytes, operation: "converse", target)
         let reply = try BedrockConverseResponse.reply(try await http.collectJSON(response),
@@ -30,7 +30,7 @@ public struct BedrockAdapter: ProviderAdapter {
     public func streamChatCompletion(_ request: ChatCompletionRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionStream
     {
-        let input = try ChatInput(request)
+        let input = try ChatInput(request, for: target.deployment)
         let body = try BedrockConverseRequest.body(input)
         let response = try await post(body.jsonBytes, operation: "converse-stream", target)
         try UpstreamHTTP.expectContentType(response, "application/vnd.amazon.eventstream")

@@ -17,14 +17,15 @@ extension BedrockAdapter: AnthropicNativeMessages {
     public func nativeMessage(_ request: AnthropicNativeRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> AnthropicNativeMessage
     {
-        let response = try await post(Self.invokeBody(request).jsonBytes, operation: "invoke", target)
+        let response = try await post(Self.invokeBody(request, for: target.deployment).jsonBytes, operation: "invoke", target)
         return try AnthropicNativeMessage(message: try await http.collectJSON(response), model: target.deployment.name)
     }
 
     public func nativeStream(_ request: AnthropicNativeRequest, on target: RoutableDeployment)
         async throws(ProviderError) -> ChatCompletionStream
     {
-        let response = try await post(Self.invokeBody(request).jsonBytes, operation: "invoke-with-response-stream", target)
+        let response = try await post(Self.invokeBody(request, for: target.deployment).jsonBytes,
+            operation: "invoke-with-response-stream", target)
         try UpstreamHTTP.expectContentType(response, "application/vnd.amazon.eventstream")
         return ChatCompletionStream(TranslatedStreamSource(body: response.body, framing: AWSEventStreamFraming(),
             translator: BedrockAnthropicEvents(events: AnthropicNativeEvents(model: target.deployment.name))))
@@ -37,8 +38,11 @@ extension BedrockAdapter: AnthropicNativeMessages {
         nil
     }
 
-    static func invokeBody(_ request: AnthropicNativeRequest) -> JSONValue {
+    /// The InvokeModel body: the caller's, with Bedrock's version and beta list, and automatic
+    /// cache breakpoints where the deployment wants them.
+    static func invokeBody(_ request: AnthropicNativeRequest, for deployment: ModelDeployment) -> JSONValue {
         var body = request.body
+        AutomaticBreakpoints.place(in: &body, for: deployment)
         body["model"] = nil
         body["stream"] = nil
         body["anthropic_version"] = .string(anthropicVersion)

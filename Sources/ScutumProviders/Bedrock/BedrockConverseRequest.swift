@@ -4,11 +4,16 @@ import ScutumCore
 ///
 /// Images must be inline (`data:` URLs): Converse takes bytes, not URLs. `response_format` becomes
 /// a forced tool whose input is the answer, as for Anthropic. Converse has no "none" tool choice,
-/// so `tool_choice: "none"` leaves the choice to the model.
+/// so `tool_choice: "none"` leaves the choice to the model. The caller's `cache_control` marks
+/// become `cachePoint` blocks placed right after the marked system block, content block or tool.
 enum BedrockConverseRequest {
     static func body(_ input: ChatInput) throws(ProviderError) -> JSONValue {
         var body: [String: JSONValue] = ["messages": .array(try messages(input))]
-        if !input.system.isEmpty {
+        if input.cache.marksSystem {
+            body["system"] = .array(input.cache.system.flatMap { block in
+                withCachePoint(["text": .string(block.text)], block.mark)
+            })
+        } else if !input.system.isEmpty {
             body["system"] = .array(input.system.map { ["text": .string($0)] })
         }
         var config: [String: JSONValue] = [:]
@@ -18,10 +23,10 @@ enum BedrockConverseRequest {
         if !input.stop.isEmpty { config["stopSequences"] = .array(input.stop.map(JSONValue.string)) }
         if !config.isEmpty { body["inferenceConfig"] = .object(config) }
 
-        var tools = input.tools.map { tool -> JSONValue in
+        var tools = input.tools.enumerated().flatMap { index, tool -> [JSONValue] in
             var spec: [String: JSONValue] = ["name": .string(tool.name), "inputSchema": ["json": tool.parameters]]
             if let description = tool.description { spec["description"] = .string(description) }
-            return ["toolSpec": .object(spec)]
+            return withCachePoint(["toolSpec": .object(spec)], input.cache.tools[index])
         }
         var choice: JSONValue?
         switch input.toolChoice {
@@ -51,22 +56,21 @@ enum BedrockConverseRequest {
     static func messages(_ input: ChatInput) throws(ProviderError) -> [JSONValue] {
         var turns = AlternatingTurns()
         for (index, message) in input.messages.enumerated() {
+            var blocks: [JSONValue] = []
             switch message {
             case .user(let parts):
-                var blocks: [JSONValue] = []
+                let marks = input.cache.parts[index] ?? [:]
                 for (partIndex, part) in parts.enumerated() {
-                    blocks.append(try block(part, param: "messages[\(index)].content[\(partIndex)]"))
+                    blocks += withCachePoint(try block(part, param: "messages[\(index)].content[\(partIndex)]"),
+                        marks[partIndex])
                 }
-                turns.append("user", blocks)
             case .assistant(let text, let calls):
-                var blocks: [JSONValue] = []
                 if let text, !text.isEmpty { blocks.append(["text": .string(text)]) }
                 for (callIndex, call) in calls.enumerated() {
                     let input = try call.argumentsObject(
                         param: "messages[\(index)].tool_calls[\(callIndex)].function.arguments")
                     blocks.append(["toolUse": ["toolUseId": .string(call.id), "name": .string(call.name), "input": input]])
                 }
-                turns.append("assistant", blocks)
             case .tool(let callID, _, let content):
                 let result: JSONValue
                 if let parsed = try? RequestJSON.parse(Array(content.utf8)), parsed.objectValue != nil {
@@ -74,11 +78,27 @@ enum BedrockConverseRequest {
                 } else {
                     result = ["text": .string(content)]
                 }
-                turns.append("user", [["toolResult": ["toolUseId": .string(callID), "content": [result]]]])
+                blocks = [["toolResult": ["toolUseId": .string(callID), "content": [result]]]]
             }
+            if let mark = input.cache.messages[index], !blocks.isEmpty { blocks += [cachePoint(mark)] }
+            turns.append(message.isAssistant ? "assistant" : "user", blocks)
         }
         turns.startWithUser(placeholder: ["text": "."])
         return turns.json(contentKey: "content")
+    }
+
+    /// `block`, then a `cachePoint` when the caller marked it.
+    static func withCachePoint(_ block: JSONValue, _ mark: JSONValue?) -> [JSONValue] {
+        guard let mark else { return [block] }
+        return [block, cachePoint(mark)]
+    }
+
+    /// Converse's breakpoint for an Anthropic `cache_control` mark: `{"cachePoint":{"type":"default"}}`,
+    /// with the mark's `ttl` (`5m` or `1h`) when it has one.
+    static func cachePoint(_ mark: JSONValue) -> JSONValue {
+        var point: [String: JSONValue] = ["type": "default"]
+        if let ttl = mark["ttl"]?.stringValue { point["ttl"] = .string(ttl) }
+        return ["cachePoint": .object(point)]
     }
 
     static func block(_ part: ChatInput.Part, param: String) throws(ProviderError) -> JSONValue {

@@ -41,13 +41,19 @@ enum BedrockConverseResponse {
         }
     }
 
-    /// Converse usage; cache reads and writes count as prompt tokens, reads as cached.
+    /// Converse usage. `inputTokens` excludes cache reads and writes; OpenAI counts them as prompt
+    /// tokens, so they are added in. Writes with a 1-hour TTL (`cacheDetails`) are told apart.
     static func usage(_ usage: JSONValue?) -> TokenUsage? {
         guard let usage, usage.objectValue != nil else { return nil }
         let read = usage["cacheReadInputTokens"]?.intValue.map(Int.init)
-        let written = Int(usage["cacheWriteInputTokens"]?.intValue ?? 0)
-        return TokenUsage(promptTokens: Int(usage["inputTokens"]?.intValue ?? 0) + written + (read ?? 0),
-            completionTokens: Int(usage["outputTokens"]?.intValue ?? 0), cachedTokens: read)
+        let written = usage["cacheWriteInputTokens"]?.intValue.map(Int.init)
+        let oneHour = usage["cacheDetails"]?.arrayValue.map { details in
+            details.filter { $0["ttl"]?.stringValue == "1h" }.reduce(0) { $0 + Int($1["inputTokens"]?.intValue ?? 0) }
+        }
+        return TokenUsage(promptTokens: Int(usage["inputTokens"]?.intValue ?? 0) + (written ?? 0) + (read ?? 0),
+            completionTokens: Int(usage["outputTokens"]?.intValue ?? 0), cachedTokens: read,
+            cacheWriteTokens: written.map { max(0, $0 - (oneHour ?? 0)) },
+            cacheWrite1hTokens: oneHour.flatMap { $0 > 0 ? $0 : nil })
     }
 
     /// The status an AWS exception name stands for (`ThrottlingException`, `throttlingException`...).

@@ -60,12 +60,14 @@ enum GeminiResponse {
         }
     }
 
-    /// `usageMetadata`: thinking tokens are billed as output, so OpenAI sees them as completion tokens.
+    /// `usageMetadata`: thinking tokens are billed as output, so OpenAI sees them as completion
+    /// tokens (and as reasoning tokens); `promptTokenCount` already includes the cached content.
     static func usage(_ metadata: JSONValue?) -> TokenUsage? {
         guard let metadata, metadata.objectValue != nil else { return nil }
-        let output = (metadata["candidatesTokenCount"]?.intValue ?? 0) + (metadata["thoughtsTokenCount"]?.intValue ?? 0)
-        return TokenUsage(promptTokens: Int(metadata["promptTokenCount"]?.intValue ?? 0), completionTokens: Int(output),
-            cachedTokens: metadata["cachedContentTokenCount"]?.intValue.map(Int.init))
+        let thoughts = metadata["thoughtsTokenCount"]?.intValue.map(Int.init)
+        let output = Int(metadata["candidatesTokenCount"]?.intValue ?? 0) + (thoughts ?? 0)
+        return TokenUsage(promptTokens: Int(metadata["promptTokenCount"]?.intValue ?? 0), completionTokens: output,
+            cachedTokens: metadata["cachedContentTokenCount"]?.intValue.map(Int.init), reasoningTokens: thoughts)
     }
 
     /// A Google error object (`{"code","message","status"}`) as a `ProviderError`.

@@ -46,6 +46,12 @@ struct ChatInput: Sendable {
         case assistant(text: String?, toolCalls: [ToolCall])
         /// A tool's result; `name` is the function called, found from the matching assistant call.
         case tool(callID: String, name: String?, content: String)
+
+        /// Whether the assistant spoke this turn.
+        var isAssistant: Bool {
+            if case .assistant = self { return true }
+            return false
+        }
     }
 
     /// A function the model may call.
@@ -67,8 +73,11 @@ struct ChatInput: Sendable {
         case jsonSchema(name: String, schema: JSONValue)
     }
 
+    /// System and developer messages, each one text (its parts joined by newlines).
     var system: [String] = []
     var messages: [Message] = []
+    /// The prompt-cache breakpoints the caller placed, and the system text blocks they sit on.
+    var cache = CacheMarks()
     var maxTokens: Int?
     var temperature: Double?
     var topP: Double?
@@ -98,7 +107,7 @@ struct ChatInput: Sendable {
         if let n = body["n"]?.intValue, n > 1 {
             throw ProviderError(.invalidRequest(param: "n"), "'n' greater than 1 is not supported for this model.")
         }
-        tools = try Self.tools(body["tools"])
+        tools = try Self.tools(body["tools"], marks: &cache.tools)
         toolChoice = try Self.toolChoice(body["tool_choice"], tools: tools)
         responseFormat = try Self.responseFormat(body["response_format"])
         parallelToolCalls = body["parallel_tool_calls"]?.boolValue
@@ -109,12 +118,21 @@ struct ChatInput: Sendable {
             let param = "messages[\(index)]"
             let fields = message.objectValue ?? [:]
             let role = fields["role"]?.stringValue ?? ""
+            let messageMark = try CacheMarks.mark(in: message, param: param)
             switch role {
             case "system", "developer":
-                let text = try Self.text(of: fields["content"], param: param + ".content")
-                if !text.isEmpty { system.append(text) }
+                var blocks = try Self.textBlocks(of: fields["content"], param: param + ".content")
+                if let messageMark, !blocks.isEmpty { blocks[blocks.count - 1].mark = messageMark }
+                let text = blocks.map(\.text).joined(separator: "\n")
+                if !text.isEmpty {
+                    system.append(text)
+                    cache.system.append(contentsOf: blocks.filter { !$0.text.isEmpty || $0.mark != nil })
+                }
             case "user":
-                messages.append(.user(try Self.parts(of: fields["content"], param: param + ".content")))
+                let (parts, marks) = try Self.parts(of: fields["content"], param: param + ".content")
+                if !marks.isEmpty { cache.parts[messages.count] = marks }
+                if let messageMark { cache.messages[messages.count] = messageMark }
+                messages.append(.user(parts))
             case "assistant":
                 var calls: [ToolCall] = []
                 for (callIndex, call) in (fields["tool_calls"]?.arrayValue ?? []).enumerated() {
@@ -134,17 +152,22 @@ struct ChatInput: Sendable {
                     calls.append(ToolCall(id: id, name: name, arguments: legacy["arguments"]?.stringValue ?? ""))
                     callNames[id] = name
                 }
-                let text = try Self.text(of: fields["content"], param: param + ".content")
+                let blocks = try Self.textBlocks(of: fields["content"], param: param + ".content")
+                if let mark = messageMark ?? blocks.last(where: { $0.mark != nil })?.mark { cache.messages[messages.count] = mark }
+                let text = blocks.map(\.text).joined(separator: "\n")
                 messages.append(.assistant(text: text.isEmpty ? nil : text, toolCalls: calls))
-            case "tool":
-                let id = fields["tool_call_id"]?.stringValue ?? ""
-                let content = try Self.text(of: fields["content"], param: param + ".content")
-                messages.append(.tool(callID: id, name: callNames[id], content: content))
-            case "function":
-                let name = fields["name"]?.stringValue ?? ""
-                let id = callNames.first(where: { $0.value == name })?.key ?? "call_\(name)"
-                let content = try Self.text(of: fields["content"], param: param + ".content")
-                messages.append(.tool(callID: id, name: name, content: content))
+            case "tool", "function":
+                let blocks = try Self.textBlocks(of: fields["content"], param: param + ".content")
+                if let mark = messageMark ?? blocks.last(where: { $0.mark != nil })?.mark { cache.messages[messages.count] = mark }
+                let content = blocks.map(\.text).joined(separator: "\n")
+                if role == "tool" {
+                    let id = fields["tool_call_id"]?.stringValue ?? ""
+                    messages.append(.tool(callID: id, name: callNames[id], content: content))
+                } else {
+                    let name = fields["name"]?.stringValue ?? ""
+                    let id = callNames.first(where: { $0.value == name })?.key ?? "call_\(name)"
+                    messages.append(.tool(callID: id, name: name, content: content))
+                }
             default:
                 throw ProviderError(.invalidRequest(param: param + ".role"), "\(param).role '\(role)' is not supported.")
             }
@@ -155,13 +178,14 @@ struct ChatInput: Sendable {
         }
     }
 
-    /// The plain text of a message's content: a string, or the text parts of an array joined.
-    static func text(of content: JSONValue?, param: String) throws(ProviderError) -> String {
+    /// The text blocks of a message's content: a string, or the text parts of an array, each with
+    /// its `cache_control`.
+    static func textBlocks(of content: JSONValue?, param: String) throws(ProviderError) -> [CacheMarks.SystemBlock] {
         switch content {
-        case nil, .null?: return ""
-        case .string(let text)?: return text
+        case nil, .null?: return []
+        case .string(let text)?: return [CacheMarks.SystemBlock(text: text)]
         case .array(let items)?:
-            var pieces: [String] = []
+            var pieces: [CacheMarks.SystemBlock] = []
             for (index, item) in items.enumerated() {
                 guard let type = item["type"]?.stringValue else {
                     throw ProviderError(.invalidRequest(param: "\(param)[\(index)]"),
@@ -171,22 +195,25 @@ struct ChatInput: Sendable {
                     throw ProviderError(.invalidRequest(param: "\(param)[\(index)]"),
                         "\(param)[\(index)] of type '\(type)' is not allowed here; only text parts are.")
                 }
-                pieces.append(text)
+                pieces.append(CacheMarks.SystemBlock(text: text,
+                    mark: try CacheMarks.mark(in: item, param: "\(param)[\(index)]")))
             }
-            return pieces.joined(separator: "\n")
+            return pieces
         default:
             throw ProviderError(.invalidRequest(param: param), "\(param) must be a string or an array of parts.")
         }
     }
 
-    /// The parts of a user message.
-    static func parts(of content: JSONValue?, param: String) throws(ProviderError) -> [Part] {
+    /// The parts of a user message, and the `cache_control` marks on them by part index.
+    static func parts(of content: JSONValue?, param: String) throws(ProviderError) -> ([Part], [Int: JSONValue]) {
         switch content {
-        case .string(let text)?: return [.text(text)]
+        case .string(let text)?: return ([.text(text)], [:])
         case .array(let items)?:
             var parts: [Part] = []
+            var marks: [Int: JSONValue] = [:]
             for (index, item) in items.enumerated() {
                 let itemParam = "\(param)[\(index)]"
+                if let mark = try CacheMarks.mark(in: item, param: itemParam) { marks[index] = mark }
                 switch item["type"]?.stringValue {
                 case "text":
                     guard let text = item["text"]?.stringValue else {
@@ -205,7 +232,7 @@ struct ChatInput: Sendable {
                         "\(itemParam) has content type '\(type ?? "none")'; this model accepts 'text' and 'image_url'.")
                 }
             }
-            return parts
+            return (parts, marks)
         default:
             throw ProviderError(.invalidRequest(param: param), "\(param) must be a string or an array of parts.")
         }
@@ -234,11 +261,13 @@ struct ChatInput: Sendable {
         return .url(url)
     }
 
-    static func tools(_ value: JSONValue?) throws(ProviderError) -> [Tool] {
+    /// The tools, and the `cache_control` marks on them by index.
+    static func tools(_ value: JSONValue?, marks: inout [Int: JSONValue]) throws(ProviderError) -> [Tool] {
         guard let items = value?.arrayValue else { return [] }
         var tools: [Tool] = []
         for (index, item) in items.enumerated() {
             let param = "tools[\(index)]"
+            if let mark = try CacheMarks.mark(in: item, param: param) { marks[index] = mark }
             guard item["type"]?.stringValue ?? "function" == "function", let function = item["function"],
                 let name = function["name"]?.stringValue, !name.isEmpty
             else {

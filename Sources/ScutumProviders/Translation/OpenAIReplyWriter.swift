@@ -129,6 +129,9 @@ struct OpenAIReplyWriter: Sendable {
         if let cached = usage.cachedTokens {
             fields["prompt_tokens_details"] = ["cached_tokens": .int(Int64(cached))]
         }
+        if let reasoning = usage.reasoningTokens {
+            fields["completion_tokens_details"] = ["reasoning_tokens": .int(Int64(reasoning))]
+        }
         return .object(fields)
     }
 }

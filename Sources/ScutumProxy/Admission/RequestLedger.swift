@@ -110,7 +110,8 @@ struct RequestLedger: Sendable {
         series.request(status: status)
         endpointRequests?.request(status: status)
         let elapsed = ContinuousClock.now - started
-        let cost = usage.map { target?.deployment.cost(of: $0) ?? 0 } ?? 0
+        let breakdown = usage.flatMap { usage in target.map { $0.deployment.costBreakdown(of: usage) } }
+        let cost = breakdown?.total ?? 0
         trace?.finish(usage: usage, cost: cost, status: status)
         let key = principal?.key
         series.served(provider: target?.deployment.provider.rawValue ?? "none",
@@ -132,6 +133,9 @@ struct RequestLedger: Sendable {
             completionTokens: usage?.completionTokens ?? 0, cachedTokens: usage?.cachedTokens ?? 0,
             cost: admission.costTracking ? cost : 0,
             latencyMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
-            status: status, stream: stream, endpoint: endpoint), admission: admission)
+            status: status, stream: stream, endpoint: endpoint, cacheWriteTokens: usage?.cacheWrites ?? 0,
+            reasoningTokens: usage?.reasoningTokens ?? 0,
+            costParts: admission.costTracking ? breakdown.map(SpendRecord.CostParts.init) : nil,
+            deploymentID: target?.deployment.id), admission: admission)
     }
 }

@@ -40,15 +40,24 @@ enum MessagesResponse {
         }
     }
 
-    /// The provider's usage as Anthropic's: input tokens net of cached ones, which are reported as
-    /// cache reads.
+    /// The provider's usage as Anthropic's: input tokens net of cache reads and writes, which are
+    /// reported apart (1-hour writes also under `cache_creation`, as Anthropic does).
     static func usage(_ usage: TokenUsage?) -> JSONValue {
         let cached = usage?.cachedTokens ?? 0
-        return [
-            "input_tokens": .int(Int64(max(0, (usage?.promptTokens ?? 0) - cached))),
+        let written5m = usage?.cacheWriteTokens ?? 0
+        let written1h = usage?.cacheWrite1hTokens ?? 0
+        var fields: [String: JSONValue] = [
+            "input_tokens": .int(Int64(max(0, (usage?.promptTokens ?? 0) - cached - written5m - written1h))),
             "output_tokens": .int(Int64(usage?.completionTokens ?? 0)),
-            "cache_read_input_tokens": .int(Int64(cached)), "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": .int(Int64(cached)),
+            "cache_creation_input_tokens": .int(Int64(written5m + written1h)),
         ]
+        if usage?.cacheWrite1hTokens != nil {
+            fields["cache_creation"] = [
+                "ephemeral_5m_input_tokens": .int(Int64(written5m)), "ephemeral_1h_input_tokens": .int(Int64(written1h)),
+            ]
+        }
+        return .object(fields)
     }
 
     /// Anthropic's error type for an HTTP status.

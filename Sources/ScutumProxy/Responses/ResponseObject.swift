@@ -69,7 +69,7 @@ struct ResponseObject: Sendable {
             "input_tokens": .int(Int64(usage.promptTokens)),
             "input_tokens_details": ["cached_tokens": .int(Int64(usage.cachedTokens ?? 0))],
             "output_tokens": .int(Int64(usage.completionTokens)),
-            "output_tokens_details": ["reasoning_tokens": 0],
+            "output_tokens_details": ["reasoning_tokens": .int(Int64(usage.reasoningTokens ?? 0))],
             "total_tokens": .int(Int64(usage.promptTokens + usage.completionTokens)),
         ]
     }

@@ -42,11 +42,17 @@ export async function render(main) {
             ? `${l.model_requested} → ${l.model_served}` : l.model_requested ?? l.model_served ?? "—" },
           { label: "Endpoint", value: (l) => l.endpoint ? h("code", {}, l.endpoint) : "—" },
           { label: "Provider", value: (l) => l.provider ?? "—" },
+          { label: "Deployment", value: (l) => l.deployment_id ? h("code", {}, l.deployment_id) : "—" },
           { label: "Key", value: (l) => l.key_alias ?? (l.key_id ? h("code", {}, l.key_id.slice(0, 8)) : "—") },
           { label: "Team", value: (l) => l.team_id ?? "—" },
           { label: "Latency", class: "num", value: (l) => formatMilliseconds(l.latency_ms) },
           { label: "Tokens in / out", class: "num", value: (l) => `${formatInteger(l.prompt_tokens)} / ${formatInteger(l.completion_tokens)}` },
+          { label: "Cache read / write", class: "num", value: (l) => `${formatInteger(l.cached_tokens ?? 0)} / ${formatInteger(l.cache_write_tokens ?? 0)}` },
+          { label: "Reasoning", class: "num", value: (l) => formatInteger(l.reasoning_tokens ?? 0) },
           { label: "Cost", class: "num", value: (l) => formatMoney(l.cost) },
+          { label: "Input / output / cache read / cache write", class: "num", value: (l) => l.cost_parts
+            ? [l.cost_parts.input, l.cost_parts.output, l.cost_parts.cache_read, l.cost_parts.cache_write].map(formatMoney).join(" / ")
+            : "—" },
           { label: "Status", value: (l) => badge(String(l.status ?? "—"), l.status >= 400 ? "danger" : "ok") },
         ] });
     });
