@@ -242,7 +242,7 @@ public struct GatewayNode: Sendable {
     /// Logs what the node serves; in demo mode, loudly.
     public func logStartup() {
         let catalog = catalog.current
-        let routable = catalog.deployments.filter { catalog.isRoutable($0.name) }.map(\.name)
+        let routable = catalog.modelNames.filter(catalog.isRoutable)
         if isDemo {
             let banner = String(repeating: "=", count: 78)
             logger.warning("\(banner)")

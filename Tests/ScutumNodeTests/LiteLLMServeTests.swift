@@ -71,17 +71,16 @@ struct LiteLLMServeTests {
     /// The node's environment: no SCUTUM_API_KEY (empty is unset), the variables the file names.
     static let variables = ["SCUTUM_API_KEY": "", "LITELLM_MASTER_KEY": masterKey, "TEST_ANTHROPIC_KEY": "sk-ant-first"]
 
-    static let seedChat = """
-        {
-          "model": "claude-sonnet-4.5",
-          "messages": [
-            {"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": "What is the capital of France?"}
-          ],
-          "max_tokens": 256,
-          "temperature": 0.7
-        }
-        """
+    /// The guide's curl example's request body, as the guide prints it (Tests/e2e/examples).
+    static func seedChat() throws -> String {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("e2e/examples/chat_curl.sh").path
+        let script = try String(contentsOfFile: path, encoding: .utf8)
+        guard let open = script.range(of: "-d '"), let close = script.range(of: "'", options: .backwards),
+            open.upperBound < close.lowerBound
+        else { throw TestFailure("no -d '...' body in \(path)") }
+        return String(script[open.upperBound..<close.lowerBound])
+    }
 
     @Test("the seed guide's examples, unchanged, against a LiteLLM config with a pool, fallbacks and a master key")
     func seedExamples() async throws {
@@ -92,7 +91,7 @@ struct LiteLLMServeTests {
             #expect(gateway.node.catalog.current.pool(named: "gpt-5-mini").map(\.id) == ["mini-first", "mini-second"])
 
             // Chat (curl / Python / TypeScript / Go examples).
-            let chat = try await gateway.request("/v1/chat/completions", key: key, body: Self.seedChat)
+            let chat = try await gateway.request("/v1/chat/completions", key: key, body: try Self.seedChat())
             #expect(chat.status == 200, "\(chat.body)")
             let choices = try #require(try chat.json["choices"] as? [[String: Any]])
             let message = try #require(choices.first?["message"] as? [String: Any])
