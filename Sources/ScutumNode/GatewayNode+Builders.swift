@@ -27,14 +27,19 @@ extension GatewayNode {
         supportedKinds: Set<ProviderKind>) throws -> ServedCatalog
     {
         if let given { return ServedCatalog(catalog: given, demoMock: nil, isDemo: false) }
-        let text: String
-        do {
-            text = try String(contentsOfFile: configuration.modelsFile, encoding: .utf8)
-        } catch {
-            throw NodeConfiguration.Invalid(description: "cannot read the model catalog \(configuration.modelsFile): \(error.localizedDescription)")
+        let file: CatalogFile
+        if let litellm = configuration.litellm {
+            file = litellm.catalog
+        } else {
+            let text: String
+            do {
+                text = try String(contentsOfFile: configuration.modelsFile, encoding: .utf8)
+            } catch {
+                throw NodeConfiguration.Invalid(description: "cannot read the model catalog \(configuration.modelsFile): \(error.localizedDescription)")
+            }
+            file = try CatalogFile.parse(text)
         }
-        let fromFile = try CatalogFile.parse(text).catalog(environment: configuration.variables,
-            supportedKinds: supportedKinds)
+        let fromFile = try file.catalog(environment: configuration.variables, supportedKinds: supportedKinds)
         if let url = configuration.demoMockURL {
             return ServedCatalog(catalog: fromFile.pointingEverything(atRoot: url, apiKey: "scutum-demo",
                 vertexServiceAccount: DemoServiceAccount.json(tokenURI: url + "/token")), demoMock: nil, isDemo: true)

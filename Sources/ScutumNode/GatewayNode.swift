@@ -253,6 +253,11 @@ public struct GatewayNode: Sendable {
             logger.warning("\(banner)")
         }
         logger.info("serving models", metadata: ["count": "\(routable.count)", "models": "\(routable.joined(separator: ", "))"])
+        if let litellm = configuration.litellm {
+            logger.info("the models file is a LiteLLM config, served as its Scutum equivalent (`scutum config convert` writes it)",
+                metadata: ["file": "\(configuration.modelsFile)"])
+            for note in litellm.notes { logger.notice("litellm config: \(note)") }
+        }
         if configuration.proxy.masterKey == nil {
             logger.warning("SCUTUM_API_KEY is not set: only keys created with `scutum keys create` are accepted")
         }

@@ -21,8 +21,11 @@ public struct NodeConfiguration: Sendable {
     /// every stream to one provider needs its own; requests beyond the cap wait for one
     /// (`scutum_upstream_awaiting_head`). HTTP/2 providers multiplex streams on a few connections.
     public var upstreamConnectionsPerHost: Int
-    /// The YAML model catalog.
+    /// The YAML model catalog: Scutum's `models.yaml` or a LiteLLM proxy `config.yaml`.
     public var modelsFile: String
+    /// The models file read as a LiteLLM config, when it is one: its catalog is served, and its
+    /// `general_settings` fill variables the environment leaves unset.
+    public var litellm: LiteLLMConfig?
     /// The folder of numbered SQL migrations.
     public var sqlDirectory: String
     /// Apply pending migrations at start-up (under the advisory lock).
@@ -96,7 +99,9 @@ public struct NodeConfiguration: Sendable {
     }
 
     public init(variables: [String: String]) throws {
+        let (variables, litellm) = try Self.applyingLiteLLMConfig(to: variables)
         self.variables = variables
+        self.litellm = litellm
         func value(_ name: String) -> String? {
             guard let value = variables[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
             return value
@@ -156,7 +161,7 @@ public struct NodeConfiguration: Sendable {
             idle: .init(try seconds("SCUTUM_UPSTREAM_IDLE_TIMEOUT_SECONDS", default: 120)))
         upstreamConnectionsPerHost = try integer("SCUTUM_UPSTREAM_MAX_CONNECTIONS_PER_HOST",
             default: UpstreamHTTP.defaultConnectionsPerHost, range: 8...65536)
-        modelsFile = value("SCUTUM_MODELS_FILE") ?? "config/models.yaml"
+        modelsFile = Self.modelsFilePath(variables)
         sqlDirectory = value("SCUTUM_SQL_DIR") ?? "sql"
         migrateOnStart = (value("SCUTUM_MIGRATE_ON_START") ?? "true").lowercased() != "false"
         shutdownGracePeriod = try seconds("SCUTUM_SHUTDOWN_GRACE_SECONDS", default: 30)

@@ -15,7 +15,7 @@ struct Scutum: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scutum",
         abstract: "Scutum, an OpenAI-compatible LLM gateway.",
-        subcommands: [Serve.self, Migrate.self, Keys.self, Admin.self],
+        subcommands: [Serve.self, Migrate.self, Keys.self, Admin.self, Config.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -24,10 +24,12 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "A KEY=VALUE file read before the environment (the environment wins).")
     var envFile: String = "config/.env"
 
-    func load() throws -> NodeConfiguration {
+    /// The node's configuration; `overrides` win over the environment (command-line flags).
+    func load(overrides: [String: String] = [:]) throws -> NodeConfiguration {
         let configuration: NodeConfiguration
         do {
-            configuration = try NodeConfiguration.load(envFile: envFile)
+            configuration = try NodeConfiguration.load(envFile: envFile,
+                environment: ProcessInfo.processInfo.environment.merging(overrides) { _, flag in flag })
         } catch {
             throw ValidationError("configuration: \(error)")
         }
@@ -68,9 +70,12 @@ struct CommonOptions: ParsableArguments {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run a gateway node (proxy on :4000).")
     @OptionGroup var options: CommonOptions
+    @Option(name: .customLong("config"),
+        help: "The models file: Scutum's models.yaml or a LiteLLM config.yaml (over SCUTUM_MODELS_FILE).")
+    var modelsFile: String?
 
     func run() async throws {
-        let configuration = try options.load()
+        let configuration = try options.load(overrides: modelsFile.map { ["SCUTUM_MODELS_FILE": $0] } ?? [:])
         let logger = options.logger(configuration)
         let node = try GatewayNode(configuration: configuration, logger: logger) { port in
             logger.info("proxy listening", metadata: ["address": "http://\(configuration.proxy.host):\(port)"])

@@ -89,12 +89,15 @@ struct Gateway: Sendable {
         DemoServiceAccount.json(tokenURI: "http://127.0.0.1:\(mockPort)/token") ?? "{}"
     }
 
-    /// Starts everything, runs `body`, then shuts the node down gracefully.
+    /// Starts everything, runs `body`, then shuts the node down gracefully. With `modelsFile`, the
+    /// node reads its catalog from the file it returns (given the mock's port), as `scutum serve`
+    /// does, instead of being handed the test catalog.
     static func with<T: Sendable>(
         variables: [String: String] = [:],
         redisURL: String = TestEnvironment.redisURL,
         knobs: MockKnobs = MockKnobs(),
         database: DatabaseConfiguration? = nil,
+        modelsFile: (@Sendable (_ mockPort: Int) throws -> String)? = nil,
         _ body: @escaping @Sendable (Gateway) async throws -> T
     ) async throws -> T {
         let mockLog = MockRequestLog()
@@ -108,13 +111,19 @@ struct Gateway: Sendable {
             }
             defer { group.cancelAll() }
             let upstreamPort = try await mockPort.wait()
+            var variables = variables
+            var catalogYAML: String? = catalogYAML(mockPort: upstreamPort)
+            if let modelsFile {
+                variables["SCUTUM_MODELS_FILE"] = try modelsFile(upstreamPort)
+                catalogYAML = nil
+            }
             if let database {
                 return try await runNode(database: database, redisURL: redisURL, variables: variables,
-                    catalogYAML: catalogYAML(mockPort: upstreamPort), mockLog: mockLog, body)
+                    catalogYAML: catalogYAML, mockLog: mockLog, body)
             }
-            return try await withMigratedDatabase { _, database in
+            return try await withMigratedDatabase { [variables, catalogYAML] _, database in
                 try await runNode(database: database, redisURL: redisURL, variables: variables,
-                    catalogYAML: catalogYAML(mockPort: upstreamPort), mockLog: mockLog, body)
+                    catalogYAML: catalogYAML, mockLog: mockLog, body)
             }
         }
     }
@@ -152,10 +161,11 @@ struct Gateway: Sendable {
         }
     }
 
-    /// Starts a node on an existing database; used directly by multi-node tests.
+    /// Starts a node on an existing database; used directly by multi-node tests. A nil `catalogYAML`
+    /// has the node read its models file.
     static func runNode<T: Sendable>(
         database: DatabaseConfiguration, redisURL: String = TestEnvironment.redisURL,
-        variables: [String: String] = [:], catalogYAML: String, mockLog: MockRequestLog,
+        variables: [String: String] = [:], catalogYAML: String?, mockLog: MockRequestLog,
         _ body: @escaping @Sendable (Gateway) async throws -> T
     ) async throws -> T {
         var all = [
@@ -180,8 +190,9 @@ struct Gateway: Sendable {
         // Dozens of nodes run at once during the suite; a small pool each keeps PostgreSQL's
         // connection limit out of the way.
         configuration.database.maximumConnections = 8
-        let catalog = try CatalogFile.parse(catalogYAML).catalog(
-            environment: [:], supportedKinds: Set(ProviderKind.allCases))
+        let catalog = try catalogYAML.map {
+            try CatalogFile.parse($0).catalog(environment: [:], supportedKinds: Set(ProviderKind.allCases))
+        }
         let proxyPort = PortBox()
         let adminPort = PortBox()
         let node = try GatewayNode(configuration: configuration, catalog: catalog, logger: TestEnvironment.logger,

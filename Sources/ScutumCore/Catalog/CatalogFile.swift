@@ -4,15 +4,15 @@ import Yams
 /// The YAML model catalog (`config/models.yaml`): credentials, models, group aliases, fallbacks.
 ///
 /// Values may reference the environment as `${NAME}` or `${NAME:-default}`.
-public struct CatalogFile: Decodable, Sendable {
-    public struct Credentials: Decodable, Sendable {
+public struct CatalogFile: Codable, Sendable {
+    public struct Credentials: Codable, Sendable {
         public var api_key: String?
         public var api_base: String?
         public var api_version: String?
         public var extra: [String: String]?
     }
 
-    public struct Model: Decodable, Sendable {
+    public struct Model: Codable, Sendable {
         public var model_name: String
         public var provider: String
         /// The provider's model id (or Azure deployment name).
@@ -60,7 +60,7 @@ public struct CatalogFile: Decodable, Sendable {
     }
 
     /// A long-context price tier in the catalog.
-    public struct PriceTier: Decodable, Sendable {
+    public struct PriceTier: Codable, Sendable {
         public var above_tokens: Int
         public var input_cost_per_token: Double?
         public var output_cost_per_token: Double?
