@@ -135,7 +135,8 @@ public struct GatewayNode: Sendable {
             health: providerHealth, metrics: metrics, stats: deploymentStats, guardrailEvents: guardrailEvents,
             realtime: realtime,
             lanes: UpstreamLanes(timeouts: configuration.upstreamTimeouts),
-            responses: ResponseStore(client: postgres, logger: logger))
+            responses: ResponseStore(client: postgres, logger: logger),
+            responseCache: ResponseCacheStore(redis: redis, namespace: configuration.redisNamespace))
         let ports = ListeningPorts()
         let workflowWakeUps = WakeUps()
         let mcpWakeUps = WakeUps()

@@ -31,9 +31,15 @@ struct PlatformLoader: Sendable {
             }
             if kinds.contains(.team) {
                 let teams = try await TeamStore(client: postgres, logger: logger).list()
-                let byID = Dictionary(teams.map { ($0.teamID, PlatformSnapshot.Team(models: $0.models, blocked: $0.blocked)) },
-                    uniquingKeysWith: { _, last in last })
-                platform.update { $0.teams = byID }
+                let byID = Dictionary(teams.map { team in
+                    let metadata = (try? RequestJSON.parse(Array(team.metadata.utf8)))?.objectValue ?? [:]
+                    return (team.teamID, PlatformSnapshot.Team(models: team.models, blocked: team.blocked,
+                        cache: ResponseCacheSettings.Override(metadata: metadata)))
+                }, uniquingKeysWith: { _, last in last })
+                platform.update {
+                    $0.teams = byID
+                    $0.someTeamCaches = byID.values.contains { $0.cache?.enabled == true }
+                }
             }
             if kinds.contains(.budget) {
                 let budgets = try await BudgetStore(client: postgres, logger: logger).list()

@@ -31,13 +31,16 @@ public struct ProxyDependencies: Sendable {
     public var lanes: UpstreamLanes?
     /// Where the Responses API keeps responses; nil keeps none.
     public var responses: ResponseStore?
+    /// The response cache's entries; nil turns the cache off whatever the settings say.
+    public var responseCache: ResponseCacheStore?
 
     public init(catalog: CatalogHolder, providers: ProviderRegistry, authenticator: Authenticator,
         readiness: ReadinessProbe, accounting: Accounting? = nil, health: ProviderHealth? = nil,
         metrics: ProxyMetrics = ProxyMetrics(), stats: DeploymentStats = DeploymentStats(),
         guardrailEvents: GuardrailEventRecorder? = nil, realtime: RealtimeRecorder? = nil, lanes: UpstreamLanes? = nil,
-        responses: ResponseStore? = nil)
+        responses: ResponseStore? = nil, responseCache: ResponseCacheStore? = nil)
     {
+        self.responseCache = responseCache
         self.responses = responses
         self.lanes = lanes
         self.realtime = realtime
@@ -97,9 +100,12 @@ public enum ProxyApplication {
         let guardrails = dependencies.accounting.map {
             GuardrailGate(platform: $0.platform, events: dependencies.guardrailEvents, logger: logger)
         }
+        let cache = dependencies.responseCache.map {
+            ResponseCache(store: $0, metrics: dependencies.metrics, realtime: dependencies.realtime, logger: logger)
+        }
         let pipeline = CompletionPipeline(dispatcher: dispatcher,
             accounting: dependencies.accounting, guardrails: guardrails, realtime: dependencies.realtime,
-            tracing: configuration.tracing)
+            cache: cache, tracing: configuration.tracing)
         return CompletionRoutes(pipeline: pipeline, maximumBodyBytes: configuration.maximumBodyBytes,
             abandonedStreamDrain: configuration.abandonedStreamDrain, logger: logger)
     }

@@ -39,10 +39,10 @@ public struct ResponseCacheStore: Sendable {
     /// The entry's bytes, or nil.
     public func get(_ key: String) async throws -> [UInt8]? {
         switch try await redis.send(["GET", RedisArgument(key)]) {
-        case .bulkString(let bytes): bytes
-        case .null: nil
-        case .error(let message): throw RedisError.server(message)
-        default: throw RedisError.protocolError("GET answered with an unexpected reply")
+        case .bulkString(let bytes): return bytes
+        case .null: return nil
+        case .error(let message): throw RedisClientError.server(message)
+        default: throw RedisClientError.protocolError("GET answered with an unexpected reply")
         }
     }
 
@@ -51,7 +51,7 @@ public struct ResponseCacheStore: Sendable {
         let milliseconds = max(1, Int(ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000))
         let reply = try await redis.send(["SET", RedisArgument(key), RedisArgument(bytes: value), "PX",
             RedisArgument(milliseconds)])
-        if case .error(let message) = reply { throw RedisError.server(message) }
+        if case .error(let message) = reply { throw RedisClientError.server(message) }
     }
 
     /// Deletes the entries of `scopes` (nil: every scope) for `model` (nil: every model); how many.
@@ -68,8 +68,8 @@ public struct ResponseCacheStore: Sendable {
                 let reply = try await redis.send(["SCAN", RedisArgument(cursor), "MATCH", RedisArgument(pattern),
                     "COUNT", 500])
                 guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keys = parts[1].array else {
-                    if case .error(let message) = reply { throw RedisError.server(message) }
-                    throw RedisError.protocolError("SCAN answered with an unexpected reply")
+                    if case .error(let message) = reply { throw RedisClientError.server(message) }
+                    throw RedisClientError.protocolError("SCAN answered with an unexpected reply")
                 }
                 cursor = next
                 let names = keys.compactMap(\.string)

@@ -84,6 +84,8 @@ public struct SpendLogStore: Sendable {
         let readCosts = PostgresNullableArray(records.map(\.costParts?.cacheRead))
         let writeCosts = PostgresNullableArray(records.map(\.costParts?.cacheWrite))
         let deployments = PostgresNullableArray(records.map(\.deploymentID))
+        let hits = PostgresNullableArray(records.map { $0.cacheHit ? true : nil })
+        let saved = PostgresNullableArray(records.map { $0.cacheHit ? $0.savedCost : nil })
         // A request id repeated within the batch is skipped like a stored one (DO NOTHING, unlike DO
         // UPDATE, accepts a row that conflicts with one the same statement inserted).
         try await client.query(
@@ -91,17 +93,17 @@ public struct SpendLogStore: Sendable {
             INSERT INTO spend_logs (request_id, at, key_id, key_alias, team_id, user_id, model_requested,
                 model_served, provider, prompt_tokens, completion_tokens, cached_tokens, cost, latency_ms, status,
                 stream, endpoint, cache_write_tokens, reasoning_tokens, input_cost, output_cost, cache_read_cost,
-                cache_write_cost, deployment_id)
+                cache_write_cost, deployment_id, cache_hit, saved_cost)
             SELECT * FROM unnest(\(ids)::text[], \(times)::timestamptz[], \(keys)::text[],
                 \(aliases)::text[], \(teams)::text[], \(users)::text[], \(requested)::text[], \(served)::text[],
                 \(providers)::text[], \(prompt)::int8[], \(completion)::int8[], \(cached)::int8[], \(costs)::float8[],
                 \(latencies)::int8[], \(statuses)::int8[], \(streams)::bool[], \(endpoints)::text[],
                 \(cacheWrites)::int8[], \(reasoning)::int8[], \(inputCosts)::float8[], \(outputCosts)::float8[],
-                \(readCosts)::float8[], \(writeCosts)::float8[], \(deployments)::text[])
+                \(readCosts)::float8[], \(writeCosts)::float8[], \(deployments)::text[], \(hits)::bool[], \(saved)::float8[])
                 AS batch (request_id, at, key_id, key_alias, team_id, user_id, model_requested, model_served,
                     provider, prompt_tokens, completion_tokens, cached_tokens, cost, latency_ms, status, stream,
                     endpoint, cache_write_tokens, reasoning_tokens, input_cost, output_cost, cache_read_cost,
-                    cache_write_cost, deployment_id)
+                    cache_write_cost, deployment_id, cache_hit, saved_cost)
             ON CONFLICT (request_id) DO NOTHING
             """, logger: logger)
     }
@@ -139,7 +141,8 @@ public struct SpendLogStore: Sendable {
             SELECT request_id, at, key_id, key_alias, team_id, user_id, model_requested, model_served, provider,
                 prompt_tokens, completion_tokens, cached_tokens, cost::float8, latency_ms, status, stream,
                 endpoint, coalesce(cache_write_tokens, 0), coalesce(reasoning_tokens, 0), input_cost::float8,
-                output_cost::float8, cache_read_cost::float8, cache_write_cost::float8, deployment_id
+                output_cost::float8, cache_read_cost::float8, cache_write_cost::float8, deployment_id,
+                coalesce(cache_hit, false), coalesce(saved_cost, 0)::float8
             FROM spend_logs
             WHERE (\(filter.keyID)::text IS NULL OR key_id = lower(\(filter.keyID)))
               AND (\(filter.teamID)::text IS NULL OR team_id = \(filter.teamID))
@@ -152,9 +155,9 @@ public struct SpendLogStore: Sendable {
             """, logger: logger)
         var records: [SpendRecord] = []
         for try await (id, at, key, alias, team, user, requested, served, provider, prompt, completion, cached, cost,
-            latency, status, stream, endpoint, cacheWrites, reasoning, input, output, read, write, deployment) in rows.decode(
+            latency, status, stream, endpoint, cacheWrites, reasoning, input, output, read, write, deployment, hit, saved) in rows.decode(
                 (String, Date, String?, String?, String?, String?, String, String?, String?, Int, Int, Int, Double, Int,
-                    Int, Bool, String?, Int, Int, Double?, Double?, Double?, Double?, String?).self)
+                    Int, Bool, String?, Int, Int, Double?, Double?, Double?, Double?, String?, Bool, Double).self)
         {
             var parts: SpendRecord.CostParts?
             if let input, let output, let read, let write {
@@ -164,7 +167,7 @@ public struct SpendLogStore: Sendable {
                 modelRequested: requested, modelServed: served, provider: provider, promptTokens: prompt,
                 completionTokens: completion, cachedTokens: cached, cost: cost, latencyMilliseconds: latency,
                 status: status, stream: stream, endpoint: endpoint, cacheWriteTokens: cacheWrites,
-                reasoningTokens: reasoning, costParts: parts, deploymentID: deployment))
+                reasoningTokens: reasoning, costParts: parts, deploymentID: deployment, cacheHit: hit, savedCost: saved))
         }
         return records
     }

@@ -110,10 +110,40 @@ public enum PlatformSettings {
         label: "Internal hosts MCP servers may use",
         summary: "Hosts, IPs or CIDR blocks MCP servers may use although they are internal.")
 
+    public static let responseCache = PlatformSetting(
+        name: "enable_response_cache", kind: .flag, defaultValue: .bool(false),
+        label: "Response cache for every key",
+        summary: "Serve repeated requests from the cluster's cache (teams and keys may turn it on or off in their metadata).")
+    public static let responseCacheModels = PlatformSetting(
+        name: "response_cache_models", kind: .stringList, defaultValue: .array([]),
+        label: "Models always cached",
+        summary: "Models whose requests use the response cache even when it is off for everyone.")
+    public static let responseCacheScope = PlatformSetting(
+        name: "response_cache_scope", kind: .string, defaultValue: .string("team"),
+        label: "Response cache scope",
+        summary: "Who shares cached answers: team (default), key or global.")
+    public static let responseCacheTTL = PlatformSetting(
+        name: "response_cache_ttl_seconds", kind: .positiveInteger, defaultValue: .int(3600),
+        label: "Response cache TTL (seconds)",
+        summary: "How long a cached answer is served.")
+    public static let responseCacheMaxTTL = PlatformSetting(
+        name: "response_cache_max_ttl_seconds", kind: .positiveInteger, defaultValue: .int(86_400),
+        label: "Longest response cache TTL (seconds)",
+        summary: "The bound on every TTL: a request's, a team's or a key's.")
+    public static let responseCacheTemperature = PlatformSetting(
+        name: "response_cache_allow_temperature", kind: .flag, defaultValue: .bool(false),
+        label: "Cache sampled requests",
+        summary: "Also cache requests with a temperature above 0.")
+    public static let responseCacheMaxBytes = PlatformSetting(
+        name: "response_cache_max_bytes", kind: .positiveInteger, defaultValue: .int(1_048_576),
+        label: "Largest cached answer (bytes)",
+        summary: "Answers above this size are not cached.")
+
     /// In the order the console shows them.
     public static let all: [PlatformSetting] = [
         maintenanceMode, budgetEnforcement, costTracking, guardrails, routingPolicies, globalRateLimit, defaultKeyRPM,
-        defaultKeyTPM, defaultModel, mcpAllowedHosts,
+        defaultKeyTPM, defaultModel, mcpAllowedHosts, responseCache, responseCacheModels, responseCacheScope,
+        responseCacheTTL, responseCacheMaxTTL, responseCacheTemperature, responseCacheMaxBytes,
     ]
 
     /// The setting named `name`, if there is one.

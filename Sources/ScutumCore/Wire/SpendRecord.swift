@@ -62,6 +62,10 @@ public struct SpendRecord: Sendable, Equatable {
     /// The id of the deployment that served (several deployments of a pool share a model name);
     /// nil when none did or for rows written before it was recorded.
     public var deploymentID: String?
+    /// Answered from the response cache (at cost 0).
+    public var cacheHit: Bool
+    /// For a cache hit, what the answer cost when it was bought (USD); 0 otherwise.
+    public var savedCost: Double
     public var latencyMilliseconds: Int
     /// The HTTP status the client got.
     public var status: Int
@@ -73,8 +77,11 @@ public struct SpendRecord: Sendable, Equatable {
     public init(requestID: String, at: Date, keyID: String?, keyAlias: String?, teamID: String?, userID: String?,
         modelRequested: String, modelServed: String?, provider: String?, promptTokens: Int, completionTokens: Int,
         cachedTokens: Int, cost: Double, latencyMilliseconds: Int, status: Int, stream: Bool, endpoint: String? = nil,
-        cacheWriteTokens: Int = 0, reasoningTokens: Int = 0, costParts: CostParts? = nil, deploymentID: String? = nil)
+        cacheWriteTokens: Int = 0, reasoningTokens: Int = 0, costParts: CostParts? = nil, deploymentID: String? = nil,
+        cacheHit: Bool = false, savedCost: Double = 0)
     {
+        self.cacheHit = cacheHit
+        self.savedCost = savedCost
         self.requestID = requestID
         self.at = at
         self.keyID = keyID
@@ -111,7 +118,7 @@ public struct SpendRecord: Sendable, Equatable {
             "latency_ms": .int(Int64(latencyMilliseconds)), "status": .int(Int64(status)), "stream": .bool(stream),
             "endpoint": optional(endpoint), "cache_write_tokens": .int(Int64(cacheWriteTokens)),
             "reasoning_tokens": .int(Int64(reasoningTokens)), "cost_parts": costParts?.json ?? .null,
-            "deployment_id": optional(deploymentID),
+            "deployment_id": optional(deploymentID), "cache_hit": .bool(cacheHit), "saved_cost": .double(savedCost),
         ]
     }
 
@@ -132,6 +139,7 @@ public struct SpendRecord: Sendable, Equatable {
             stream: json["stream"]?.boolValue ?? false, endpoint: json["endpoint"]?.stringValue,
             cacheWriteTokens: Int(json["cache_write_tokens"]?.intValue ?? 0),
             reasoningTokens: Int(json["reasoning_tokens"]?.intValue ?? 0), costParts: CostParts(json: json["cost_parts"]),
-            deploymentID: json["deployment_id"]?.stringValue)
+            deploymentID: json["deployment_id"]?.stringValue, cacheHit: json["cache_hit"]?.boolValue ?? false,
+            savedCost: json["saved_cost"]?.doubleValue ?? 0)
     }
 }

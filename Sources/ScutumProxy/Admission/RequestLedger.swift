@@ -104,7 +104,9 @@ struct RequestLedger: Sendable {
         return GuardrailGate.Subject(requestID: requestID, keyID: key?.id, teamID: key?.teamID, model: model)
     }
 
-    func finish(status: Int, target: RoutableDeployment?, usage: TokenUsage?) {
+    /// Settles the request: counters, metrics, rate-limit reservations and its spend row. `hit`: it
+    /// was answered from the response cache (cost 0, the answer's original cost recorded as saved).
+    func finish(status: Int, target: RoutableDeployment?, usage: TokenUsage?, hit: CachedAnswer? = nil) {
         let tokens = usage.map { $0.promptTokens + $0.completionTokens } ?? 0
         if let target { dispatcher.stats.ended(target.deployment.id, tokens: tokens) }
         series.request(status: status)
@@ -114,7 +116,7 @@ struct RequestLedger: Sendable {
         let cost = breakdown?.total ?? 0
         trace?.finish(usage: usage, cost: cost, status: status)
         let key = principal?.key
-        series.served(provider: target?.deployment.provider.rawValue ?? "none",
+        series.served(provider: target?.deployment.provider.rawValue ?? (hit == nil ? "none" : "cache"),
             status: status, duration: elapsed, promptTokens: usage?.promptTokens ?? 0,
             completionTokens: usage?.completionTokens ?? 0, cost: cost)
         realtime?.record(model: series.model, status: status, latency: elapsed, promptTokens: usage?.promptTokens ?? 0,
@@ -128,14 +130,16 @@ struct RequestLedger: Sendable {
         }
         guard let accounting, let admission else { return }
         accounting.record(SpendRecord(requestID: requestID, at: Date(), keyID: key?.id, keyAlias: key?.alias,
-            teamID: key?.teamID, userID: key?.userID, modelRequested: model, modelServed: target?.deployment.name,
-            provider: target?.deployment.provider.rawValue, promptTokens: usage?.promptTokens ?? 0,
+            teamID: key?.teamID, userID: key?.userID, modelRequested: model,
+            modelServed: target?.deployment.name ?? hit?.model, provider: target?.deployment.provider.rawValue ?? hit?.provider,
+            promptTokens: usage?.promptTokens ?? 0,
             completionTokens: usage?.completionTokens ?? 0, cachedTokens: usage?.cachedTokens ?? 0,
             cost: admission.costTracking ? cost : 0,
             latencyMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
             status: status, stream: stream, endpoint: endpoint, cacheWriteTokens: usage?.cacheWrites ?? 0,
             reasoningTokens: usage?.reasoningTokens ?? 0,
             costParts: admission.costTracking ? breakdown.map(SpendRecord.CostParts.init) : nil,
-            deploymentID: target?.deployment.id), admission: admission)
+            deploymentID: target?.deployment.id ?? hit?.deploymentID, cacheHit: hit != nil,
+            savedCost: admission.costTracking ? hit?.cost ?? 0 : 0), admission: admission)
     }
 }

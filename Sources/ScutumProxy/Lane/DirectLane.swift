@@ -47,19 +47,23 @@ struct DirectLane: Sendable {
     private func attempt(_ head: HTTPRequest, body: ByteBuffer, arrived: ContinuousClock.Instant,
         responder: LaneHandler) -> Bool
     {
-        if let platform = pipeline.accounting?.platform, platform.current.maintenanceMode { return false }
+        let snapshot = pipeline.accounting?.platform.current
+        if snapshot?.maintenanceMode == true { return false }
         let token = head.headerFields[.authorization].map(Authenticator.bearerToken)
             ?? head.headerFields[AuthMiddleware.apiKey]
         guard let principal = authenticator.principalNow(token: token),
             var chat = try? routes.parseChat(body),
             let pool = lanes.currentPool()
         else { return false }
+        // The response cache (a Redis round trip) and its per-request controls are the router's.
+        if chat.cacheMember != nil { return false }
+        if pipeline.cache != nil, let snapshot, ResponseCache.mayApply(to: principal, in: snapshot) { return false }
         let dispatcher = pipeline.dispatcher
         let model = pipeline.routed(chat.model, principal: principal, bodyBytes: body.readableBytes)
         var allowed: Set<String>?
-        if let platform = pipeline.accounting?.platform {
+        if let snapshot {
             do throws(GatewayError) {
-                allowed = try Accounting.allowedModels(for: principal.key, in: platform.current)
+                allowed = try Accounting.allowedModels(for: principal.key, in: snapshot)
             } catch {
                 return false
             }

@@ -58,6 +58,8 @@ struct CompletionPipeline: Sendable {
     let guardrails: GuardrailGate?
     /// The cluster-wide realtime figures; nil leaves them out.
     let realtime: RealtimeRecorder?
+    /// The response cache; nil turns it off.
+    var cache: ResponseCache? = nil
     /// Provider calls get trace spans (`UpstreamTrace`); off, they cost nothing.
     var tracing = false
 
@@ -89,6 +91,23 @@ struct CompletionPipeline: Sendable {
         _ input: Input, stream: Bool, caller: Caller,
         _ call: (any ProviderAdapter, RoutableDeployment, Input) async throws(ProviderError) -> Result
     ) async throws -> Dispatched<Result> {
+        let prepared = try await prepare(input, stream: stream, caller: caller)
+        return try await route(prepared.input, to: prepared.model, ledger: prepared.ledger, profiles: prepared.profiles,
+            call)
+    }
+
+    /// A request admitted and through its input guardrails, with the model it is routed to: what a
+    /// front door may answer from the response cache before routing it.
+    struct Prepared<Input: CompletionInput>: Sendable {
+        var input: Input
+        var ledger: RequestLedger
+        var profiles: [GuardrailPolicy.Profile]
+        /// The model after conditional redirects.
+        var model: String
+    }
+
+    /// Admits `input` and runs its input guardrails; a refusal or block is settled and thrown.
+    func prepare<Input: CompletionInput>(_ input: Input, stream: Bool, caller: Caller) async throws -> Prepared<Input> {
         let ledger = try await admit(input.model, stream: stream,
             estimatedTokens: Self.estimate(bodyBytes: caller.byteCount, maxTokens: input.maxTokens), caller: caller)
         let profiles = guardrails?.profiles(for: caller.principal) ?? []
@@ -102,7 +121,7 @@ struct CompletionPipeline: Sendable {
             }
         }
         let model = routed(input.model, principal: caller.principal, bodyBytes: caller.byteCount)
-        return try await route(input, to: model, ledger: ledger, profiles: profiles, call)
+        return Prepared(input: input, ledger: ledger, profiles: profiles, model: model)
     }
 
     /// Routes an admitted `input` to `model`'s deployments and calls them (retries, fallbacks), after
@@ -160,7 +179,8 @@ struct CompletionPipeline: Sendable {
         if let guardrails, !dispatched.profiles.isEmpty {
             result = try guardrails.checkOutput(result, profiles: dispatched.profiles, subject: ledger.guardrailSubject)
         }
-        return Completed(result: result, served: dispatched.target, headers: ledger.overheadHeader())
+        return Completed(result: result, served: dispatched.target, headers: ledger.overheadHeader(),
+            provided: dispatched.result)
     }
 
     /// A finished non-streaming completion.
@@ -169,6 +189,8 @@ struct CompletionPipeline: Sendable {
         var served: RoutableDeployment
         /// `x-scutum-overhead-ms`.
         var headers: HTTPFields
+        /// The provider's answer, before the output guardrails (what the response cache keeps).
+        var provided: ChatCompletionResult
     }
 
     /// Admits a request (rate limits, budgets, allow-lists); its ledger. A refusal is counted and thrown.

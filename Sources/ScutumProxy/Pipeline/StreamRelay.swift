@@ -30,11 +30,16 @@ final class StreamRelay<Encoder: StreamEncoder>: Sendable {
     let profiles: [GuardrailPolicy.Profile]
     let guardrails: GuardrailGate?
     let logger: Logger
+    /// Given the whole answer (a `chat.completion` put back together) and its usage once the stream
+    /// was delivered whole: the response cache's store.
+    let keep: (@Sendable (ByteBuffer, TokenUsage?) -> Void)?
     private let started = Atomic<Bool>(false)
 
     init(stream: ChatCompletionStream, settlement: StreamSettlement, includeUsage: Bool, encoder: Encoder,
-        profiles: [GuardrailPolicy.Profile], guardrails: GuardrailGate?, logger: Logger)
+        profiles: [GuardrailPolicy.Profile], guardrails: GuardrailGate?, logger: Logger,
+        keep: (@Sendable (ByteBuffer, TokenUsage?) -> Void)? = nil)
     {
+        self.keep = keep
         self.stream = stream
         self.settlement = settlement
         self.includeUsage = includeUsage
@@ -66,9 +71,11 @@ final class StreamRelay<Encoder: StreamEncoder>: Sendable {
         defer { if let filter { guardrails?.record(filter, subject: settlement.ledger.guardrailSubject) } }
         var out = ByteBuffer()
         var encoder = self.encoder
+        var assembler = keep == nil ? nil : CompletionAssembler()
         let ending: StreamSettlement.Ending
         do {
-            ending = try await relay(&iterator, tally: &tally, filter: &filter, encoder: &encoder, out: &out, to: &writer)
+            ending = try await relay(&iterator, tally: &tally, filter: &filter, encoder: &encoder, assembler: &assembler,
+                out: &out, to: &writer)
         } catch let error as ProviderError {
             settlement.settle(tally, ending: .upstreamFailed)
             logger.warning("stream failed mid-way",
@@ -87,6 +94,7 @@ final class StreamRelay<Encoder: StreamEncoder>: Sendable {
         }
         if case .guardrailBlocked = ending { await settlement.drain(&iterator, into: &tally) }
         settlement.settle(tally, ending: ending)
+        if case .completed = ending, let keep, let completion = assembler?.completion() { keep(completion, tally.usage) }
         // Delivered whole: settled as such even if the connection fails while the response ends.
         if case .completed = ending { try await writer.finish(nil) }
     }
@@ -95,12 +103,13 @@ final class StreamRelay<Encoder: StreamEncoder>: Sendable {
     /// guardrail blocks it. Throws `ProviderError` when the provider fails, anything else when the
     /// client is gone.
     private func relay(_ iterator: inout ChatCompletionStream.AsyncIterator, tally: inout StreamTally,
-        filter: inout GuardrailStreamFilter?, encoder: inout Encoder, out: inout ByteBuffer,
-        to writer: inout any ResponseBodyWriter)
+        filter: inout GuardrailStreamFilter?, encoder: inout Encoder, assembler: inout CompletionAssembler?,
+        out: inout ByteBuffer, to writer: inout any ResponseBodyWriter)
         async throws -> StreamSettlement.Ending
     {
         while let chunk = try await iterator.next() {
             tally.add(chunk)
+            if assembler != nil, !chunk.native { assembler!.add(chunk.json) }
             if chunk.native {
                 // The provider's own events go on as they came; they are only taken when no output
                 // guardrail applies (the filter reads OpenAI chunks).

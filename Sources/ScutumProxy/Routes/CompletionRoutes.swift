@@ -35,9 +35,16 @@ struct CompletionRoutes: Sendable {
     func chatCompletions(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let started = context.arrived ?? .now
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
-        let chat = try parseChat(bytes)
+        var chat = try parseChat(bytes)
+        let controls = try CacheControls(member: chat.cacheMember, cacheControl: request.headers[.cacheControl])
+        if chat.cacheMember != nil { chat.removeCacheMember() }
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
             started: started, byteCount: bytes.readableBytes, endpoint: FrontDoor.chat)
+        if let cache = pipeline.cache, let platform = pipeline.accounting?.platform,
+            ResponseCache.mayApply(to: context.principal, in: platform.current)
+        {
+            return try await cachedChat(chat, caller: caller, controls: controls, cache: cache, platform: platform)
+        }
         if !chat.stream {
             let completed = try await pipeline.complete(chat, caller: caller)
             var headers = completed.headers
@@ -82,15 +89,17 @@ struct CompletionRoutes: Sendable {
             encoder: ChatChunkEncoder())
     }
 
-    private func relayed<Encoder: StreamEncoder>(_ dispatched: CompletionPipeline.Dispatched<ChatCompletionStream>,
-        estimatedPromptTokens: Int, includeUsage: Bool, encoder: Encoder) -> Response
+    func relayed<Encoder: StreamEncoder>(_ dispatched: CompletionPipeline.Dispatched<ChatCompletionStream>,
+        estimatedPromptTokens: Int, includeUsage: Bool, encoder: Encoder, extraHeaders: HTTPFields = [:],
+        keep: (@Sendable (ByteBuffer, TokenUsage?) -> Void)? = nil) -> Response
     {
         var headers = Self.eventStreamHeaders
         headers.append(contentsOf: dispatched.ledger.overheadHeader())
+        headers.append(contentsOf: extraHeaders)
         let settlement = StreamSettlement(ledger: dispatched.ledger, target: dispatched.target,
             estimatedPromptTokens: estimatedPromptTokens, drainLimit: abandonedStreamDrain)
         let relay = StreamRelay(stream: dispatched.result, settlement: settlement, includeUsage: includeUsage,
-            encoder: encoder, profiles: dispatched.profiles, guardrails: pipeline.guardrails, logger: logger)
+            encoder: encoder, profiles: dispatched.profiles, guardrails: pipeline.guardrails, logger: logger, keep: keep)
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             try await relay.write(to: &writer)
         })
@@ -125,17 +134,42 @@ struct CompletionRoutes: Sendable {
     func embeddings(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let started = context.arrived ?? .now
         let bytes = try await request.collectBody(limit: maximumBodyBytes)
-        let embedding = try EmbeddingRequest(bytes: bytes)
+        var embedding = try EmbeddingRequest(bytes: bytes)
+        let controls = try CacheControls(member: embedding.cacheMember, cacheControl: request.headers[.cacheControl])
+        if embedding.cacheMember != nil { embedding.removeCacheMember() }
         let caller = CompletionPipeline.Caller(principal: context.principal, requestID: context.requestID,
             started: started, byteCount: bytes.readableBytes, endpoint: FrontDoor.embeddings)
-        let dispatched = try await pipeline.dispatch(embedding, stream: false, caller: caller) {
-            adapter, target, embedding throws(ProviderError) in
+        let prepared = try await pipeline.prepare(embedding, stream: false, caller: caller)
+        let ledger = prepared.ledger
+        var plan: ResponseCache.Plan?
+        var cacheHeader: HTTPFields = [:]
+        if let cache = pipeline.cache, let platform = pipeline.accounting?.platform {
+            let decision = cache.decide(kind: "embedding", model: prepared.model, body: prepared.input.body,
+                principal: caller.principal, snapshot: platform.current, controls: controls)
+            switch await cache.consult(decision) {
+            case .hit(let hit):
+                ledger.finish(status: 200, target: nil, usage: hit.usage, hit: hit)
+                var headers = ledger.overheadHeader()
+                headers[.contentType] = "application/json"
+                headers[ResponseCache.header] = "hit"
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: hit.body))
+            case .proceed(let found, let header):
+                plan = found
+                cacheHeader = header
+            }
+        }
+        let dispatched = try await pipeline.route(prepared.input, to: prepared.model, ledger: ledger,
+            profiles: prepared.profiles) { adapter, target, embedding throws(ProviderError) in
             try await adapter.embeddings(embedding, on: target)
         }
-        let (result, ledger) = (dispatched.result, dispatched.ledger)
+        let result = dispatched.result
         ledger.finish(status: 200, target: dispatched.target, usage: result.usage)
+        if let plan, let cache = pipeline.cache {
+            cache.store(CachedAnswer(result.body, usage: result.usage, servedBy: dispatched.target), for: plan)
+        }
         var headers = ledger.overheadHeader()
         headers[.contentType] = "application/json"
+        headers.append(contentsOf: cacheHeader)
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: result.body))
     }
 }

@@ -9,10 +9,13 @@ public struct PlatformSnapshot: Sendable {
     public struct Team: Sendable, Equatable {
         public var models: [String]
         public var blocked: Bool
+        /// The team's `metadata.cache`, when it has one.
+        public var cache: ResponseCacheSettings.Override?
 
-        public init(models: [String], blocked: Bool) {
+        public init(models: [String], blocked: Bool, cache: ResponseCacheSettings.Override? = nil) {
             self.models = models
             self.blocked = blocked
+            self.cache = cache
         }
     }
 
@@ -38,6 +41,10 @@ public struct PlatformSnapshot: Sendable {
     public var routingPoliciesEnabled = PlatformSettings.routingPolicies.flag(in: [:])
     /// `default_model`: the model a chat completion without `model` is served by; nil refuses it (400).
     public var defaultModel: String?
+    /// The response cache's settings.
+    public var responseCache = ResponseCacheSettings()
+    /// Whether some team's `metadata.cache` turns the cache on (so requests must look closer).
+    public var someTeamCaches = false
 
     public init() {}
 
@@ -52,6 +59,7 @@ public struct PlatformSnapshot: Sendable {
         guardrailsEnabled = PlatformSettings.guardrails.flag(in: settings)
         routingPoliciesEnabled = PlatformSettings.routingPolicies.flag(in: settings)
         defaultModel = PlatformSettings.defaultModel.string(in: settings)
+        responseCache = ResponseCacheSettings(settings: settings)
     }
 
     /// The guardrail profiles a caller's requests go through (none when guardrails are off).

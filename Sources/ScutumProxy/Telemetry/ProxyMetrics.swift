@@ -36,6 +36,18 @@ public final class ProxyMetrics: Sendable {
         MetricNameDescriptor(namespace: "scutum", metricName: "circuit_breaker", unitName: "state",
             helpText: "Circuit breaker per deployment as this node last saw it: 0 closed, 1 half-open, 2 open")
     }
+    static var cacheRequests: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "cache_requests", unitName: "total",
+            helpText: "Requests the response cache applied to, by result: hit, miss or bypass")
+    }
+    static var cacheStoredBytes: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "cache_stored_bytes", unitName: "total",
+            helpText: "Bytes of answers this node stored in the response cache")
+    }
+    static var cacheSaved: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "cache_saved_usd", unitName: "total",
+            helpText: "What answers served from the response cache cost when they were bought (USD)")
+    }
     static var redis: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "scutum", metricName: "redis", unitName: "degraded",
             helpText: "1 while Redis is unreachable and rate limits fall back to per-node shares")
@@ -295,6 +307,21 @@ public final class ProxyMetrics: Sendable {
     }
 
     /// A request refused by a rate limit: `key_rpm`, `key_tpm`, `global_rpm`, `parallel` or `deployment`.
+    /// A request the response cache applied to: `hit`, `miss` or `bypass`.
+    func cache(_ result: String) {
+        registry.makeCounter(descriptor: Self.cacheRequests, labels: [("result", result)]).increment()
+    }
+
+    /// An answer stored in the response cache.
+    func cacheStored(bytes: Int) {
+        registry.makeCounter(descriptor: Self.cacheStoredBytes).increment(by: Int64(bytes))
+    }
+
+    /// A hit's saving.
+    func cacheSaved(usd: Double) {
+        registry.makeCounter(descriptor: Self.cacheSaved).increment(by: usd)
+    }
+
     func rateLimited(_ limit: String) {
         registry.makeCounter(descriptor: Self.rateLimited, labels: [("limit", limit)]).increment()
     }
