@@ -177,7 +177,9 @@ def config_values(objects):
 
 
 def swift_variable_names():
-    names = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', NODE_CONFIGURATION.read_text()))
+    # NodeConfiguration.swift and its extensions (NodeConfiguration+LiteLLM.swift reads SCUTUM_MODELS_FILE).
+    text = "".join(path.read_text() for path in sorted(NODE_CONFIGURATION.parent.glob("NodeConfiguration*.swift")))
+    names = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', text))
     assert {"SCUTUM_API_KEY", "DATABASE_URL", "SCUTUM_SHUTDOWN_GRACE_SECONDS"} <= names, "parser broken?"
     return names
 
