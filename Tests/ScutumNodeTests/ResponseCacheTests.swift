@@ -232,6 +232,36 @@ struct ResponseCacheTests {
         }
     }
 
+    @Test("a cached answer goes through the output guardrails of whoever it is served to")
+    func guardrailsOnHits() async throws {
+        try await Gateway.with { gateway in
+            try await Self.settings(Self.on.merging(["response_cache_scope": "global"]) { $1 }, on: [gateway])
+            let admin = try await GuardrailTests.admin(gateway)
+            _ = try await GuardrailTests.profile(admin, """
+                {"name":"cache-mask","mode":"output","enable_secrets_detection":true,"secrets_action":"mask"}
+                """, team: "cache-guarded")
+            let (plain, _) = try await gateway.keys.create(alias: "plain")
+            let (guarded, _) = try await gateway.keys.create(alias: "guarded", settings: KeySettings(teamID: "cache-guarded"))
+            // The profile reaches the proxy by NOTIFY: wait until it masks.
+            _ = try await GuardrailTests.until(gateway, key: guarded, Gateway.chat("warm \(GuardrailTests.awsKey)")) {
+                $0.body.contains("<SECRET>")
+            }
+            let body = Gateway.chat("the key is \(GuardrailTests.awsKey)")
+            let bought = try await gateway.request("/v1/chat/completions", key: plain, body: body)
+            #expect(bought.header("x-scutum-cache") == "miss")
+            #expect(bought.body.contains(GuardrailTests.awsKey))
+            try await Self.stored(gateway, 2)
+            let hit = try await gateway.request("/v1/chat/completions", key: guarded, body: body)
+            #expect(hit.header("x-scutum-cache") == "hit")
+            #expect(hit.body.contains("<SECRET>"))
+            #expect(!hit.body.contains(GuardrailTests.awsKey))
+            let streamed = try await gateway.request("/v1/chat/completions", key: guarded,
+                body: Gateway.chat("the key is \(GuardrailTests.awsKey)", stream: true))
+            #expect(streamed.header("x-scutum-cache") == "hit")
+            #expect(!streamed.body.contains(GuardrailTests.awsKey))
+        }
+    }
+
     @Test("Redis unreachable: every request is a miss, served, never a 5xx")
     func redisDown() async throws {
         try await Gateway.with(redisURL: "redis://127.0.0.1:1") { gateway in
