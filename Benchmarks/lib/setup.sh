@@ -210,7 +210,7 @@ require_cache_hits() {
             verdict=$(curl -fsS -o "$LOGS/smoke-$name-$model-$attempt.out" -D - \
                 -H "Authorization: Bearer ${GATEWAY_KEY[$name]}" -H 'Content-Type: application/json' \
                 "$url/v1/chat/completions" -d "$(bench_body "$model" "$stream")" \
-                | tr -d '\r' | awk -F': *' 'tolower($1) == "x-scutum-cache" { print tolower($2) }')
+                | tr -d '\r' | awk -F': *' 'tolower($1) == "x-scutum-cache" { print tolower($2) }') || verdict=""
         done
         if [ "$verdict" != hit ]; then
             echo "gateway $name: a repeated $model request answered x-scutum-cache: '${verdict:-<no header>}', not 'hit';" >&2
