@@ -7,31 +7,40 @@ enum CacheMetadata {
     static let scopes = ["key", "team", "global"]
     /// The longest TTL a key or team may ask for: 30 days.
     static let maximumTTLSeconds: Int64 = 2_592_000
-    /// The members `cache` may hold.
-    static let members: Set<String> = ["enabled", "scope", "ttl_seconds"]
+    /// One problem: where below `metadata` (`["cache", "scope"]`), pydantic's message and type.
+    struct Problem {
+        var path: [JSONValue]
+        var message: String
+        var type: String
 
-    /// The problems with `metadata.cache` (`null` means "not configured"), each located below `cache`
-    /// (`["cache", "scope"]`) with pydantic's message and type.
-    static func problems(in cache: JSONValue) -> [(path: [JSONValue], message: String, type: String)] {
+        init(_ path: [JSONValue], _ message: String, _ type: String) {
+            self.path = path
+            self.message = message
+            self.type = type
+        }
+    }
+
+    /// The problems with `metadata.cache` (`null` means "not configured").
+    static func problems(in cache: JSONValue) -> [Problem] {
         if cache.isNull { return [] }
         guard let object = cache.objectValue else {
-            return [(["cache"], "Input should be a valid dictionary", "dict_type")]
+            return [Problem(["cache"], "Input should be a valid dictionary", "dict_type")]
         }
-        var problems: [(path: [JSONValue], message: String, type: String)] = []
+        var problems: [Problem] = []
         for name in object.keys.sorted() {
             let path: [JSONValue] = ["cache", .string(name)]
             guard let value = object[name] else { continue }
             switch name {
             case "enabled":
-                if value.boolValue == nil { problems.append((path, "Input should be a valid boolean", "bool_type")) }
+                if value.boolValue == nil { problems.append(Problem(path, "Input should be a valid boolean", "bool_type")) }
             case "scope":
                 if value.stringValue.map(scopes.contains) != true {
-                    problems.append((path, "Input should be 'key', 'team' or 'global'", "literal_error"))
+                    problems.append(Problem(path, "Input should be 'key', 'team' or 'global'", "literal_error"))
                 }
             case "ttl_seconds":
-                if let problem = ttlProblem(value) { problems.append((path, problem.0, problem.1)) }
+                if let problem = ttlProblem(value) { problems.append(Problem(path, problem.0, problem.1)) }
             default:
-                problems.append((path, "Extra inputs are not permitted (cache takes enabled, scope and ttl_seconds)",
+                problems.append(Problem(path, "Extra inputs are not permitted (cache takes enabled, scope and ttl_seconds)",
                     "extra_forbidden"))
             }
         }
