@@ -4,7 +4,8 @@
 #
 #   rows        nginx direct; nginx as a reverse proxy in front of it (a C proxy's cost on this
 #               machine, for reference); the gateway with everything on (virtual key, rate limits, budgets,
-#               spend logging); the gateway with everything off (the proxy floor); non-streaming and
+#               spend logging); the same with the response cache on, every request a cache hit; the
+#               gateway with everything off (the proxy floor); non-streaming and
 #               streaming, c=1 and c=BENCH_CONNECTIONS; a warm-up, then BENCH_RUNS runs of
 #               BENCH_SECONDS, medians; CPU µs per request of every process; Redis commands and
 #               PostgreSQL statements per request from the servers' own counters
@@ -12,6 +13,7 @@
 #               2,000 concurrent streams to one upstream host, a verdict per target, and the cost of
 #               a full guardrail profile (scutum-guardrail-bench)
 #
+# BENCH_CACHE_ROW=0 leaves the cache-hit gateway out (a build without the response cache).
 # BENCH_BASELINE_BIN=/dir (holding a `scutum` binary, and optionally its sql/ folder) measures every
 # gateway row for that build too, in the same run, side by side. BENCH_BIN=/dir skips the release
 # build and measures the binaries in /dir.
@@ -37,6 +39,7 @@ HOLD_SECONDS=${BENCH_HOLD_SECONDS:-3}
 STREAMS_TIMEOUT=${BENCH_STREAMS_TIMEOUT:-15}
 BASELINE=${BENCH_BASELINE_BIN:-}
 FLOOR_SETTINGS=${BENCH_FLOOR_SETTINGS:-"{}"}
+CACHE_ROW=${BENCH_CACHE_ROW:-1}
 LOGS="$ROOT/.data/bench/logs"
 RUN_DIR="$ROOT/.data/bench/run"
 PROXY_PORT=${BENCH_PROXY_PORT:-29201}
@@ -77,8 +80,12 @@ start_reference_proxy
 # One gateway per configuration (and per build), all running, each with its own database, Redis
 # database and port, so every row is measured at the same time of the same run.
 declare -A GATEWAY_PORT GATEWAY_DB GATEWAY_REDIS_DB GATEWAY_SQL GATEWAY_BIN GATEWAY_MODE GATEWAY_PID GATEWAY_KEY
-GATEWAYS=(on off)
-[ -n "$BASELINE" ] && GATEWAYS=(on base-on off base-off)
+# "cache" is "on" with the response cache enabled: the baseline build is not expected to have one.
+GATEWAYS=(on)
+[ -n "$BASELINE" ] && GATEWAYS+=(base-on)
+[ "$CACHE_ROW" = 1 ] && GATEWAYS+=(cache)
+GATEWAYS+=(off)
+[ -n "$BASELINE" ] && GATEWAYS+=(base-off)
 index=0
 for name in "${GATEWAYS[@]}"; do
     GATEWAY_PORT[$name]=$((GATEWAY_BASE_PORT + index))
@@ -119,9 +126,11 @@ for kind in json sse; do
         measure "$kind-$connections-proxy" "$REFERENCE_PROXY/$kind/v1/chat/completions" bench gpt-5-mini "$stream" \
             "$connections" "$PROXY_PID" ""
         for name in "${GATEWAYS[@]}"; do
+            EXPECT_CACHE_HIT=$([ "${GATEWAY_MODE[$name]}" = cache ] && echo 1 || echo 0)
             measure "$kind-$connections-$name" "$(gateway_url "$name")" "${GATEWAY_KEY[$name]}" "$model" "$stream" \
                 "$connections" "${GATEWAY_PID[$name]}" "${GATEWAY_DB[$name]}"
         done
+        EXPECT_CACHE_HIT=0
         print_group "$kind" "$connections"
     done
 done
@@ -134,7 +143,7 @@ echo
 echo "==> Redis memory (used_memory $(( REDIS_MEMORY_BEFORE / 1024 )) KiB before the rows, $(( $(redis_used_memory) / 1024 )) KiB after)"
 declare -A REDIS_LARGEST
 for name in "${GATEWAYS[@]}"; do
-    [ "${GATEWAY_MODE[$name]}" = on ] || continue
+    [ "${GATEWAY_MODE[$name]}" = on ] || [ "${GATEWAY_MODE[$name]}" = cache ] || continue
     read -r count largest largest_name < <(redis_keys_summary "${GATEWAY_REDIS_DB[$name]}")
     REDIS_LARGEST[$name]=$largest
     printf '  %-26s %6s keys, largest %8s bytes (%s)\n' "$(gateway_label "$name"):" "$count" "$largest" "$largest_name"

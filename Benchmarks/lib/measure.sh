@@ -5,11 +5,13 @@
 declare -A ROW_RPS ROW_P50 ROW_P99 ROW_REQUESTS ROW_CPU_GATEWAY ROW_CPU_REDIS ROW_CPU_POSTGRES ROW_CPU_NGINX \
     ROW_REDIS_COMMANDS ROW_PG_STATEMENTS ROW_ERRORS
 
-# One wrk run; prints "req/s p50_us p99_us requests non_2xx_or_errors".
+# One wrk run; prints "req/s p50_us p99_us requests non_2xx_or_errors". With EXPECT_CACHE_HIT=1
+# (the cache row) an answer that is not a cache hit counts as a failure too.
 wrk_run() {
     local url=$1 key=$2 model=$3 stream=$4 connections=$5 seconds=$6 prompt_bytes=${7:-0}
     local threads=$(( connections < 2 ? 1 : 2 )) out="$LOGS/wrk.out"
     BENCH_KEY=$key BENCH_MODEL=$model BENCH_STREAM=$stream BENCH_PROMPT_BYTES=$prompt_bytes \
+        BENCH_EXPECT_CACHE_HIT=${EXPECT_CACHE_HIT:-0} \
         wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s Benchmarks/chat.lua "$url" > "$out" 2>&1 || true
     cat "$out" >> "$LOGS/wrk.log"
     awk '
@@ -17,6 +19,7 @@ wrk_run() {
         /^ +50%/ { p50 = us($2) } /^ +99%/ { p99 = us($2) } /^Requests\/sec:/ { rps = $2 }
         / requests in / { requests = $1 }
         /Non-2xx/ { bad += $NF } /Socket errors/ { gsub(/,/, ""); bad += $4 + $6 + $8 + $10 }
+        /^not a cache hit: [0-9]+ answers/ { bad += $5 }
         END { printf "%.0f %.0f %.0f %d %d\n", rps, p50, p99, requests, bad }
     ' "$out"
 }

@@ -32,6 +32,7 @@ print_added() {
 }
 
 GATEWAY_LABEL_on="gateway, everything on"
+GATEWAY_LABEL_cache="gateway, on + cache hits"
 GATEWAY_LABEL_off="gateway, proxy floor"
 GATEWAY_LABEL_base_on="baseline, everything on"
 GATEWAY_LABEL_base_off="baseline, proxy floor"
@@ -50,7 +51,7 @@ print_group() {
         print_row "$(gateway_label "$name")" "$kind-$connections-$name" "${base:+$kind-$connections-$base}"
     done
     print_added "added, nginx as a proxy" "$kind-$connections-proxy" "$kind-$connections-direct"
-    for name in on base-on; do
+    for name in on base-on cache; do
         [ -n "${ROW_RPS[$kind-$connections-$name]:-}" ] || continue
         print_added "added, $(gateway_label "$name" | sed 's/, everything on//')" "$kind-$connections-$name" "$kind-$connections-direct"
     done

@@ -129,6 +129,14 @@ INSERT INTO model_overrides (model_name, rpm, tpm) VALUES
 SQL
 }
 
+# "cache": "on" plus the response cache (default scope, default TTL). The bench's requests carry no
+# temperature and n = 1, so after the first each one is a hit.
+seed_cache() {
+    local database=$2
+    seed_on "$@"
+    bench_psql -d "$database" -c "UPDATE settings SET value = value || '{\"enable_response_cache\": true}'::jsonb"
+}
+
 seed_off() {
     local database=$2
     bench_psql -d "$database" -c "UPDATE settings SET value = value || '{\"global_rate_limit\": 0,
@@ -155,9 +163,9 @@ start_gateway() {
     gateway_env "$name"
     env -i "${GATEWAY_ENV[@]}" "$binary/scutum" migrate --env-file /dev/null > "$LOGS/migrate-$name.log" 2>&1 \
         || { cat "$LOGS/migrate-$name.log" >&2; exit 1; }
-    if [ "$mode" = on ]; then
+    if [ "$mode" = on ] || [ "$mode" = cache ]; then
         GATEWAY_KEY[$name]=$(env -i "${GATEWAY_ENV[@]}" "$binary/scutum" keys create --alias "bench-$name" --env-file /dev/null)
-        seed_on "$name" "$database" >/dev/null
+        "seed_$mode" "$name" "$database" >/dev/null
     else
         GATEWAY_KEY[$name]=$MASTER_KEY
         seed_off "$name" "$database" >/dev/null
@@ -179,6 +187,35 @@ start_gateway() {
             -H 'Content-Type: application/json' "$url/v1/chat/completions" \
             -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":$stream}"; then
             echo "gateway $name does not answer $model:" >&2; cat "$LOGS/gateway-$name.log" >&2; exit 1
+        fi
+    done
+    [ "$mode" = cache ] && require_cache_hits "$name" "$url"
+    return 0
+}
+
+# The body chat.lua sends (and streamprobe.py's), so the smoke check primes the entries the rows hit.
+bench_body() {
+    local model=$1 stream=$2
+    printf '{"model":"%s","messages":[{"role":"user","content":"Say hello in one short sentence."}]%s}' \
+        "$model" "$([ "$stream" = true ] && echo ',"stream":true')"
+}
+
+# Sends the bench's own requests twice each; the second must answer `x-scutum-cache: hit`, or the
+# cache row would measure the miss path under a wrong name: stop the bench loudly instead.
+require_cache_hits() {
+    local name=$1 url=$2 model stream attempt verdict
+    for model in gpt-5-mini gpt-5-mini-stream; do
+        stream=$([ "$model" = gpt-5-mini ] && echo false || echo true)
+        for attempt in first second; do
+            verdict=$(curl -fsS -o "$LOGS/smoke-$name-$model-$attempt.out" -D - \
+                -H "Authorization: Bearer ${GATEWAY_KEY[$name]}" -H 'Content-Type: application/json' \
+                "$url/v1/chat/completions" -d "$(bench_body "$model" "$stream")" \
+                | tr -d '\r' | awk -F': *' 'tolower($1) == "x-scutum-cache" { print tolower($2) }') || verdict=""
+        done
+        if [ "$verdict" != hit ]; then
+            echo "gateway $name: a repeated $model request answered x-scutum-cache: '${verdict:-<no header>}', not 'hit';" >&2
+            echo "the cache-hit row cannot be measured (a build without the response cache? BENCH_CACHE_ROW=0 skips it)" >&2
+            exit 1
         fi
     done
 }

@@ -32,6 +32,9 @@ public struct AdminDependencies: Sendable {
     public var deploymentHealth: (@Sendable ([String]) -> [String])?
     /// The endpoint a deployment calls (its credentials' `api_base`; never a secret).
     public var deploymentEndpoint: (@Sendable (ModelDeployment) -> String?)?
+    /// Deletes the selected response-cache entries from the shared Redis and answers how many;
+    /// throws when Redis does not answer. nil: `DELETE /api/v1/cache` is 503.
+    public var clearResponseCache: (@Sendable (ResponseCacheSelection) async throws -> Int)?
 
     public init(postgres: PostgresClient, masterKey: String?, jwtSecret: [UInt8],
         catalogModels: @escaping @Sendable () -> [ModelDeployment],
@@ -39,8 +42,10 @@ public struct AdminDependencies: Sendable {
         deployMCPConfig: (@Sendable () async throws -> JSONValue)? = nil, secrets: SecretBox? = nil,
         realtime: (@Sendable () async throws -> JSONValue)? = nil,
         deploymentHealth: (@Sendable ([String]) -> [String])? = nil,
-        deploymentEndpoint: (@Sendable (ModelDeployment) -> String?)? = nil)
+        deploymentEndpoint: (@Sendable (ModelDeployment) -> String?)? = nil,
+        clearResponseCache: (@Sendable (ResponseCacheSelection) async throws -> Int)? = nil)
     {
+        self.clearResponseCache = clearResponseCache
         self.deploymentHealth = deploymentHealth
         self.deploymentEndpoint = deploymentEndpoint
         self.realtime = realtime
@@ -114,6 +119,7 @@ public enum AdminApplication {
         MCPServerRoutes(services: services).register(on: api)
         GuardrailRoutes(services: services).register(on: api)
         GuardrailEventRoutes(services: services).register(on: api)
+        CacheRoutes(services: services).register(on: api)
         return router
     }
 

@@ -5,8 +5,9 @@ import ServiceLifecycle
 import Synchronization
 
 /// What one node adds to the cluster-wide realtime figures: per-minute Redis hashes that every node
-/// increments (requests, errors, tokens, cost, a latency histogram), a HyperLogLog of the keys seen
-/// each minute, and a per-day hash (tokens, cost, and per-model requests, errors, tokens and cost).
+/// increments (requests, errors, tokens, cost, a latency histogram, response-cache outcomes and
+/// savings), a HyperLogLog of the keys seen each minute, and a per-day hash (tokens, cost, cache
+/// outcomes, and per-model requests, errors, tokens and cost).
 /// `record` only adds to memory; a flush every `interval` sends it in one pipeline, so the request
 /// path never waits on Redis. `RealtimeReport` reads the figures back.
 public final class RealtimeRecorder: Service, Sendable {
@@ -49,6 +50,22 @@ public final class RealtimeRecorder: Service, Sendable {
                 "completion_tokens": Int64(completionTokens), prefix + "requests": 1, prefix + "errors": failed,
                 prefix + "tokens": Int64(promptTokens + completionTokens),
             ], cost: cost, costFields: ["cost", prefix + "cost"], key: nil)
+        }
+    }
+
+    /// The response cache's answer to one request: `outcome` is `hit`, `miss` or `bypass` (anything
+    /// else is ignored, so the hashes' fields stay bounded); `savedCost` is what a hit would have cost
+    /// upstream (USD). Counted in the minute's and the day's hash as `cache_hits`, `cache_misses`,
+    /// `cache_bypasses` and `cache_saved_usd`.
+    public func recordCache(outcome: String, savedCost: Double, at date: Date = Date()) {
+        guard let field = RealtimeKeys.cacheFields[outcome] else { return }
+        let saved = outcome == "hit" && savedCost.isFinite ? max(savedCost, 0) : 0
+        let minute = keys.minute(date)
+        let day = keys.day(date)
+        pending.withLock { pending in
+            for hash in [minute, day] {
+                pending[hash, default: Totals()].add([field: 1], cost: saved, costFields: ["cache_saved_usd"], key: nil)
+            }
         }
     }
 
@@ -110,6 +127,9 @@ public struct RealtimeKeys: Sendable {
 
     /// Upper bounds of the latency buckets, in milliseconds; the last bucket is everything above.
     public static let latencyBounds: [Double] = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000]
+
+    /// The hash field that counts each response-cache outcome.
+    public static let cacheFields = ["hit": "cache_hits", "miss": "cache_misses", "bypass": "cache_bypasses"]
 
     public init(namespace: String) {
         self.namespace = namespace

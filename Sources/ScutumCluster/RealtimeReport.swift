@@ -3,8 +3,9 @@ import ScutumCore
 import ScutumRedis
 
 /// Reads the cluster-wide realtime figures every node's `RealtimeRecorder` keeps in Redis: the last
-/// minutes (requests per minute, error rate, latency percentiles, active keys), today's tokens and
-/// cost with per-model usage, a per-minute series for charts, and each deployment's breaker state.
+/// minutes (requests per minute, error rate, latency percentiles, active keys, response-cache hits,
+/// misses, bypasses and savings), today's tokens, cost and cache figures with per-model usage, a
+/// per-minute series for charts, and each deployment's breaker state.
 public struct RealtimeReport: Sendable {
     let redis: RedisClient
     let keys: RealtimeKeys
@@ -33,10 +34,12 @@ public struct RealtimeReport: Sendable {
         let today = Self.fields(replies[minutes.count + 1])
 
         var requests = 0.0, errors = 0.0
+        var cache: [String: Double] = [:]
         var histogram = [Double](repeating: 0, count: RealtimeKeys.latencyBounds.count + 1)
         for fields in perMinute.suffix(window) {
             requests += fields["requests"] ?? 0
             errors += fields["errors"] ?? 0
+            for field in Self.cacheFields { cache[field, default: 0] += fields[field] ?? 0 }
             for index in histogram.indices { histogram[index] += fields["lat:\(index)"] ?? 0 }
         }
         let series: [JSONValue] = zip(minutes, perMinute).suffix(seriesMinutes).map { minute, fields in
@@ -44,7 +47,7 @@ public struct RealtimeReport: Sendable {
                 "minute": .string(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(minute * 60)))),
                 "requests": .int(Int64(fields["requests"] ?? 0)), "errors": .int(Int64(fields["errors"] ?? 0)),
                 "tokens": .int(Int64((fields["prompt_tokens"] ?? 0) + (fields["completion_tokens"] ?? 0))),
-                "cost": .double(fields["cost"] ?? 0),
+                "cost": .double(fields["cost"] ?? 0), "cache_hits": .int(Int64(fields["cache_hits"] ?? 0)),
             ]
         }
         var models: [String: [String: JSONValue]] = [:]
@@ -69,6 +72,7 @@ public struct RealtimeReport: Sendable {
             "requests": .int(Int64(requests)),
             "error_rate": .double(requests > 0 ? errors / requests : 0),
             "active_keys": .int(activeKeys),
+            "cache": Self.cacheJSON(cache),
             "latency_ms": [
                 "p50": Self.percentile(histogram, 0.50).map(JSONValue.double) ?? .null,
                 "p95": Self.percentile(histogram, 0.95).map(JSONValue.double) ?? .null,
@@ -78,11 +82,28 @@ public struct RealtimeReport: Sendable {
                 "requests": .int(Int64(today["requests"] ?? 0)), "errors": .int(Int64(today["errors"] ?? 0)),
                 "prompt_tokens": .int(Int64(today["prompt_tokens"] ?? 0)),
                 "completion_tokens": .int(Int64(today["completion_tokens"] ?? 0)),
-                "cost": .double(today["cost"] ?? 0),
+                "cost": .double(today["cost"] ?? 0), "cache": Self.cacheJSON(today),
             ],
             "models": .array(models.keys.sorted().map { .object(models[$0] ?? [:]) }),
             "providers": .array(providers),
             "series": .array(series),
+        ]
+    }
+
+    /// The hash fields of the response cache's figures.
+    static let cacheFields = Array(RealtimeKeys.cacheFields.values) + ["cache_saved_usd"]
+
+    /// The response cache's figures from summed hash fields: hits, misses, bypasses, the hit rate
+    /// (hits over hits and misses: bypassed requests were never eligible; null without either) and
+    /// the upstream cost the hits saved.
+    static func cacheJSON(_ fields: [String: Double]) -> JSONValue {
+        let hits = fields["cache_hits"] ?? 0
+        let misses = fields["cache_misses"] ?? 0
+        return [
+            "hits": .int(Int64(hits)), "misses": .int(Int64(misses)),
+            "bypasses": .int(Int64(fields["cache_bypasses"] ?? 0)),
+            "hit_rate": hits + misses > 0 ? .double(hits / (hits + misses)) : .null,
+            "saved_usd": .double(fields["cache_saved_usd"] ?? 0),
         ]
     }
 

@@ -130,7 +130,11 @@ extension GatewayNode {
                     }
                 }
             },
-            deploymentEndpoint: { deployment in baseCatalog.credentials[deployment.credentials]?.apiBase })
+            deploymentEndpoint: { deployment in baseCatalog.credentials[deployment.credentials]?.apiBase },
+            clearResponseCache: { selection in
+                try await ResponseCacheStore(redis: redis, namespace: configuration.redisNamespace)
+                    .delete(scopes: selection.scopes?.map(ResponseCacheStore.Scope.init), model: selection.model)
+            })
         var services: [any Service] = [
             AdminApplication.application(configuration: adminConfiguration, dependencies: dependencies,
                 logger: logger, server: configuration.listenerLimits.server(logger: logger),

@@ -33,7 +33,7 @@ let everyEndpoint: [(method: HTTPRequest.Method, path: String, body: JSONValue?)
     (.delete, "/api/v1/guardrails/00000000-0000-0000-0000-000000000000", nil),
     (.post, "/api/v1/guardrails/00000000-0000-0000-0000-000000000000/assign/t", nil),
     (.delete, "/api/v1/guardrails/00000000-0000-0000-0000-000000000000/assign/t", nil),
-    (.get, "/api/v1/guardrail-events", nil),
+    (.get, "/api/v1/guardrail-events", nil), (.delete, "/api/v1/cache", nil),
 ]
 
 @Suite("Admin API authentication")

@@ -145,7 +145,7 @@ struct TeamInput {
         models = fields.stringList("models")
         members = Self.members(&fields)
         blocked = fields.bool("blocked", nullable: false)
-        metadata = fields.object("metadata")
+        metadata = fields.metadata("metadata")
         budget = BudgetFields(&fields)
     }
 

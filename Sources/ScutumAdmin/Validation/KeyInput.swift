@@ -34,7 +34,7 @@ struct KeyInput {
             userID: fields.string("user_id", nonEmpty: true, maxLength: 256), models: fields.stringList("models"),
             budget: BudgetFields(&fields), rpmLimit: fields.positiveInt("rpm_limit"),
             tpmLimit: fields.positiveInt("tpm_limit"), maxParallelRequests: fields.positiveInt("max_parallel_requests"),
-            duration: fields.duration("duration", fixedOnly: true), metadata: fields.object("metadata"),
+            duration: fields.duration("duration", fixedOnly: true), metadata: fields.metadata("metadata"),
             role: fields.literal("role", KeyRole.allCases.map(\.rawValue), nullable: false).map { KeyRole(rawValue: $0) ?? .user }, blocked: fields.bool("blocked", nullable: false),
             guardrails: try await guardrails(&fields, services: services))
         if let team = input.teamID.value, try await !services.teamExists(team) {

@@ -20,6 +20,42 @@ struct QueryFields {
         parameters[name].flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    /// Refuses parameters outside `allowed` (for endpoints where a misspelt filter must not widen
+    /// what they act on).
+    mutating func rejectUnknown(allowed: Set<String>) {
+        for name in parameters.keys.sorted() where !allowed.contains(name) {
+            errors.append(FieldError(location: ["query", .string(name)], message: "Extra inputs are not permitted",
+                type: "extra_forbidden"))
+        }
+    }
+
+    /// A parameter that, when present, must be non-empty and at most `maxLength` characters.
+    mutating func text(_ name: String, maxLength: Int) -> String? {
+        guard let text = parameters[name] else { return nil }
+        if text.isEmpty {
+            errors.append(FieldError(location: ["query", .string(name)], message: "String should have at least 1 character",
+                type: "string_too_short"))
+            return nil
+        }
+        if text.count > maxLength {
+            errors.append(FieldError(location: ["query", .string(name)],
+                message: "String should have at most \(maxLength) characters", type: "string_too_long"))
+            return nil
+        }
+        return text
+    }
+
+    /// A UUID parameter, nil when absent (an error when present and not a UUID).
+    mutating func uuid(_ name: String) -> UUID? {
+        guard let text = text(name, maxLength: 64) else { return nil }
+        guard let id = UUID(uuidString: text) else {
+            errors.append(FieldError(location: ["query", .string(name)], message: "Input should be a valid UUID",
+                type: "uuid_parsing"))
+            return nil
+        }
+        return id
+    }
+
     /// An ISO-8601 instant or a `YYYY-MM-DD` date. With `endOfDay`, a plain date means the end of
     /// that day (so `end=2025-01-31` includes the 31st).
     mutating func date(_ name: String, endOfDay: Bool = false) -> Date? {

@@ -1,6 +1,6 @@
 // Dashboard: the cluster-wide realtime figures (GET /api/v1/metrics/realtime), refreshed every
-// few seconds: request rate, errors, latency, today's tokens and spend, per-model usage and the
-// health of each provider deployment.
+// few seconds: request rate, errors, latency, today's tokens and spend, the response cache (hits,
+// hit rate, what it saved), per-model usage and the health of each provider deployment.
 import { h, replace, formatInteger, formatNumber, formatMoney, formatPercent, formatMilliseconds, formatDate } from "../dom.js";
 import { api } from "../api.js";
 import { pageHeader, section, badge, dataTable, emptyState, loadError, every } from "../ui.js";
@@ -24,6 +24,8 @@ const stateTone = { closed: "ok", healthy: "ok", half_open: "warn", "half-open":
 function view(report) {
   const latency = report.latency_ms ?? {};
   const today = report.today ?? {};
+  const cache = report.cache ?? {};
+  const cacheToday = today.cache ?? {};
   const series = report.series ?? [];
   const models = [...(report.models ?? [])].sort((a, b) => (b.requests ?? 0) - (a.requests ?? 0));
   const stats = h("div", { class: "stats" },
@@ -34,13 +36,18 @@ function view(report) {
     stat("Requests today", formatInteger(today.requests), "requests-today"),
     stat("Tokens today", formatInteger((today.prompt_tokens ?? 0) + (today.completion_tokens ?? 0)), "tokens-today"),
     stat("Spend today", formatMoney(today.cost), "spend-today"),
-    stat("Active keys (5 min)", formatInteger(report.active_keys), "active-keys"));
+    stat("Active keys (5 min)", formatInteger(report.active_keys), "active-keys"),
+    // The hit rate counts hits over hits and misses: bypassed requests were never eligible.
+    stat("Cache hits (5 min)", formatInteger(cache.hits), "cache-hits"),
+    stat("Cache hit rate (5 min)", formatPercent(cache.hit_rate), "cache-hit-rate"),
+    stat("Saved by cache today", formatMoney(cacheToday.saved_usd), "cache-saved-today"));
   const points = (field) => series.map((minute) => ({ label: minuteLabel(minute.minute), value: minute[field] ?? 0 }));
   const charts = h("div", { class: "grid-2" },
     section("Requests per minute", lineChart({ title: "Requests per minute", points: points("requests"), format: (v) => formatNumber(v, 2) })),
     section("Errors per minute", lineChart({ title: "Errors per minute", points: points("errors"), format: (v) => formatNumber(v, 2), tone: "danger" })),
     section("Tokens per minute", lineChart({ title: "Tokens per minute", points: points("tokens"), format: (v) => formatInteger(v) })),
-    section("Spend per minute", lineChart({ title: "Spend per minute", points: points("cost"), format: formatMoney })));
+    section("Spend per minute", lineChart({ title: "Spend per minute", points: points("cost"), format: formatMoney })),
+    section("Cache hits per minute", lineChart({ title: "Cache hits per minute", points: points("cache_hits"), format: (v) => formatInteger(v) })));
   const usage = section("Usage by model today",
     models.length
       ? [barChart({ title: "Requests by model today", items: models.map((m) => ({ label: m.model, value: m.requests ?? 0 })), format: formatInteger }),
