@@ -160,5 +160,6 @@ final class ResponseCache: Sendable {
     func count(_ result: String, saved: Double = 0) {
         metrics.cache(result)
         if saved > 0 { metrics.cacheSaved(usd: saved) }
+        realtime?.recordCache(outcome: result, savedCost: saved)
     }
 }
