@@ -61,9 +61,9 @@ extension CompletionRoutes {
         let ledger = prepared.ledger
         var result = ChatCompletionResult(body: hit.body, usage: hit.usage)
         if let guardrails = pipeline.guardrails, !prepared.profiles.isEmpty {
-            do {
+            do throws(GatewayError) {
                 result = try guardrails.checkOutput(result, profiles: prepared.profiles, subject: ledger.guardrailSubject)
-            } catch let error as GatewayError {
+            } catch {
                 ledger.finish(status: error.status, target: nil, usage: hit.usage, hit: hit)
                 throw error
             }
