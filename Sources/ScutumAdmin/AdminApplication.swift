@@ -114,6 +114,7 @@ public enum AdminApplication {
         MCPServerRoutes(services: services).register(on: api)
         GuardrailRoutes(services: services).register(on: api)
         GuardrailEventRoutes(services: services).register(on: api)
+        AlertRoutes(services: services).register(on: api)
         return router
     }
 
