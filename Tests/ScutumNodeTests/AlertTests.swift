@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import ScutumCluster
 import ScutumCore
 import ScutumRedis
 import ScutumStore

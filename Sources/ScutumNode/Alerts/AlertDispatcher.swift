@@ -82,7 +82,7 @@ struct AlertDispatcher: Sendable {
             throw CancellationError()
         } catch {
             let retry = timing.retryDelay(after: attempt)
-            let reason = (error as? CustomStringConvertible)?.description ?? String(reflecting: error)
+            let reason = (error as? DeliveryFailed)?.description ?? String(reflecting: error)
             try await store.markFailed(alert.id, attempts: attempt, error: reason, retryAfter: retry)
             logger.warning(retry == nil ? "alert delivery failed; giving up" : "alert delivery failed; retrying",
                 metadata: ["id": "\(alert.id)", "attempt": "\(attempt)", "error": "\(reason)",
@@ -97,11 +97,11 @@ struct AlertDispatcher: Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "scutum-alerts/\(ScutumVersion.current)")
         request.body = .bytes(body.jsonBytes)
-        let client = client
+        let (client, prepared, timeout) = (client, request, timing.timeout)
         let status: HTTPResponseStatus
         do {
-            status = try await withDeadline(timing.timeout) {
-                let response = try await client.execute(request, timeout: .init(timing.timeout))
+            status = try await withDeadline(timeout) {
+                let response = try await client.execute(prepared, timeout: .init(timeout))
                 // Read (and bound) the answer so the connection can be reused.
                 _ = try await response.body.collect(upTo: 64 * 1024)
                 return response.status
