@@ -17,6 +17,18 @@ let fastAlerts = [
 ]
 
 extension Gateway {
+    /// A node whose settings send alerts to `url` in `format` from the start (so the first leader
+    /// change is sent too).
+    static func withAlerts<T: Sendable>(url: String, format: String = "json",
+        _ body: @escaping @Sendable (Gateway) async throws -> T) async throws -> T
+    {
+        try await withMigratedDatabase { client, database in
+            try await SettingsStore(client: client, logger: TestEnvironment.logger)
+                .save(["alert_webhook_url": .string(url), "alert_webhook_format": .string(format)])
+            return try await Gateway.with(variables: fastAlerts, database: database, body)
+        }
+    }
+
     /// Points alerts at `url` in `format` through the Admin API.
     func configureAlerts(url: String, format: String = "json") async throws {
         let token = try await AdminClusterTests.login(self)
@@ -77,8 +89,7 @@ struct AlertTests {
     func everyKindOnce() async throws {
         let receiver = WebhookReceiver(failFirst: 2)
         try await receiver.serving { url in
-            try await Gateway.with(variables: fastAlerts) { gateway in
-                try await gateway.configureAlerts(url: url)
+            try await Gateway.withAlerts(url: url) { gateway in
                 try await gateway.raiseEveryCondition()
                 let opened = try await eventually(timeout: .seconds(10)) {
                     receiver.acceptedObjects.contains { $0["kind"] as? String == "breaker_opened" } ? true : nil
@@ -123,8 +134,7 @@ struct AlertTests {
     func slackFormat() async throws {
         let receiver = WebhookReceiver()
         try await receiver.serving { url in
-            try await Gateway.with(variables: fastAlerts) { gateway in
-                try await gateway.configureAlerts(url: url, format: "slack")
+            try await Gateway.withAlerts(url: url, format: "slack") { gateway in
                 let body = try await eventually(timeout: .seconds(10)) { receiver.acceptedObjects.first }
                 let text = try #require(body?["text"] as? String)
                 #expect(body.map { Set($0.keys) } == ["text"])
@@ -137,8 +147,7 @@ struct AlertTests {
     func deliveryNeverBlocks() async throws {
         let receiver = WebhookReceiver(delay: .seconds(30))
         try await receiver.serving { url in
-            try await Gateway.with(variables: fastAlerts) { gateway in
-                try await gateway.configureAlerts(url: url)
+            try await Gateway.withAlerts(url: url) { gateway in
                 let hanging = try await eventually(timeout: .seconds(10)) { receiver.started > 0 ? true : nil }
                 #expect(hanging == true)
                 try await gateway.raiseEveryCondition()
@@ -202,6 +211,40 @@ struct AlertTests {
                 #expect(receiver.accepted.count == 1)
                 let hard = try await gateway.alerts(query: "?kind=budget_hard_reached").first
                 #expect(hard?["status"] as? String == "not_sent")
+            }
+        }
+    }
+
+    @Test("each leadership term is one leader_changed alert, sent by whoever leads")
+    func leaderChange() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.serving { url in
+            var variables = fastAlerts
+            variables["SCUTUM_LEADER_LEASE_SECONDS"] = "1"
+            try await Gateway.cluster(nodes: 2, variables: variables) { nodes in
+                // The first term began before there was a webhook: recorded, not sent.
+                let leader = try #require(try await eventually(timeout: .seconds(10)) {
+                    nodes.first { $0.node.election.fence != nil }
+                })
+                let follower = try #require(nodes.first { $0.node.election.nodeID != leader.node.election.nodeID })
+                try await follower.configureAlerts(url: url)
+                await leader.shutdown()
+                @Sendable func sent(by node: Gateway) -> [[String: Any]] {
+                    receiver.acceptedObjects.filter {
+                        ($0["details"] as? [String: Any])?["node_id"] as? String == node.node.election.nodeID
+                    }
+                }
+                let second = try await eventually(timeout: .seconds(10)) { sent(by: follower).first }
+                #expect(second?["kind"] as? String == "leader_changed")
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(sent(by: follower).count == 1)
+                // The first node's terms were each sent at most once (none if its term began before the
+                // webhook was set; a second one if its 1 s lease lapsed under load and it led again).
+                let leaderTerms = sent(by: leader).compactMap { ($0["details"] as? [String: Any])?["term"] as? Int }
+                #expect(Set(leaderTerms).count == leaderTerms.count, "\(sent(by: leader))")
+                let terms = try await follower.alerts(query: "?kind=leader_changed")
+                #expect(terms.count == leaderTerms.count + 1 || terms.contains { $0["status"] as? String == "not_sent" })
+                #expect(terms.first?["status"] as? String == "delivered")
             }
         }
     }
