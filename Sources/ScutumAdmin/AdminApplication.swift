@@ -120,6 +120,7 @@ public enum AdminApplication {
         GuardrailRoutes(services: services).register(on: api)
         GuardrailEventRoutes(services: services).register(on: api)
         CacheRoutes(services: services).register(on: api)
+        AlertRoutes(services: services).register(on: api)
         return router
     }
 

@@ -14,6 +14,7 @@ public final class NodeRegistry: Service, Sendable {
     private let interval: Duration
     private let expiry: Duration
     private let count = Mutex(1)
+    private let unreachableSince = Mutex<Date?>(nil)
     private let logger: Logger
 
     public init(redis: RedisClient, namespace: String, nodeID: String, interval: Duration = .seconds(2),
@@ -29,6 +30,25 @@ public final class NodeRegistry: Service, Sendable {
 
     /// Live nodes as last seen (at least 1: this one).
     public var liveNodes: Int { count.withLock { $0 } }
+
+    /// Since when this node's heartbeats to Redis have been failing; nil while they succeed.
+    public var redisUnreachableSince: Date? { unreachableSince.withLock { $0 } }
+
+    /// Every node that beat within `expiry`, with when it last did (by its own clock).
+    public func members() async throws -> [String: Date] {
+        let cutoff = Date().timeIntervalSince1970 - Double(expiry.components.seconds)
+        let reply = try await redis.send(["ZRANGEBYSCORE", RedisArgument(key), RedisArgument(String(cutoff)), "+inf",
+            "WITHSCORES"])
+        let values = reply.array ?? []
+        var members: [String: Date] = [:]
+        for index in stride(from: 0, to: values.count - 1, by: 2) {
+            guard let node = values[index].string, let score = values[index + 1].string.flatMap(Double.init) else {
+                continue
+            }
+            members[node] = Date(timeIntervalSince1970: score)
+        }
+        return members
+    }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -51,7 +71,9 @@ public final class NodeRegistry: Service, Sendable {
                 ["ZCARD", RedisArgument(key)],
             ])
             if let live = replies.last?.int { count.withLock { $0 = max(1, Int(live)) } }
+            unreachableSince.withLock { $0 = nil }
         } catch {
+            unreachableSince.withLock { since in since = since ?? Date() }
             logger.debug("node heartbeat failed", metadata: ["error": "\(error)"])
         }
     }

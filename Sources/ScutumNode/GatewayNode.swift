@@ -159,7 +159,7 @@ public struct GatewayNode: Sendable {
             guard let proxyPort = ports.proxy else { return nil }
             return ClusterNode(nodeID: nodeID, address: "\(advertiseHost):\(proxyPort)",
                 adminAddress: ports.admin.map { "\(advertiseHost):\($0)" }, version: ScutumVersion.current,
-                startedAt: started)
+                startedAt: started, redisUnreachableSince: registry.redisUnreachableSince)
         }
 
         let migrate = configuration.migrateOnStart
@@ -195,6 +195,8 @@ public struct GatewayNode: Sendable {
         services += Self.leaderOnlyServices(election: election, postgres: postgres, keys: keyStore,
             completions: completions, configuration: configuration, workflowWakeUps: workflowWakeUps,
             mcpWakeUps: mcpWakeUps, logger: logger)
+        services += Self.alertServices(election: election, postgres: postgres, ledger: ledger, registry: registry,
+            board: providerHealth.board, http: http, configuration: configuration.alerts, logger: logger)
         if let adminTokenSecret {
             services += Self.adminServices(configuration: configuration, tokenSecret: adminTokenSecret,
                 baseCatalog: resolvedCatalog, catalog: catalogHolder, postgres: postgres, redis: redis, ledger: ledger,

@@ -65,6 +65,8 @@ public struct NodeConfiguration: Sendable {
     /// A workflow step's time limit unless its node sets `timeout_seconds`
     /// (`SCUTUM_WORKFLOW_STEP_TIMEOUT_SECONDS`, default 300).
     public var workflowStepTimeout: Duration
+    /// How the leader detects and delivers alerts (`SCUTUM_ALERT_*`, see `AlertConfiguration`).
+    public var alerts: AlertConfiguration
     /// Where the leader writes agentgateway's configuration (`GATEWAY_CONFIG_PATH`); nil: this node
     /// never deploys it.
     public var gatewayConfigPath: String?
@@ -168,6 +170,7 @@ public struct NodeConfiguration: Sendable {
         leaderLease = try seconds("SCUTUM_LEADER_LEASE_SECONDS", default: 5)
         workflowConcurrency = try integer("SCUTUM_WORKFLOW_CONCURRENCY", default: 4, range: 1...256)
         workflowStepTimeout = try seconds("SCUTUM_WORKFLOW_STEP_TIMEOUT_SECONDS", default: 300)
+        alerts = try Self.alertConfiguration(variables)
         spendBufferCapacity = try integer("SCUTUM_SPEND_BUFFER_RECORDS", default: 100_000, range: 1_000...100_000_000)
         spendDirectAfter = try seconds("SCUTUM_SPEND_DIRECT_AFTER_SECONDS", default: 5)
         gatewayConfigPath = value("GATEWAY_CONFIG_PATH").flatMap { $0.isEmpty ? nil : $0 }

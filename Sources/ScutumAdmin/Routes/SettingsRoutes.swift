@@ -35,6 +35,8 @@ struct SettingsRoutes {
             }
         }
         try fields.finish()
+        let alertProblems = AlertSettingFields.problems(in: changes)
+        if !alertProblems.isEmpty { throw AdminError.validation(alertProblems) }
 
         var settings = try await services.settings.load().objectValue ?? [:]
         settings.merge(changes) { _, new in new }

@@ -138,12 +138,25 @@ public enum PlatformSettings {
         name: "response_cache_max_bytes", kind: .positiveInteger, defaultValue: .int(1_048_576),
         label: "Largest cached answer (bytes)",
         summary: "Answers above this size are not cached.")
+    public static let alertWebhookURL = PlatformSetting(
+        name: "alert_webhook_url", kind: .string, defaultValue: .null,
+        label: "Alert webhook URL",
+        summary: "Where the leader posts alerts (budgets, expiring keys, breakers, unreachable Redis or PostgreSQL, leader changes); http(s) only.")
+    public static let alertWebhookFormat = PlatformSetting(
+        name: "alert_webhook_format", kind: .string, defaultValue: .string("json"),
+        label: "Alert webhook format",
+        summary: "json (id, kind, subject, message, details, at) or slack ({\"text\": ...}).")
+    public static let alertKinds = PlatformSetting(
+        name: "alert_kinds", kind: .stringList, defaultValue: .array([]),
+        label: "Alert kinds sent",
+        summary: "The alert kinds posted to the webhook (empty: every kind); all are recorded.")
 
     /// In the order the console shows them.
     public static let all: [PlatformSetting] = [
         maintenanceMode, budgetEnforcement, costTracking, guardrails, routingPolicies, globalRateLimit, defaultKeyRPM,
         defaultKeyTPM, defaultModel, mcpAllowedHosts, responseCache, responseCacheModels, responseCacheScope,
         responseCacheTTL, responseCacheMaxTTL, responseCacheTemperature, responseCacheMaxBytes,
+        alertWebhookURL, alertWebhookFormat, alertKinds,
     ]
 
     /// The setting named `name`, if there is one.
