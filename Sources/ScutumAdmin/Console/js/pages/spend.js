@@ -49,7 +49,9 @@ export async function render(main) {
           { label: "Tokens in / out", class: "num", value: (l) => `${formatInteger(l.prompt_tokens)} / ${formatInteger(l.completion_tokens)}` },
           { label: "Cache read / write", class: "num", value: (l) => `${formatInteger(l.cached_tokens ?? 0)} / ${formatInteger(l.cache_write_tokens ?? 0)}` },
           { label: "Reasoning", class: "num", value: (l) => formatInteger(l.reasoning_tokens ?? 0) },
-          { label: "Cost", class: "num", value: (l) => formatMoney(l.cost) },
+          { label: "Cost", class: "num", value: (l) => l.cache_hit
+            ? h("span", {}, formatMoney(l.cost), " ", badge("cache hit", "info"), ` saved ${formatMoney(l.saved_cost ?? 0)}`)
+            : formatMoney(l.cost) },
           { label: "Input / output / cache read / cache write", class: "num", value: (l) => l.cost_parts
             ? [l.cost_parts.input, l.cost_parts.output, l.cost_parts.cache_read, l.cost_parts.cache_write].map(formatMoney).join(" / ")
             : "—" },
