@@ -46,9 +46,7 @@ public final class UpstreamHTTP: Sendable {
 
     /// The head timeout for a request made now.
     var headTimeout: TimeAmount {
-        guard let limit = Self.attemptTimeout else { return timeouts.responseHead }
-        let (seconds, attoseconds) = limit.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        Self.attemptTimeout.map(TimeAmount.init) ?? timeouts.responseHead
     }
 
     /// The default per-host connection cap: one provider host serves every stream of a fleet's node.

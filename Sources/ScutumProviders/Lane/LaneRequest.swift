@@ -15,6 +15,8 @@ public struct LaneRequest: Sendable {
     /// Extra headers (authentication); `Host`, `Content-Type`, `Accept` and `Content-Length` are added.
     public var headers: [(String, String)]
     public var body: ByteBuffer
+    /// The wait for the response head when a retry policy sets one; nil: the lanes' own.
+    public var headTimeout: TimeAmount?
 
     public init?(url: String, headers: [(String, String)], body: ByteBuffer) {
         guard let parsed = Self.parse(url) else { return nil }

@@ -272,7 +272,7 @@ final class LaneConnection: ChannelInboundHandler {
         context.write(wrapOutboundOut(.head(call.request.head())), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(call.request.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        arm(.now() + pool.timeouts.responseHead)
+        arm(.now() + (call.request.headTimeout ?? pool.timeouts.responseHead))
     }
 
     private var idleTimeout: TimeAmount { pool?.timeouts.idle ?? .seconds(120) }

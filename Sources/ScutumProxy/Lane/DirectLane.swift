@@ -72,10 +72,12 @@ struct DirectLane: Sendable {
             let target = targets.first,
             dispatcher.knownAdmissions(for: targets)?.first == .closed,
             let adapter = dispatcher.providers.adapter(for: target.deployment.provider) as? OpenAICompatibleAdapter,
-            var request = adapter.laneRequest(chat, on: target), lanes.supports(request),
-            // A per-attempt timeout is the router's to enforce.
-            dispatcher.catalog.current.retryPolicy(for: target.deployment.name).attemptTimeout == nil
+            var request = adapter.laneRequest(chat, on: target), lanes.supports(request)
         else { return false }
+        // A retry policy's per-attempt timeout bounds the wait for the response head, as in the router.
+        let headTimeout = dispatcher.catalog.current.retryPolicy(for: target.deployment.name).attemptTimeout
+            .map(TimeAmount.init)
+        request.headTimeout = headTimeout
         let profiles = pipeline.guardrails?.profiles(for: principal) ?? []
         // Output guardrails on a stream hold and rewrite chunks: the router's relay does that.
         if chat.stream && !profiles.isEmpty { return false }
@@ -101,7 +103,10 @@ struct DirectLane: Sendable {
             // with its status; a masked prompt is what the provider gets.
             do throws(GatewayError) {
                 let guarded = try chat.guarded(by: guardrails, profiles: profiles, subject: ledger.guardrailSubject)
-                if let masked = adapter.laneRequest(guarded, on: target) { request = masked }
+                if var masked = adapter.laneRequest(guarded, on: target) {
+                    masked.headTimeout = headTimeout
+                    request = masked
+                }
                 chat = guarded
             } catch {
                 ledger.finish(status: error.status, target: nil, usage: nil)
