@@ -16,6 +16,13 @@ final class OIDCTestClock: Sendable {
     func advance(_ seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
+/// Counts calls from a `@Sendable` closure.
+final class OIDCTestCounter: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func increment() { count.withLock { $0 += 1 } }
+}
+
 /// The mock upstream on a real port with its OIDC identity provider, and a relying party for it.
 struct OIDCFixture: Sendable {
     static let redirectURI = "http://127.0.0.1:1/sso/callback"
@@ -33,7 +40,7 @@ struct OIDCFixture: Sendable {
     {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "oidc-mock")
-        logger.logLevel = .error
+        logger.logLevel = .critical
         let app = MockUpstream.application(host: "127.0.0.1", port: 0, knobs: MockKnobs(), log: nil, logger: logger,
             oidc: provider) { port in continuation.yield(port) }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -41,8 +48,9 @@ struct OIDCFixture: Sendable {
             defer { group.cancelAll() }
             var iterator = ports.makeAsyncIterator()
             let port = try #require(await iterator.next())
-            let http = HTTPClient(eventLoopGroupProvider: .singleton,
-                configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+            var configuration = HTTPClient.Configuration()
+            configuration.redirectConfiguration = .disallow
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             let fixture = OIDCFixture(provider: provider, base: "http://127.0.0.1:\(port)", http: http, clock: OIDCTestClock())
             do {
                 try await body(fixture)
@@ -88,6 +96,19 @@ struct OIDCFixture: Sendable {
         var query: [String: String] = [:]
         for item in components.queryItems ?? [] { query[item.name] = item.value ?? "" }
         return query
+    }
+
+    /// A discovered client, a fresh authorization request, and the query of the redirect back after
+    /// logging in as ada@example.com.
+    func loggedIn() async throws -> (client: OIDCClient, request: OIDCAuthorizationRequest, callback: [String: String]) {
+        let client = try await client()
+        let request = client.authorizationRequest()
+        return (client, request, try await logIn(request, email: "ada@example.com"))
+    }
+
+    /// Exchanges `code`; the error, or nil.
+    static func exchangeError(_ client: OIDCClient, code: String, verifier: String) async -> OIDCError? {
+        await oidcError { () async throws(OIDCError) in _ = try await client.exchange(code: code, codeVerifier: verifier) }
     }
 
     /// Claims as the provider would issue them to the default client, signed by its current key.
@@ -170,9 +191,8 @@ struct OIDCFlowTests {
     @Test("OIDC: a callback whose state differs is refused before the code is exchanged")
     func stateMismatch() async throws {
         try await OIDCFixture.with { fixture in
-            let client = try await fixture.client()
-            let request = client.authorizationRequest()
-            var callback = try await fixture.logIn(request, email: "ada@example.com")
+            let (client, request, returned) = try await fixture.loggedIn()
+            var callback = returned
             callback["state"] = client.authorizationRequest().state
             let error = await oidcError { () async throws(OIDCError) in
                 _ = try await client.completeLogin(callbackQuery: callback, request: request)
@@ -188,49 +208,34 @@ struct OIDCFlowTests {
     @Test("OIDC token endpoint: a wrong PKCE verifier is refused (invalid_grant), and the code is spent")
     func wrongVerifier() async throws {
         try await OIDCFixture.with { fixture in
-            let client = try await fixture.client()
-            let request = client.authorizationRequest()
-            let callback = try await fixture.logIn(request, email: "ada@example.com")
+            let (client, request, callback) = try await fixture.loggedIn()
             let code = callback["code"] ?? ""
-            let wrong = await oidcError { () async throws(OIDCError) in
-                _ = try await client.exchange(code: code, codeVerifier: PKCE().verifier)
-            }
-            #expect(wrong == .providerStatus(what: "token", status: 400, error: "invalid_grant"))
-            let retried = await oidcError { () async throws(OIDCError) in
-                _ = try await client.exchange(code: code, codeVerifier: request.codeVerifier)
-            }
-            #expect(retried == .providerStatus(what: "token", status: 400, error: "invalid_grant"))
+            let invalidGrant = OIDCError.providerStatus(what: "token", status: 400, error: "invalid_grant")
+            #expect(await OIDCFixture.exchangeError(client, code: code, verifier: PKCE().verifier) == invalidGrant)
+            #expect(await OIDCFixture.exchangeError(client, code: code, verifier: request.codeVerifier) == invalidGrant)
         }
     }
 
     @Test("OIDC token endpoint: a code is single-use")
     func reusedCode() async throws {
         try await OIDCFixture.with { fixture in
-            let client = try await fixture.client()
-            let request = client.authorizationRequest()
-            let callback = try await fixture.logIn(request, email: "ada@example.com")
+            let (client, request, callback) = try await fixture.loggedIn()
             let code = callback["code"] ?? ""
             let first = try await client.exchange(code: code, codeVerifier: request.codeVerifier)
             _ = try await client.verifier.verify(first.idToken, nonce: request.nonce)
-            let second = await oidcError { () async throws(OIDCError) in
-                _ = try await client.exchange(code: code, codeVerifier: request.codeVerifier)
-            }
-            #expect(second == .providerStatus(what: "token", status: 400, error: "invalid_grant"))
+            #expect(await OIDCFixture.exchangeError(client, code: code, verifier: request.codeVerifier)
+                == .providerStatus(what: "token", status: 400, error: "invalid_grant"))
         }
     }
 
     @Test("OIDC token endpoint: a wrong client secret is refused (invalid_client, 401)")
     func wrongClientSecret() async throws {
         try await OIDCFixture.with { fixture in
-            let good = try await fixture.client()
+            let (good, request, callback) = try await fixture.loggedIn()
             let bad = OIDCClient(configuration: fixture.configuration(secret: "not-the-secret"), metadata: good.metadata,
                 httpClient: fixture.http)
-            let request = good.authorizationRequest()
-            let callback = try await fixture.logIn(request, email: "ada@example.com")
-            let error = await oidcError { () async throws(OIDCError) in
-                _ = try await bad.exchange(code: callback["code"] ?? "", codeVerifier: request.codeVerifier)
-            }
-            #expect(error == .providerStatus(what: "token", status: 401, error: "invalid_client"))
+            #expect(await OIDCFixture.exchangeError(bad, code: callback["code"] ?? "", verifier: request.codeVerifier)
+                == .providerStatus(what: "token", status: 401, error: "invalid_client"))
         }
     }
 
@@ -317,12 +322,11 @@ struct OIDCKeyRotationTests {
 
 @Suite("OIDC: id tokens that must be refused")
 struct OIDCRefusalTests {
-    /// Verifies `token` with a fresh client of the fixture's provider; the error, or nil.
-    static func refusal(_ fixture: OIDCFixture, _ token: String, nonce: String = "nonce-1", now: Date = Date()) async throws
+    /// Verifies `token` with `client`'s verifier; the error, or nil.
+    static func refusal(_ client: OIDCClient, _ token: String, nonce: String = "nonce-1", now: Date = Date()) async
         -> OIDCError?
     {
-        let client = try await fixture.client()
-        return await oidcError { () async throws(OIDCError) in
+        await oidcError { () async throws(OIDCError) in
             _ = try await client.verifier.verify(token, nonce: nonce, now: now)
         }
     }
@@ -330,89 +334,93 @@ struct OIDCRefusalTests {
     @Test("OIDC: a tampered payload or signature is refused (invalidSignature)")
     func tampered() async throws {
         try await OIDCFixture.with { fixture in
+            let client = try await fixture.client()
             let token = fixture.provider.signIDToken(fixture.claims())
-            #expect(try await Self.refusal(fixture, token) == nil)
+            #expect(await Self.refusal(client, token) == nil)
             let payload = OIDCFixture.tamperPayload(token) {
                 $0.replacingOccurrences(of: "ada@example.com", with: "eve@example.com")
             }
             #expect(payload != token)
-            #expect(try await Self.refusal(fixture, payload) == .invalidSignature)
+            #expect(await Self.refusal(client, payload) == .invalidSignature)
             var signature = Array(token)
             let index = token.lastIndex(of: ".").map { token.distance(from: token.startIndex, to: $0) + 20 } ?? 0
             signature[index] = signature[index] == "A" ? "B" : "A"
-            #expect(try await Self.refusal(fixture, String(signature)) == .invalidSignature)
+            #expect(await Self.refusal(client, String(signature)) == .invalidSignature)
         }
     }
 
     @Test("OIDC: expiry, not-before and issued-at are checked with 60 s of clock skew")
     func timing() async throws {
         try await OIDCFixture.with { fixture in
+            let client = try await fixture.client()
             let now = Date()
             let time = Int(now.timeIntervalSince1970)
             var expired = fixture.claims(now: now)
             expired.expiresAt = time - 61
-            #expect(try await Self.refusal(fixture, fixture.provider.signIDToken(expired), now: now) == .expired)
+            #expect(await Self.refusal(client, fixture.provider.signIDToken(expired), now: now) == .expired)
             var withinSkew = fixture.claims(now: now)
             withinSkew.expiresAt = time - 30
-            #expect(try await Self.refusal(fixture, fixture.provider.signIDToken(withinSkew), now: now) == nil)
+            #expect(await Self.refusal(client, fixture.provider.signIDToken(withinSkew), now: now) == nil)
 
             var early = fixture.claims(now: now)
             early.notBefore = time + 120
-            #expect(try await Self.refusal(fixture, fixture.provider.signIDToken(early), now: now) == .notYetValid)
+            #expect(await Self.refusal(client, fixture.provider.signIDToken(early), now: now) == .notYetValid)
             early.notBefore = time + 30
-            #expect(try await Self.refusal(fixture, fixture.provider.signIDToken(early), now: now) == nil)
+            #expect(await Self.refusal(client, fixture.provider.signIDToken(early), now: now) == nil)
 
             var future = fixture.claims(now: now)
             future.issuedAt = time + 600
             future.expiresAt = time + 900
-            #expect(try await Self.refusal(fixture, fixture.provider.signIDToken(future), now: now) == .issuedInFuture)
+            #expect(await Self.refusal(client, fixture.provider.signIDToken(future), now: now) == .issuedInFuture)
         }
     }
 
     @Test("OIDC: a wrong audience, issuer or nonce is refused")
     func misaddressed() async throws {
         try await OIDCFixture.with { fixture in
+            let client = try await fixture.client()
             var audience = fixture.claims()
             audience.audience = ["another-app"]
-            #expect(try await Self.refusal(fixture, fixture.provider.signIDToken(audience)) == .wrongAudience(["another-app"]))
+            #expect(await Self.refusal(client, fixture.provider.signIDToken(audience)) == .wrongAudience(["another-app"]))
 
             var several = fixture.claims()
             several.audience = [OIDCProvider.defaultClient.id, "another-app"]
-            #expect(try await Self.refusal(fixture, fixture.provider.signIDToken(several)) == .wrongAuthorizedParty(nil))
+            #expect(await Self.refusal(client, fixture.provider.signIDToken(several)) == .wrongAuthorizedParty(nil))
             several.authorizedParty = "another-app"
-            #expect(try await Self.refusal(fixture, fixture.provider.signIDToken(several)) == .wrongAuthorizedParty("another-app"))
+            #expect(await Self.refusal(client, fixture.provider.signIDToken(several)) == .wrongAuthorizedParty("another-app"))
             several.authorizedParty = OIDCProvider.defaultClient.id
-            #expect(try await Self.refusal(fixture, fixture.provider.signIDToken(several)) == nil)
+            #expect(await Self.refusal(client, fixture.provider.signIDToken(several)) == nil)
 
             var issuer = fixture.claims()
             issuer.issuer = "http://evil.example/oidc"
-            #expect(try await Self.refusal(fixture, fixture.provider.signIDToken(issuer)) == .wrongIssuer("http://evil.example/oidc"))
+            #expect(await Self.refusal(client, fixture.provider.signIDToken(issuer)) == .wrongIssuer("http://evil.example/oidc"))
 
             let token = fixture.provider.signIDToken(fixture.claims(nonce: "nonce-1"))
-            #expect(try await Self.refusal(fixture, token, nonce: "nonce-2") == .wrongNonce)
+            #expect(await Self.refusal(client, token, nonce: "nonce-2") == .wrongNonce)
             var missing = fixture.claims()
             missing.nonce = nil
-            #expect(try await Self.refusal(fixture, fixture.provider.signIDToken(missing)) == .wrongNonce)
+            #expect(await Self.refusal(client, fixture.provider.signIDToken(missing)) == .wrongNonce)
         }
     }
 
     @Test("OIDC: alg none and HMAC tokens are refused before any key is used")
     func algorithms() async throws {
         try await OIDCFixture.with { fixture in
+            let client = try await fixture.client()
             let payload = Base64URL.encode(Array(fixture.provider.idTokenPayload(fixture.claims()).utf8))
             let none = Base64URL.encode(Array(#"{"alg":"none","typ":"JWT"}"#.utf8)) + "." + payload + "."
-            #expect(try await Self.refusal(fixture, none) == .unsupportedAlgorithm("none"))
+            #expect(await Self.refusal(client, none) == .unsupportedAlgorithm("none"))
             let kid = fixture.provider.currentKeyID
             let hmacHeader = Base64URL.encode(Array(#"{"alg":"HS256","kid":"\#(kid)","typ":"JWT"}"#.utf8))
             let mac = HMAC<SHA256>.authenticationCode(for: Array((hmacHeader + "." + payload).utf8),
                 using: SymmetricKey(data: Array(fixture.provider.jwksJSON.utf8)))
             let hs256 = hmacHeader + "." + payload + "." + Base64URL.encode(Array(mac))
-            #expect(try await Self.refusal(fixture, hs256) == .unsupportedAlgorithm("HS256"))
+            #expect(await Self.refusal(client, hs256) == .unsupportedAlgorithm("HS256"))
             // ES256 named on an RSA key: the key does not fit the algorithm.
             let es = fixture.provider.signJWS(header: #"{"alg":"ES256","kid":"\#(kid)"}"#,
                 payload: fixture.provider.idTokenPayload(fixture.claims()))
-            #expect(try await Self.refusal(fixture, es) == .algorithmKeyMismatch(alg: "ES256", kid: kid))
-            #expect(try await Self.refusal(fixture, "not-a-token") == .malformedToken)
+            #expect(await Self.refusal(client, es) == .algorithmKeyMismatch(alg: "ES256", kid: kid))
+            #expect(await Self.refusal(client, "not-a-token") == .malformedToken)
         }
     }
 }
@@ -457,10 +465,10 @@ struct OIDCUnitTests {
     @Test("OIDC: the JWKS cache refetches an unknown kid at most once per interval unless forced")
     func keySetRateLimit() async throws {
         let clock = OIDCTestClock()
-        let fetches = Mutex(0)
+        let fetches = OIDCTestCounter()
         let key = P256.Signing.PrivateKey()
         let keySet = OIDCKeySet(minimumRefetchInterval: 30, now: { clock.now }) { () async throws(OIDCError) -> [JSONWebKey] in
-            fetches.withLock { $0 += 1 }
+            fetches.increment()
             return [Self.jwk(key, kid: "ec-1")]
         }
         #expect(try await keySet.keys(kid: "ec-1", algorithm: "ES256").count == 1)
@@ -468,14 +476,14 @@ struct OIDCUnitTests {
             let error = await oidcError { () async throws(OIDCError) in _ = try await keySet.keys(kid: "x", algorithm: "ES256") }
             #expect(error == .unknownKey(kid: "x"))
         }
-        #expect(fetches.withLock { $0 } == 1)
+        #expect(fetches.value == 1)
         clock.advance(30)
         _ = await oidcError { () async throws(OIDCError) in _ = try await keySet.keys(kid: "x", algorithm: "ES256") }
-        #expect(fetches.withLock { $0 } == 2)
+        #expect(fetches.value == 2)
         try await keySet.refresh(force: true)
-        #expect(fetches.withLock { $0 } == 3)
+        #expect(fetches.value == 3)
         try await keySet.refresh()
-        #expect(fetches.withLock { $0 } == 3)
+        #expect(fetches.value == 3)
     }
 
     @Test("OIDC PKCE: the RFC 7636 appendix B vector; fresh verifiers are 43 characters and differ")
