@@ -62,7 +62,8 @@ public struct OIDCTokenResponse: Sendable, Equatable {
 public struct OIDCClient: Sendable {
     /// The relying party's registration at the provider.
     public struct Configuration: Sendable {
-        /// The issuer identifier; discovery reads `issuer + "/.well-known/openid-configuration"`.
+        /// The issuer identifier, exactly as the provider writes it in `iss` (some end in `/`); discovery
+        /// reads `/.well-known/openid-configuration` below it.
         public var issuer: String
         public var clientID: String
         public var clientSecret: String
@@ -84,7 +85,7 @@ public struct OIDCClient: Sendable {
             scopes: [String] = ["openid", "email", "profile"], clockSkew: TimeInterval = 60, groupsClaim: String = "groups",
             timeout: Duration = .seconds(10), jwksRefetchInterval: TimeInterval = 30)
         {
-            self.issuer = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+            self.issuer = issuer
             self.clientID = clientID
             self.clientSecret = clientSecret
             self.redirectURI = redirectURI
@@ -106,7 +107,8 @@ public struct OIDCClient: Sendable {
     public static func discover(_ configuration: Configuration, httpClient: HTTPClient,
         now: @escaping @Sendable () -> Date = { Date() }) async throws(OIDCError) -> OIDCClient
     {
-        let body = try await get(configuration.issuer + "/.well-known/openid-configuration", what: "discovery",
+        let base = configuration.issuer.hasSuffix("/") ? String(configuration.issuer.dropLast()) : configuration.issuer
+        let body = try await get(base + "/.well-known/openid-configuration", what: "discovery",
             httpClient: httpClient, timeout: configuration.timeout)
         let metadata = try OIDCProviderMetadata(document: body.readableBytesView, expectedIssuer: configuration.issuer)
         return OIDCClient(configuration: configuration, metadata: metadata, httpClient: httpClient, now: now)
