@@ -16,13 +16,17 @@ import NIOCore
 /// and `.../publishers/anthropic/models/{model}:rawPredict|streamRawPredict` (Vertex AI, a bearer token
 /// from `POST /token`, the mock's Google OAuth endpoint), `POST /model/{modelId}/converse|converse-stream|invoke`
 /// (Bedrock, SigV4-shaped `Authorization`), `GET /health`, `GET /__mock/requests` (the request log as JSON),
-/// and a small MCP server (`/mcp`, `/sse`, `/messages`: see `MCPTestServer`).
+/// a small MCP server (`/mcp`, `/sse`, `/messages`: see `MCPTestServer`), and an OpenID Connect
+/// identity provider under `/oidc` (see `OIDCProvider`).
 public enum MockUpstream {
     /// Largest request body the mock reads.
     static let maximumBodyBytes = 64 * 1024 * 1024
 
-    /// A router serving every mocked provider route.
-    public static func router(knobs: MockKnobs, log: MockRequestLog?) -> Router<BasicRequestContext> {
+    /// A router serving every mocked provider route; `oidc` is the identity provider behind `/oidc`
+    /// (pass one to reach its test hooks, such as key rotation, from the test's own code).
+    public static func router(knobs: MockKnobs, log: MockRequestLog?, oidc: OIDCProvider = OIDCProvider())
+        -> Router<BasicRequestContext>
+    {
         let router = Router()
         router.get("/health") { _, _ in MockResponses.json(#"{"status":"ok"}"#) }
         router.get("/__mock/requests") { _, _ in MockResponses.json(requestLogJSON(log)) }
@@ -57,15 +61,17 @@ public enum MockUpstream {
         VertexAI.register(on: router, tokens: tokens, knobs: knobs, log: log)
         BedrockRuntime.register(on: router, knobs: knobs, log: log)
         MCPTestServer.register(on: router)
+        oidc.register(on: router, log: log)
         return router
     }
 
     /// A ready-to-run application; port 0 picks a free port, reported through `onServerRunning`.
     public static func application(host: String, port: Int, knobs: MockKnobs, log: MockRequestLog?, logger: Logger,
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol
+        oidc: OIDCProvider = OIDCProvider(), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol
     {
         Application(
-            router: router(knobs: knobs, log: log),
+            router: router(knobs: knobs, log: log, oidc: oidc),
             configuration: .init(address: .hostname(host, port: port), serverName: "scutum-mock"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)
