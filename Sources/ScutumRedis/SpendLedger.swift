@@ -108,7 +108,7 @@ public struct SpendLedger: Sendable {
         var start = 0
         while start < batch.records.count {
             let end = min(start + max(1, recordsPerEntry), batch.records.count)
-            let json = JSONValue.array(batch.records[start..<end].map(\.json)).jsonString
+            let json = JSONValue.array(batch.records[start..<end].map(\.compactJSON)).jsonString
             commands.append(["XADD", RedisArgument(stream), "*", RedisArgument(Self.batchField), RedisArgument(json)])
             start = end
         }

@@ -52,6 +52,25 @@ struct SpendRecordJSONTests {
         #expect(older.cost == record.cost)
     }
 
+    @Test("the durable buffer's compact form leaves out what holds its default and reads back the same record")
+    func compact() throws {
+        let plain = Self.record
+        let compact = plain.compactJSON.jsonString
+        for name in ["cache_write_tokens", "reasoning_tokens", "cost_parts", "deployment_id", "cache_hit", "saved_cost"] {
+            #expect(!compact.contains("\"\(name)\""), "\(name)")
+        }
+        #expect(compact.count < plain.json.jsonString.count)
+        #expect(SpendRecord(json: try JSONParser.parse(Array(compact.utf8))) == plain)
+        var full = Self.record
+        full.cacheWriteTokens = 7
+        full.reasoningTokens = 9
+        full.costParts = SpendRecord.CostParts(input: 0.1, output: 0.125, cacheRead: 0.0125, cacheWrite: 0.0125)
+        full.deploymentID = "gpt-test-2#eu"
+        full.cacheHit = true
+        full.savedCost = 0.5
+        #expect(SpendRecord(json: try JSONParser.parse(Array(full.compactJSON.jsonString.utf8))) == full)
+    }
+
     @Test("every front door's name is distinct, and the request paths are the routes' own")
     func frontDoors() {
         #expect(Set(FrontDoor.all).count == FrontDoor.all.count)
