@@ -64,13 +64,45 @@ export function endSession(reason = "") {
   if (had || reason) for (const listener of listeners) listener(reason);
 }
 
+/** Stores a session: the token and its expiry (ms since the epoch). */
+function storeSession(token, expiresAt) {
+  localStorage.setItem(STORAGE_KEY, JSON.stringify({ token, expiresAt }));
+  armExpiry();
+}
+
 /** Exchanges the master key or an admin key for an access token (`POST /auth/login`). */
 export async function login(apiKey) {
   const body = await request("POST", "/auth/login", { api_key: apiKey }, { authenticated: false });
-  const expiresAt = body.expires_at ? Date.parse(body.expires_at) : Date.now() + (body.expires_in ?? 0) * 1000;
-  localStorage.setItem(STORAGE_KEY, JSON.stringify({ token: body.access_token, expiresAt }));
-  armExpiry();
+  storeSession(body.access_token, body.expires_at ? Date.parse(body.expires_at) : Date.now() + (body.expires_in ?? 0) * 1000);
   return body;
+}
+
+/** `GET /auth/sso`: `{enabled, master_key_login}`; a gateway without the route has no SSO. */
+export async function ssoStatus() {
+  try {
+    return await request("GET", "/auth/sso", undefined, { authenticated: false });
+  } catch {
+    return { enabled: false, master_key_login: true };
+  }
+}
+
+/**
+ * Where single sign-on ends: `/auth/sso/callback` sends the browser to `/#sso_token=<JWT>&expires_at=
+ * <unix seconds>`, or `/#sso_error=<message>`. Stores the token as a key login does, removes the
+ * fragment from the address (and from the history), and returns `{error}` or `{signedIn: true}`;
+ * null when the address carries neither.
+ */
+export function takeSsoFragment() {
+  const fragment = new URLSearchParams(location.hash.replace(/^#/, ""));
+  const token = fragment.get("sso_token");
+  const error = fragment.get("sso_error");
+  if (token === null && error === null) return null;
+  history.replaceState(null, "", location.pathname + location.search);
+  if (error !== null) return { error: error || "Single sign-on failed." };
+  const expiresAt = Number(fragment.get("expires_at")) * 1000;
+  if (!token || !(expiresAt > Date.now())) return { error: "Single sign-on returned no valid session. Sign in again." };
+  storeSession(token, expiresAt);
+  return { signedIn: true };
 }
 
 /**

@@ -1,26 +1,35 @@
-// The console's shell: sign-in, the navigation, and a hash router that mounts one page module at a
-// time (`#/keys`, `#/executions/<id>`...). Each page module exports `title` and
+// The console's shell: sign-in (an API key, or single sign-on through the gateway's identity
+// provider), the navigation the caller's access allows, and a hash router that mounts one page
+// module at a time (`#/keys`, `#/executions/<id>`...). Each page module exports `title` and
 // `render(main, params)`, which may return a cleanup function (timers) run when the page is left.
 import { h, replace } from "./dom.js";
-import { login, session, endSession, onSessionEnd, request, ApiError } from "./api.js";
-import { showError } from "./ui.js";
+import { login, session, endSession, onSessionEnd, request, ssoStatus, takeSsoFragment, ApiError } from "./api.js";
+import { setCaller, mayOpen, describeCaller } from "./access.js";
+import { showError, accessDenied } from "./ui.js";
 
-/** The pages in navigation order: route, label, module. */
+/**
+ * The pages in navigation order: route, label, module, and who sees it (access.js `mayOpen`): team
+ * callers see only the "all" pages, and team admins the "team_admin" ones too.
+ */
 const PAGES = [
-  ["dashboard", "Dashboard", "./pages/dashboard.js"],
-  ["models", "Models", "./pages/models.js"],
-  ["keys", "API Keys", "./pages/keys.js"],
-  ["teams", "Teams", "./pages/teams.js"],
-  ["budgets", "Budgets", "./pages/budgets.js"],
-  ["guardrails", "Guardrails", "./pages/guardrails.js"],
-  ["routing", "Routing Policies", "./pages/routing.js"],
-  ["mcp", "MCP Servers", "./pages/mcp.js"],
-  ["workflows", "Workflows", "./pages/workflows.js"],
-  ["executions", "Executions", "./pages/executions.js"],
-  ["cluster", "Cluster", "./pages/cluster.js"],
-  ["settings", "Settings", "./pages/settings.js"],
-  ["spend", "Spend Logs", "./pages/spend.js"],
+  ["dashboard", "Dashboard", "./pages/dashboard.js", "staff"],
+  ["models", "Models", "./pages/models.js", "staff"],
+  ["keys", "API Keys", "./pages/keys.js", "all"],
+  ["teams", "Teams", "./pages/teams.js", "all"],
+  ["users", "Users", "./pages/users.js", "staff"],
+  ["budgets", "Budgets", "./pages/budgets.js", "team_admin"],
+  ["guardrails", "Guardrails", "./pages/guardrails.js", "team_admin"],
+  ["routing", "Routing Policies", "./pages/routing.js", "staff"],
+  ["mcp", "MCP Servers", "./pages/mcp.js", "staff"],
+  ["workflows", "Workflows", "./pages/workflows.js", "staff"],
+  ["executions", "Executions", "./pages/executions.js", "staff"],
+  ["cluster", "Cluster", "./pages/cluster.js", "staff"],
+  ["settings", "Settings", "./pages/settings.js", "staff"],
+  ["spend", "Spend Logs", "./pages/spend.js", "all"],
 ];
+
+/** The pages the signed-in caller may open. */
+const openPages = () => PAGES.filter((page) => mayOpen(page[3]));
 
 const loginView = document.getElementById("login-view");
 const appView = document.getElementById("app-view");
@@ -29,6 +38,19 @@ const nav = document.getElementById("nav");
 const navToggle = document.getElementById("nav-toggle");
 let cleanup = null;
 let renderToken = 0;
+
+/**
+ * Offers what the gateway allows (`GET /auth/sso`): "Sign in with SSO" when single sign-on is
+ * configured. The API-key form stays either way: with master-key sign-in turned off
+ * (`master_key_login` false) the gateway still signs admin keys in and refuses only the master key,
+ * so the form remains and its note says so instead of offering the master key.
+ */
+async function offerSignIn() {
+  const { enabled, master_key_login: masterKey } = await ssoStatus();
+  document.getElementById("sso-login").hidden = !enabled;
+  document.getElementById("key-login-note").hidden = masterKey === false;
+  document.getElementById("master-key-off").hidden = masterKey !== false;
+}
 
 function showLogin(reason = "") {
   if (cleanup) cleanup();
@@ -42,6 +64,7 @@ function showLogin(reason = "") {
   error.hidden = !reason;
   replace(error, reason);
   document.getElementById("login-key").focus();
+  offerSignIn();
 }
 
 /** Shows the console; `focusHeading` is false on a fresh page load, so Tab starts at the skip link. */
@@ -49,13 +72,15 @@ async function showApp(focusHeading = true) {
   loginView.hidden = true;
   appView.hidden = false;
   try {
-    const me = await request("GET", "/auth/me");
-    replace(document.getElementById("whoami"), `Signed in as ${me.sub} (${me.role})`);
+    setCaller(await request("GET", "/auth/me"));
   } catch (error) {
     // A 401 has already ended the session and shown the login screen with the reason.
     if (error instanceof ApiError && error.status === 401) return;
+    setCaller({});
     showError(error);
   }
+  replace(document.getElementById("whoami"), `Signed in as ${describeCaller()}`);
+  buildNav();
   await route(focusHeading);
 }
 
@@ -64,8 +89,11 @@ function setNavOpen(open) {
   navToggle.setAttribute("aria-expanded", String(open));
 }
 
+/** The navigation: the pages the caller may open; the brand links to the first of them. */
 function buildNav() {
-  replace(document.getElementById("nav-list"), PAGES.map(([name, label]) =>
+  const pages = openPages();
+  document.querySelector(".brand").setAttribute("href", `#/${pages[0][0]}`);
+  replace(document.getElementById("nav-list"), pages.map(([name, label]) =>
     h("li", {}, h("a", { href: `#/${name}`, dataset: { route: name }, onClick: (event) => {
       // The current page's link reloads it from the API (the hash would not change).
       if (location.hash === `#/${name}`) {
@@ -82,8 +110,9 @@ async function route(focusHeading = true) {
     return;
   }
   const path = location.hash.replace(/^#\/?/, "").split("?")[0];
-  const [name = "dashboard", ...rest] = path.split("/").filter(Boolean);
-  const page = PAGES.find(([route]) => route === name) ?? PAGES[0];
+  const pages = openPages();
+  const [name = pages[0][0], ...rest] = path.split("/").filter(Boolean);
+  const page = PAGES.find(([route]) => route === name) ?? pages[0];
   for (const link of nav.querySelectorAll("a")) {
     if (link.dataset.route === page[0]) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -92,6 +121,12 @@ async function route(focusHeading = true) {
   if (cleanup) cleanup();
   cleanup = null;
   const token = ++renderToken;
+  if (!mayOpen(page[3])) {
+    document.title = "No access · Scutum console";
+    replace(main, accessDenied());
+    if (focusHeading) document.getElementById("page-title")?.focus({ preventScroll: true });
+    return;
+  }
   replace(main, h("p", { class: "muted", role: "status" }, "Loading…"));
   try {
     const module = await import(page[2]);
@@ -108,7 +143,8 @@ async function route(focusHeading = true) {
   } catch (error) {
     if (token !== renderToken) return;
     if (error instanceof ApiError && error.status === 401) return;
-    replace(main, h("div", { class: "load-error", role: "alert" }, `This page failed: ${error.message ?? error}`));
+    if (error instanceof ApiError && error.status === 403) replace(main, accessDenied(error));
+    else replace(main, h("div", { class: "load-error", role: "alert" }, `This page failed: ${error.message ?? error}`));
   }
 }
 
@@ -122,7 +158,6 @@ document.getElementById("login-form").addEventListener("submit", async (event) =
   try {
     await login(input.value.trim());
     input.value = "";
-    if (!location.hash) location.hash = "#/dashboard";
     await showApp();
   } catch (failure) {
     error.hidden = false;
@@ -146,6 +181,7 @@ window.addEventListener("hashchange", () => {
 });
 onSessionEnd((reason) => showLogin(reason));
 
-buildNav();
+// Back from single sign-on: the fragment carries the session or the reason it failed.
+const sso = takeSsoFragment();
 if (session()) showApp(false);
-else showLogin();
+else showLogin(sso?.error ?? "");

@@ -2,6 +2,7 @@
 // (native <dialog>, so focus is trapped and Escape cancels), tables, empty states and badges.
 import { h, replace } from "./dom.js";
 import { ApiError } from "./api.js";
+import { canWrite } from "./access.js";
 
 /** Shows a short message; `kind` is "success" or "error". Errors stay until dismissed. */
 export function toast(message, kind = "success") {
@@ -58,21 +59,23 @@ export function confirmAction({ title, message, confirmLabel = "Delete", run }) 
 
 /**
  * A labelled input for one field of a form dialog. A field: `{name, label, type, value, required,
- * options, help, placeholder, min, step, rows, emptyAs, onChange(value, form)}`.
+ * disabled, options, help, placeholder, min, step, rows, size, emptyAs, onChange(value, form)}`; type
+ * "multiselect" reads as the list of the selected options' values.
  */
 function fieldControl(field) {
   const id = `field-${field.name}`;
-  const common = { id, name: field.name, required: field.required, "aria-describedby": field.help ? `${id}-help` : undefined };
+  const common = { id, name: field.name, required: field.required, disabled: field.disabled,
+    "aria-describedby": field.help ? `${id}-help` : undefined };
   let control;
   switch (field.type) {
     case "checkbox":
       control = h("input", { ...common, type: "checkbox", checked: Boolean(field.value) });
       break;
     case "select":
-      control = h("select", common, (field.options ?? []).map((option) => {
-        const [value, label] = Array.isArray(option) ? option : [option, option];
-        return h("option", { value, selected: String(field.value ?? "") === String(value) }, label);
-      }));
+      control = h("select", common, selectOptions(field.options, [field.value ?? ""]));
+      break;
+    case "multiselect":
+      control = h("select", { ...common, multiple: true, size: field.size ?? 5 }, selectOptions(field.options, field.value ?? []));
       break;
     case "textarea":
     case "json":
@@ -94,6 +97,15 @@ function fieldControl(field) {
   return h("div", { class: "field" }, h("label", { for: id }, field.label, field.required ? " *" : ""), control, help);
 }
 
+/** `<option>`s from `[value, label]` pairs (or plain values), those in `selected` selected. */
+export function selectOptions(options, selected = []) {
+  const chosen = new Set(selected.map(String));
+  return (options ?? []).map((option) => {
+    const [value, label] = Array.isArray(option) ? option : [option, option];
+    return h("option", { value, selected: chosen.has(String(value)) }, label);
+  });
+}
+
 /** Reads a form dialog's values: empty optional fields are left out so the API applies its defaults. */
 function readValues(form, fields) {
   const values = {};
@@ -101,6 +113,11 @@ function readValues(form, fields) {
     const control = form.elements.namedItem(field.name);
     if (field.type === "checkbox") {
       values[field.name] = control.checked;
+      continue;
+    }
+    if (field.type === "multiselect") {
+      const chosen = [...control.selectedOptions].map((option) => option.value);
+      if (chosen.length || field.emptyAs !== undefined) values[field.name] = chosen.length ? chosen : field.emptyAs;
       continue;
     }
     const raw = control.value.trim();
@@ -189,8 +206,10 @@ export function secretDialog({ title, intro, secret }) {
  * A table. `columns`: `{label, value(row) -> node|string, class?}`; an empty `rows` shows `empty`
  * (a sentence saying what to do) instead.
  */
-export function dataTable({ caption, columns, rows, empty, rowLabel }) {
+export function dataTable({ caption, columns: given, rows, empty, rowLabel }) {
   if (!rows.length) return emptyState(empty);
+  // A column may be left out (null), as the actions are for callers who cannot change anything.
+  const columns = given.filter(Boolean);
   return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
     h("table", {},
       h("caption", { class: "visually-hidden" }, caption),
@@ -221,10 +240,31 @@ export function badge(text, tone = "neutral") {
   return h("span", { class: `badge badge-${tone}` }, text);
 }
 
-/** A region that shows a failure to load, with its detail text. */
+function noAccess(detail) {
+  return h("div", { class: "load-error no-access", role: "alert" }, h("strong", {}, "You don't have access to this page. "), detail);
+}
+
+/** A region that shows a failure to load, with its detail text (a 403 says the caller has no access). */
 export function loadError(error) {
+  if (error instanceof ApiError && error.status === 403) return noAccess(error.message);
   return h("div", { class: "load-error", role: "alert" }, h("strong", {}, "Could not load this page: "),
     error instanceof ApiError ? error.message : String(error?.message ?? error));
+}
+
+/** A whole page for a caller whose access does not include it (the API's 403 detail when there is one). */
+export function accessDenied(error = null) {
+  return [pageHeader("No access", "Your role does not include this page."),
+    noAccess(error ? error.message : "The pages you can use are in the navigation.")];
+}
+
+/** `controls` for a caller who may change things (access.js `canWrite`); nothing for a viewer. */
+export function writeOnly(...controls) {
+  return canWrite() ? controls : null;
+}
+
+/** An actions column, or null (left out) for a caller who may not change anything. */
+export function actionsColumn(value, allowed = canWrite()) {
+  return allowed ? { label: "Actions", class: "actions", value } : null;
 }
 
 /** A titled section of a page. */

@@ -1,8 +1,17 @@
 // Budgets: one card per budget with the current period's spend against its limit (a meter that
-// turns amber past the soft budget and red at the limit); create, edit and delete.
+// turns amber past the soft budget and red at the limit); create, edit and delete. A team admin sees
+// their teams' budgets and sets those of the teams' keys and members within the team's own (the
+// team's budget itself is the admin's); a viewer only reads.
 import { h, formatMoney, formatDate, formatPercent } from "../dom.js";
 import { api } from "../api.js";
 import { pageHeader, button, badge, saveDialog, confirmButton, emptyState, fill } from "../ui.js";
+import { canWrite, isTeamScoped } from "../access.js";
+
+/** The scopes the caller may create and change budgets for. */
+function editableScopes() {
+  if (canWrite()) return ["global", "team", "key", "user"];
+  return isTeamScoped() ? ["key", "user"] : [];
+}
 
 export const title = "Budgets";
 
@@ -54,7 +63,7 @@ function card(budget, names, refresh) {
       h("dt", {}, "Period"), h("dd", {}, budget.budget_duration ?? "none (lifetime)"),
       h("dt", {}, "Current period"), h("dd", {}, period(budget))),
     limit > 0 && (budget.spend ?? 0) >= limit ? h("p", {}, badge("limit reached", "danger")) : null,
-    h("div", { class: "page-actions" },
+    editableScopes().includes(budget.scope) && h("div", { class: "page-actions" },
       button("Edit", () => saveDialog({ title: `Edit budget: ${name}`, fields: budgetFields(budget),
         submit: (values) => api.put(`/budgets/${budget.id}`, values) }, () => "Budget saved", refresh),
       { kind: "small", "aria-label": `Edit budget ${name}` }),
@@ -73,14 +82,16 @@ export async function render(main) {
       ? h("div", { class: "grid" }, budgets.map((budget) => card(budget, names, refresh)))
       : emptyState("No budgets yet. Create one for the whole gateway, a team, a key or a user.");
   });
+  const scopes = editableScopes();
   const create = () => saveDialog({ title: "Create a budget", submitLabel: "Create",
     fields: [
-      { name: "scope", label: "Applies to", type: "select", options: ["global", "team", "key", "user"] },
-      { name: "scope_id", label: "Team id, key id or user id", help: "Leave empty for a global budget." },
+      { name: "scope", label: "Applies to", type: "select", options: scopes },
+      { name: "scope_id", label: scopes.includes("team") ? "Team id, key id or user id" : "Key id or user id",
+        help: scopes.includes("global") ? "Leave empty for a global budget." : "A key or member of your team." },
       ...budgetFields(),
     ],
     submit: (values) => api.post("/budgets", values) }, () => "Budget created", refresh);
   main.append(pageHeader(title, "Spend in the current period against each limit.",
-    button("Create budget", create, { kind: "primary", id: "create-budget" })), body);
+    scopes.length ? button("Create budget", create, { kind: "primary", id: "create-budget" }) : null), body);
   await refresh();
 }

@@ -2,7 +2,7 @@
 // with each step's tokens, cost, duration and output; a running execution can be cancelled.
 import { h, replace, formatDate, formatMoney, formatInteger, formatMilliseconds, formatValue } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, badge, confirmButton, section, loadError, every, fill } from "../ui.js";
+import { pageHeader, dataTable, badge, confirmButton, section, loadError, every, fill, writeOnly } from "../ui.js";
 
 export const title = "Executions";
 
@@ -63,7 +63,7 @@ async function detail(main, id) {
     confirmLabel: "Cancel execution", message: "Steps not yet started will not run.",
     run: () => api.post(`${path}/cancel`), announce: "Execution cancelled", refresh: async () => {} });
   cancel.id = "cancel-execution";
-  main.append(pageHeader("Execution", `Execution ${id}`, h("a", { class: "button", href: "#/executions" }, "All executions"), cancel),
+  main.append(pageHeader("Execution", `Execution ${id}`, h("a", { class: "button", href: "#/executions" }, "All executions"), writeOnly(cancel)),
     announcer, body);
   // Polls until the execution has finished; the status line changes only when progress does.
   return every(POLL_MS, async (stopped) => {

@@ -1,8 +1,10 @@
 // Guardrails: profiles (PII, secrets, prompt injection, invisible text, topics, URLs, size), their
-// assignments to teams, and the latest guardrail events.
+// assignments to teams, and the latest guardrail events. A team admin sees only their teams' events
+// (profiles are global); a viewer reads everything.
 import { h, formatDate, formatValue } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, button, badge, saveDialog, confirmButton, toast, section, fill } from "../ui.js";
+import { pageHeader, dataTable, button, badge, saveDialog, confirmButton, toast, section, fill, writeOnly, actionsColumn } from "../ui.js";
+import { isTeamScoped } from "../access.js";
 
 export const title = "Guardrails";
 
@@ -79,7 +81,7 @@ function profilesTable(profiles, teams, refresh) {
       { label: "Mode", value: (p) => `${p.mode}, ${p.on_fail}` },
       { label: "Detectors", value: enabledDetectors },
       { label: "State", value: (p) => [p.is_active ? badge("active", "ok") : badge("inactive", "warn"), p.is_default ? [" ", badge("default", "info")] : null] },
-      { label: "Actions", class: "actions", value: (p) => profileActions(p, teams, refresh) },
+      actionsColumn((p) => profileActions(p, teams, refresh)),
     ] });
 }
 
@@ -91,10 +93,10 @@ function assignmentsTable(assignments, refresh) {
       { label: "Team", value: (a) => a.team_name },
       { label: "Priority", class: "num", value: (a) => String(a.priority) },
       { label: "Since", value: (a) => formatDate(a.created_at) },
-      { label: "Actions", class: "actions", value: (a) => confirmButton("Unassign", `Unassign ${a.config_name} from ${a.team_name}`, {
+      actionsColumn((a) => confirmButton("Unassign", `Unassign ${a.config_name} from ${a.team_name}`, {
         title: "Remove this assignment?", message: `${a.team_name} will no longer be checked by ${a.config_name}.`,
         run: () => api.delete(`/guardrails/${a.guardrail_config_id}/assign/${encodeURIComponent(a.team_id)}`),
-        announce: "Assignment removed", refresh }) },
+        announce: "Assignment removed", refresh })),
     ] });
 }
 
@@ -115,6 +117,11 @@ function eventsTable(events) {
 
 export async function render(main) {
   const body = h("div");
+  if (isTeamScoped()) {
+    main.append(pageHeader(title, "What the guardrails blocked, masked or detected in your teams' requests."), body);
+    await fill(body, async () => section("Recent events", eventsTable((await api.get("/guardrail-events", { limit: 50 })).events)));
+    return;
+  }
   const refresh = () => fill(body, async () => {
     const [{ guardrails }, { teams }, { assignments }, { events }] = await Promise.all([
       api.get("/guardrails"), api.get("/teams"), api.get("/guardrail-assignments"), api.get("/guardrail-events", { limit: 25 })]);
@@ -124,6 +131,6 @@ export async function render(main) {
   const create = () => saveDialog({ title: "Create a guardrail profile", submitLabel: "Create", fields: profileFields(),
     submit: (values) => api.post("/guardrails", values) }, (saved) => `${saved.name} created`, refresh);
   main.append(pageHeader(title, "Content checks on requests and answers, per team.",
-    button("Create profile", create, { kind: "primary", id: "create-guardrail" })), body);
+    writeOnly(button("Create profile", create, { kind: "primary", id: "create-guardrail" }))), body);
   await refresh();
 }

@@ -2,7 +2,8 @@
 // the Agent Gateway configuration the leader writes, and sync it now.
 import { h, formatDate } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, button, badge, saveDialog, confirmAction, confirmButton, toast, showError, section, fill } from "../ui.js";
+import { pageHeader, dataTable, button, badge, saveDialog, confirmAction, confirmButton, toast, showError, section, fill, writeOnly,
+  actionsColumn } from "../ui.js";
 
 export const title = "MCP Servers";
 
@@ -63,7 +64,7 @@ export async function render(main) {
         { label: "Tools", class: "num", value: (s) => String(s.tool_count) },
         { label: "Last test", value: lastTest },
         { label: "State", value: (s) => (s.is_active ? badge("active", "ok") : badge("inactive", "warn")) },
-        { label: "Actions", class: "actions", value: (s) => actions(s, refresh) },
+        actionsColumn((s) => actions(s, refresh)),
       ] });
   });
   const showPreview = () => fill(preview, async () => {
@@ -83,8 +84,8 @@ export async function render(main) {
   const create = () => saveDialog({ title: "Register an MCP server", submitLabel: "Register", fields: serverFields(),
     submit: (values) => api.post("/mcp-servers", values) }, (saved) => `${saved.name} registered`, refresh);
   main.append(pageHeader(title, "Tool servers for agents and workflows, deployed through Agent Gateway.",
-    button("Preview config", showPreview, { id: "mcp-preview" }), button("Sync now", sync, { id: "mcp-sync" }),
-    button("Register server", create, { kind: "primary", id: "create-mcp" })),
+    button("Preview config", showPreview, { id: "mcp-preview" }), writeOnly(button("Sync now", sync, { id: "mcp-sync" }),
+      button("Register server", create, { kind: "primary", id: "create-mcp" }))),
   body, section("Agent Gateway configuration", preview));
   await refresh();
 }

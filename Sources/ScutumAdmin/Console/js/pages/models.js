@@ -2,7 +2,7 @@
 // active flag) through PUT /api/v1/models/{model}.
 import { h, formatInteger } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, button, badge, saveDialog, fill } from "../ui.js";
+import { pageHeader, dataTable, button, badge, saveDialog, fill, actionsColumn } from "../ui.js";
 
 export const title = "Models";
 
@@ -53,8 +53,7 @@ export async function render(main) {
         { label: "Context", class: "num", value: (m) => formatInteger(m.context_window) },
         { label: "Deployments", class: "num", value: (m) => deploymentSummary(m.deployments || []) },
         { label: "State", value: (m) => (m.active ? badge("active", "ok") : badge("inactive", "warn")) },
-        { label: "Actions", class: "actions", value: (m) => button("Edit", () => edit(m, refresh),
-          { kind: "small", "aria-label": `Edit ${m.model_name}` }) },
+        actionsColumn((m) => button("Edit", () => edit(m, refresh), { kind: "small", "aria-label": `Edit ${m.model_name}` })),
       ] });
     const deployments = models.flatMap((m) => m.deployments || []);
     const pools = dataTable({ caption: "Deployments and their health", rows: deployments, rowLabel: (d) => d.id,

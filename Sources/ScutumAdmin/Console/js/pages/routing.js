@@ -2,7 +2,7 @@
 // JSON configs (the API validates them and answers with the exact place of each problem).
 import { h, formatDate } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, button, badge, saveDialog, confirmButton, fill } from "../ui.js";
+import { pageHeader, dataTable, button, badge, saveDialog, confirmButton, fill, writeOnly, actionsColumn } from "../ui.js";
 
 export const title = "Routing Policies";
 
@@ -57,12 +57,12 @@ export async function render(main) {
         { label: "Priority", class: "num", value: (p) => String(p.priority) },
         { label: "State", value: (p) => (p.enabled ? badge("enabled", "ok") : badge("disabled", "warn")) },
         { label: "Created", value: (p) => formatDate(p.created_at) },
-        { label: "Actions", class: "actions", value: (p) => actions(p, refresh) },
+        actionsColumn((p) => actions(p, refresh)),
       ] });
   });
   const create = () => saveDialog({ title: "Create a routing policy", submitLabel: "Create", fields: policyFields(),
     submit: (values) => api.post("/routing-policies", values) }, (saved) => `${saved.name} created`, refresh);
   main.append(pageHeader(title, "How requests pick deployments and where they fall back.",
-    button("Create policy", create, { kind: "primary", id: "create-policy" })), body);
+    writeOnly(button("Create policy", create, { kind: "primary", id: "create-policy" }))), body);
   await refresh();
 }

@@ -2,7 +2,8 @@
 // latest audit-log entries.
 import { h, formatDate, formatValue } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, section, button, toast, showError, confirmAction, fill } from "../ui.js";
+import { pageHeader, dataTable, section, button, toast, showError, confirmAction, fill, writeOnly } from "../ui.js";
+import { canWrite } from "../access.js";
 
 export const title = "Settings";
 
@@ -48,7 +49,10 @@ function form(schema, settings, refresh) {
     return element;
   });
   const save = h("button", { type: "submit", class: "button button-primary" }, "Save settings");
-  const element = h("form", { class: "form", id: "settings-form" }, fields, h("div", {}, save));
+  // A viewer sees the values, read-only.
+  const element = h("form", { class: "form", id: "settings-form" },
+    h("fieldset", { class: "bare", disabled: !canWrite() }, h("legend", { class: "visually-hidden" }, "Platform settings"), fields),
+    writeOnly(h("div", {}, save)));
   element.addEventListener("submit", async (event) => {
     event.preventDefault();
     const changes = {};

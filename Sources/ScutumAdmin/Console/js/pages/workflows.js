@@ -2,7 +2,7 @@
 // data (the execution page then follows it step by step), and deletion.
 import { h, formatDate } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, button, badge, formDialog, saveDialog, confirmButton, toast, fill } from "../ui.js";
+import { pageHeader, dataTable, button, badge, formDialog, saveDialog, confirmButton, toast, fill, writeOnly } from "../ui.js";
 
 export const title = "Workflows";
 
@@ -37,12 +37,12 @@ async function run(workflow) {
 
 function actions(workflow, refresh) {
   return [
-    button("Run", () => run(workflow), { kind: "small", "aria-label": `Run ${workflow.name}` }),
+    writeOnly(button("Run", () => run(workflow), { kind: "small", "aria-label": `Run ${workflow.name}` })),
     h("a", { class: "button button-small", href: `#/executions?workflow=${encodeURIComponent(workflow.id)}`,
       "aria-label": `Executions of ${workflow.name}` }, "Executions"),
-    confirmButton("Delete", `Delete ${workflow.name}`, { title: "Delete this workflow?",
+    writeOnly(confirmButton("Delete", `Delete ${workflow.name}`, { title: "Delete this workflow?",
       message: `${workflow.name} is deleted; its past executions stay listed.`, run: () => api.delete(`/workflows/${workflow.id}`),
-      announce: `${workflow.name} deleted`, refresh }),
+      announce: `${workflow.name} deleted`, refresh })),
   ];
 }
 
@@ -83,6 +83,6 @@ export async function render(main) {
   });
   main.append(pageHeader(title, "Multi-step LLM and tool pipelines the leader node runs.",
     h("a", { class: "button", href: "#/executions" }, "All executions"),
-    button("Create workflow", () => createDialog(templates, refresh), { kind: "primary", id: "create-workflow" })), body);
+    writeOnly(button("Create workflow", () => createDialog(templates, refresh), { kind: "primary", id: "create-workflow" }))), body);
   await refresh();
 }
