@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import shutil
+import time
 import urllib.error
 import urllib.request
 
@@ -50,6 +51,17 @@ def chat(key, content="Hello from the console test"):
     """One chat completion through the proxy with `key`."""
     return http("POST", PROXY_URL + "/v1/chat/completions",
                 {"model": "gpt-5-mini", "messages": [{"role": "user", "content": content}]}, token=key)
+
+
+def chat_until_refused(key, timeout=10):
+    """Chat completions with `key` until the proxy refuses it (401: a change reaches every node within
+    a second) or `timeout` seconds pass; returns the last (status, body)."""
+    deadline = time.time() + timeout
+    while True:
+        status, body = chat(key)
+        if status == 401 or time.time() > deadline:
+            return status, body
+        time.sleep(0.3)
 
 
 @pytest.fixture(scope="session")

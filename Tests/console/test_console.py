@@ -14,10 +14,10 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from conftest import CONSOLE_URL, MASTER_KEY, Console, chat, http, new_driver
+from conftest import CONSOLE_URL, MASTER_KEY, Console, chat, chat_until_refused, http, new_driver
 
 PAGES = [
-    ("dashboard", "Dashboard"), ("models", "Models"), ("keys", "API Keys"), ("teams", "Teams"),
+    ("dashboard", "Dashboard"), ("models", "Models"), ("keys", "API Keys"), ("teams", "Teams"), ("users", "Users"),
     ("budgets", "Budgets"), ("guardrails", "Guardrails"), ("routing", "Routing Policies"),
     ("mcp", "MCP Servers"), ("workflows", "Workflows"), ("executions", "Executions"),
     ("cluster", "Cluster"), ("settings", "Settings"), ("spend", "Spend Logs"),
@@ -139,12 +139,7 @@ def test_generated_key_works_shows_on_the_dashboard_and_can_be_blocked(console, 
     console.submit_dialog()
     console.dialog_closed()
     console.wait(lambda d: "blocked" in console.row(alias).text, 10, "the key shown blocked")
-    deadline = time.time() + 10
-    while True:
-        status, body = chat(secret)
-        if status == 401 or time.time() > deadline:
-            break
-        time.sleep(0.3)
+    status, body = chat_until_refused(secret)
     assert status == 401, (status, body)
     console.screenshot(screenshots, "05-key-blocked")
 

@@ -84,10 +84,16 @@ WORKFLOW_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT
 TLS_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_tls"
 TRACING_URL="postgres://scutum:$(cat .data/test/pg-password)@127.0.0.1:$PG_PORT/scutum_tracing"
 E2E_KEY="sk-e2e-$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40)"
+MOCK_PORT=29100
+# Single sign-on for the console against the mock upstream's OpenID Connect provider; only
+# e-mails of SSO_DOMAINS may sign in (the browser tests check that another domain is refused).
+SSO_DOMAINS=example.com
 gateway_env=(env -i PATH="$PATH" HOME="$HOME" SCUTUM_API_KEY="$E2E_KEY" DATABASE_URL="$E2E_URL" REDIS_URL="$REDIS_URL"
     SCUTUM_HOST=127.0.0.1 SCUTUM_PROXY_PORT="$GATEWAY_PORT" SCUTUM_ADMIN_PORT="$ADMIN_PORT"
-    SCUTUM_CONSOLE_PORT="$CONSOLE_PORT" SCUTUM_MOCK_UPSTREAM_PORT=29100 SCUTUM_LOG_LEVEL=info
-    GATEWAY_CONFIG_PATH="$LOGS/agentgateway.yaml")
+    SCUTUM_CONSOLE_PORT="$CONSOLE_PORT" SCUTUM_MOCK_UPSTREAM_PORT="$MOCK_PORT" SCUTUM_LOG_LEVEL=info
+    SCUTUM_OIDC_ISSUER="http://127.0.0.1:$MOCK_PORT/oidc" SCUTUM_OIDC_CLIENT_ID=scutum-console
+    SCUTUM_OIDC_CLIENT_SECRET=scutum-console-secret SCUTUM_OIDC_REDIRECT_URI="http://127.0.0.1:$CONSOLE_PORT/auth/sso/callback"
+    SCUTUM_OIDC_ALLOWED_DOMAINS="$SSO_DOMAINS" GATEWAY_CONFIG_PATH="$LOGS/agentgateway.yaml")
 "${gateway_env[@]}" .build/debug/scutum migrate --env-file /dev/null || exit 1
 "${gateway_env[@]}" .build/debug/scutum serve --env-file /dev/null > "$LOGS/gateway.log" 2>&1 &
 GATEWAY_PID=$!
@@ -111,7 +117,8 @@ console_status=1
 if curl -fs "http://127.0.0.1:$CONSOLE_PORT/" >/dev/null; then
     SCUTUM_API_KEY="$E2E_KEY" SCUTUM_CONSOLE_URL="http://127.0.0.1:$CONSOLE_PORT" \
         SCUTUM_BASE_URL="http://127.0.0.1:$GATEWAY_PORT" SCUTUM_E2E_LOGS="$LOGS" \
-        SCUTUM_MOCK_MCP_URL="http://127.0.0.1:29100/mcp" GATEWAY_CONFIG_PATH="$LOGS/agentgateway.yaml" \
+        SCUTUM_MOCK_MCP_URL="http://127.0.0.1:$MOCK_PORT/mcp" GATEWAY_CONFIG_PATH="$LOGS/agentgateway.yaml" \
+        SCUTUM_MOCK_UPSTREAM_URL="http://127.0.0.1:$MOCK_PORT" SCUTUM_OIDC_ALLOWED_DOMAINS="$SSO_DOMAINS" \
         .venv/bin/python -m pytest -q Tests/console 2>&1 | tee "$LOGS/console-pytest.log"
     console_status=${PIPESTATUS[0]}
 else
