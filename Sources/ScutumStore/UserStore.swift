@@ -129,8 +129,10 @@ public struct UserStore: Sendable {
                     """, logger: logger)
                 try await Self.replaceMemberships(of: user.userID, with: user.teams, on: connection, logger: logger)
             }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+        } catch where Self.sqlState(of: error) == "23505" {
             throw UserStoreError.conflict
+        } catch where Self.sqlState(of: error) == "23503" {
+            throw UserStoreError.unknownTeam
         }
         return try await find(id: user.userID) ?? user
     }
@@ -153,8 +155,10 @@ public struct UserStore: Sendable {
                 try await Self.replaceMemberships(of: user.userID, with: user.teams, on: connection, logger: logger)
                 return true
             }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+        } catch where Self.sqlState(of: error) == "23505" {
             throw UserStoreError.conflict
+        } catch where Self.sqlState(of: error) == "23503" {
+            throw UserStoreError.unknownTeam
         }
         return found ? try await find(id: user.userID) : nil
     }
@@ -191,14 +195,18 @@ public struct UserStore: Sendable {
         guard !sorted.isEmpty else { return }
         let teamIDs = sorted.map(\.key)
         let roles = sorted.map(\.value.rawValue)
-        do {
-            try await connection.query("""
-                INSERT INTO team_members (team_id, user_id, role)
-                SELECT team, \(userID), role FROM unnest(\(teamIDs)::text[], \(roles)::text[]) AS m(team, role)
-                """, logger: logger)
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23503" {
-            throw UserStoreError.unknownTeam
+        try await connection.query("""
+            INSERT INTO team_members (team_id, user_id, role)
+            SELECT team, \(userID), role FROM unnest(\(teamIDs)::text[], \(roles)::text[]) AS m(team, role)
+            """, logger: logger)
+    }
+
+    /// The SQLSTATE of a server error, also when a transaction wraps it.
+    static func sqlState(of error: any Error) -> String? {
+        if let error = error as? PostgresTransactionError {
+            return (error.closureError ?? error.beginError ?? error.commitError).flatMap(sqlState(of:))
         }
+        return (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 
     private func memberships(of userID: String?) async throws -> [String: [String: TeamRole]] {

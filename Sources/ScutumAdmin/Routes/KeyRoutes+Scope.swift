@@ -41,7 +41,11 @@ struct TeamKeyRules {
 
     /// `settings` as the caller may have them: the owner set for members, limits left out taking
     /// the caps; throws 403 naming the first rule broken.
-    func check(role: KeyRole, settings: KeySettings, maxBudget: Double?) throws -> (KeySettings, maxBudget: Double?) {
+    /// `givenLimits` says whether the body set `rpm_limit` and `tpm_limit`: a default that is over
+    /// the cap is lowered to it, a value the caller asked for is refused.
+    func check(role: KeyRole, settings: KeySettings, maxBudget: Double?, givenLimits: (rpm: Bool, tpm: Bool))
+        throws -> (KeySettings, maxBudget: Double?)
+    {
         var settings = settings
         settings.teamID = team.teamID
         guard role == .user else { throw AdminError.forbidden("Only admins make admin keys") }
@@ -54,6 +58,8 @@ struct TeamKeyRules {
                 throw AdminError.invalid(["body", "user_id"],
                     "Value error, user '\(owner)' is not a member of team '\(team.teamID)'")
             }
+            // A key a team admin makes without naming someone is theirs.
+            if settings.userID == nil { settings.userID = userID }
         } else {
             if let owner = settings.userID, owner != userID {
                 throw AdminError.forbidden("Members make keys for themselves only")
@@ -63,8 +69,10 @@ struct TeamKeyRules {
         if !team.models.isEmpty, let outside = settings.models.first(where: { !team.models.contains($0) }) {
             throw AdminError.forbidden("Model '\(outside)' is not one of team '\(team.teamID)''s models")
         }
-        settings.rpmLimit = try Self.capped("rpm_limit", settings.rpmLimit, cap: team.keyCaps.rpmLimit)
-        settings.tpmLimit = try Self.capped("tpm_limit", settings.tpmLimit, cap: team.keyCaps.tpmLimit)
+        settings.rpmLimit = try Self.capped("rpm_limit", settings.rpmLimit, cap: team.keyCaps.rpmLimit,
+            given: givenLimits.rpm)
+        settings.tpmLimit = try Self.capped("tpm_limit", settings.tpmLimit, cap: team.keyCaps.tpmLimit,
+            given: givenLimits.tpm)
         var budget = maxBudget
         if let cap = maxBudgetCap {
             if let asked = maxBudget, asked > cap {
@@ -75,9 +83,10 @@ struct TeamKeyRules {
         return (settings, budget)
     }
 
-    private static func capped(_ name: String, _ value: Int?, cap: Int?) throws -> Int? {
+    private static func capped(_ name: String, _ value: Int?, cap: Int?, given: Bool) throws -> Int? {
         guard let cap else { return value }
         guard let value else { return cap }
+        if value > cap && !given { return cap }
         if value > cap { throw AdminError.forbidden("\(name) \(value) is over the team's cap of \(cap) for its keys") }
         return value
     }

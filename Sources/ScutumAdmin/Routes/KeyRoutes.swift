@@ -38,7 +38,8 @@ struct KeyRoutes {
         if principal.access != .admin {
             let rules = try await rules(for: principal.access, team: input.teamID.value)
             let (checked, maxBudget) = try rules.check(role: input.role.value ?? .user, settings: keySettings,
-                maxBudget: input.budget.maxBudget.value)
+                maxBudget: input.budget.maxBudget.value,
+                givenLimits: (input.rpmLimit.value != nil, input.tpmLimit.value != nil))
             keySettings = checked
             if let maxBudget { budgetFields.maxBudget = .value(maxBudget) }
         }
@@ -99,7 +100,8 @@ struct KeyRoutes {
         if principal.access != .admin {
             let rules = try await rules(for: principal.access, team: changed.settings.teamID)
             let (checked, maxBudget) = try rules.check(role: changed.role, settings: changed.settings,
-                maxBudget: budgetFields.maxBudget.applied(to: existingBudget?.maxBudget))
+                maxBudget: budgetFields.maxBudget.applied(to: existingBudget?.maxBudget),
+                givenLimits: (input.rpmLimit.value != nil, input.tpmLimit.value != nil))
             changed.settings = checked
             if let maxBudget, maxBudget != existingBudget?.maxBudget { budgetFields.maxBudget = .value(maxBudget) }
         }
