@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -35,6 +36,13 @@ public struct AdminDependencies: Sendable {
     /// Deletes the selected response-cache entries from the shared Redis and answers how many;
     /// throws when Redis does not answer. nil: `DELETE /api/v1/cache` is 503.
     public var clearResponseCache: (@Sendable (ResponseCacheSelection) async throws -> Int)?
+    /// Single sign-on for the console; nil turns it off.
+    public var sso: SSOConfiguration?
+    /// The client that talks to the identity provider (required with `sso`).
+    public var httpClient: HTTPClient?
+    /// False turns signing in with the master key off (`SCUTUM_MASTER_KEY_LOGIN=false`), leaving
+    /// single sign-on and admin keys; the master key still works on the proxy.
+    public var masterKeyLogin: Bool = true
 
     public init(postgres: PostgresClient, masterKey: String?, jwtSecret: [UInt8],
         catalogModels: @escaping @Sendable () -> [ModelDeployment],
@@ -79,9 +87,9 @@ public struct AdminConfiguration: Sendable {
     }
 }
 
-/// Builds the port-8086 application: `POST /auth/login` and `GET /health` without a token,
-/// `GET /auth/me` and everything under `/api/v1` behind an access token (writes need the admin
-/// role), every error in FastAPI's `{"detail": ...}` JSON.
+/// Builds the port-8086 application: `POST /auth/login`, single sign-on (`/auth/sso...`) and
+/// `GET /health` without a token, `GET /auth/me` and everything under `/api/v1` behind an access
+/// token (what each caller reaches: `AdminAccess`), every error in FastAPI's `{"detail": ...}` JSON.
 public enum AdminApplication {
     public static func router(configuration: AdminConfiguration, dependencies: AdminDependencies, logger: Logger)
         -> Router<AdminRequestContext>
@@ -95,17 +103,29 @@ public enum AdminApplication {
         }
         let services = AdminServices(configuration: configuration, dependencies: dependencies, logger: logger)
         let authenticator = AdminAuthenticator(jwt: AdminJWT(secret: dependencies.jwtSecret),
-            masterKey: dependencies.masterKey, keys: services.keys, tokenLifetime: configuration.tokenLifetime)
+            masterKey: dependencies.masterKey, keys: services.keys, users: services.users,
+            tokenLifetime: configuration.tokenLifetime, masterKeyLogin: dependencies.masterKeyLogin)
+        var login: SSOLogin?
+        if let sso = dependencies.sso {
+            if let httpClient = dependencies.httpClient {
+                login = SSOLogin(configuration: sso, httpClient: httpClient, logger: logger)
+            } else {
+                logger.error("single sign-on is configured but no HTTP client was given: it stays off")
+            }
+        }
 
         let router = Router(context: AdminRequestContext.self)
         router.add(middleware: AdminErrorMiddleware(logger: logger))
         router.get("/health") { _, _ in AdminResponse.json(["status": "ok"]) }
         let authenticated = router.group().add(middleware: AdminAuthMiddleware(authenticator: authenticator))
         AuthRoutes(services: services, authenticator: authenticator).register(login: router, me: authenticated)
+        SSORoutes(services: services, authenticator: authenticator, login: login,
+            cookie: SSOStateCookie(secret: dependencies.jwtSecret)).register(on: router)
 
         let api = router.group("/api/v1").add(middleware: AdminAuthMiddleware(authenticator: authenticator))
         KeyRoutes(services: services).register(on: api)
         TeamRoutes(services: services).register(on: api)
+        UserRoutes(services: services).register(on: api)
         BudgetRoutes(services: services).register(on: api)
         ModelRoutes(services: services).register(on: api)
         SettingsRoutes(services: services).register(on: api)

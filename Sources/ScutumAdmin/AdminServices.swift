@@ -14,6 +14,7 @@ struct AdminServices: Sendable {
     let logger: Logger
     let keys: KeyStore
     let teams: TeamStore
+    let users: UserStore
     let budgets: BudgetStore
     let modelOverrides: ModelOverrideStore
     let settings: SettingsStore
@@ -34,6 +35,7 @@ struct AdminServices: Sendable {
         self.logger = logger
         keys = KeyStore(client: client, logger: logger)
         teams = TeamStore(client: client, logger: logger)
+        users = UserStore(client: client, logger: logger)
         budgets = BudgetStore(client: client, logger: logger)
         modelOverrides = ModelOverrideStore(client: client, logger: logger)
         settings = SettingsStore(client: client, logger: logger)
@@ -52,7 +54,7 @@ struct AdminServices: Sendable {
     func audit(_ principal: AdminPrincipal, _ action: String, targetType: String, targetID: String?,
         details: JSONValue = [:]) async throws
     {
-        try await auditLog.record(actor: principal.subject, action: action, targetType: targetType,
+        try await auditLog.record(actor: principal.actor, action: action, targetType: targetType,
             targetID: targetID, details: details)
     }
 

@@ -107,12 +107,12 @@ extension GatewayNode {
     /// The Admin API and, when configured, the admin console (none without an Admin API).
     static func adminServices(configuration: NodeConfiguration, tokenSecret: [UInt8], baseCatalog: ModelCatalog,
         catalog: CatalogHolder, postgres: PostgresClient, redis: RedisClient, ledger: SpendLedger,
-        health: ProviderHealth, nodeID: String, ports: ListeningPorts,
+        health: ProviderHealth, nodeID: String, ports: ListeningPorts, http: UpstreamHTTP,
         onAdminRunning: @escaping @Sendable (Int) async -> Void,
         onConsoleRunning: @escaping @Sendable (Int) async -> Void, logger: Logger) -> [any Service]
     {
         guard let adminConfiguration = configuration.admin else { return [] }
-        let dependencies = AdminDependencies(postgres: postgres, masterKey: configuration.proxy.masterKey,
+        var dependencies = AdminDependencies(postgres: postgres, masterKey: configuration.proxy.masterKey,
             jwtSecret: tokenSecret, catalogModels: { baseCatalog.deployments },
             liveSpend: { budget in try? await ledger.current([budget]).first }, nodeID: nodeID,
             deployMCPConfig: { try await MCPSync.requestDeployment(postgres: postgres, logger: logger) },
@@ -135,6 +135,9 @@ extension GatewayNode {
                 try await ResponseCacheStore(redis: redis, namespace: configuration.redisNamespace)
                     .delete(scopes: selection.scopes?.map(ResponseCacheStore.Scope.init), model: selection.model)
             })
+        dependencies.sso = configuration.sso
+        dependencies.httpClient = http.client
+        dependencies.masterKeyLogin = configuration.masterKeyLogin
         var services: [any Service] = [
             AdminApplication.application(configuration: adminConfiguration, dependencies: dependencies,
                 logger: logger, server: configuration.listenerLimits.server(logger: logger),

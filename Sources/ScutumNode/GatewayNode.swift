@@ -200,7 +200,7 @@ public struct GatewayNode: Sendable {
         if let adminTokenSecret {
             services += Self.adminServices(configuration: configuration, tokenSecret: adminTokenSecret,
                 baseCatalog: resolvedCatalog, catalog: catalogHolder, postgres: postgres, redis: redis, ledger: ledger,
-                health: providerHealth, nodeID: nodeID, ports: ports, onAdminRunning: onAdminRunning,
+                health: providerHealth, nodeID: nodeID, ports: ports, http: http, onAdminRunning: onAdminRunning,
                 onConsoleRunning: onConsoleRunning, logger: logger)
         }
 

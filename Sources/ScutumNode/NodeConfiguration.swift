@@ -45,6 +45,11 @@ public struct NodeConfiguration: Sendable {
     public var tracing: Bool
     /// The Admin API's listener; nil when this node serves none (`SCUTUM_ADMIN_ENABLED=false`).
     public var admin: AdminConfiguration?
+    /// Single sign-on to the console and Admin API (`SCUTUM_OIDC_*`, see `SSOConfiguration`); nil: off.
+    public var sso: SSOConfiguration?
+    /// `SCUTUM_MASTER_KEY_LOGIN` (default true): false turns signing in to the console with the
+    /// master key off (break-glass access then needs an admin key or SSO).
+    public var masterKeyLogin: Bool = true
     /// The admin console's listener (`SCUTUM_CONSOLE_PORT`, default 5173, `0` disables it) on the Admin
     /// API's host; nil when disabled or when the node serves no Admin API.
     public var console: ConsoleConfiguration?
@@ -211,6 +216,16 @@ public struct NodeConfiguration: Sendable {
                 tokenLifetime: .seconds(try integer("SCUTUM_ADMIN_TOKEN_SECONDS", default: 8 * 3600, range: 60...31_536_000)))
         } else {
             admin = nil
+        }
+        do {
+            sso = try SSOConfiguration.fromEnvironment(variables)
+        } catch {
+            throw Invalid(description: error.description)
+        }
+        switch (value("SCUTUM_MASTER_KEY_LOGIN") ?? "true").lowercased() {
+        case "true", "1", "yes": masterKeyLogin = true
+        case "false", "0", "no": masterKeyLogin = false
+        case let other: throw Invalid(description: "SCUTUM_MASTER_KEY_LOGIN=\(other) must be true or false")
         }
         let consolePort = try integer("SCUTUM_CONSOLE_PORT", default: 5173, range: 0...65535)
         console = admin.flatMap { admin in

@@ -108,6 +108,17 @@ public struct SpendLogStore: Sendable {
             """, logger: logger)
     }
 
+    /// The rows a team-scoped caller may see: their administered teams' rows and their own.
+    public struct Scope: Sendable, Equatable {
+        public var teamIDs: [String]
+        public var userID: String?
+
+        public init(teamIDs: [String], userID: String?) {
+            self.teamIDs = teamIDs
+            self.userID = userID
+        }
+    }
+
     /// Which rows a query covers.
     public struct Filter: Sendable {
         public var keyID: String?
@@ -119,10 +130,13 @@ public struct SpendLogStore: Sendable {
         public var from: Date?
         public var to: Date?
         public var limit: Int
+        /// Nil: every row.
+        public var scope: Scope?
 
         public init(keyID: String? = nil, teamID: String? = nil, userID: String? = nil, model: String? = nil,
-            endpoint: String? = nil, from: Date? = nil, to: Date? = nil, limit: Int = 100)
+            endpoint: String? = nil, from: Date? = nil, to: Date? = nil, limit: Int = 100, scope: Scope? = nil)
         {
+            self.scope = scope
             self.keyID = keyID
             self.teamID = teamID
             self.userID = userID
@@ -151,6 +165,8 @@ public struct SpendLogStore: Sendable {
               AND (\(filter.endpoint)::text IS NULL OR endpoint = \(filter.endpoint))
               AND (\(filter.from)::timestamptz IS NULL OR at >= \(filter.from))
               AND (\(filter.to)::timestamptz IS NULL OR at < \(filter.to))
+              AND (\(filter.scope == nil) OR team_id = ANY(\(filter.scope?.teamIDs ?? [])::text[])
+                OR user_id = \(filter.scope?.userID))
             ORDER BY at DESC, request_id LIMIT \(filter.limit)
             """, logger: logger)
         var records: [SpendRecord] = []
@@ -189,13 +205,17 @@ public struct SpendLogStore: Sendable {
         case endpoint
     }
 
-    public func totals(by grouping: Grouping, from: Date? = nil, to: Date? = nil) async throws -> [Total] {
+    /// `scope` nil: every row.
+    public func totals(by grouping: Grouping, from: Date? = nil, to: Date? = nil, scope: Scope? = nil) async throws
+        -> [Total]
+    {
         let rows = try await client.query(
             """
             SELECT \(unescaped: grouping.rawValue), count(*)::int8, coalesce(sum(prompt_tokens), 0)::int8,
                 coalesce(sum(completion_tokens), 0)::int8, coalesce(sum(cost), 0)::float8
             FROM spend_logs
             WHERE (\(from)::timestamptz IS NULL OR at >= \(from)) AND (\(to)::timestamptz IS NULL OR at < \(to))
+              AND (\(scope == nil) OR team_id = ANY(\(scope?.teamIDs ?? [])::text[]) OR user_id = \(scope?.userID))
             GROUP BY 1 ORDER BY 5 DESC
             """, logger: logger)
         var totals: [Total] = []

@@ -77,7 +77,13 @@ struct OIDCFixture: Sendable {
     /// Opens the authorization URL, fills in the login form (its hidden fields as served) and posts
     /// it; returns the query of the redirect back to the relying party.
     func logIn(_ request: OIDCAuthorizationRequest, email: String) async throws -> [String: String] {
-        let page = try await http.execute(HTTPClientRequest(url: request.url), timeout: .seconds(10))
+        try await logIn(url: request.url, email: email, redirectURI: Self.redirectURI)
+    }
+
+    /// Opens `url` (an authorization URL), logs in as `email`, and returns the query of the redirect
+    /// back to `redirectURI`.
+    func logIn(url: String, email: String, redirectURI: String) async throws -> [String: String] {
+        let page = try await http.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
         #expect(page.status == .ok)
         let html = String(buffer: try await page.body.collect(upTo: 1 << 20))
         #expect(html.contains(#"<input type="email" name="email""#))
@@ -91,7 +97,7 @@ struct OIDCFixture: Sendable {
         let redirect = try await http.execute(post, timeout: .seconds(10))
         #expect(redirect.status == .found)
         let location = try #require(redirect.headers.first(name: "Location"))
-        #expect(location.hasPrefix(Self.redirectURI + "?"))
+        #expect(location.hasPrefix(redirectURI + "?"))
         let components = try #require(URLComponents(string: location))
         var query: [String: String] = [:]
         for item in components.queryItems ?? [] { query[item.name] = item.value ?? "" }

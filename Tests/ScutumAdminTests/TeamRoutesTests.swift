@@ -18,7 +18,7 @@ struct TeamRoutesTests {
                 "budget_duration": "30d", "metadata": ["cost_center": "42"],
             ])
             #expect(created["team_id"] == "ml")
-            #expect(created["members"] == [["user_id": "ada", "role": "admin"], ["user_id": "alan", "role": "member"]])
+            #expect(created["members"] == [["user_id": "ada", "role": "team_admin"], ["user_id": "alan", "role": "member"]])
             #expect(created["max_budget"]?.doubleValue == 500)
             #expect(created["budget_duration"] == "30d")
             #expect(created["spend"]?.doubleValue == AdminFixture.liveSpend)
@@ -70,10 +70,10 @@ struct TeamRoutesTests {
             _ = try await api.ok(.post, "/api/v1/teams", ["team_id": "t", "team_alias": "T"])
             _ = try await api.ok(.post, "/api/v1/teams/t/members", ["user_id": "ada"])
             let changed = try await api.ok(.post, "/api/v1/teams/t/members", ["user_id": "ada", "role": "admin"])
-            #expect(changed["members"] == [["user_id": "ada", "role": "admin"]])
+            #expect(changed["members"] == [["user_id": "ada", "role": "team_admin"]])
             _ = try await api.ok(.post, "/api/v1/teams/t/members", ["user_id": "a b"])
             let removed = try await api.ok(.delete, "/api/v1/teams/t/members/a%20b")
-            #expect(removed["members"] == [["user_id": "ada", "role": "admin"]])
+            #expect(removed["members"] == [["user_id": "ada", "role": "team_admin"]])
 
             expectError(try await api.call(.delete, "/api/v1/teams/t/members/nobody"), .notFound, "Team member not found")
             expectError(try await api.call(.post, "/api/v1/teams/none/members", ["user_id": "x"]), .notFound, "Team not found")

@@ -2,7 +2,7 @@ import Hummingbird
 import ScutumCore
 import ScutumStore
 
-/// `GET /api/v1/alerts?kind&limit&offset` (admin only): the alerts the leader recorded, newest first,
+/// `GET /api/v1/alerts?kind&limit&offset` (admins and viewers): the alerts the leader recorded, newest first,
 /// each with its delivery (status, attempts, last error).
 struct AlertRoutes {
     let services: AdminServices
@@ -11,7 +11,7 @@ struct AlertRoutes {
 
     func register(on group: RouterGroup<AdminRequestContext>) {
         group.get("/alerts") { request, context in
-            guard try context.requirePrincipal().role == .admin else { throw AdminError.adminRequired }
+            guard try context.requirePrincipal().access.readsEverything else { throw AdminError.adminRequired }
             var query = QueryFields(request)
             let kind = query.literal("kind", Self.kinds).flatMap(AlertKind.init)
             let limit = query.limit(default: 100, maximum: 1000)

@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 import ScutumCore
 
-/// `POST /auth/login` (master or admin key -> access token) and `GET /auth/me`.
+/// `POST /auth/login` (master or admin key -> access token) and `GET /auth/me`. Single sign-on is
+/// `SSORoutes`.
 struct AuthRoutes {
     let services: AdminServices
     let authenticator: AdminAuthenticator
@@ -10,7 +11,7 @@ struct AuthRoutes {
     /// Login needs no token; `me` goes on a group behind the authentication middleware.
     func register(login router: Router<AdminRequestContext>, me group: RouterGroup<AdminRequestContext>) {
         router.post("/auth/login") { request, _ in try await login(request) }
-        group.get("/auth/me") { _, context in try me(context) }
+        group.get("/auth/me") { _, context in try await me(context) }
     }
 
     func login(_ request: Request) async throws -> Response {
@@ -33,11 +34,22 @@ struct AuthRoutes {
         ])
     }
 
-    func me(_ context: AdminRequestContext) throws -> Response {
+    /// The caller: subject, token role, expiry, `access` (`admin`, `viewer` or `team`), the person
+    /// (`user`, null for keys) and their teams with their role in each.
+    func me(_ context: AdminRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
+        var teams: JSONValue = []
+        if let user = principal.user {
+            teams = UserRoutes.teams(user.teams, aliases: try await services.teamAliases())
+        }
         return AdminResponse.json([
             "sub": .string(principal.subject), "role": .string(principal.role.rawValue),
-            "expires_at": .optional(principal.expiresAt),
+            "expires_at": .optional(principal.expiresAt), "access": .string(principal.access.name),
+            "user": principal.user.map { user in
+                ["user_id": .string(user.userID), "email": .optional(user.email), "name": .optional(user.name),
+                    "role": .optional(user.role?.rawValue)]
+            } ?? .null,
+            "teams": teams,
         ])
     }
 }

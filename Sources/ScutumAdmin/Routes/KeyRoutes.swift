@@ -4,13 +4,14 @@ import ScutumCore
 import ScutumStore
 
 /// `/api/v1/keys...`: generate, list, show, update, delete, block and unblock gateway keys.
-/// The plaintext of a key appears only in the generate response.
+/// The plaintext of a key appears only in the generate response. Team-scoped callers see and
+/// change only their teams' keys (team admins) or their own (members), within `TeamKeyRules`.
 struct KeyRoutes {
     let services: AdminServices
 
     func register(on group: RouterGroup<AdminRequestContext>) {
         group.post("/keys/generate") { request, context in try await generate(request, context) }
-        group.get("/keys") { request, _ in try await list(request) }
+        group.get("/keys") { request, context in try await list(request, context) }
         group.get("/keys/{key_id}") { _, context in try await show(context) }
         group.post("/keys/update") { request, context in try await update(request, context) }
         group.post("/keys/delete") { request, context in try await delete(request, context) }
@@ -21,22 +22,32 @@ struct KeyRoutes {
     func generate(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         var fields = try await services.body(request)
+        try Self.refuseUnseenTeam(in: fields, for: principal.access)
         let input = try await KeyInput.read(&fields, services: services)
         try fields.finish()
 
         let settings = try await services.settings.load()
         let now = Date()
-        let keySettings = KeySettings(teamID: input.teamID.value, userID: input.userID.value,
+        var keySettings = KeySettings(teamID: input.teamID.value, userID: input.userID.value,
             models: input.models.value ?? [],
             rpmLimit: input.rpmLimit.value ?? PlatformSettings.defaultKeyRPM.positiveInteger(in: settings),
             tpmLimit: input.tpmLimit.value ?? PlatformSettings.defaultKeyTPM.positiveInteger(in: settings),
             maxParallelRequests: input.maxParallelRequests.value, metadata: (input.metadata.value ?? [:]).jsonString,
             guardrails: input.guardrails.value ?? .inherit)
+        var budgetFields = input.budget
+        if principal.access != .admin {
+            let rules = try await rules(for: principal.access, team: input.teamID.value)
+            let (checked, maxBudget) = try rules.check(role: input.role.value ?? .user, settings: keySettings,
+                maxBudget: input.budget.maxBudget.value,
+                givenLimits: (input.rpmLimit.value != nil, input.tpmLimit.value != nil))
+            keySettings = checked
+            if let maxBudget { budgetFields.maxBudget = .value(maxBudget) }
+        }
         let (key, record) = try await services.keys.create(alias: input.alias.value, role: input.role.value ?? .user,
             expiresAt: KeyInput.expiry(input.duration.value, now: now), settings: keySettings)
         let budget: BudgetRecord?
         do {
-            budget = try await input.budget.apply(to: .key(record.keyID), in: services.budgets, existing: nil)
+            budget = try await budgetFields.apply(to: .key(record.keyID), in: services.budgets, existing: nil)
         } catch {
             // No key without the budget it was asked for.
             _ = try? await services.keys.delete(hash: record.keyHash)
@@ -52,12 +63,15 @@ struct KeyRoutes {
         return AdminResponse.json(.object(json))
     }
 
-    func list(_ request: Request) async throws -> Response {
+    func list(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let access = try context.requirePrincipal().access
         let query = QueryFields(request)
-        let records = try await services.keys.list(teamID: query.string("team_id"))
+        let teamID = query.string("team_id")
+        if let teamID, !access.sees(team: teamID) { throw TeamRoutes.teamNotFound }
+        let records = try await services.keys.list(teamID: teamID)
         let budgets = try await services.budgetsBySubject()
         var keys: [JSONValue] = []
-        for record in records {
+        for record in records where access.sees(key: record) {
             let budget = budgets[.key(record.keyID)]
             keys.append(KeyJSON.json(record, budget: budget, spend: await services.spend(of: budget)))
         }
@@ -65,25 +79,34 @@ struct KeyRoutes {
     }
 
     func show(_ context: AdminRequestContext) async throws -> Response {
+        let access = try context.requirePrincipal().access
         let id = try PathParameter.uuid(context, "key_id")
-        guard let record = try await services.keys.find(id: id) else { throw Self.keyNotFound }
+        guard let record = try await services.keys.find(id: id), access.sees(key: record) else { throw Self.keyNotFound }
         return try await respond(record)
     }
 
     func update(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         var fields = try await services.body(request)
+        try Self.refuseUnseenTeam(in: fields, for: principal.access)
         let located = locate(&fields)
         let input = try await KeyInput.read(&fields, services: services)
         try fields.finish()
-        guard let record = try await located() else { throw Self.keyNotFound }
-
-        guard let updated = try await services.keys.update(input.applied(to: record, now: Date())) else {
-            throw Self.keyNotFound
-        }
+        let record = try await changeable(try await located(), by: principal.access, update: true)
+        var changed = input.applied(to: record, now: Date())
+        var budgetFields = input.budget
         let subject = BudgetSubject.key(record.keyID)
-        _ = try await input.budget.apply(to: subject, in: services.budgets,
-            existing: try await services.budgets.find(subject))
+        let existingBudget = try await services.budgets.find(subject)
+        if principal.access != .admin {
+            let rules = try await rules(for: principal.access, team: changed.settings.teamID)
+            let (checked, maxBudget) = try rules.check(role: changed.role, settings: changed.settings,
+                maxBudget: budgetFields.maxBudget.applied(to: existingBudget?.maxBudget),
+                givenLimits: (input.rpmLimit.value != nil, input.tpmLimit.value != nil))
+            changed.settings = checked
+            if let maxBudget, maxBudget != existingBudget?.maxBudget { budgetFields.maxBudget = .value(maxBudget) }
+        }
+        guard let updated = try await services.keys.update(changed) else { throw Self.keyNotFound }
+        _ = try await budgetFields.apply(to: subject, in: services.budgets, existing: existingBudget)
         try await services.audit(principal, "key.update", targetType: "key", targetID: record.keyID,
             details: ["key_name": .string(record.display), "fields": .strings(input.presentNames(in: fields))])
         return try await respond(updated)
@@ -109,6 +132,12 @@ struct KeyRoutes {
         for id in ids.compactMap(UUID.init(uuidString:)) {
             if let record = try await services.keys.find(id: id) { records.append(record) }
         }
+        // Keys the caller cannot see are not there for them; keys they see but may not change are 403.
+        records = try records.filter { record in
+            guard principal.access.sees(key: record) else { return false }
+            guard principal.access.changes(key: record) else { throw Self.notYours }
+            return true
+        }
         var deleted: [String] = []
         for record in records where !deleted.contains(record.keyID) {
             guard try await services.keys.delete(hash: record.keyHash) else { continue }
@@ -126,8 +155,8 @@ struct KeyRoutes {
         var fields = try await services.body(request)
         let located = locate(&fields)
         try fields.finish()
-        guard let record = try await located(),
-            try await services.keys.setBlocked(hash: record.keyHash, blocked),
+        let record = try await changeable(try await located(), by: principal.access, update: false)
+        guard try await services.keys.setBlocked(hash: record.keyHash, blocked),
             let updated = try await services.keys.find(id: record.id)
         else { throw Self.keyNotFound }
         try await services.audit(principal, blocked ? "key.block" : "key.unblock", targetType: "key",
@@ -159,5 +188,30 @@ struct KeyRoutes {
         return AdminResponse.json(KeyJSON.json(record, budget: budget, spend: await services.spend(of: budget)))
     }
 
+    /// The key if the caller may change it: 404 when there is none or the caller cannot see it,
+    /// 403 when they see it but may not change it (a member may block, unblock and revoke their own
+    /// keys; changing a key's fields is for its team's admins).
+    private func changeable(_ record: KeyRecord?, by access: AdminAccess, update: Bool) async throws -> KeyRecord {
+        guard let record, access.sees(key: record) else { throw Self.keyNotFound }
+        guard access.changes(key: record) else { throw Self.notYours }
+        if update, access != .admin, !access.administers(team: record.settings.teamID) {
+            throw AdminError.forbidden("Members revoke or block their keys; the team's admins change them")
+        }
+        return record
+    }
+
+    /// The rules for a team-scoped caller's key in `team` (or their only team).
+    private func rules(for access: AdminAccess, team teamID: String?) async throws -> TeamKeyRules {
+        let team = try await TeamKeyRules.team(named: teamID, for: access, services: services)
+        return TeamKeyRules(access: access, team: team, teamBudget: try await services.budgets.find(.team(team.teamID)))
+    }
+
+    /// A team-scoped caller naming a team they are not in gets 404, whether it exists or not.
+    private static func refuseUnseenTeam(in fields: BodyFields, for access: AdminAccess) throws {
+        guard access != .admin, let team = fields.object["team_id"]?.stringValue, !access.sees(team: team) else { return }
+        throw TeamRoutes.teamNotFound
+    }
+
     static let keyNotFound = AdminError.notFound("Key not found")
+    static let notYours = AdminError.forbidden("This key belongs to another member of the team")
 }

@@ -9,19 +9,21 @@ struct SpendRoutes {
     let services: AdminServices
 
     func register(on group: RouterGroup<AdminRequestContext>) {
-        group.get("/spend/logs") { request, _ in try await logs(request) }
-        group.get("/spend/keys") { request, _ in try await totals(request, by: .key, field: "key_id") }
-        group.get("/spend/teams") { request, _ in try await totals(request, by: .team, field: "team_id") }
-        group.get("/spend/users") { request, _ in try await totals(request, by: .user, field: "user_id") }
-        group.get("/spend/models") { request, _ in try await totals(request, by: .model, field: "model") }
-        group.get("/spend/endpoints") { request, _ in try await totals(request, by: .endpoint, field: "endpoint") }
+        group.get("/spend/logs") { request, context in try await logs(request, context) }
+        group.get("/spend/keys") { request, context in try await totals(request, context, by: .key, field: "key_id") }
+        group.get("/spend/teams") { request, context in try await totals(request, context, by: .team, field: "team_id") }
+        group.get("/spend/users") { request, context in try await totals(request, context, by: .user, field: "user_id") }
+        group.get("/spend/models") { request, context in try await totals(request, context, by: .model, field: "model") }
+        group.get("/spend/endpoints") { request, context in
+            try await totals(request, context, by: .endpoint, field: "endpoint")
+        }
         group.get("/spend/dead-letters") { request, context in try await deadLetters(request, context) }
     }
 
     /// `?limit=` (1 to 1000, default 100), admin only: records PostgreSQL refused, newest first,
     /// each with its record's JSON (as stored, parsed), PostgreSQL's error and when.
     func deadLetters(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
-        guard try context.requirePrincipal().role == .admin else { throw AdminError.adminRequired }
+        guard try context.requirePrincipal().access == .admin else { throw AdminError.adminRequired }
         var query = QueryFields(request)
         let limit = query.limit(default: 100, maximum: 1000)
         try query.finish()
@@ -36,13 +38,16 @@ struct SpendRoutes {
     }
 
     /// `?key_id=&team_id=&user_id=&model=&endpoint=&start=&end=&limit=` (`endpoint` one of
-    /// `FrontDoor.all`; limit 1 to 1000, default 100).
-    func logs(_ request: Request) async throws -> Response {
+    /// `FrontDoor.all`; limit 1 to 1000, default 100). Team-scoped callers see their administered
+    /// teams' rows and their own; naming another team is 404.
+    func logs(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let access = try context.requirePrincipal().access
         var query = QueryFields(request)
         let filter = SpendLogStore.Filter(keyID: query.string("key_id"), teamID: query.string("team_id"),
             userID: query.string("user_id"), model: query.string("model"),
             endpoint: query.literal("endpoint", FrontDoor.all), from: query.date("start"),
-            to: query.date("end", endOfDay: true), limit: query.limit(default: 100, maximum: 1000))
+            to: query.date("end", endOfDay: true), limit: query.limit(default: 100, maximum: 1000),
+            scope: try Self.scope(access, team: query.string("team_id")))
         try query.finish()
         let logs = try await services.spendLogs.logs(filter).map { record -> JSONValue in
             guard case .object(var fields) = record.json else { return record.json }
@@ -52,13 +57,25 @@ struct SpendRoutes {
         return AdminResponse.json(["logs": .array(logs)])
     }
 
-    /// `?start=&end=`.
-    func totals(_ request: Request, by grouping: SpendLogStore.Grouping, field: String) async throws -> Response {
+    /// The rows a caller sees: nil (all) for admins and viewers; else their administered teams'
+    /// and their own, 404 for a `team` filter naming a team they are not in.
+    static func scope(_ access: AdminAccess, team: String?) throws -> SpendLogStore.Scope? {
+        guard let administered = access.administeredTeams else { return nil }
+        if let team, !access.sees(team: team) { throw TeamRoutes.teamNotFound }
+        return SpendLogStore.Scope(teamIDs: administered, userID: access.userID)
+    }
+
+    /// `?start=&end=`, over the rows the caller sees.
+    func totals(_ request: Request, _ context: AdminRequestContext, by grouping: SpendLogStore.Grouping, field: String)
+        async throws -> Response
+    {
+        let access = try context.requirePrincipal().access
         var query = QueryFields(request)
         let from = query.date("start")
         let to = query.date("end", endOfDay: true)
         try query.finish()
-        let totals = try await services.spendLogs.totals(by: grouping, from: from, to: to).map { total -> JSONValue in
+        let totals = try await services.spendLogs.totals(by: grouping, from: from, to: to,
+            scope: try Self.scope(access, team: nil)).map { total -> JSONValue in
             [
                 field: .optional(total.group), "requests": .int(Int64(total.requests)),
                 "prompt_tokens": .int(Int64(total.promptTokens)),

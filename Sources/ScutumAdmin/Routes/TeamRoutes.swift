@@ -3,12 +3,13 @@ import Hummingbird
 import ScutumCore
 import ScutumStore
 
-/// `/api/v1/teams...`: teams with their members and budget.
+/// `/api/v1/teams...`: teams with their members, budget and caps for their members' keys. Team-scoped
+/// callers see their own teams only; a team's admins manage its members, admins everything else.
 struct TeamRoutes {
     let services: AdminServices
 
     func register(on group: RouterGroup<AdminRequestContext>) {
-        group.get("/teams") { _, _ in try await list() }
+        group.get("/teams") { _, context in try await list(context) }
         group.post("/teams") { request, context in try await create(request, context) }
         group.get("/teams/{team_id}") { _, context in try await respond(try await find(context)) }
         group.put("/teams/{team_id}") { request, context in try await update(request, context) }
@@ -17,13 +18,15 @@ struct TeamRoutes {
         group.delete("/teams/{team_id}/members/{user_id}") { _, context in try await removeMember(context) }
     }
 
-    static let roles = ["admin", "member"]
+    /// The roles a member may have; `admin` is still read, as `team_admin`.
+    static let roles = TeamRole.allCases.map(\.rawValue) + ["admin"]
     static let teamNotFound = AdminError.notFound("Team not found")
 
-    func list() async throws -> Response {
+    func list(_ context: AdminRequestContext) async throws -> Response {
+        let access = try context.requirePrincipal().access
         let budgets = try await services.budgetsBySubject()
         var teams: [JSONValue] = []
-        for team in try await services.teams.list() {
+        for team in try await services.teams.list() where access.sees(team: team.teamID) {
             let budget = budgets[.team(team.teamID)]
             teams.append(Self.json(team, budget: budget, spend: await services.spend(of: budget)))
         }
@@ -32,6 +35,7 @@ struct TeamRoutes {
 
     func create(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
+        guard principal.access == .admin else { throw AdminError.adminRequired }
         var fields = try await services.body(request)
         let alias = fields.required("team_alias", fields.string("team_alias", nullable: false, nonEmpty: true, maxLength: 256))
         let teamID = fields.string("team_id", nullable: true, nonEmpty: true, maxLength: 128).value
@@ -56,6 +60,7 @@ struct TeamRoutes {
         let input = TeamInput(&fields)
         try fields.finish()
         var team = try await find(context)
+        guard principal.access == .admin else { throw AdminError.adminRequired }
         team.alias = alias.value ?? team.alias
         team = input.applied(to: team)
         guard try await services.teams.update(team) else { throw Self.teamNotFound }
@@ -70,6 +75,7 @@ struct TeamRoutes {
     func delete(_ context: AdminRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let team = try await find(context)
+        guard principal.access == .admin else { throw AdminError.adminRequired }
         let keys = try await services.keys.list(teamID: team.teamID)
         try await services.budgets.deleteKeyBudgets(ofTeam: team.teamID)
         guard try await services.teams.delete(team.teamID) else { throw Self.teamNotFound }
@@ -78,14 +84,23 @@ struct TeamRoutes {
         return AdminResponse.json(["deleted": .string(team.teamID)])
     }
 
+    /// `{"user_id" | "email", "role"}`: an e-mail names the user with it, invited if new.
     func addMember(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         var fields = try await services.body(request)
-        let userID = fields.required("user_id", fields.string("user_id", nullable: false, nonEmpty: true, maxLength: 256))
-        let role = fields.literal("role", Self.roles, nullable: false).value ?? "member"
+        var userID = fields.string("user_id", nullable: false, nonEmpty: true, maxLength: 256).value
+        let email = fields.email("email")
+        if userID == nil && email == nil && fields.errors.isEmpty {
+            fields.fail("user_id", "Field required (send 'user_id' or 'email')", type: "missing")
+        }
+        let role = Self.role(fields.literal("role", Self.roles, nullable: false).value)
         try fields.finish()
-        guard let userID else { throw AdminError.invalid(["body", "user_id"], "Field required", type: "missing") }
         var team = try await find(context)
+        guard principal.access.administers(team: team.teamID) else { throw AdminError.adminRequired }
+        if userID == nil, let email {
+            userID = try await services.userID(invitingIfNew: email, by: principal)
+        }
+        guard let userID else { throw AdminError.invalid(["body", "user_id"], "Field required", type: "missing") }
         team.members.removeAll { $0.userID == userID }
         team.members.append(TeamMember(userID: userID, role: role))
         guard try await services.teams.update(team) else { throw Self.teamNotFound }
@@ -98,6 +113,7 @@ struct TeamRoutes {
         let principal = try context.requirePrincipal()
         let userID = try PathParameter.string(context, "user_id")
         var team = try await find(context)
+        guard principal.access.administers(team: team.teamID) else { throw AdminError.adminRequired }
         guard team.members.contains(where: { $0.userID == userID }) else {
             throw AdminError.notFound("Team member not found")
         }
@@ -108,11 +124,18 @@ struct TeamRoutes {
         return try await respond(team)
     }
 
+    /// The team of the path, if the caller may see it (404 otherwise, whether it exists or not).
     private func find(_ context: AdminRequestContext) async throws -> TeamRecord {
-        guard let team = try await services.teams.find(try PathParameter.string(context, "team_id")) else {
+        let id = try PathParameter.string(context, "team_id")
+        guard try context.requirePrincipal().access.sees(team: id), let team = try await services.teams.find(id) else {
             throw Self.teamNotFound
         }
         return team
+    }
+
+    /// A requested role's stored name (`admin` is `team_admin`), `member` when none is given.
+    static func role(_ name: String?) -> String {
+        (name.flatMap(TeamRole.init(name:)) ?? .member).rawValue
     }
 
     private func respond(_ team: TeamRecord, budget: BudgetRecord? = nil) async throws -> Response {
@@ -126,7 +149,8 @@ struct TeamRoutes {
             "team_id": .string(team.teamID), "team_alias": .string(team.alias), "models": .strings(team.models),
             "blocked": .bool(team.blocked), "metadata": .stored(team.metadata, fallback: [:]),
             "members": .array(team.members.map { ["user_id": .string($0.userID), "role": .string($0.role)] }),
-            "created_at": .optional(team.createdAt),
+            "key_max_budget": .optional(team.keyCaps.maxBudget), "key_rpm_limit": .optional(team.keyCaps.rpmLimit),
+            "key_tpm_limit": .optional(team.keyCaps.tpmLimit), "created_at": .optional(team.createdAt),
         ]
         fields.merge(BudgetFields.json(budget, spend: spend)) { _, budget in budget }
         return .object(fields)
@@ -140,6 +164,9 @@ struct TeamInput {
     var blocked: Field<Bool>
     var metadata: Field<JSONValue>
     var budget: BudgetFields
+    var keyMaxBudget: Field<Double>
+    var keyRPMLimit: Field<Int>
+    var keyTPMLimit: Field<Int>
 
     init(_ fields: inout BodyFields) {
         models = fields.stringList("models")
@@ -147,6 +174,9 @@ struct TeamInput {
         blocked = fields.bool("blocked", nullable: false)
         metadata = fields.metadata("metadata")
         budget = BudgetFields(&fields)
+        keyMaxBudget = fields.amount("key_max_budget")
+        keyRPMLimit = fields.positiveInt("key_rpm_limit")
+        keyTPMLimit = fields.positiveInt("key_tpm_limit")
     }
 
     func applied(to team: TeamRecord) -> TeamRecord {
@@ -155,10 +185,13 @@ struct TeamInput {
         team.members = members.applied(to: team.members) ?? []
         team.blocked = blocked.value ?? team.blocked
         if metadata.isPresent { team.metadata = (metadata.value ?? [:]).jsonString }
+        team.keyCaps.maxBudget = keyMaxBudget.applied(to: team.keyCaps.maxBudget)
+        team.keyCaps.rpmLimit = keyRPMLimit.applied(to: team.keyCaps.rpmLimit)
+        team.keyCaps.tpmLimit = keyTPMLimit.applied(to: team.keyCaps.tpmLimit)
         return team
     }
 
-    /// `members`: a list of `{"user_id", "role"}` (role `admin` or `member`, default `member`),
+    /// `members`: a list of `{"user_id", "role"}` (role `team_admin` or `member`, default `member`),
     /// each user at most once.
     private static func members(_ fields: inout BodyFields) -> Field<[TeamMember]> {
         guard let value = fields.object["members"] else { return .absent }
@@ -177,7 +210,7 @@ struct TeamInput {
                 continue
             }
             let userID = member.required("user_id", member.string("user_id", nullable: false, nonEmpty: true))
-            let role = member.literal("role", TeamRoutes.roles, nullable: false).value ?? "member"
+            let role = TeamRoutes.role(member.literal("role", TeamRoutes.roles, nullable: false).value)
             for error in member.errors {
                 fields.fail("members", error.message, type: error.type, path: [.int(Int64(index))] + error.location.dropFirst(1))
                 valid = false

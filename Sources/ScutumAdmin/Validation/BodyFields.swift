@@ -163,6 +163,19 @@ struct BodyFields {
         }
     }
 
+    /// An e-mail address (`local@domain`, at most 320 characters), lower-cased; nil when absent or null.
+    mutating func email(_ name: String) -> String? {
+        read(name, nullable: true, typeError: ("Input should be a valid string", "string_type"),
+            convert: { $0.stringValue?.trimmingCharacters(in: .whitespaces).lowercased() })
+        { text in
+            let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+                !parts[1].hasSuffix("."), text.count <= 320, !text.contains(where: \.isWhitespace)
+            else { return ("value is not a valid email address", "value_error") }
+            return nil
+        }.value
+    }
+
     /// A number `>= 0` (money), up to a trillion.
     mutating func amount(_ name: String) -> Field<Double> {
         read(name, nullable: true, typeError: ("Input should be a valid number", "float_type"),
