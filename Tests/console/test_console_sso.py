@@ -6,6 +6,7 @@ makes a key in the console, uses it through the proxy and revokes it; failures s
 screen. Every test makes its own teams and users (unique names), so they run in any order."""
 import datetime
 import os
+import time
 import urllib.parse
 import uuid
 
@@ -115,14 +116,15 @@ def test_sso_admin_sees_every_page_and_manages_users(page, screenshots):
     expires = datetime.datetime.fromisoformat(me["expires_at"].replace("Z", "+00:00")).timestamp()
     assert stored["expiresAt"] / 1000 == pytest.approx(expires, abs=1)
 
+    # The SSO admin writes too: a team, then users invited into it from the Users page.
+    team = unique("sso-users-team")
+    team_id = make_team(session_token(page), team)
     page.go("users", "Users")
     mine = page.row(email)
     assert "SSO" in mine.text and "admin" in mine.text, mine.text
     page.screenshot(screenshots, "sso-02-admin-users")
 
     # Invite a viewer with a team membership, make them an admin, then remove them.
-    team = unique("sso-users-team")
-    team_id = make_team(session_token(page), team)
     invited = f"{unique('invited')}@{DOMAIN}"
     page.click("#invite-user")
     page.fill("email", invited)
@@ -157,8 +159,9 @@ def test_sso_admin_sees_every_page_and_manages_users(page, screenshots):
 
 
 def test_sso_viewer_reads_every_page_without_write_controls(page, master, screenshots):
-    team = unique("sso-viewer-team")
-    make_team(master, team)
+    team, key = unique("sso-viewer-team"), unique("sso-viewer-key")
+    team_id = make_team(master, team)
+    admin_api("POST", "/keys/generate", master, {"key_alias": key, "team_id": team_id})
     email = f"{unique('sso-viewer')}@{DOMAIN}"
     set_groups(email, ["scutum-viewers"])
     sign_in_with_sso(page, email)
@@ -166,21 +169,22 @@ def test_sso_viewer_reads_every_page_without_write_controls(page, master, screen
     assert me["access"] == "viewer", me
     assert page.find("#whoami").text == f"Signed in as {email} (viewer)"
     assert nav_routes(page) == STAFF_ROUTES
-    for route, heading, create in [("keys", "API Keys", "generate-key"), ("teams", "Teams", "create-team"),
-                                   ("users", "Users", "invite-user"), ("budgets", "Budgets", "create-budget"),
-                                   ("routing", "Routing Policies", "create-policy"),
-                                   ("workflows", "Workflows", "create-workflow")]:
+    # Pages with a row the viewer could have changed (others may be empty on a fresh gateway).
+    for route, heading, create, row in [("keys", "API Keys", "generate-key", key), ("teams", "Teams", "create-team", team),
+                                        ("users", "Users", "invite-user", email), ("budgets", "Budgets", "create-budget", None),
+                                        ("routing", "Routing Policies", "create-policy", None),
+                                        ("workflows", "Workflows", "create-workflow", None)]:
         page.go(route, heading)
         loaded(page)
+        if row:
+            page.row(row)
         assert not page.driver.find_elements(By.ID, create), route
         assert not page.driver.find_elements(By.CSS_SELECTOR, "#main .load-error"), route
-        # No row offers a change: no actions column at all.
-        assert not page.driver.find_elements(By.CSS_SELECTOR, "td.actions"), route
-    page.go("teams", "Teams")
-    page.row(team)
+        # No row offers a change (a workflow's row still links to its executions).
+        assert not page.driver.find_elements(By.CSS_SELECTOR, "td.actions button"), route
     page.go("settings", "Settings")
     loaded(page)
-    assert page.find("#setting-maintenance_mode").get_attribute("disabled") is not None
+    assert not page.find("#setting-maintenance_mode").is_enabled()
     assert not page.driver.find_elements(By.CSS_SELECTOR, "#settings-form button[type=submit]")
     page.screenshot(screenshots, "sso-03-viewer-settings")
     assert page.errors_in_console() == []
@@ -228,6 +232,15 @@ def test_sso_team_admin_sees_only_their_team(page, master, screenshots):
     assert key_a in labels and key_b not in labels, labels
     page.screenshot(screenshots, "sso-05-team-admin-keys")
 
+    # The team admin's other pages load with what the API lets them see.
+    for route, heading in [("budgets", "Budgets"), ("guardrails", "Guardrails"), ("spend", "Spend Logs")]:
+        page.go(route, heading)
+        loaded(page)
+        assert not page.driver.find_elements(By.CSS_SELECTOR, "#main .load-error"), route
+        if route == "guardrails":
+            # Profiles are global: a team admin gets the events of their teams only.
+            assert [s.text for s in page.driver.find_elements(By.CSS_SELECTOR, "#main section h2")] == ["Recent events"]
+
     # A page outside the team's access, opened by its address: said plainly, no crash.
     page.open("settings")
     page.wait(lambda d: d.find_element(By.ID, "page-title").text == "No access", 10, "the no-access page")
@@ -238,14 +251,15 @@ def test_sso_team_admin_sees_only_their_team(page, master, screenshots):
 
 
 def test_sso_member_makes_uses_and_revokes_a_key(page, master, screenshots):
-    team = unique("sso-member-team")
+    team, other = unique("sso-member-team"), unique("sso-member-other")
     team_id = make_team(master, team, models=["gpt-5-mini", "gpt-5"], key_max_budget=5, key_rpm_limit=100,
                         key_tpm_limit=100000)
+    other_id = make_team(master, other, key_max_budget=1)
     email = f"{unique('sso-member')}@{DOMAIN}"
-    set_groups(email, [f"scutum-team:{team_id}:member"])
+    set_groups(email, [f"scutum-team:{team_id}:member", f"scutum-team:{other_id}:member"])
     sign_in_with_sso(page, email)
     me = signed_in_as(page, email)
-    assert me["access"] == "team" and me["teams"][0]["role"] == "member", me
+    assert me["access"] == "team" and {t["role"] for t in me["teams"]} == {"member"}, me
     assert nav_routes(page) == ["keys", "teams", "spend"]
 
     page.go("keys", "API Keys")
@@ -254,11 +268,22 @@ def test_sso_member_makes_uses_and_revokes_a_key(page, master, screenshots):
     page.click("#create-key")
     dialog = page.dialog()
     team_select = Select(dialog.find_element(By.NAME, "team_id"))
-    assert [o.get_attribute("value") for o in team_select.options] == [team_id]
-    assert [o.get_attribute("value") for o in Select(dialog.find_element(By.NAME, "models")).options] == ["gpt-5-mini", "gpt-5"]
-    assert "$5" in dialog.find_element(By.ID, "field-max_budget-help").text
-    assert "100" in dialog.find_element(By.ID, "field-rpm_limit-help").text
-    assert "100,000" in dialog.find_element(By.ID, "field-tpm_limit-help").text
+    assert sorted(o.get_attribute("value") for o in team_select.options) == sorted([team_id, other_id])
+    models = dialog.find_element(By.NAME, "models")
+
+    def shows(team_models, budget_cap, rpm_cap, tpm_cap):
+        """The form shows a team's models and caps (None: the team sets none)."""
+        assert [o.get_attribute("value") for o in Select(models).options] == team_models
+        assert models.is_enabled() == bool(team_models)
+        for field, cap in [("max_budget", budget_cap), ("rpm_limit", rpm_cap), ("tpm_limit", tpm_cap)]:
+            hint = dialog.find_element(By.ID, f"field-{field}-help").text
+            assert (f"At most {cap}," in hint) if cap else ("no cap" in hint), (field, hint)
+    # Picking a team shows its models (none listed: every model) and its caps as hints.
+    page.fill("team_id", other_id)
+    shows([], "$1", None, None)
+    page.fill("team_id", team_id)
+    shows(["gpt-5-mini", "gpt-5"], "$5", "100", "100,000")
+    page.screenshot(screenshots, "sso-06-member-create-key")
 
     alias = unique("sso-own-key")
     page.fill("key_alias", alias)
@@ -272,7 +297,7 @@ def test_sso_member_makes_uses_and_revokes_a_key(page, master, screenshots):
     page.submit_dialog()
     secret = page.find("dialog[open] output#secret-value").text.strip()
     assert secret.startswith("sk-"), secret
-    page.screenshot(screenshots, "sso-06-member-key-once")
+    page.screenshot(screenshots, "sso-07-member-key-once")
     page.press(page.button("Copy", page.dialog()))
     page.press(page.button("Done", page.dialog()))
     page.dialog_closed()
@@ -286,6 +311,18 @@ def test_sso_member_makes_uses_and_revokes_a_key(page, master, screenshots):
     status, body = chat(secret)
     assert status == 200, body
 
+    # The member's own spend: the request shows in Spend Logs (rows reach PostgreSQL in batches).
+    page.go("spend", "Spend Logs")
+
+    def own_request(driver):
+        driver.find_element(By.CSS_SELECTOR, "#spend-filters button[type=submit]").click()
+        time.sleep(0.5)
+        return [r for r in driver.find_elements(By.CSS_SELECTOR, "tbody tr[data-row^='req-']")
+                if r.find_element(By.CSS_SELECTOR, "td[data-label='Key']").text == alias]
+    page.wait(own_request, 30, "the member's request in the spend logs")
+    assert not page.driver.find_elements(By.CSS_SELECTOR, "#main .load-error")
+    page.go("keys", "API Keys")
+
     page.press(page.button(f"Revoke key {alias}"))
     assert "Revoke this key?" in page.dialog().text
     page.press(page.button("Cancel", page.dialog()))
@@ -297,7 +334,7 @@ def test_sso_member_makes_uses_and_revokes_a_key(page, master, screenshots):
     page.wait(lambda d: alias not in row_labels(page), 10, "the key gone from the list")
     status, body = chat_until_refused(secret)
     assert status == 401, (status, body)
-    page.screenshot(screenshots, "sso-07-member-key-revoked")
+    page.screenshot(screenshots, "sso-08-member-key-revoked")
 
 
 def test_a_tampered_callback_shows_the_error_on_the_sign_in_screen(page, screenshots):
@@ -310,7 +347,7 @@ def test_a_tampered_callback_shows_the_error_on_the_sign_in_screen(page, screens
     assert page.driver.find_element(By.ID, "app-view").get_attribute("hidden") is not None
     assert "sso_error" not in page.driver.current_url, page.driver.current_url
     assert page.driver.execute_script("return localStorage.getItem('scutum.console.session')") is None
-    page.screenshot(screenshots, "sso-08-callback-error")
+    page.screenshot(screenshots, "sso-09-callback-error")
 
 
 @pytest.mark.skipif(not ALLOWED_DOMAINS, reason="the gateway allows every e-mail domain (SCUTUM_OIDC_ALLOWED_DOMAINS unset)")
