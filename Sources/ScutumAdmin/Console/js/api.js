@@ -159,4 +159,13 @@ export const api = {
   delete: (path) => request("DELETE", `/api/v1${path}`),
 };
 
+/**
+ * Each user's e-mail by user id, for the users the caller may see (everyone for admins and viewers,
+ * a team admin's members, a member themselves); empty when the API refuses the list.
+ */
+export async function userEmails() {
+  const { users } = await api.get("/users").catch(() => ({ users: [] }));
+  return new Map(users.filter((user) => user.email).map((user) => [user.user_id, user.email]));
+}
+
 armExpiry();

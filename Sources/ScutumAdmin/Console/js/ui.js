@@ -230,6 +230,17 @@ export function pageHeader(title, description, ...actions) {
     h("div", { class: "page-actions" }, actions));
 }
 
+/**
+ * A click handler that first waits for `loaded` (a page's first load, whose data a dialog offers),
+ * so a click made while the page still loads opens the dialog with that data, not without it.
+ */
+export function afterLoad(loaded, action) {
+  return async () => {
+    await loaded;
+    await action();
+  };
+}
+
 /** A primary or plain button. */
 export function button(label, onClick, { kind = "", ...rest } = {}) {
   return h("button", { type: "button", class: `button ${kind ? `button-${kind}` : ""}`, onClick, ...rest }, label);

@@ -3,9 +3,9 @@
 // (SSO callers with team access) create their own keys within a team's models and key caps, and
 // revoke them; a viewer only reads.
 import { h, replace, formatDate, formatMoney, formatInteger } from "../dom.js";
-import { api } from "../api.js";
+import { api, userEmails } from "../api.js";
 import { pageHeader, dataTable, button, badge, formDialog, saveDialog, secretDialog, confirmButton, toast, showError, fill,
-  selectOptions, writeOnly, actionsColumn } from "../ui.js";
+  selectOptions, writeOnly, actionsColumn, afterLoad } from "../ui.js";
 import { currentCaller, isTeamScoped, managesTeam } from "../access.js";
 
 export const title = "API Keys";
@@ -108,6 +108,12 @@ function revoke(key, refresh) {
     run: () => api.post("/keys/delete", { key_ids: [key.key_id] }), announce: `Key ${keyLabel(key)} revoked`, refresh });
 }
 
+/** Who a key belongs to: "you", a user's e-mail (or id), or "—" for keys made for applications. */
+function owner(key, emails) {
+  if (!key.user_id) return "—";
+  return key.user_id === currentCaller().user?.user_id ? "you" : emails.get(key.user_id) ?? key.user_id;
+}
+
 function mayRevoke(key) {
   const me = currentCaller().user?.user_id;
   return managesTeam(key.team_id) || (me !== undefined && key.user_id === me);
@@ -156,7 +162,7 @@ export async function render(main) {
   let teams = [];
   const team = isTeamScoped();
   const refresh = () => fill(body, async () => {
-    const [{ keys }, teamList] = await Promise.all([api.get("/keys"), api.get("/teams")]);
+    const [{ keys }, teamList, emails] = await Promise.all([api.get("/keys"), api.get("/teams"), userEmails()]);
     teams = teamList.teams;
     const teamName = new Map(teams.map((t) => [t.team_id, t.team_alias]));
     return dataTable({ caption: "API keys", rows: keys, rowLabel: keyLabel,
@@ -165,8 +171,8 @@ export async function render(main) {
       columns: [
         { label: "Key", value: (k) => [h("strong", {}, k.key_alias ?? "(no alias)"), h("br"), h("code", { class: "muted" }, k.key_name)] },
         { label: "Team", value: (k) => (k.team_id ? teamName.get(k.team_id) ?? k.team_id : "—") },
-        team ? { label: "Owner", value: (k) => (k.user_id && k.user_id === currentCaller().user?.user_id ? "you" : k.user_id ?? "—") }
-          : { label: "Role", value: (k) => k.role },
+        { label: "Owner", value: (k) => owner(k, emails) },
+        team ? null : { label: "Role", value: (k) => k.role },
         { label: "Models", value: (k) => (k.models.length ? k.models.join(", ") : "all") },
         { label: "RPM / TPM", class: "num", value: (k) => `${formatInteger(k.rpm_limit)} / ${formatInteger(k.tpm_limit)}` },
         { label: "Spend / budget", class: "num",
@@ -177,9 +183,12 @@ export async function render(main) {
           : actionsColumn((k) => actions(k, teams, refresh)),
       ] });
   });
+  // The key forms offer the teams (their models and caps) the first load brings.
+  const loaded = refresh();
   main.append(pageHeader(title, "Keys applications use with the proxy (port 4000).",
     team && currentCaller().teams.length
-      ? button("Create key", () => createOwnKey(teams, refresh), { kind: "primary", id: "create-key" })
-      : writeOnly(button("Generate key", () => generate(teams, refresh), { kind: "primary", id: "generate-key" }))), body);
-  await refresh();
+      ? button("Create key", afterLoad(loaded, () => createOwnKey(teams, refresh)), { kind: "primary", id: "create-key" })
+      : writeOnly(button("Generate key", afterLoad(loaded, () => generate(teams, refresh)), { kind: "primary", id: "generate-key" }))),
+  body);
+  await loaded;
 }

@@ -2,7 +2,7 @@
 // remove, as team_admin or member) and delete; deleting a team deletes its keys, which the
 // confirmation says. A team admin sees their teams and manages their members; others only read.
 import { h, formatMoney, formatDate, formatInteger } from "../dom.js";
-import { api } from "../api.js";
+import { api, userEmails } from "../api.js";
 import { pageHeader, dataTable, button, badge, saveDialog, confirmButton, fill, writeOnly, actionsColumn } from "../ui.js";
 import { managesTeam } from "../access.js";
 
@@ -86,9 +86,7 @@ function actions(team, refresh) {
 export async function render(main) {
   const body = h("div");
   const refresh = () => fill(body, async () => {
-    // The users the caller may see (all, or a team admin's members) name the members by e-mail.
-    const [{ teams }, { users }] = await Promise.all([api.get("/teams"), api.get("/users").catch(() => ({ users: [] }))]);
-    const emails = new Map(users.filter((user) => user.email).map((user) => [user.user_id, user.email]));
+    const [{ teams }, emails] = await Promise.all([api.get("/teams"), userEmails()]);
     const managing = teams.some((team) => managesTeam(team.team_id));
     return dataTable({ caption: "Teams", rows: teams, rowLabel: (t) => t.team_alias,
       empty: "No teams yet. Create one to group keys under shared models, budgets and guardrails.",

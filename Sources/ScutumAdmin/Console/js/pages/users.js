@@ -3,7 +3,7 @@
 // change roles, memberships and status, and remove users; a viewer reads the list.
 import { h, formatDate } from "../dom.js";
 import { api } from "../api.js";
-import { pageHeader, dataTable, button, badge, saveDialog, confirmButton, fill, writeOnly, actionsColumn } from "../ui.js";
+import { pageHeader, dataTable, button, badge, saveDialog, confirmButton, fill, writeOnly, actionsColumn, afterLoad } from "../ui.js";
 
 export const title = "Users";
 
@@ -92,7 +92,9 @@ export async function render(main) {
         actionsColumn((u) => actions(u, teams, refresh)),
       ] });
   });
+  // The invite form offers the teams the first load brings.
+  const loaded = refresh();
   main.append(pageHeader(title, "People who sign in with single sign-on, their roles and their teams.",
-    writeOnly(button("Invite user", () => invite(teams, refresh), { kind: "primary", id: "invite-user" }))), body);
-  await refresh();
+    writeOnly(button("Invite user", afterLoad(loaded, () => invite(teams, refresh)), { kind: "primary", id: "invite-user" }))), body);
+  await loaded;
 }
