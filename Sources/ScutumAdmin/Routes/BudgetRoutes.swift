@@ -23,8 +23,10 @@ struct BudgetRoutes {
         let access = try context.requirePrincipal().access
         var budgets: [JSONValue] = []
         let now = Date()
+        // Team-scoped callers: every key and user read once, not once per budget.
+        let lookup = access.readsEverything ? nil : try await Lookup(services)
         for budget in try await services.budgets.list() {
-            guard try await teamOf(budget.subject, access).sees else { continue }
+            guard try await teamOf(budget.subject, access, lookup).sees else { continue }
             budgets.append(Self.json(budget, spend: await services.spend(of: budget), now: now))
         }
         return AdminResponse.json(["budgets": .array(budgets)])
@@ -123,7 +125,20 @@ struct BudgetRoutes {
 
     /// Whether a team-scoped caller sees a budget's subject, and the team that lets them change it
     /// (one they administer), if any.
-    private func teamOf(_ subject: BudgetSubject, _ access: AdminAccess) async throws -> (sees: Bool, team: String?) {
+    /// Keys and users by id, read once for a list.
+    private struct Lookup {
+        var keys: [String: KeyRecord]
+        var users: [String: UserRecord]
+
+        init(_ services: AdminServices) async throws {
+            keys = Dictionary(try await services.keys.list().map { ($0.keyID, $0) }) { first, _ in first }
+            users = Dictionary(try await services.users.list().map { ($0.userID, $0) }) { first, _ in first }
+        }
+    }
+
+    private func teamOf(_ subject: BudgetSubject, _ access: AdminAccess, _ lookup: Lookup? = nil) async throws
+        -> (sees: Bool, team: String?)
+    {
         if access.readsEverything { return (true, nil) }
         switch subject {
         case .global:
@@ -131,13 +146,18 @@ struct BudgetRoutes {
         case .team(let team):
             return (access.sees(team: team), nil)
         case .key(let id):
-            guard let uuid = UUID(uuidString: id), let record = try await services.keys.find(id: uuid),
-                access.sees(key: record)
-            else { return (false, nil) }
+            var found: KeyRecord?
+            if let lookup {
+                found = lookup.keys[id]
+            } else if let uuid = UUID(uuidString: id) {
+                found = try await services.keys.find(id: uuid)
+            }
+            guard let record = found, access.sees(key: record) else { return (false, nil) }
             let team = record.settings.teamID
             return (true, access.administers(team: team) ? team : nil)
         case .user(let id):
-            guard let user = try await services.users.find(id: id), UserRoutes.sees(user, access) else {
+            let found = if let lookup { lookup.users[id] } else { try await services.users.find(id: id) }
+            guard let user = found, UserRoutes.sees(user, access) else {
                 return (false, nil)
             }
             return (true, user.teams.keys.sorted().first { access.administers(team: $0) })
