@@ -175,7 +175,9 @@ class Console:
         dialog.find_element(By.CSS_SELECTOR, "button[type=submit], .button-danger").click()
 
     def dialog_closed(self, timeout=15):
-        self.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog[open]"), timeout, "the dialog to close")
+        """Waits until no dialog is left: a closed one is removed on its "close" event, which the
+        browser fires a moment after closing it (under load, after a command or two of ours)."""
+        self.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog"), timeout, "the dialog to close")
 
     def toast(self, text, timeout=10):
         """Waits for a toast containing `text` and returns its whole text."""
