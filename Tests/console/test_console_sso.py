@@ -349,6 +349,13 @@ def test_a_tampered_callback_shows_the_error_on_the_sign_in_screen(page, screens
     assert page.driver.execute_script("return localStorage.getItem('scutum.console.session')") is None
     page.screenshot(screenshots, "sso-09-callback-error")
 
+    # Signed in with a key, a failed sign-on keeps that session and says what failed.
+    page.login(MASTER_KEY)
+    page.find("#page-title")
+    page.driver.get(CONSOLE_URL + "/auth/sso/callback?code=x&state=y")
+    assert page.toast("Single sign-on failed: ").startswith("Single sign-on failed: ")
+    assert page.find("#whoami").text == "Signed in as master (admin)"
+
 
 @pytest.mark.skipif(not ALLOWED_DOMAINS, reason="the gateway allows every e-mail domain (SCUTUM_OIDC_ALLOWED_DOMAINS unset)")
 def test_an_email_domain_that_is_not_allowed_is_refused(page):

@@ -183,5 +183,8 @@ onSessionEnd((reason) => showLogin(reason));
 
 // Back from single sign-on: the fragment carries the session or the reason it failed.
 const sso = takeSsoFragment();
-if (session()) showApp(false);
-else showLogin(sso?.error ?? "");
+if (session()) {
+  showApp(false);
+  // A failed SSO attempt while still signed in (with a key, or as someone else) is said, not dropped.
+  if (sso?.error) showError(`Single sign-on failed: ${sso.error}`);
+} else showLogin(sso?.error ?? "");
