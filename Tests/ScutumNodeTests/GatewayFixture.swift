@@ -10,6 +10,7 @@ import ScutumMock
 import ScutumNode
 import ScutumStore
 import ScutumTestSupport
+import Testing
 import ServiceLifecycle
 import Synchronization
 
@@ -104,12 +105,7 @@ struct Gateway: Sendable {
         let mockPort = PortBox()
         let mock = MockUpstream.application(host: "127.0.0.1", port: 0, knobs: knobs, log: mockLog,
             logger: Gateway.quietLogger) { port in mockPort.set(port) }
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await mock.run()
-                return nil
-            }
-            defer { group.cancelAll() }
+        return try await whileServing("the mock upstream", { try await mock.run() }) {
             let upstreamPort = try await mockPort.wait()
             var variables = variables
             var catalogYAML: String? = catalogYAML(mockPort: upstreamPort)
@@ -142,12 +138,7 @@ struct Gateway: Sendable {
         let mockPort = PortBox()
         let mock = MockUpstream.application(host: "127.0.0.1", port: 0, knobs: MockKnobs(), log: mockLog,
             logger: Gateway.quietLogger) { port in mockPort.set(port) }
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await mock.run()
-                return nil
-            }
-            defer { group.cancelAll() }
+        return try await whileServing("the mock upstream", { try await mock.run() }) {
             let yaml = catalogYAML(mockPort: try await mockPort.wait())
             return try await withMigratedDatabase { _, database in
                 let variables = extra.merging(["SCUTUM_REDIS_NAMESPACE": "test-cluster-\(database.database)"]) { $1 }
@@ -198,27 +189,27 @@ struct Gateway: Sendable {
         let node = try GatewayNode(configuration: configuration, catalog: catalog, logger: TestEnvironment.logger,
             onProxyRunning: { port in proxyPort.set(port) }, onAdminRunning: { port in adminPort.set(port) })
         let group = node.serviceGroup(handlingSignals: false)
-        return try await withThrowingTaskGroup(of: T?.self) { tasks in
-            tasks.addTask {
-                try await group.run()
-                return nil
-            }
+        let running = Task { try await group.run() }
+        let outcome: Result<T, any Error>
+        do {
             let port = try await proxyPort.wait()
             let admin = try await adminPort.wait()
             let gateway = Gateway(baseURL: "http://127.0.0.1:\(port)", adminURL: "http://127.0.0.1:\(admin)", node: node,
                 keys: KeyStore(client: node.postgres, logger: TestEnvironment.logger), mockLog: mockLog,
                 database: database, group: group)
-            do {
-                let result = try await body(gateway)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
+            outcome = .success(try await body(gateway))
+        } catch {
+            outcome = .failure(error)
         }
+        await group.triggerGracefulShutdown()
+        // The node's own shutdown is the product's: one that does not finish fails the test (by name),
+        // instead of stalling the run. Its grace period here is 10 s.
+        if await ended(running, within: .seconds(60)) {
+            if case .success = outcome { try await running.value }
+        } else {
+            Issue.record("the gateway node did not finish its graceful shutdown within 60 s")
+        }
+        return try outcome.get()
     }
 }
 

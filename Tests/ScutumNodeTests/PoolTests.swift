@@ -83,21 +83,22 @@ struct PoolTests {
     {
         let logs = Upstream.allCases.map { _ in MockRequestLog(capacity: 10_000) }
         let boxes = Upstream.allCases.map { _ in PortBox() }
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            for upstream in Upstream.allCases {
-                let knobs = switch upstream {
-                case .d: MockKnobs(status: 503)
-                case .s: MockKnobs(latency: .milliseconds(1500))
-                default: MockKnobs()
-                }
-                let mock = MockUpstream.application(host: "127.0.0.1", port: 0, knobs: knobs, log: logs[upstream.rawValue],
-                    logger: Gateway.quietLogger) { port in boxes[upstream.rawValue].set(port) }
-                group.addTask {
-                    try await mock.run()
-                    return nil
-                }
+        let servers = Upstream.allCases.map { upstream in
+            let knobs = switch upstream {
+            case .d: MockKnobs(status: 503)
+            case .s: MockKnobs(latency: .milliseconds(1500))
+            default: MockKnobs()
             }
-            defer { group.cancelAll() }
+            return MockUpstream.application(host: "127.0.0.1", port: 0, knobs: knobs, log: logs[upstream.rawValue],
+                logger: Gateway.quietLogger) { port in boxes[upstream.rawValue].set(port) }
+        }
+        let serve: @Sendable () async throws -> Void = {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for server in servers { group.addTask { try await server.run() } }
+                try await group.waitForAll()
+            }
+        }
+        return try await whileServing("the pool's mock upstreams", serve) {
             var ports: [Int] = []
             for box in boxes { ports.append(try await box.wait()) }
             let mocks = Mocks(ports: ports, logs: logs)

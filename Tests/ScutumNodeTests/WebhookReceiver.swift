@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ScutumTestSupport
 import Synchronization
 
 /// A webhook receiver for alert tests: a Hummingbird app on a free port that records every body it
@@ -50,13 +51,8 @@ final class WebhookReceiver: Sendable {
         let port = PortBox()
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in port.set(channel.localAddress?.port ?? 0) }, logger: Gateway.quietLogger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await app.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await body("http://127.0.0.1:\(try await port.wait())/hook")
+        return try await whileServing("the webhook receiver", { try await app.run() }) {
+            try await body("http://127.0.0.1:\(try await port.wait())/hook")
         }
     }
 }
