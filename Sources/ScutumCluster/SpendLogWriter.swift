@@ -14,6 +14,9 @@ import ServiceLifecycle
 /// dead node had claimed are taken over once they have been idle for `staleAfter`. If the stream
 /// or its group disappears (Redis restarted empty, the key deleted), the group is created again.
 /// A record PostgreSQL refuses for its data moves to `spend_dead_letters` (see `SpendLogSink`).
+///
+/// Older nodes' JSON entries (`SpendLedger.legacyStream`) are written too: looked for every
+/// `legacyInterval` while none are found, at every turn while some are.
 public struct SpendLogWriter: Service {
     let ledger: SpendLedger
     let sink: SpendLogSink
@@ -21,6 +24,7 @@ public struct SpendLogWriter: Service {
     let batchSize: Int
     let interval: Duration
     let staleAfter: Duration
+    let legacyInterval: Duration
     /// Called when the stream's group turned out to be gone (Redis restarted empty): what it held
     /// unwritten is lost, so recorders send what they streamed recently again.
     let onStreamLost: @Sendable () -> Void
@@ -28,11 +32,13 @@ public struct SpendLogWriter: Service {
 
     /// - Parameter batchSize: The most stream entries per batch (each up to
     ///   `SpendRecorder.defaultRecordsPerEntry` records).
+    /// - Parameter legacyInterval: How often older nodes' stream is looked at while it holds nothing.
     /// - Parameter counts: Where dead letters are counted (shared with the node's recorder).
     /// - Parameter onStreamLost: Called when the group is found gone after it existed (e.g.
     ///   `SpendRecorder.streamLost`).
     public init(ledger: SpendLedger, store: SpendLogStore, consumer: String, batchSize: Int = 16,
-        interval: Duration = .milliseconds(250), staleAfter: Duration = .seconds(30), counts: SpendCounts = SpendCounts(),
+        interval: Duration = .milliseconds(250), staleAfter: Duration = .seconds(30),
+        legacyInterval: Duration = .seconds(5), counts: SpendCounts = SpendCounts(),
         onStreamLost: @escaping @Sendable () -> Void = {}, logger: Logger)
     {
         self.onStreamLost = onStreamLost
@@ -42,6 +48,7 @@ public struct SpendLogWriter: Service {
         self.batchSize = batchSize
         self.interval = interval
         self.staleAfter = staleAfter
+        self.legacyInterval = legacyInterval
         self.logger = logger
     }
 
@@ -49,13 +56,16 @@ public struct SpendLogWriter: Service {
         await cancelWhenGracefulShutdown {
             var groupReady = false
             var warnings = LogGate()
+            var legacyDue = ContinuousClock.now
             while !Task.isCancelled {
                 do {
                     if !groupReady {
                         try await ledger.ensureGroup()
                         groupReady = true
                     }
-                    if try await writeEntries().entries == batchSize { continue }
+                    let written = try await writeEntries(withLegacy: ContinuousClock.now >= legacyDue)
+                    if written.legacy == 0 { legacyDue = .now + legacyInterval }
+                    if written.entries == batchSize { continue }
                 } catch {
                     if case RedisClientError.server(let message) = error, message.hasPrefix("NOGROUP") {
                         if groupReady {
@@ -73,22 +83,42 @@ public struct SpendLogWriter: Service {
         }
     }
 
-    /// Writes one batch; returns how many records it wrote.
+    /// Writes one batch (older nodes' entries filling what the stream leaves); returns how many
+    /// records it wrote.
     @discardableResult
     public func writeBatch() async throws -> Int {
-        try await writeEntries().records
+        try await writeEntries(withLegacy: true).records
     }
 
-    private func writeEntries() async throws -> (entries: Int, records: Int) {
-        let entries = try await ledger.claim(consumer: consumer, count: batchSize, staleAfter: staleAfter)
-        guard !entries.isEmpty else { return (0, 0) }
+    /// Writes up to `batchSize` entries, those of `SpendLedger.stream` first, then (`withLegacy`)
+    /// older nodes' ones; returns how many entries it wrote, how many of them older nodes' (nil
+    /// when it did not look there) and how many records.
+    private func writeEntries(withLegacy: Bool) async throws -> (entries: Int, legacy: Int?, records: Int) {
+        let current = try await ledger.claim(consumer: consumer, count: batchSize, staleAfter: staleAfter)
+        let looked = withLegacy && current.count < batchSize
+        let legacy = looked ? try await claimLegacy(batchSize - current.count) : []
+        let entries = current + legacy
+        guard !entries.isEmpty else { return (0, looked ? 0 : nil, 0) }
         let records = entries.flatMap(\.records)
         let unreadable = entries.reduce(0) { $0 + $1.unreadable }
         if unreadable > 0 {
             logger.warning("dropping unreadable spend entries", metadata: ["count": "\(unreadable)"])
         }
         try await sink.write(records)
-        try await ledger.acknowledge(entries.map(\.id))
-        return (entries.count, records.count)
+        try await ledger.acknowledge(current.map(\.id))
+        try await ledger.acknowledge(legacy.map(\.id), in: ledger.legacyStream)
+        return (entries.count, looked ? legacy.count : nil, records.count)
+    }
+
+    /// Up to `count` entries of older nodes' stream; none when it does not exist (or has no group
+    /// yet: then the group is made, and the next look reads it from its start).
+    private func claimLegacy(_ count: Int) async throws -> [SpendLedger.Entry] {
+        do {
+            return try await ledger.claim(consumer: consumer, count: count, staleAfter: staleAfter,
+                from: ledger.legacyStream)
+        } catch RedisClientError.server(let message) where message.hasPrefix("NOGROUP") {
+            _ = try await ledger.ensureLegacyGroup()
+            return []
+        }
     }
 }

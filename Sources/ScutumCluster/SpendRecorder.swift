@@ -11,7 +11,8 @@ import Synchronization
 /// (and charges the attached `LiveSpend`, so this node sees the cost at once); a flush sends
 /// everything pending to Redis in one pipeline of a handful of commands, however many records:
 /// per budget counter one `INCRBYFLOAT` of the summed cost and one `EXPIRE`, and one `XADD` per
-/// `recordsPerEntry` records to the durable stream (each entry a JSON array of records).
+/// `recordsPerEntry` records to the durable stream (each entry a packed batch of records,
+/// `PackedSpendRecords`).
 ///
 /// A record asks for a flush, but flushes are at least `minimumGap` apart: a quiet node sends each
 /// cost at once, a busy one aggregates a gap's worth of requests into one flush, sent in round trips

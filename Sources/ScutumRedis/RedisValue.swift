@@ -26,6 +26,15 @@ public enum RedisValue: Sendable, Hashable {
         }
     }
 
+    /// A string's bytes as Redis holds them (binary ones too, which `string` would mangle).
+    public var bytes: [UInt8]? {
+        switch self {
+        case .bulkString(let bytes): return bytes
+        case .simpleString(let text): return Array(text.utf8)
+        default: return nil
+        }
+    }
+
     public var array: [RedisValue]? {
         if case .array(let values) = self { return values }
         return nil

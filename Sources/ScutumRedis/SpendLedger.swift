@@ -4,6 +4,10 @@ import ScutumCore
 /// Live spend in Redis, shared by every node: one counter per budget per period, so a budget is
 /// enforced cluster-wide once a request's cost is flushed; and the durable buffer of spend records
 /// (a Redis stream, each entry a batch of records) that the batch writer moves into PostgreSQL.
+///
+/// The buffer's entries are packed (`PackedSpendRecords`) in `stream`. Older nodes wrote JSON to
+/// `legacyStream`, and while a cluster is upgraded some still do: the writers read both, and
+/// packed entries go only where older writers never look (they would drop what they cannot read).
 public struct SpendLedger: Sendable {
     /// The consumer group of the nodes that write spend records to PostgreSQL.
     public static let writers = "writers"
@@ -19,8 +23,10 @@ public struct SpendLedger: Sendable {
     /// (re)created counter's period before it existed (`SpendScripts`): longer than the spend log's
     /// lag behind Redis.
     public let seedWindow: Duration
-    /// The stream spend records wait in until PostgreSQL has them.
-    public var stream: String { "\(namespace):spend:log" }
+    /// The stream spend records wait in until PostgreSQL has them (packed entries).
+    public var stream: String { "\(namespace):spend:log:p1" }
+    /// The stream older nodes buffer records in as JSON: still read and emptied, never written.
+    public var legacyStream: String { "\(namespace):spend:log" }
 
     public init(redis: RedisClient, namespace: String = "scutum", seedWindow: Duration = .seconds(60)) {
         self.redis = redis
@@ -83,14 +89,18 @@ public struct SpendLedger: Sendable {
         }
     }
 
-    /// The stream field of an entry holding a batch of records, as a JSON array.
+    /// The stream field of an entry holding a batch of records in `PackedSpendRecords`' form.
+    public static let packedField = "p"
+    /// The stream field of an entry holding a batch of records as a JSON array (written by older
+    /// nodes, still read).
     public static let batchField = "b"
     /// The stream field of an entry holding one record as a JSON object (written by older nodes,
     /// still read).
     public static let recordField = "r"
 
     /// The commands that send `batch`: per counter one `SpendScripts.charge` call (the batch's
-    /// cost applied at most once, by its number), then one `XADD` per `recordsPerEntry` records.
+    /// cost applied at most once, by its number), then one `XADD` per `recordsPerEntry` records
+    /// (packed, to `stream`).
     /// A stream entry sent twice is harmless: the writer stores a request id once.
     public func commands(for batch: SpendBatch, recordsPerEntry: Int, writer: String? = nil) -> [[RedisArgument]] {
         var commands: [[RedisArgument]] = []
@@ -108,8 +118,9 @@ public struct SpendLedger: Sendable {
         var start = 0
         while start < batch.records.count {
             let end = min(start + max(1, recordsPerEntry), batch.records.count)
-            let json = JSONValue.array(batch.records[start..<end].map(\.compactJSON)).jsonString
-            commands.append(["XADD", RedisArgument(stream), "*", RedisArgument(Self.batchField), RedisArgument(json)])
+            let packed = PackedSpendRecords.encode(batch.records[start..<end])
+            commands.append(["XADD", RedisArgument(stream), "*", RedisArgument(Self.packedField),
+                RedisArgument(bytes: packed)])
             start = end
         }
         return commands
@@ -202,9 +213,25 @@ public struct SpendLedger: Sendable {
         }
     }
 
-    /// Up to `count` buffered records for `consumer`: first those it claimed earlier and has not
-    /// acknowledged (or that idled longer than `staleAfter` under a consumer that died), then new ones.
-    public func claim(consumer: String, count: Int, staleAfter: Duration) async throws -> [Entry] {
+    /// Creates the writers' group on `legacyStream` if that stream exists (it is never created
+    /// here: only older nodes write it); returns whether it exists.
+    public func ensureLegacyGroup() async throws -> Bool {
+        let reply = try await redis.pipeline([["XGROUP", "CREATE", RedisArgument(legacyStream),
+            RedisArgument(Self.writers), "0"]])
+        guard case .error(let message) = reply[0] else { return true }
+        if message.hasPrefix("BUSYGROUP") { return true }
+        // "ERR The XGROUP subcommand requires the key to exist ..."
+        if message.contains("requires the key to exist") { return false }
+        throw RedisClientError.server(message)
+    }
+
+    /// Up to `count` buffered records for `consumer` from `stream` (else this ledger's `stream`):
+    /// first those it claimed earlier and has not acknowledged (or that idled longer than
+    /// `staleAfter` under a consumer that died), then new ones.
+    public func claim(consumer: String, count: Int, staleAfter: Duration, from stream: String? = nil) async throws
+        -> [Entry]
+    {
+        let stream = stream ?? self.stream
         let idle = RedisArgument(Int(staleAfter.components.seconds * 1000))
         let stale = try await redis.send(["XAUTOCLAIM", RedisArgument(stream), RedisArgument(Self.writers),
             RedisArgument(consumer), idle, "0-0", "COUNT", RedisArgument(count)])
@@ -221,9 +248,11 @@ public struct SpendLedger: Sendable {
         return entries.filter { seen.insert($0.id).inserted }
     }
 
-    /// Acknowledges and removes records that PostgreSQL now holds.
-    public func acknowledge(_ ids: [String]) async throws {
+    /// Acknowledges and removes entries of `stream` (else this ledger's `stream`) whose records
+    /// PostgreSQL now holds.
+    public func acknowledge(_ ids: [String], in stream: String? = nil) async throws {
         guard !ids.isEmpty else { return }
+        let stream = stream ?? self.stream
         let arguments = ids.map { RedisArgument($0) }
         _ = try await redis.pipeline([
             ["XACK", RedisArgument(stream), RedisArgument(Self.writers)] + arguments,
@@ -231,7 +260,7 @@ public struct SpendLedger: Sendable {
         ])
     }
 
-    /// One entry of the stream: a batch of records (or one record, from an older node).
+    /// One entry of a stream: a batch of records (or one record, from an older node).
     public struct Entry: Sendable, Equatable {
         public var id: String
         public var records: [SpendRecord]
@@ -253,16 +282,21 @@ public struct SpendLedger: Sendable {
             var result = Entry(id: id, records: [], unreadable: 0)
             var index = 0
             while index + 1 < fields.count {
-                let value = fields[index + 1].string.flatMap { text in try? JSONParser.parse(Array(text.utf8)) }
+                let bytes = fields[index + 1].bytes ?? []
                 switch fields[index].string {
+                case Self.packedField:
+                    let decoded = PackedSpendRecords.decode(bytes)
+                    result.records += decoded.records
+                    result.unreadable += decoded.unreadable
                 case Self.recordField:
+                    let value = try? JSONParser.parse(bytes)
                     if let record = value.flatMap(SpendRecord.init(json:)) {
                         result.records.append(record)
                     } else {
                         result.unreadable += 1
                     }
                 case Self.batchField:
-                    guard case .array(let items) = value else {
+                    guard case .array(let items)? = try? JSONParser.parse(bytes) else {
                         result.unreadable += 1
                         break
                     }

@@ -188,37 +188,90 @@ struct SpendWriteBehindTests {
         }
     }
 
-    @Test("the writer writes one-record entries of older nodes and batched entries alike; unreadable ones are dropped and acknowledged")
+    static func length(_ redis: RedisClient, _ stream: String) async throws -> Int {
+        Int(try await redis.send(["XLEN", RedisArgument(stream)]).int ?? -1)
+    }
+
+    @Test("the writer writes older nodes' JSON entries (one record, batched, compact) and packed ones alike; unreadable ones are dropped and acknowledged")
     func bothFormats() async throws {
         try await withMigratedDatabase { client, _ in
             try await withTestRedisKeys { redis, prefix in
                 let ledger = SpendLedger(redis: redis, namespace: prefix + "ns")
                 try await ledger.ensureGroup()
-                let stream = RedisArgument(ledger.stream)
+                // Older nodes' stream and group, as they made them.
+                let legacy = RedisArgument(ledger.legacyStream)
+                try await redis.send(["XGROUP", "CREATE", legacy, RedisArgument(SpendLedger.writers), "0", "MKSTREAM"])
                 for index in 0..<5 {
                     let json = Self.record("old-\(index)", cost: 0.01).json.jsonString
-                    try await redis.send(["XADD", stream, "*", "r", RedisArgument(json)])
+                    try await redis.send(["XADD", legacy, "*", "r", RedisArgument(json)])
                 }
-                try await redis.send(["XADD", stream, "*", "r", "{not json"])
+                try await redis.send(["XADD", legacy, "*", "r", "{not json"])
                 let good = Self.record("mixed-good", cost: 0.01).json.jsonString
-                try await redis.send(["XADD", stream, "*", "b", RedisArgument("[{\"request_id\":\"no-model\"},\(good)]")])
-                try await redis.send(["XADD", stream, "*", "b", "{\"not\":\"an array\"}"])
+                try await redis.send(["XADD", legacy, "*", "b", RedisArgument("[{\"request_id\":\"no-model\"},\(good)]")])
+                try await redis.send(["XADD", legacy, "*", "b", "{\"not\":\"an array\"}"])
+                // The compact form: members at their defaults left out.
+                var compact = try #require(Self.record("compact", cost: 0.01).json.objectValue)
+                for name in ["cache_write_tokens", "reasoning_tokens", "cost_parts", "deployment_id", "cache_hit",
+                    "saved_cost"]
+                { compact[name] = nil }
+                try await redis.send(["XADD", legacy, "*", "b", RedisArgument(JSONValue.array([.object(compact)]).jsonString)])
+                // Packed entries cut short, or not packed at all.
+                let stream = RedisArgument(ledger.stream)
+                let packed = PackedSpendRecords.encode([Self.record("packed", cost: 0.01), Self.record("cut", cost: 0.01)])
+                try await redis.send(["XADD", stream, "*", "p", RedisArgument(bytes: Array(packed.dropLast(3)))])
+                try await redis.send(["XADD", stream, "*", "p", "{\"request_id\":\"json\"}"])
                 let recorder = SpendRecorder(ledger: ledger, logger: TestEnvironment.logger)
                 for index in 0..<20 { recorder.record(Self.record("new-\(index)", cost: 0.01), budgets: []) }
                 try await Self.flushAll(recorder)
-                #expect(try await Self.streamLength(ledger) == 9)
+                // The recorder's entry is packed, and only in the current stream.
+                #expect(try await Self.length(redis, ledger.legacyStream) == 9)
+                #expect(try await Self.streamLength(ledger) == 3)
+                let last = try await redis.send(["XREVRANGE", stream, "+", "-", "COUNT", "1"])
+                let fields = last.array?.first?.array?.last?.array ?? []
+                #expect(fields.first?.string == SpendLedger.packedField)
+                #expect(fields.last?.bytes.map(PackedSpendRecords.decode)?.records.count == 20)
 
                 let writer = SpendLogWriter(ledger: ledger, store: SpendLogStore(client: client,
                     logger: TestEnvironment.logger), consumer: "node-a", batchSize: 3, logger: TestEnvironment.logger)
                 var written = 0
                 for _ in 0..<10 { written += try await writer.writeBatch() }
-                #expect(written == 26)
+                #expect(written == 28)
                 let (count, cost) = try await Self.rows(client)
-                #expect(count == 26)
-                #expect(abs(cost - 0.26) < 1e-9)
-                #expect(try await Self.streamLength(ledger) == 0)
-                let pending = try await redis.send(["XPENDING", stream, RedisArgument(SpendLedger.writers)])
-                #expect(pending.array?.first?.int == 0)
+                #expect(count == 28)
+                #expect(abs(cost - 0.28) < 1e-9)
+                for name in [ledger.stream, ledger.legacyStream] {
+                    #expect(try await Self.length(redis, name) == 0)
+                    let pending = try await redis.send(["XPENDING", RedisArgument(name), RedisArgument(SpendLedger.writers)])
+                    #expect(pending.array?.first?.int == 0)
+                }
+            }
+        }
+    }
+
+    @Test("during a rolling upgrade the running writer finds older nodes' stream when it appears (with or without its group) and empties it, which is no loss of its own stream")
+    func olderNodesStream() async throws {
+        try await withMigratedDatabase { client, _ in
+            try await withTestRedisKeys { redis, prefix in
+                let ledger = SpendLedger(redis: redis, namespace: prefix + "ns")
+                let lost = Mutex(0)
+                let writer = SpendLogWriter(ledger: ledger, store: SpendLogStore(client: client,
+                    logger: TestEnvironment.logger), consumer: "node-a", interval: .milliseconds(20),
+                    legacyInterval: .milliseconds(100), onStreamLost: { lost.withLock { $0 += 1 } },
+                    logger: TestEnvironment.logger)
+                let running = Task { try await writer.run() }
+                try await Task.sleep(for: .milliseconds(300))
+                // No group: a Redis restarted empty that an older node wrote to first.
+                let legacy = RedisArgument(ledger.legacyStream)
+                try await redis.send(["XADD", legacy, "*", "r", RedisArgument(Self.record("old-a", cost: 0.01).json.jsonString)])
+                let first = try await eventually(timeout: .seconds(15)) { try await Self.rows(client).count == 1 ? true : nil }
+                #expect(first == true)
+                try await redis.send(["XADD", legacy, "*", "r", RedisArgument(Self.record("old-b", cost: 0.01).json.jsonString)])
+                let second = try await eventually(timeout: .seconds(15)) { try await Self.rows(client).count == 2 ? true : nil }
+                #expect(second == true)
+                #expect(try await Self.length(redis, ledger.legacyStream) == 0)
+                #expect(lost.withLock { $0 } == 0)
+                running.cancel()
+                try await running.value
             }
         }
     }

@@ -105,7 +105,8 @@ public struct SpendRecord: Sendable, Equatable {
         self.deploymentID = deploymentID
     }
 
-    /// The record as JSON, the form it takes in the durable buffer and in the Admin API.
+    /// The record as JSON: in the Admin API and the dead letters, and in the durable buffer of
+    /// older nodes (today's nodes buffer `PackedSpendRecords`).
     public var json: JSONValue {
         func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
         return [
@@ -122,23 +123,8 @@ public struct SpendRecord: Sendable, Equatable {
         ]
     }
 
-    /// `json` without the members that hold their defaults (no cache writes, no reasoning tokens, no
-    /// cost parts or deployment id, not a cache hit): the form the durable Redis buffer carries, where
-    /// every request's record is written and read back once. `init(json:)` reads both forms alike.
-    public var compactJSON: JSONValue {
-        guard case .object(var fields) = json else { return json }
-        if cacheWriteTokens == 0 { fields["cache_write_tokens"] = nil }
-        if reasoningTokens == 0 { fields["reasoning_tokens"] = nil }
-        if costParts == nil { fields["cost_parts"] = nil }
-        if deploymentID == nil { fields["deployment_id"] = nil }
-        if !cacheHit {
-            fields["cache_hit"] = nil
-            fields["saved_cost"] = nil
-        }
-        return .object(fields)
-    }
-
-    /// Reads `json`'s form back; nil if a required field is missing. A record written before
+    /// Reads `json`'s form back; nil if a required field is missing. Members holding their
+    /// defaults may be left out (older nodes' durable buffer did so). A record written before
     /// `endpoint` existed reads with a nil `endpoint`; one written before the cost parts, with no
     /// cache writes, no reasoning tokens, nil parts and a nil deployment id.
     public init?(json: JSONValue) {
