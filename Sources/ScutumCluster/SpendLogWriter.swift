@@ -96,7 +96,7 @@ public struct SpendLogWriter: Service {
     private func writeEntries(withLegacy: Bool) async throws -> (entries: Int, legacy: Int?, records: Int) {
         let current = try await ledger.claim(consumer: consumer, count: batchSize, staleAfter: staleAfter)
         let looked = withLegacy && current.count < batchSize
-        let legacy = looked ? try await claimLegacy(batchSize - current.count) : []
+        let legacy = looked ? await claimLegacy(batchSize - current.count) : []
         let entries = current + legacy
         guard !entries.isEmpty else { return (0, looked ? 0 : nil, 0) }
         let records = entries.flatMap(\.records)
@@ -106,19 +106,31 @@ public struct SpendLogWriter: Service {
         }
         try await sink.write(records)
         try await ledger.acknowledge(current.map(\.id))
-        try await ledger.acknowledge(legacy.map(\.id), in: ledger.legacyStream)
+        do {
+            try await ledger.acknowledge(legacy.map(\.id), in: ledger.legacyStream)
+        } catch {
+            // Left pending, they are written again later: rows are keyed by request id.
+            logger.warning("older nodes' spend entries not acknowledged", metadata: ["error": "\(error)"])
+        }
         return (entries.count, looked ? legacy.count : nil, records.count)
     }
 
     /// Up to `count` entries of older nodes' stream; none when it does not exist (or has no group
-    /// yet: then the group is made, and the next look reads it from its start).
-    private func claimLegacy(_ count: Int) async throws -> [SpendLedger.Entry] {
+    /// yet: then the group is made, and the next look reads it from its start). Never throws: a
+    /// failure there is logged and must not hold back the records of `SpendLedger.stream`.
+    private func claimLegacy(_ count: Int) async -> [SpendLedger.Entry] {
         do {
             return try await ledger.claim(consumer: consumer, count: count, staleAfter: staleAfter,
                 from: ledger.legacyStream)
         } catch RedisClientError.server(let message) where message.hasPrefix("NOGROUP") {
-            _ = try await ledger.ensureLegacyGroup()
-            return []
+            do {
+                _ = try await ledger.ensureLegacyGroup()
+            } catch {
+                logger.warning("older nodes' spend stream cannot be read", metadata: ["error": "\(error)"])
+            }
+        } catch {
+            logger.warning("older nodes' spend stream cannot be read", metadata: ["error": "\(error)"])
         }
+        return []
     }
 }

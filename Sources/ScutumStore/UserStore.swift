@@ -163,13 +163,19 @@ public struct UserStore: Sendable {
         return found ? try await find(id: user.userID) : nil
     }
 
-    /// Deletes a user, their memberships and the keys they own; false when there is no such user.
+    /// Deletes a user, their memberships, the keys they own, and the budgets of both (the user's and
+    /// their keys'); false when there is no such user.
     public func delete(id: String) async throws -> (deleted: Bool, keys: Int) {
         try await client.withTransaction(logger: logger) { connection in
-            var keys = 0
-            for try await _ in try await connection.query(
-                "DELETE FROM api_keys WHERE user_id = \(id) RETURNING id", logger: logger)
-            { keys += 1 }
+            var keyIDs: [String] = []
+            for try await key in try await connection.query(
+                "DELETE FROM api_keys WHERE user_id = \(id) RETURNING id::text", logger: logger
+            ).decode(String.self) { keyIDs.append(key) }
+            try await connection.query("""
+                DELETE FROM budgets WHERE (scope = 'key' AND scope_id = ANY(\(keyIDs)::text[]))
+                    OR (scope = 'user' AND scope_id = \(id))
+                """, logger: logger)
+            let keys = keyIDs.count
             for try await _ in try await connection.query(
                 "DELETE FROM users WHERE user_id = \(id) RETURNING user_id", logger: logger)
             { return (true, keys) }

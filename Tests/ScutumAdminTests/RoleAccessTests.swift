@@ -293,9 +293,14 @@ struct RoleAccessTests {
             // Disabled: the token stops at once.
             _ = try await api.ok(.put, "/api/v1/users/\(id)", ["status": "disabled"])
             expectError(try await api.call(.get, "/auth/me", as: token), .unauthorized, "Token has been revoked")
-            // Deleted: her memberships and her key go with her.
+            // Deleted: her memberships, her key and the budgets of both go with her.
+            let keyID = try #require(key.json["key_id"]?.stringValue)
+            _ = try await api.ok(.post, "/api/v1/budgets", ["scope": "key", "scope_id": .string(keyID), "max_budget": 3])
+            _ = try await api.ok(.post, "/api/v1/budgets", ["scope": "user", "scope_id": .string(id), "max_budget": 9])
             let deleted = try await api.ok(.delete, "/api/v1/users/\(id)")
             #expect(deleted["keys_deleted"] == 1)
+            let budgets = try await api.ok(.get, "/api/v1/budgets")["budgets"]?.arrayValue ?? []
+            #expect(!budgets.contains { $0["scope_id"] == .string(keyID) || $0["scope_id"] == .string(id) })
             #expect(try await api.ok(.get, "/api/v1/teams/T")["members"] == [])
             expectError(try await api.call(.get, "/api/v1/users/\(id)"), .notFound, "User not found")
         }

@@ -136,6 +136,23 @@ struct SSORoutesTests {
         }
     }
 
+    @Test("a provider e-mail that another user holds is refused with the reason, not a server error")
+    func emailTaken() async throws {
+        try await Self.withSSO { api, fixture in
+            fixture.provider.setGroups(["scutum-viewers"], for: "bo@example.com")
+            _ = try #require(try await Self.signIn(api, fixture, email: "bo@example.com").token)
+            // Bo's user is renamed in Scutum and the e-mail given to someone invited; the provider still
+            // says bo@example.com for Bo's subject.
+            let users = try await api.ok(.get, "/api/v1/users")["users"]?.arrayValue ?? []
+            let bo = try #require(users.first { $0["email"] == "bo@example.com" }?["user_id"]?.stringValue)
+            _ = try await api.ok(.put, "/api/v1/users/\(bo)", ["email": "bo-old@example.com"])
+            _ = try await api.ok(.post, "/api/v1/users", ["email": "bo@example.com", "role": "viewer"])
+            let landing = try await Self.signIn(api, fixture, email: "bo@example.com")
+            #expect(landing.token == nil)
+            #expect(landing.error == "Another Scutum user has the e-mail bo@example.com; ask an admin to merge or rename them.")
+        }
+    }
+
     @Test("e-mail domains outside the allowed list are refused")
     func domains() async throws {
         try await Self.withSSO(allowedDomains: ["example.com"]) { api, fixture in

@@ -276,6 +276,30 @@ struct SpendWriteBehindTests {
         }
     }
 
+    @Test("older nodes' stream key unreadable (another type): the packed stream is written all the same")
+    func unreadableOlderStream() async throws {
+        try await withMigratedDatabase { client, _ in
+            try await withTestRedisKeys { redis, prefix in
+                let ledger = SpendLedger(redis: redis, namespace: prefix + "ns")
+                // WRONGTYPE for every stream command on it, which must not hold back the current stream.
+                try await redis.send(["SET", RedisArgument(ledger.legacyStream), "not a stream"])
+                let writer = SpendLogWriter(ledger: ledger, store: SpendLogStore(client: client,
+                    logger: TestEnvironment.logger), consumer: "node-a", interval: .milliseconds(20),
+                    legacyInterval: .milliseconds(50), logger: TestEnvironment.logger)
+                let running = Task { try await writer.run() }
+                for id in ["p-a", "p-b"] {
+                    var batch = SpendBatch()
+                    batch.add(Self.record(id, cost: 0.01), counters: [])
+                    _ = try await ledger.write(batch, recordsPerEntry: 100)
+                }
+                let written = try await eventually(timeout: .seconds(15)) { try await Self.rows(client).count == 2 ? true : nil }
+                #expect(written == true)
+                running.cancel()
+                try await running.value
+            }
+        }
+    }
+
     @Test("the live view: own cost at once, before and after its flush; another node's after a refresh or its own flush")
     func liveSpendAcrossNodes() async throws {
         try await withTestRedisKeys { redisA, prefix in

@@ -16,6 +16,8 @@ enum SSOError: Error, Sendable, Equatable {
     case disabled
     /// The user has no role and no team.
     case noAccess
+    /// The e-mail the provider gives now belongs to another Scutum user.
+    case emailTaken(String)
 
     var message: String {
         switch self {
@@ -27,6 +29,7 @@ enum SSOError: Error, Sendable, Equatable {
         case .domainNotAllowed(let domain): "E-mail addresses at \(domain) may not sign in here."
         case .disabled: "This user is disabled."
         case .noAccess: "This user has no role in Scutum yet; ask an admin to add you to a team."
+        case .emailTaken(let email): "Another Scutum user has the e-mail \(email); ask an admin to merge or rename them."
         }
     }
 }

@@ -42,8 +42,13 @@ struct SSOUserMapping: Sendable {
                 user.userID = raced.userID
             }
         }
-        guard let updated = try await users.update(user) else { throw SSOError.disabled }
-        return updated
+        do {
+            guard let updated = try await users.update(user) else { throw SSOError.disabled }
+            return updated
+        } catch UserStoreError.conflict {
+            // The provider's subject is linked to one user and its e-mail now names another.
+            throw SSOError.emailTaken(email)
+        }
     }
 
     /// The role and memberships the groups give, or nil when no group is one the mapping knows
