@@ -34,8 +34,12 @@ public final class BreakerBoard: Sendable {
 
     private let table = Mutex(Table())
     private let changes = Atomic<UInt64>(0)
+    private let reconciled = Atomic<UInt64>(0)
 
     public init() {}
+
+    /// How many times Redis's states have been taken (`reconcile(_:_:readAfter:)`).
+    public var reconciliations: UInt64 { reconciled.load(ordering: .acquiring) }
 
     /// Grows with every change to the board (a state, a deployment first seen): a reader that saw
     /// the same value has nothing new to learn.
@@ -108,6 +112,7 @@ public final class BreakerBoard: Sendable {
             }
             changes.store(table.version, ordering: .releasing)
         }
+        reconciled.add(1, ordering: .releasing)
     }
 
     private static func entry(_ state: BreakerState, now: ContinuousClock.Instant) -> Entry {

@@ -22,9 +22,10 @@ struct TwoNodes {
         return condition() ? ContinuousClock.now - start : nil
     }
 
-    /// Runs both nodes' syncs (node b reconciling every `reconcileB`) until `body` returns.
+    /// Runs both nodes' syncs (node b reconciling every `reconcileB`) until `body` returns. `knownToB`
+    /// are on node b's board before its sync starts, so its first reconcile reads them.
     static func with(threshold: Int = 1, cooldown: Duration = .seconds(30), reconcileB: Duration = .seconds(60),
-        _ body: (TwoNodes) async throws -> Void) async throws
+        knownToB: [String] = [], _ body: (TwoNodes) async throws -> Void) async throws
     {
         let namespace = String(uniqueKeyPrefix().dropLast())
         let tag = UUID().uuidString.prefix(8)
@@ -33,6 +34,7 @@ struct TwoNodes {
             try await withTestRedis { redisB in
                 let a = ProviderHealth(redis: redisA, namespace: namespace, threshold: threshold, cooldown: cooldown)
                 let b = ProviderHealth(redis: redisB, namespace: namespace, threshold: threshold, cooldown: cooldown)
+                _ = b.board.read(knownToB)
                 let syncA = BreakerSync(health: a, configuration: TestEnvironment.redisConfiguration,
                     reconcileInterval: .seconds(60), name: names.a, logger: TestEnvironment.logger)
                 let syncB = BreakerSync(health: b, configuration: TestEnvironment.redisConfiguration,
@@ -150,12 +152,16 @@ struct BreakerSyncTests {
 
     @Test("after its subscription is lost, a node reconciles as soon as it is back")
     func reconcileAfterReconnect() async throws {
-        try await TwoNodes.with { nodes in
+        try await TwoNodes.with(knownToB: ["gpt"]) { nodes in
+            // Node b's reconcile on subscribing has run (it reads "gpt"); the next is a minute away.
+            #expect(try await TwoNodes.time(upTo: .seconds(5)) { nodes.b.board.reconciliations >= 1 } != nil)
             #expect(nodes.b.board.reading("gpt") == .closed)
+            let reconciled = nodes.b.board.reconciliations
             let keys = nodes.b.keys("gpt")
             try await nodes.redis.send(["SET", RedisArgument(keys.tripped), "1", "PX", 600_000])
             try await nodes.redis.send(["SET", RedisArgument(keys.open), "1", "PX", 30_000])
             try await Task.sleep(for: .milliseconds(200))
+            #expect(nodes.b.board.reconciliations == reconciled)
             #expect(nodes.b.board.reading("gpt") == .closed, "nothing was published and no reconcile is due")
             try await killClient(named: nodes.names.b, using: nodes.redis)
             #expect(try await TwoNodes.time(upTo: .seconds(3)) { nodes.b.board.reading("gpt") == .open } != nil)
