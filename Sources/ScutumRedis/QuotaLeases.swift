@@ -212,6 +212,10 @@ final class Lease: Sendable {
         var typicalCost = 1.0
         /// A lease only where the limit allows one (see `QuotaLeases`).
         var target = 0
+        /// The window `margin` was worked out for, and a third of its bucket width: a lease this close
+        /// to expiring runs low. (Kept, not divided per request: `Duration` division is 128-bit.)
+        var window: Duration = .zero
+        var margin: Duration = .zero
     }
 
     private let state = Mutex(State())
@@ -228,8 +232,11 @@ final class Lease: Sendable {
             }
             state.units -= limit.cost
             state.taken += limit.cost
-            let width = QuotaWindows.bucketWidth(limit.window)
-            let low = !state.refilling && (state.units * 2 < state.target || state.expires - now < width / 3)
+            if state.window != limit.window {
+                state.window = limit.window
+                state.margin = QuotaWindows.bucketWidth(limit.window) / 3
+            }
+            let low = !state.refilling && (state.units * 2 < state.target || state.expires - now < state.margin)
             return (QuotaLeases.Ticket(limit: limit, bucket: state.bucket, units: limit.cost), low)
         }
     }

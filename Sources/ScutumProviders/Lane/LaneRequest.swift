@@ -40,7 +40,9 @@ public struct LaneRequest: Sendable {
         let rest = url.dropFirst(tls ? "https://".count : "http://".count)
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
         let authority = rest[..<authorityEnd]
-        guard !authority.isEmpty, !authority.contains("@"), !authority.contains("[") else { return nil }
+        // Characters, not `contains(_: StringProtocol)`: that one is Foundation's, and costs a string
+        // search per request.
+        guard !authority.isEmpty, !authority.contains(where: { $0 == "@" || $0 == "[" }) else { return nil }
         var host = Substring(authority)
         var port = tls ? 443 : 80
         if let colon = authority.lastIndex(of: ":") {

@@ -31,7 +31,7 @@ struct DirectLane: Sendable {
     func accepts(_ head: HTTPRequest) -> Bool {
         guard head.method == .post, head.path == Self.path else { return false }
         // `Connection: close` and `Expect: 100-continue` are the router's to honour.
-        return head.headerFields[.connection] == nil && head.headerFields[.expect] == nil
+        return !head.headerFields.contains(.connection) && !head.headerFields.contains(.expect)
     }
 
     /// Starts serving a whole request on the current event loop, answering through `responder`;
@@ -49,8 +49,8 @@ struct DirectLane: Sendable {
     {
         let snapshot = pipeline.accounting?.platform.current
         if snapshot?.maintenanceMode == true { return false }
-        let token = head.headerFields[.authorization].map(Authenticator.bearerToken)
-            ?? head.headerFields[AuthMiddleware.apiKey]
+        let token = head.headerFields.laneValue(.authorization).map(Authenticator.bearerToken)
+            ?? head.headerFields.laneValue(AuthMiddleware.apiKey)
         guard let principal = authenticator.principalNow(token: token),
             var chat = try? routes.parseChat(body),
             let pool = lanes.currentPool()
@@ -83,7 +83,7 @@ struct DirectLane: Sendable {
         if chat.stream && !profiles.isEmpty { return false }
 
         let requestID = CompletionPipeline.newRequestID()
-        let responseID = head.headerFields[RequestIDMiddleware.field].flatMap(RequestIDMiddleware.accepted) ?? requestID
+        let responseID = head.headerFields.laneValue(RequestIDMiddleware.field).flatMap(RequestIDMiddleware.accepted) ?? requestID
         let caller = CompletionPipeline.Caller(principal: principal, requestID: requestID, started: arrived,
             byteCount: body.readableBytes, endpoint: FrontDoor.chat)
         let estimate = CompletionPipeline.estimate(bodyBytes: body.readableBytes, maxTokens: chat.maxTokens)
