@@ -142,11 +142,11 @@ public struct RedisConnector: Sendable {
         let tls = configuration.tls
         let explain: @Sendable (any Error) -> any Error = { error in
             if let error = error as? RedisClientError {
-                if case .connectionClosed(let reason) = error { return Self.failure(endpoint, reason, tls: tls, serverName: serverName) }
-                return error
+                guard case .connectionClosed(let reason) = error else { return error }
+                return Self.failure(endpoint, reason, tls: tls, serverName: serverName, closedInHandshake: true)
             }
             if error is RedisConfigurationError { return error }
-            return Self.failure(endpoint, String(describing: error), tls: tls, serverName: serverName)
+            return Self.failure(endpoint, String(describing: error), tls: tls, serverName: serverName, closedInHandshake: false)
         }
         var setup: [[RedisArgument]] = []
         if let password {
@@ -221,12 +221,13 @@ public struct RedisConnector: Sendable {
     }
 
     /// A connection-level failure, explained where TLS is the likely cause.
-    private static func failure(_ endpoint: RedisEndpoint, _ reason: String, tls: RedisTLS?, serverName: String?)
-        -> RedisClientError
+    private static func failure(_ endpoint: RedisEndpoint, _ reason: String, tls: RedisTLS?, serverName: String?,
+        closedInHandshake: Bool) -> RedisClientError
     {
         guard let tls else {
-            if reason.contains("connection lost") {
-                return .unavailable("\(endpoint) closed the connection during the handshake (a TLS port? then use rediss://)")
+            if closedInHandshake {
+                return .unavailable(
+                    "\(endpoint) closed the connection during the handshake (\(reason)): a TLS port? then use rediss://")
             }
             return .unavailable("\(endpoint): \(reason)")
         }

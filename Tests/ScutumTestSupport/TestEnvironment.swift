@@ -28,9 +28,13 @@ public enum TestEnvironment {
     }
 
     /// A Redis URL as a test client configuration: `redisConfiguration`'s timeouts, the process's
-    /// `REDIS_TLS_*` and `REDIS_SENTINEL_*` variables for what the URL leaves out.
+    /// `REDIS_TLS_*` (for a TLS URL) and `REDIS_SENTINEL_*` variables for what the URL leaves out.
     public static func redisConfiguration(url: String) throws -> RedisConfiguration {
-        var configuration = try RedisConfiguration(url: url, environment: ProcessInfo.processInfo.environment)
+        // A TLS run sets REDIS_TLS_* for its rediss:// URL; a node would refuse them with a plain URL, which
+        // tests use too (the Sentinel servers, a relay), so here they only go with a TLS URL.
+        var environment = ProcessInfo.processInfo.environment
+        if !url.hasPrefix("rediss") { environment = environment.filter { !$0.key.hasPrefix("REDIS_TLS_") } }
+        var configuration = try RedisConfiguration(url: url, environment: environment)
         configuration.commandTimeout = .seconds(5)
         configuration.connectTimeout = .seconds(2)
         return configuration

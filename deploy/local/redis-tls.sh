@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Redis speaking only TLS, for the TLS tests: a throwaway CA, a server certificate for 127.0.0.1 and
-# localhost, a client certificate (the server requires one: tls-auth-clients yes), and an ACL user
+# localhost (listening on ::1 too where there is IPv6, an address the certificate does not name), a client certificate (the server requires one: tls-auth-clients yes), and an ACL user
 # `scutum` (the `default` user is off). Certificates are made with openssl at start.
 #
 #   deploy/local/redis-tls.sh start DIR PORT   # writes DIR/urls.env (below), prints nothing secret
@@ -54,7 +54,7 @@ start)
         rm -f "$DIR/redis.log"
         # The ACL rules are given through a file so the password is not on the command line.
         (umask 077; printf 'user default off\nuser scutum on >%s ~* &* +@all\n' "$(cat "$DIR/password")" > "$DIR/users.acl")
-        redis-server --daemonize yes --bind 127.0.0.1 --port 0 --tls-port "$PORT" \
+        redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 0 --tls-port "$PORT" \
             --tls-cert-file "$DIR/server.crt" --tls-key-file "$DIR/server.key" --tls-ca-cert-file "$DIR/ca.crt" \
             --tls-auth-clients yes --aclfile "$DIR/users.acl" --save '' --appendonly no \
             --dir "$DIR" --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log"
