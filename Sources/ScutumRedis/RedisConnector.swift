@@ -253,10 +253,10 @@ public struct RedisConnector: Sendable {
         {
             return .unavailable("TLS to \(endpoint): the server refused the client certificate (\(reason))")
         }
-        if reason.contains("uncleanShutdown") || reason.contains("connection lost") {
+        if reason.contains("uncleanShutdown") || closedInHandshake && reason.contains("connection lost") {
             return .unavailable("TLS to \(endpoint): the server closed the connection during the handshake")
         }
-        return .unavailable("TLS to \(endpoint): \(reason)")
+        return .unavailable("\(endpoint): \(reason)")
     }
 
     /// Sends commands down a connection whose pipeline ends in `RedisChannelHandler`.

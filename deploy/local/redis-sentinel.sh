@@ -27,11 +27,13 @@ node_cli() { REDISCLI_AUTH=$(cat "$DIR/node-password") redis-cli -h 127.0.0.1 -p
 sentinel_cli() { REDISCLI_AUTH=$(cat "$DIR/sentinel-password") redis-cli -h 127.0.0.1 -p "$SENTINEL_PORT" "$@"; }
 
 stop_all() {
+    local port name pid
     for port in "$SENTINEL_PORT" "$MASTER_PORT" "$REPLICA_PORT"; do
-        local name=node-$port
+        name=node-$port
         [ "$port" = "$SENTINEL_PORT" ] && name=sentinel
-        if [ -s "$DIR/$name.pid" ] && kill "$(cat "$DIR/$name.pid")" 2>/dev/null; then
-            for _ in $(seq 1 50); do kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null || break; sleep 0.1; done
+        pid=$(cat "$DIR/$name.pid" 2>/dev/null) || pid=""
+        if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+            for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         fi
         rm -f "$DIR/$name.pid"
     done
