@@ -3,9 +3,11 @@ import NIOCore
 
 /// One Redis server's address.
 public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
+    /// A host name or an IP address (IPv6 without brackets).
     public var host: String
     public var port: Int
 
+    /// The server at `host:port`.
     public init(host: String, port: Int) {
         self.host = host
         self.port = port
@@ -28,6 +30,7 @@ public struct RedisTLS: Sendable, Hashable {
     /// (an IP address is matched against the certificate's IP addresses, and no SNI is sent).
     public var serverName: String?
 
+    /// TLS with the given files and name; all nil: the system's trust roots, no client certificate.
     public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil, serverName: String? = nil) {
         self.caFile = caFile
         self.certificateFile = certificateFile
@@ -48,6 +51,7 @@ public struct RedisSentinel: Sendable, Hashable {
     /// The sentinels' own password (`requirepass` in sentinel.conf; `sentinel_password=`).
     public var password: String?
 
+    /// The master `masterName` of the sentinels at `endpoints`, which may have a password of their own.
     public init(endpoints: [RedisEndpoint], masterName: String, username: String? = nil, password: String? = nil) {
         self.endpoints = endpoints
         self.masterName = masterName
@@ -59,8 +63,10 @@ public struct RedisSentinel: Sendable, Hashable {
 /// A `REDIS_URL` (or the TLS files it names) that cannot be used; the message names what is wrong and
 /// never holds a password.
 public struct RedisConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong, for an operator.
     public let description: String
 
+    /// An error saying `description`.
     public init(_ description: String) { self.description = description }
 }
 
@@ -93,10 +99,13 @@ public struct RedisConfigurationError: Error, Sendable, Equatable, CustomStringC
 public struct RedisConfiguration: Sendable, CustomStringConvertible {
     /// The server, when it is named directly (not behind Sentinel).
     public var host: String
+    /// The server's port, when it is named directly.
     public var port: Int
     /// The ACL user; nil: the password alone (the `default` user).
     public var username: String?
+    /// The password (`AUTH`); nil: none.
     public var password: String?
+    /// The database selected on every connection (`SELECT`).
     public var database: Int
     /// TLS settings; nil: plain TCP.
     public var tls: RedisTLS?
@@ -108,10 +117,12 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
     public var connectionCount: Int
     /// Longest wait for a reply before the connection is dropped and the call fails.
     public var commandTimeout: TimeAmount
+    /// Longest wait for a TCP connection and the TLS handshake.
     public var connectTimeout: TimeAmount
     /// After a failed connect, calls fail at once for this long instead of waiting on a dead server.
     public var reconnectBackoff: TimeAmount
 
+    /// A plain-TCP server named directly; set `username`, `tls`, `sentinel` and `clientName` afterwards.
     public init(host: String = "127.0.0.1", port: Int = 6379, password: String? = nil, database: Int = 0,
         connectionCount: Int = 2, commandTimeout: TimeAmount = .milliseconds(250),
         connectTimeout: TimeAmount = .milliseconds(500), reconnectBackoff: TimeAmount = .seconds(1))

@@ -19,10 +19,13 @@ import NIOTLS
 /// A connection's pipeline ends in the client's request/reply handler (`RedisRequest` in, replies matched
 /// in order). Never blocks an event loop; TLS files are read once per process (`check(_:)` at start-up).
 public struct RedisConnector: Sendable {
+    /// TLS, user, password, database and client name of every connection; where to find the master.
     public let configuration: RedisConfiguration
+    /// Where connections run.
     public let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
 
+    /// A connector for `configuration`; it opens nothing until asked.
     public init(configuration: RedisConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "scutum.redis"))
     {
@@ -160,9 +163,9 @@ public struct RedisConnector: Sendable {
         if database != 0 { setup.append(["SELECT", RedisArgument(database)]) }
         if let clientName { setup.append(["CLIENT", "SETNAME", RedisArgument(clientName)]) }
         if role == .master { setup.append(["ROLE"]) }
-        // At least one round trip, so a server that drops the connection (a TLS port spoken to in plain
-        // TCP) is found here, with an explanation, rather than by the first command.
-        if setup.isEmpty { setup.append(["PING"]) }
+        // With nothing to set up the connection is ready at once (no extra round trip: a command sent now
+        // goes out even if the server is slow to answer); a TLS port spoken to in plain TCP is then found
+        // by the first command instead.
         let commands = setup
         let logger = self.logger
 
@@ -176,6 +179,7 @@ public struct RedisConnector: Sendable {
             }
             return tlsReady.futureResult.flatMap {
                 deadline.cancel()
+                guard !commands.isEmpty else { return loop.makeSucceededFuture([RedisValue]()) }
                 return Self.send(commands, on: channel)
             }.flatMapThrowing { replies -> any Channel in
                 for (command, reply) in zip(commands, replies) {
