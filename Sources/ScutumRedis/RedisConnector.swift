@@ -169,7 +169,14 @@ public struct RedisConnector: Sendable {
         let commands = setup
         let logger = self.logger
 
-        return bootstrap.connect(host: endpoint.host, port: endpoint.port).flatMapError { error in
+        // An IP address is connected to directly; a name goes through the resolver (and Happy Eyeballs).
+        let connected: EventLoopFuture<any Channel>
+        if Self.isIPAddress(endpoint.host), let address = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) {
+            connected = bootstrap.connect(to: address)
+        } else {
+            connected = bootstrap.connect(host: endpoint.host, port: endpoint.port)
+        }
+        return connected.flatMapError { error in
             tlsReady.fail(error)
             return loop.makeFailedFuture(explain(error))
         }.flatMap { channel in
