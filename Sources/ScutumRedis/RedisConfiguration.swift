@@ -27,7 +27,8 @@ public struct RedisTLS: Sendable, Hashable {
     /// PEM file of the client certificate's private key.
     public var keyFile: String?
     /// The name the server's certificate must carry, and the SNI sent; nil: the host connected to
-    /// (an IP address is matched against the certificate's IP addresses, and no SNI is sent).
+    /// (an IP address is matched against the certificate's IP addresses, and no SNI is sent). As NIOSSL
+    /// checks names, a certificate naming the IP address connected to is accepted whatever this says.
     public var serverName: String?
 
     /// TLS with the given files and name; all nil: the system's trust roots, no client certificate.
