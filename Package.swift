@@ -64,7 +64,7 @@ let package = Package(
             path: "Benchmarks/GuardrailBench",
             swiftSettings: swiftSettings
         ),
-        // The Redis client (hiredis as the codec under SwiftNIO, pub/sub) and the cluster's shared primitives:
+        // The Redis client (hiredis as the codec under SwiftNIO, pub/sub; TLS, ACL users, Sentinel) and the cluster's shared primitives:
         // leased rate-limit quotas, parallel-request slots, breakers, the spend ledger.
         .target(
             name: "ScutumRedis",
@@ -74,6 +74,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

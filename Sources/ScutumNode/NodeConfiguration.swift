@@ -138,7 +138,10 @@ public struct NodeConfiguration: Sendable {
             throw Invalid(description: "DATABASE_URL: \(error)")
         }
         do {
-            redis = try RedisConfiguration(url: value("REDIS_URL") ?? "redis://127.0.0.1:6379/0")
+            // rediss:// and redis+sentinel:// too, TLS files and the sentinels' password from REDIS_TLS_* and
+            // REDIS_SENTINEL_* when the URL does not name them; the TLS files are read (and checked) now.
+            redis = try RedisConfiguration(url: value("REDIS_URL") ?? "redis://127.0.0.1:6379/0", environment: variables)
+            try RedisConnector.check(redis)
             redis.commandTimeout = .milliseconds(Int64(try integer("SCUTUM_REDIS_TIMEOUT_MILLISECONDS", default: 250,
                 range: 10...60_000)))
         } catch {

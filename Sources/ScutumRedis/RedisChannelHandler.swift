@@ -22,7 +22,10 @@ public struct RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Exp
 /// Replies are parsed by hiredis's reader; one reader per connection, used only on this
 /// channel's event loop. Each request may carry several commands (a pipeline) and completes when
 /// all of their replies have arrived.
-final class RedisChannelHandler: ChannelDuplexHandler {
+///
+/// With `closesOnReadOnly` (a master found through Sentinel), a `-READONLY` reply closes the connection
+/// once delivered: the server was demoted, and the next connection goes to the new master.
+final class RedisChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
@@ -39,6 +42,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private var pending = CircularBuffer<Pending>()
     private let commandTimeout: TimeAmount
     private var nextID: UInt64 = 0
+    var closesOnReadOnly = false
 
     init(commandTimeout: TimeAmount) {
         self.reader = redisReaderCreate()
@@ -120,6 +124,9 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             _ = pending.removeFirst()
             head.timeout?.cancel()
             head.promise.succeed(head.replies)
+            if closesOnReadOnly, head.replies.contains(where: Self.isReadOnly) {
+                fail(context: context, RedisClientError.connectionClosed("the server is a replica now (READONLY)"))
+            }
         } else {
             pending[pending.startIndex] = head
         }
@@ -135,6 +142,11 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             entry.timeout?.cancel()
             entry.promise.fail(error)
         }
+    }
+
+    private static func isReadOnly(_ reply: RedisValue) -> Bool {
+        if case .error(let message) = reply { return message.hasPrefix("READONLY") }
+        return false
     }
 
     static func encode(_ command: [RedisArgument], into buffer: inout ByteBuffer) {

@@ -129,7 +129,7 @@ public final class RedisClient: Sendable {
         case .use(let channel):
             return channel
         case .backingOff:
-            throw RedisClientError.unavailable("\(configuration.host):\(configuration.port) was unreachable moments ago")
+            throw RedisClientError.unavailable("\(configuration.serverDescription) was unreachable moments ago")
         case .wait(let pending):
             future = pending
         case .started(let started):
@@ -157,42 +157,14 @@ public final class RedisClient: Sendable {
         } catch let error as RedisClientError {
             throw error
         } catch {
-            throw RedisClientError.unavailable("\(configuration.host):\(configuration.port): \(error)")
+            throw RedisClientError.unavailable("\(configuration.serverDescription): \(error)")
         }
     }
 
+    /// Opens one connection through `RedisConnector`: TLS and the handshake as the configuration says,
+    /// behind Sentinel to the master the sentinels name now.
     private func connect() -> EventLoopFuture<any Channel> {
-        let timeout = configuration.commandTimeout
-        let bootstrap = ClientBootstrap(group: group)
-            .connectTimeout(configuration.connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(commandTimeout: timeout))
-                }
-            }
-        let configuration = self.configuration
-        let logger = self.logger
-        return bootstrap.connect(host: configuration.host, port: configuration.port).flatMap { channel in
-            var setup: [[RedisArgument]] = []
-            if let password = configuration.password { setup.append(["AUTH", RedisArgument(password)]) }
-            if configuration.database != 0 { setup.append(["SELECT", RedisArgument(configuration.database)]) }
-            guard !setup.isEmpty else { return channel.eventLoop.makeSucceededFuture(channel) }
-            let promise = channel.eventLoop.makePromise(of: [RedisValue].self)
-            channel.writeAndFlush(RedisRequest(commands: setup, promise: promise), promise: nil)
-            return promise.futureResult.flatMapThrowing { replies in
-                for reply in replies {
-                    if case .error(let message) = reply {
-                        channel.close(promise: nil)
-                        throw RedisClientError.server(message)
-                    }
-                }
-                return channel
-            }
-        }.map { channel in
-            logger.debug("redis connected", metadata: ["redis.host": "\(configuration.host):\(configuration.port)"])
-            return channel
-        }
+        RedisConnector(configuration: configuration, eventLoopGroup: group, logger: logger).connect()
     }
 }
 

@@ -5,8 +5,9 @@ import ServiceLifecycle
 
 /// A connection subscribed to Redis channels, delivering what is published on them as `events`.
 ///
-/// Runs as a `Service` (call `run()` once): connects, authenticates with the configuration's password
-/// and database, names itself (`CLIENT SETNAME`) and `SUBSCRIBE`s. When the connection is lost (Redis
+/// Runs as a `Service` (call `run()` once): connects through `RedisConnector` (TLS, authentication and
+/// database as the configuration says; behind Sentinel, to the current master), names itself
+/// (`CLIENT SETNAME`) and `SUBSCRIBE`s. When the connection is lost (Redis
 /// restarted, the client killed) it reconnects with doubling back-off and subscribes again. Messages
 /// published while no connection was subscribed are lost, so each subscription is announced with a
 /// `.subscribed` event: a consumer keeping state re-reads it there. `events` finishes when `run()`
@@ -77,12 +78,12 @@ public final class RedisSubscriber: Service, Sendable {
         var subscribed = false
         do {
             let connection = try await connect()
-            // A server that accepts the connection but never answers is given up on like a dead one.
-            let deadline = connection.channel.eventLoop.scheduleTask(
-                in: configuration.connectTimeout + configuration.commandTimeout
-            ) { [channel = connection.channel] in channel.close(promise: nil) }
+            // A server that never confirms the subscription is given up on like a dead one.
+            let deadline = connection.channel.eventLoop.scheduleTask(in: configuration.commandTimeout) {
+                [channel = connection.channel] in channel.close(promise: nil)
+            }
             try await connection.executeThenClose { inbound, outbound in
-                try await outbound.write(setupCommands(allocator: connection.channel.allocator))
+                try await outbound.write(subscribeCommand(allocator: connection.channel.allocator))
                 var confirmed = 0
                 for try await value in inbound {
                     switch value {
@@ -105,7 +106,6 @@ public final class RedisSubscriber: Service, Sendable {
                             continue
                         }
                     default:
-                        // The setup commands' +OK.
                         continue
                     }
                 }
@@ -117,29 +117,28 @@ public final class RedisSubscriber: Service, Sendable {
         }
     }
 
+    /// A connection opened by `RedisConnector` (TLS, AUTH, SELECT, CLIENT SETNAME done; behind Sentinel,
+    /// to the master), turned from request/reply into a stream of pushed values.
     private func connect() async throws -> NIOAsyncChannel<RedisValue, ByteBuffer> {
-        try await ClientBootstrap(group: group)
-            .connectTimeout(configuration.connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.socketOption(.so_keepalive), value: 1)
-            .connect(host: configuration.host, port: configuration.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RedisReplyDecoder())
-                    return try NIOAsyncChannel<RedisValue, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
+        let channel = try await RedisConnector(configuration: configuration, eventLoopGroup: group, logger: logger)
+            .connect(clientName: name).get()
+        do {
+            return try await channel.eventLoop.submit {
+                let operations = channel.pipeline.syncOperations
+                operations.removeHandler(try operations.handler(type: RedisChannelHandler.self), promise: nil)
+                try operations.addHandler(RedisReplyDecoder())
+                return try NIOAsyncChannel<RedisValue, ByteBuffer>(wrappingChannelSynchronously: channel)
+            }.get()
+        } catch {
+            try? await channel.close()
+            throw error
+        }
     }
 
-    /// AUTH and SELECT as the configuration says, CLIENT SETNAME, then SUBSCRIBE, in one write.
-    /// (Channels are server-wide; the database only has to exist.)
-    private func setupCommands(allocator: ByteBufferAllocator) -> ByteBuffer {
-        var commands: [[RedisArgument]] = []
-        if let password = configuration.password { commands.append(["AUTH", RedisArgument(password)]) }
-        if configuration.database != 0 { commands.append(["SELECT", RedisArgument(configuration.database)]) }
-        if let name { commands.append(["CLIENT", "SETNAME", RedisArgument(name)]) }
-        commands.append(["SUBSCRIBE"] + channels.map { RedisArgument($0) })
+    /// `SUBSCRIBE` to every channel.
+    private func subscribeCommand(allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 128)
-        for command in commands { RedisChannelHandler.encode(command, into: &buffer) }
+        RedisChannelHandler.encode(["SUBSCRIBE"] + channels.map { RedisArgument($0) }, into: &buffer)
         return buffer
     }
 }

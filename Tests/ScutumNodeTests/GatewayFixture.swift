@@ -174,6 +174,13 @@ struct Gateway: Sendable {
             // Likewise PostgreSQL answers (readiness, key lookups); tests of the deadline set their own.
             "SCUTUM_BACKEND_TIMEOUT_SECONDS": "10",
         ]
+        // A TLS or Sentinel test Redis (`make test`'s TLS run) brings its CA, client certificate and sentinel
+        // password as variables, as a node's environment would.
+        if redisURL.hasPrefix("rediss") || redisURL.contains("+sentinel") {
+            all.merge(ProcessInfo.processInfo.environment.filter {
+                $0.key.hasPrefix("REDIS_TLS_") || $0.key.hasPrefix("REDIS_SENTINEL_")
+            }) { _, new in new }
+        }
         all.merge(variables) { _, new in new }
         all["SCUTUM_REDIS_NAMESPACE"] = all["SCUTUM_REDIS_NAMESPACE"] ?? "test-\(database.database)"
         var configuration = try NodeConfiguration(variables: all)

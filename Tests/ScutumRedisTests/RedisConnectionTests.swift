@@ -244,15 +244,15 @@ struct RedisConfigurationTests {
         #expect(try RedisConfiguration(url: "redis://127.0.0.1:6380/").database == 0)
     }
 
-    @Test("URLs that are not redis:// are refused", arguments: ["", "http://h:6379", "rediss://h:6380", "h:6379", "REDIS"])
+    @Test("URLs that are not Redis URLs are refused", arguments: ["", "http://h:6379", "h:6379", "REDIS", "redis:/h"])
     func badURLs(_ url: String) {
-        #expect(throws: RedisClientError.self) { try RedisConfiguration(url: url) }
+        #expect(throws: RedisConfigurationError.self) { try RedisConfiguration(url: url) }
     }
 
     @Test("a port that is not a number is refused")
     func badPort() {
-        #expect(throws: RedisClientError.self) { try RedisConfiguration(url: "redis://h:63790x/0") }
-        #expect(throws: RedisClientError.self) { try RedisConfiguration(url: "redis://h:6379/zero") }
+        #expect(throws: RedisConfigurationError.self) { try RedisConfiguration(url: "redis://h:63790x/0") }
+        #expect(throws: RedisConfigurationError.self) { try RedisConfiguration(url: "redis://h:6379/zero") }
     }
 
     @Test("a percent-encoded password is decoded")

@@ -11,20 +11,33 @@ public enum TestEnvironment {
     /// `SCUTUM_TEST_DATABASE_URL`: a PostgreSQL URL of a role that may `CREATE DATABASE`.
     public static var databaseURL: String { required("SCUTUM_TEST_DATABASE_URL", what: "PostgreSQL") }
 
-    /// `SCUTUM_TEST_REDIS_URL`: the test Redis, e.g. `redis://127.0.0.1:6379/0`.
+    /// `SCUTUM_TEST_REDIS_URL`: the test Redis, e.g. `redis://127.0.0.1:6379/0`; any form `REDIS_URL` takes
+    /// (`rediss://user:password@...` with `REDIS_TLS_CA_FILE`..., `redis+sentinel://...`).
     public static var redisURL: String { required("SCUTUM_TEST_REDIS_URL", what: "Redis") }
 
     /// The test Redis as a client configuration, with timeouts generous enough for a loaded CI machine.
+    /// TLS files and the sentinels' password come from the URL or, as for a node, from the process's
+    /// `REDIS_TLS_*` and `REDIS_SENTINEL_*` variables.
     public static var redisConfiguration: RedisConfiguration {
-        let url = redisURL
         do {
-            var configuration = try RedisConfiguration(url: url)
-            configuration.commandTimeout = .seconds(5)
-            configuration.connectTimeout = .seconds(2)
-            return configuration
+            return try redisConfiguration(url: redisURL)
         } catch {
-            fatalError("SCUTUM_TEST_REDIS_URL '\(url)' is not a redis:// URL: \(error)")
+            // The error names what is wrong without the password; the URL itself is not printed.
+            fatalError("SCUTUM_TEST_REDIS_URL is not a usable Redis URL: \(error)")
         }
+    }
+
+    /// A Redis URL as a test client configuration: `redisConfiguration`'s timeouts, the process's
+    /// `REDIS_TLS_*` (for a TLS URL) and `REDIS_SENTINEL_*` variables for what the URL leaves out.
+    public static func redisConfiguration(url: String) throws -> RedisConfiguration {
+        // A TLS run sets REDIS_TLS_* for its rediss:// URL; a node would refuse them with a plain URL, which
+        // tests use too (the Sentinel servers, a relay), so here they only go with a TLS URL.
+        var environment = ProcessInfo.processInfo.environment
+        if !url.hasPrefix("rediss") { environment = environment.filter { !$0.key.hasPrefix("REDIS_TLS_") } }
+        var configuration = try RedisConfiguration(url: url, environment: environment)
+        configuration.commandTimeout = .seconds(5)
+        configuration.connectTimeout = .seconds(2)
+        return configuration
     }
 
     /// The repository's `sql/` directory, found from this file's location.

@@ -20,6 +20,8 @@ cleanup() {
         kill -TERM "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null
     fi
     deploy/local/services.sh stop test "$PG_PORT" "$REDIS_PORT" || true
+    deploy/local/redis-tls.sh stop "$ROOT/.data/test/redis-tls" 26480 2>/dev/null || true
+    deploy/local/redis-sentinel.sh stop "$ROOT/.data/test/redis-sentinel" 26481 26482 26483 2>/dev/null || true
 }
 trap cleanup EXIT
 step() { printf '\n==> %s\n' "$*"; }
@@ -136,12 +138,45 @@ SCUTUM_BIN="$ROOT/.build/debug/scutum" SCUTUM_ROOT="$ROOT" SCUTUM_E2E_LOGS="$LOG
     .venv/bin/python -m pytest -q -s Tests/drill 2>&1 | tee "$LOGS/pytest-drill.log"
 drill_status=${PIPESTATUS[0]}
 
+# ---- Redis over TLS (ACL user, client certificates) and behind Sentinel -------------------------------
+step "Redis over TLS and behind Sentinel: the Redis suites over TLS as an ACL user; TLS and failover tests"
+REDIS_TLS_DIR="$ROOT/.data/test/redis-tls"
+REDIS_SENTINEL_DIR="$ROOT/.data/test/redis-sentinel"
+redis_tls_status=1
+if deploy/local/redis-tls.sh start "$REDIS_TLS_DIR" 26480 \
+    && deploy/local/redis-sentinel.sh start "$REDIS_SENTINEL_DIR" 26481 26482 26483; then
+    # In a subshell: the TLS URL replaces SCUTUM_TEST_REDIS_URL for these suites only.
+    (
+        # shellcheck disable=SC1091
+        . "$REDIS_TLS_DIR/urls.env"
+        # shellcheck disable=SC1091
+        . "$REDIS_SENTINEL_DIR/urls.env"
+        export SCUTUM_TEST_REDIS_URL="$REDIS_TLS_URL" SCUTUM_TEST_REDIS_TLS_URL="$REDIS_TLS_URL" \
+            SCUTUM_TEST_REDIS_SENTINEL_URL="$REDIS_SENTINEL_URL" REDIS_TLS_CA_FILE REDIS_TLS_CERT_FILE \
+            REDIS_TLS_KEY_FILE REDIS_TLS_OTHER_CA_FILE
+        # The Redis suites (timing-sensitive ones among them) first, then the node suites using Redis most.
+        timeout 300 stdbuf -oL -eL swift test --skip-build --filter \
+            'ScutumRedisTests\.(RedisTLSTests|RedisSentinelTests|RedisURLTests|RedisClientTests|RedisConnectionTests|RedisScriptTests|RedisSubscriberTests|QuotaWindowTests|QuotaLeaseTests|ParallelSlotTests|BreakerSyncTests|ResponseCacheStoreTests)'
+        redis_suites=$?
+        timeout 300 stdbuf -oL -eL swift test --skip-build --filter 'ScutumNodeTests\.(RateLimitTests|SpendWriteBehindTests)'
+        node_suites=$?
+        [ "$redis_suites" -eq 0 ] && [ "$node_suites" -eq 0 ]
+    ) 2>&1 | tee "$LOGS/swift-test-redis-tls.log" | grep -E "Suite \"|Test run with|recorded an issue|[Ff]ail|sentinel failover:"
+    redis_tls_status=${PIPESTATUS[0]}
+else
+    echo "the TLS Redis or the Sentinel setup did not start" | tee "$LOGS/swift-test-redis-tls.log" >&2
+fi
+deploy/local/redis-sentinel.sh stop "$REDIS_SENTINEL_DIR" 26481 26482 26483 || true
+deploy/local/redis-tls.sh stop "$REDIS_TLS_DIR" 26480 || true
+# ---- end of Redis over TLS and Sentinel -----------------------------------------------------------------
+
 step "summary"
 grep -E "Test run with [0-9]+ tests" "$LOGS/swift-test.log" | tail -1
 grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest.log" | tail -1
 grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest-deploy.log" | tail -1
 echo "fault drill: $(grep -E "^drill:" "$LOGS/pytest-drill.log" | tail -1); $(grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest-drill.log" | tail -1)"
 echo "console (browser): $(grep -E "[0-9]+ (passed|failed)|did not answer" "$LOGS/console-pytest.log" | tail -1)"
+echo "redis over TLS and Sentinel: $(grep -E "Test run with [0-9]+ tests|did not start" "$LOGS/swift-test-redis-tls.log" | tr '\n' ' ')"
 grep -E "^console screenshots:" "$LOGS/console-pytest.log" | tail -1
 [ "$swift_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$deploy_status" -eq 0 ] && [ "$console_status" -eq 0 ] \
-    && [ "$drill_status" -eq 0 ]
+    && [ "$drill_status" -eq 0 ] && [ "$redis_tls_status" -eq 0 ]
