@@ -5,7 +5,8 @@ import ServiceLifecycle
 
 /// A connection subscribed to Redis channels, delivering what is published on them as `events`.
 ///
-/// Runs as a `Service` (call `run()` once): connects, authenticates with the configuration's password
+/// Runs as a `Service` (call `run()` once): connects (in cluster mode to the first seed node that
+/// answers: classic pub/sub is cluster-wide), authenticates with the configuration's password
 /// and database, names itself (`CLIENT SETNAME`) and `SUBSCRIBE`s. When the connection is lost (Redis
 /// restarted, the client killed) it reconnects with doubling back-off and subscribes again. Messages
 /// published while no connection was subscribed are lost, so each subscription is announced with a
@@ -117,12 +118,26 @@ public final class RedisSubscriber: Service, Sendable {
         }
     }
 
+    /// Connects to the server, or in cluster mode to the first seed node that answers (`PUBLISH` reaches
+    /// every node of a Redis Cluster, so any node will do).
     private func connect() async throws -> NIOAsyncChannel<RedisValue, ByteBuffer> {
+        var lastError: (any Error)?
+        for endpoint in configuration.endpoints {
+            do {
+                return try await connect(host: endpoint.host, port: endpoint.port)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? RedisClientError.unavailable("no Redis node to subscribe on")
+    }
+
+    private func connect(host: String, port: Int) async throws -> NIOAsyncChannel<RedisValue, ByteBuffer> {
         try await ClientBootstrap(group: group)
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
-            .connect(host: configuration.host, port: configuration.port) { channel in
+            .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(RedisReplyDecoder())
                     return try NIOAsyncChannel<RedisValue, ByteBuffer>(wrappingChannelSynchronously: channel)

@@ -11,20 +11,33 @@ public enum TestEnvironment {
     /// `SCUTUM_TEST_DATABASE_URL`: a PostgreSQL URL of a role that may `CREATE DATABASE`.
     public static var databaseURL: String { required("SCUTUM_TEST_DATABASE_URL", what: "PostgreSQL") }
 
-    /// `SCUTUM_TEST_REDIS_URL`: the test Redis, e.g. `redis://127.0.0.1:6379/0`.
+    /// `SCUTUM_TEST_REDIS_URL`: the test Redis, e.g. `redis://127.0.0.1:6379/0`, or a Redis Cluster
+    /// (`redis+cluster://127.0.0.1:27000,127.0.0.1:27001/`): every Redis suite runs against either.
     public static var redisURL: String { required("SCUTUM_TEST_REDIS_URL", what: "Redis") }
 
     /// The test Redis as a client configuration, with timeouts generous enough for a loaded CI machine.
     public static var redisConfiguration: RedisConfiguration {
-        let url = redisURL
+        testRedis(url: redisURL, variable: "SCUTUM_TEST_REDIS_URL")
+    }
+
+    private static func testRedis(url: String, variable: String) -> RedisConfiguration {
         do {
             var configuration = try RedisConfiguration(url: url)
             configuration.commandTimeout = .seconds(5)
             configuration.connectTimeout = .seconds(2)
             return configuration
         } catch {
-            fatalError("SCUTUM_TEST_REDIS_URL '\(url)' is not a redis:// URL: \(error)")
+            fatalError("\(variable) '\(url)' is not a redis:// or redis+cluster:// URL: \(error)")
         }
+    }
+
+    /// `SCUTUM_TEST_REDIS_CLUSTER_URL`: a Redis Cluster for the cluster-only tests
+    /// (`deploy/local/redis-cluster.sh` starts one); nil when unset, and those tests are skipped.
+    public static var redisClusterConfiguration: RedisConfiguration? {
+        guard let url = ProcessInfo.processInfo.environment["SCUTUM_TEST_REDIS_CLUSTER_URL"], !url.isEmpty else {
+            return nil
+        }
+        return testRedis(url: url, variable: "SCUTUM_TEST_REDIS_CLUSTER_URL")
     }
 
     /// The repository's `sql/` directory, found from this file's location.
