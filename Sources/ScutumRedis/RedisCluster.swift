@@ -25,6 +25,8 @@ final class RedisCluster: Sendable {
     private let topology = NIOLockedValueBox(Topology())
     private let refreshing = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let isClosed = NIOLockedValueBox(false)
+    /// Nodes that failed lately: asked for the slot map last (a frozen one would make callers wait).
+    private let suspects = NIOLockedValueBox(Set<RedisEndpoint>())
 
     /// One master with the slots it owns and its replicas.
     struct Shard: Sendable, Equatable {
@@ -120,7 +122,7 @@ final class RedisCluster: Sendable {
     private func run(_ command: [RedisArgument], attempt: Int) async throws -> RedisValue {
         switch RedisCommandKeys.of(command) {
         case .everyMaster:
-            return try await everyMaster(command)
+            return try await everyMaster(command, attempt: attempt)
         case .splittable(let merge):
             let keys = command.dropFirst()
             var bySlot: [Int: [Int]] = [:]
@@ -163,11 +165,11 @@ final class RedisCluster: Sendable {
     }
 
     /// A command every master must run: the first error reply, else the first master's reply.
-    private func everyMaster(_ command: [RedisArgument]) async throws -> RedisValue {
+    private func everyMaster(_ command: [RedisArgument], attempt: Int) async throws -> RedisValue {
         let masters = topology.withLockedValue { $0.masters }
         let replies = try await withThrowingTaskGroup(of: (Int, RedisValue).self) { group in
             for (index, endpoint) in masters.enumerated() {
-                group.addTask { (index, try await self.send([command], to: endpoint, attempt: 1)[0]) }
+                group.addTask { (index, try await self.send([command], to: endpoint, attempt: attempt)[0]) }
             }
             var replies = [RedisValue](repeating: .null, count: masters.count)
             for try await (index, reply) in group { replies[index] = reply }
@@ -185,14 +187,17 @@ final class RedisCluster: Sendable {
             return try await client(for: endpoint).pipeline(commands)
         } catch let error as RedisClientError {
             if case .server = error { throw error }
+            suspects.withLockedValue { _ = $0.insert(endpoint) }
             guard case .unavailable = error, attempt < 2 else {
                 scheduleRefresh()
                 throw error
             }
             await refresh()
-            let stillThere = commands.allSatisfy { command in
+            // Sent again only when the map routes every one of them elsewhere now (one for every master
+            // stays unsendable while a master is down).
+            let stillThere = commands.contains { command in
                 if case .node(let now) = route(command) { return now == endpoint }
-                return false
+                return true
             }
             if stillThere { throw error }
             return try await pipeline(commands, attempt: attempt + 1)
@@ -305,8 +310,10 @@ final class RedisCluster: Sendable {
                 group.addTask {
                     do {
                         try await self.client(for: shard.master).ping()
+                        self.suspects.withLockedValue { _ = $0.remove(shard.master) }
                         return (index, nil)
                     } catch {
+                        self.suspects.withLockedValue { _ = $0.insert(shard.master) }
                         self.scheduleRefresh()
                         return (index, error as? RedisClientError ?? .unavailable("\(error)"))
                     }
@@ -344,9 +351,10 @@ final class RedisCluster: Sendable {
         }
     }
 
-    /// Refreshes the map in the background (at most one refresh at a time).
+    /// Refreshes the map in the background (at most one refresh at a time, none within 100 ms of the last).
     private func scheduleRefresh() {
-        Task { await self.refresh() }
+        let due = refreshing.withLockedValue { $0 == nil } && topology.withLockedValue { $0.lastRefresh } + .milliseconds(100) < .now()
+        if due { Task { await self.refresh() } }
     }
 
     /// Reads the slot map again, unless a refresh ran in the last 100 ms; concurrent callers share one.
@@ -367,9 +375,11 @@ final class RedisCluster: Sendable {
 
     /// Asks the known masters, then the seeds, for `CLUSTER SLOTS` until one answers.
     private func load() async {
+        let suspects = self.suspects.withLockedValue { $0 }
         let candidates = topology.withLockedValue { state in
             var seen = Set<RedisEndpoint>()
-            return (state.masters + configuration.clusterSeeds).filter { seen.insert($0).inserted }
+            let known = (state.masters + configuration.clusterSeeds).filter { seen.insert($0).inserted }
+            return known.filter { !suspects.contains($0) } + known.filter { suspects.contains($0) }
         }
         var failures: [String] = []
         for endpoint in candidates {
@@ -379,6 +389,7 @@ final class RedisCluster: Sendable {
                 let shards = try Self.shards(fromClusterSlots: reply, askedAt: endpoint)
                 guard !shards.isEmpty else { throw RedisClientError.protocolError("CLUSTER SLOTS listed no slots") }
                 install(shards)
+                self.suspects.withLockedValue { _ = $0.remove(endpoint) }
                 return
             } catch {
                 failures.append("\(endpoint): \(error)")
