@@ -104,6 +104,13 @@ public final class RedisClient: Sendable {
         return try await cluster.masters()
     }
 
+    /// The client of the master owning `key`'s hash slot, or this client for a single server: for what
+    /// must reach the node holding a key without naming it (`SCRIPT EXISTS`, `OBJECT`, `MEMORY USAGE`).
+    public func client(forKey key: String) async throws -> RedisClient {
+        guard let cluster else { return self }
+        return try await cluster.client(forKey: key)
+    }
+
     /// Pings every master (the one server outside cluster mode), concurrently: which answered and which
     /// did not, for readiness and metrics.
     public func nodeStatus() async -> [RedisNodeStatus] {

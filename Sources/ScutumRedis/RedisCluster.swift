@@ -69,13 +69,29 @@ final class RedisCluster: Sendable {
         var replies = [RedisValue](repeating: .null, count: commands.count)
         var start = 0
         while start < commands.count {
-            // One phase: the commands up to the next one that must reach every master or be split.
+            // One phase: the commands up to the next one that must reach every master or be split. A
+            // command without keys goes with its neighbours (the next keyed one, else the last): a
+            // MULTI ... EXEC stays on one connection of one node.
             var byNode: [RedisEndpoint: [Int]] = [:]
+            var keyless: [Int] = []
+            var last: RedisEndpoint?
             var end = start
             while end < commands.count, case .node(let endpoint) = route(commands[end]) {
-                byNode[endpoint, default: []].append(end)
+                if case .keyless = RedisCommandKeys.of(commands[end]) {
+                    keyless.append(end)
+                } else {
+                    for index in keyless { byNode[endpoint, default: []].append(index) }
+                    keyless.removeAll()
+                    byNode[endpoint, default: []].append(end)
+                    last = endpoint
+                }
                 end += 1
             }
+            if !keyless.isEmpty, end > start {
+                let endpoint = last ?? anyMaster()
+                byNode[endpoint, default: []].append(contentsOf: keyless)
+            }
+            for endpoint in byNode.keys { byNode[endpoint]!.sort() }
             if end == start {
                 replies[start] = try await run(commands[start], attempt: attempt)
                 start += 1
@@ -106,7 +122,7 @@ final class RedisCluster: Sendable {
     /// Where a command goes when it goes to one node; `.special` for one sent to every master or split.
     private func route(_ command: [RedisArgument]) -> Route {
         switch RedisCommandKeys.of(command) {
-        case .none:
+        case .keyless:
             return .node(anyMaster())
         case .keys(let positions):
             return .node(owner(of: RedisHashSlot.slot(of: command[positions[0]].bytes)))
@@ -135,7 +151,7 @@ final class RedisCluster: Sendable {
             if order.count > 1 {
                 return try await split(command, bySlot: bySlot, order: order, merge: merge)
             }
-        case .none, .keys:
+        case .keyless, .keys:
             break
         }
         guard case .node(let endpoint) = route(command) else {
@@ -283,6 +299,12 @@ final class RedisCluster: Sendable {
                 state.owners[slot] = Int32(state.masters.count - 1)
             }
         }
+    }
+
+    /// The client of the master owning `key`'s slot (loading the slot map first if needed).
+    func client(forKey key: String) async throws -> RedisClient {
+        try await loadIfNeeded()
+        return client(for: owner(of: RedisHashSlot.slot(of: key)))
     }
 
     /// The shards as the last slot map had them.

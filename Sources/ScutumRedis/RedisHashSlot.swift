@@ -38,7 +38,7 @@ public enum RedisHashSlot {
 /// Where a command's keys are, for routing it in a Redis Cluster.
 enum RedisCommandKeys: Equatable {
     /// No key: any master may run it.
-    case none
+    case keyless
     /// Every master must run it (`SCRIPT LOAD`, `SCRIPT FLUSH`, `FLUSHDB`): scripts and data are per node.
     case everyMaster
     /// The arguments at these positions are keys (one slot, or the server answers `CROSSSLOT`).
@@ -55,18 +55,18 @@ enum RedisCommandKeys: Equatable {
     /// The key positions of `command` (the table covers what Scutum sends; any other command is
     /// taken to have its key at position 1, if it has arguments).
     static func of(_ command: [RedisArgument]) -> RedisCommandKeys {
-        guard let name = command.first?.bytes else { return .none }
+        guard let name = command.first?.bytes else { return .keyless }
         switch upper(name) {
         case "PING", "INFO", "PUBLISH", "ECHO", "TIME", "CLIENT", "CLUSTER", "DBSIZE", "SCAN", "KEYS", "READONLY",
             "READWRITE", "ASKING", "CONFIG", "COMMAND", "LASTSAVE", "ROLE", "MULTI", "EXEC", "DISCARD", "FUNCTION":
-            return .none
+            return .keyless
         case "FLUSHDB", "FLUSHALL":
             return .everyMaster
         case "SCRIPT":
-            guard command.count > 1 else { return .none }
+            guard command.count > 1 else { return .keyless }
             switch upper(command[1].bytes) {
             case "LOAD", "FLUSH": return .everyMaster
-            default: return .none
+            default: return .keyless
             }
         case "MGET":
             return .splittable(.concatenate)
@@ -75,20 +75,20 @@ enum RedisCommandKeys: Equatable {
         case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO":
             guard command.count > 2, let count = Int(String(decoding: command[2].bytes, as: UTF8.self)), count > 0,
                 command.count >= 3 + count
-            else { return .none }
+            else { return .keyless }
             return .keys(Array(3..<(3 + count)))
         case "XREAD", "XREADGROUP":
-            guard let streams = command.firstIndex(where: { upper($0.bytes) == "STREAMS" }) else { return .none }
+            guard let streams = command.firstIndex(where: { upper($0.bytes) == "STREAMS" }) else { return .keyless }
             let count = (command.count - streams - 1) / 2
-            return count > 0 ? .keys(Array((streams + 1)...(streams + count))) : .none
+            return count > 0 ? .keys(Array((streams + 1)...(streams + count))) : .keyless
         case "XGROUP", "XINFO", "OBJECT":
-            return command.count > 2 ? .keys([2]) : .none
+            return command.count > 2 ? .keys([2]) : .keyless
         case "MSET", "MSETNX":
             return .keys(Array(stride(from: 1, to: command.count, by: 2)))
         case "RENAME", "RENAMENX", "SMOVE", "LMOVE", "RPOPLPUSH", "COPY":
-            return command.count > 2 ? .keys([1, 2]) : .none
+            return command.count > 2 ? .keys([1, 2]) : .keyless
         default:
-            return command.count > 1 ? .keys([1]) : .none
+            return command.count > 1 ? .keys([1]) : .keyless
         }
     }
 

@@ -76,7 +76,8 @@ struct BudgetCounterTests {
         }
     }
 
-    @Test("Must show: flushes whose replies are lost after Redis applied them never double a counter")
+    @Test("Must show: flushes whose replies are lost after Redis applied them never double a counter",
+        .disabled(if: TestEnvironment.redisIsCluster, "relays one server; a cluster client follows MOVED past the relay"))
     func lostRepliesNeverDouble() async throws {
         try await withTestRedisKeys { redis, prefix in
             var configuration = TestEnvironment.redisConfiguration

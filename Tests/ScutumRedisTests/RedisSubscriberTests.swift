@@ -117,8 +117,7 @@ struct RedisSubscriberTests {
     @Test("an unreachable Redis is retried with back-off, and stopping ends it at once")
     func unreachable() async throws {
         try await withRefusingPort { port in
-            var configuration = TestEnvironment.redisConfiguration
-            configuration.port = port
+            let configuration = TestEnvironment.redisConfiguration(port: port)
             let subscriber = RedisSubscriber(configuration: configuration, channels: ["scutum-test:nowhere"],
                 maximumBackoff: .seconds(30), logger: TestEnvironment.logger)
             let clock = ContinuousClock()

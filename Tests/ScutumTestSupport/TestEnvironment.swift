@@ -31,6 +31,18 @@ public enum TestEnvironment {
         }
     }
 
+    /// Whether `SCUTUM_TEST_REDIS_URL` names a Redis Cluster (read without stopping the run when unset,
+    /// so that test traits may use it).
+    public static var redisIsCluster: Bool {
+        ProcessInfo.processInfo.environment["SCUTUM_TEST_REDIS_URL"]?.hasPrefix("redis+cluster://") == true
+    }
+
+    /// `redisConfiguration` for one server at `host:port` (a relay, a port that refuses): the test Redis's
+    /// credentials and timeouts, never cluster mode.
+    public static func redisConfiguration(host: String = "127.0.0.1", port: Int) -> RedisConfiguration {
+        redisConfiguration.node(RedisEndpoint(host: host, port: port))
+    }
+
     /// `SCUTUM_TEST_REDIS_CLUSTER_URL`: a Redis Cluster for the cluster-only tests
     /// (`deploy/local/redis-cluster.sh` starts one); nil when unset, and those tests are skipped.
     public static var redisClusterConfiguration: RedisConfiguration? {
