@@ -244,6 +244,7 @@ final class RedisCluster: Sendable {
         var reply = first
         for attempt in 0..<configuration.maximumRedirects {
             guard case .error(let message) = reply, let redirect = Self.redirect(message) else { return reply }
+            logger.debug("redis cluster redirect", metadata: ["redis.reply": "\(message)"])
             switch redirect {
             case .moved(let slot, let target):
                 moved(slot: slot, to: target)
