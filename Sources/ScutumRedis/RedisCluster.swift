@@ -473,8 +473,11 @@ final class RedisCluster: Sendable {
 /// One Redis server as a readiness check found it: a cluster master with the slots it serves (none for
 /// a single server), and the error if it did not answer.
 public struct RedisNodeStatus: Sendable, Equatable {
+    /// The node's address (for logs and metrics labels; never shown on a public endpoint).
     public var node: RedisEndpoint
+    /// The hash slots it serves as a cluster master; empty for a single server.
     public var slots: [ClosedRange<Int>]
+    /// Why it did not answer `PING`; nil when it did.
     public var error: RedisClientError?
 
     public init(node: RedisEndpoint, slots: [ClosedRange<Int>], error: RedisClientError?) {
@@ -492,7 +495,9 @@ public struct RedisNodeStatus: Sendable, Equatable {
 
 /// Some Redis nodes did not answer: `failing` says which (by the slots they serve, for a cluster).
 public struct RedisNodesUnavailable: Error, Sendable, CustomStringConvertible {
+    /// The nodes that did not answer.
     public var failing: [RedisNodeStatus]
+    /// How many nodes were asked.
     public var total: Int
 
     public init(failing: [RedisNodeStatus], total: Int) {

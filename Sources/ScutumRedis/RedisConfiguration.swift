@@ -119,7 +119,9 @@ public struct RedisConfiguration: Sendable {
 
 /// One Redis server's address.
 public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
+    /// A host name or IP address.
     public var host: String
+    /// The TCP port.
     public var port: Int
 
     public init(host: String, port: Int) {

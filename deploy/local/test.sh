@@ -146,12 +146,13 @@ if cluster_url=$(REPLICAS=1 deploy/local/redis-cluster.sh start "$ROOT/.data/red
     # relay and outage suites stay single-server: they cut one server on purpose).
     cluster_suites='ScutumRedisTests\.(BreakerSyncTests|ParallelSlotTests|QuotaWindowTests|QuotaLeaseTests|RedisClientTests|RedisScriptTests|RedisSubscriberTests|ResponseCacheStoreTests|RedisHashSlotTests)|ScutumNodeTests\.(RateLimitTests|DeploymentLimitTests|BudgetCounterTests|SpendWriteBehindTests|ResponseCacheTests|ResponseCacheAdminTests|RealtimeTests|FallbackTests|ClusterBudgetTests|PlatformTests|AdminClusterTests|MetricsTests|HealthAndModelsTests|HotPathTests|SpendEndpointTests|AbandonedStreamTests)'
     SCUTUM_TEST_REDIS_URL="$cluster_url" stdbuf -oL -eL swift test --skip-build --filter "$cluster_suites" 2>&1 \
-        | tee "$LOGS/swift-test-redis-cluster.log" | grep -E "Test run with|recorded an issue|[Ff]ail"
+        | tee "$LOGS/swift-test-redis-cluster.log" | grep -E "Test run with|recorded an issue|✘"
     suites_status=${PIPESTATUS[0]}
     # Slot migrations, ASK, failovers and frozen masters (a gateway's readiness and /metrics naming the
-    # failing node): alone, so they disturb no other suite.
-    SCUTUM_TEST_REDIS_CLUSTER_URL="$cluster_url" stdbuf -oL -eL swift test --skip-build --filter 'ScutumRedisTests\.RedisClusterTests|ScutumNodeTests\.RedisClusterGatewayTests' 2>&1 \
-        | tee "$LOGS/swift-test-redis-cluster-own.log" | grep -E "Test run with|recorded an issue|[Ff]ail"
+    # failing node): one test at a time, so they disturb no other.
+    SCUTUM_TEST_REDIS_CLUSTER_URL="$cluster_url" SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=1 \
+        stdbuf -oL -eL swift test --skip-build --filter 'ScutumRedisTests\.RedisClusterTests|ScutumNodeTests\.RedisClusterGatewayTests' 2>&1 \
+        | tee "$LOGS/swift-test-redis-cluster-own.log" | grep -E "Test run with|recorded an issue|✘"
     own_status=${PIPESTATUS[0]}
     [ "$suites_status" -eq 0 ] && [ "$own_status" -eq 0 ] && redis_cluster_status=0
 fi
