@@ -72,6 +72,17 @@ struct RedisHashSlotTests {
         #expect(throws: RedisClientError.self) { try RedisConfiguration(url: "rediss+cluster://a:1") }
     }
 
+    @Test("the spend epoch lives in the spend stream's slot (lost with it, on one shard), hash-tagged namespace or not")
+    func epochBesideStream() async {
+        let redis = RedisClient(configuration: RedisConfiguration())
+        for namespace in ["scutum", "{tenant}", "a{b", "x{y}z", "{tenant}:{other}", "scutum-test:3f2a:ns"] {
+            let ledger = SpendLedger(redis: redis, namespace: namespace)
+            #expect(RedisHashSlot.slot(of: ledger.epochKey) == RedisHashSlot.slot(of: ledger.stream), "\(namespace)")
+            #expect(ledger.epochKey != ledger.stream)
+        }
+        await redis.close()
+    }
+
     @Test("CLUSTER SLOTS replies become shards, an empty host meaning the node asked")
     func clusterSlotsParsing() throws {
         let node = { (host: String, port: Int) -> RedisValue in .array([.bulk(host), .integer(Int64(port)), .bulk("id")]) }
