@@ -237,8 +237,11 @@ public struct RealtimeKeys: Sendable {
 
     public func minute(number: Int64) -> String { "\(namespace):rt:m:\(number)" }
 
-    /// The HyperLogLog of keys seen in a minute.
-    public func activeKeys(forMinuteKey key: String) -> String { key.replacingOccurrences(of: ":rt:m:", with: ":rt:k:") }
+    /// The HyperLogLog of keys seen in a minute: `{<namespace>:rt:k}:<minute>`, every minute's in one hash
+    /// slot, so that one `PFCOUNT` counts the keys of several minutes in a Redis Cluster too.
+    public func activeKeys(forMinuteKey key: String) -> String {
+        "{" + key.replacingOccurrences(of: ":rt:m:", with: ":rt:k}:")
+    }
 
     /// The hash of the UTC day `date` falls in.
     public func day(_ date: Date) -> String { day(number: Int64(date.timeIntervalSince1970) / 86_400) }

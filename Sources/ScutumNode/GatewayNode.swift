@@ -120,7 +120,13 @@ public struct GatewayNode: Sendable {
             postgres: postgres, logger: logger)
         let readiness = ReadinessProbe(checks: [
             .init(name: "postgres", onlyUntilFirstSuccess: true) { try await postgres.query("SELECT 1", logger: logger) },
-            .init(name: "redis", required: false) { try await redis.ping() },
+            .init(name: "redis", required: false) {
+                // Every master of a Redis Cluster: which one fails shows in /metrics and the readiness body.
+                let nodes = await redis.nodeStatus()
+                for node in nodes { metrics.redisNode(node.node.description, up: node.error == nil) }
+                let failing = nodes.filter { $0.error != nil }
+                if !failing.isEmpty { throw RedisNodesUnavailable(failing: failing, total: nodes.count) }
+            },
         ], timeout: configuration.proxy.backendTimeout, logger: logger)
         let guardrailEvents = GuardrailEventRecorder(store: GuardrailEventStore(client: postgres, logger: logger),
             logger: logger)

@@ -23,6 +23,10 @@ public struct RedisScript: Sendable {
 ///
 /// Connections are opened lazily and reopened after a failure, with a short back-off during which
 /// calls fail at once, so a dead Redis costs callers microseconds, not timeouts.
+///
+/// With a `redis+cluster://` configuration (`RedisConfiguration.clusterSeeds`) the client speaks Redis
+/// Cluster: every command goes to the master owning its keys' hash slot, over a client of this kind
+/// per node (see `RedisCluster`); the API is the same.
 public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
     private let group: any EventLoopGroup
@@ -30,6 +34,8 @@ public final class RedisClient: Sendable {
     private let slots: [NIOLockedValueBox<Slot>]
     private let counter = NIOLockedValueBox<Int>(0)
     private let isClosed = NIOLockedValueBox(false)
+    /// Set in cluster mode: it routes every command; this client's own connections stay unused.
+    private let cluster: RedisCluster?
 
     private enum Slot {
         case idle(retryAfter: NIODeadline)
@@ -44,7 +50,12 @@ public final class RedisClient: Sendable {
         self.group = eventLoopGroup
         self.logger = logger
         self.slots = (0..<configuration.connectionCount).map { _ in NIOLockedValueBox(.idle(retryAfter: .uptimeNanoseconds(0))) }
+        self.cluster = configuration.isCluster
+            ? RedisCluster(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) : nil
     }
+
+    /// Whether this client speaks to a Redis Cluster.
+    public var isCluster: Bool { cluster != nil }
 
     /// Sends one command and returns its reply; an error reply throws `RedisClientError.server`.
     @discardableResult
@@ -57,6 +68,7 @@ public final class RedisClient: Sendable {
     /// Sends several commands in one write and returns their replies in order (error replies included).
     public func pipeline(_ commands: [[RedisArgument]]) async throws -> [RedisValue] {
         guard !commands.isEmpty else { return [] }
+        if let cluster { return try await cluster.pipeline(commands) }
         let channel = try await connection()
         let promise = channel.eventLoop.makePromise(of: [RedisValue].self)
         let written = channel.eventLoop.makePromise(of: Void.self)
@@ -84,8 +96,43 @@ public final class RedisClient: Sendable {
         guard reply.string == "PONG" else { throw RedisClientError.protocolError("unexpected PING reply \(reply)") }
     }
 
+    /// One client per master: the cluster's masters (as the slot map last had them), or this client
+    /// for a single server. For what acts on one server's keyspace or connections, not on a key:
+    /// `SCAN`, `KEYS`, `DBSIZE`, `CLIENT LIST`/`KILL`.
+    public func masters() async throws -> [RedisClient] {
+        guard let cluster else { return [self] }
+        return try await cluster.masters()
+    }
+
+    /// The client of the master owning `key`'s hash slot, or this client for a single server: for what
+    /// must reach the node holding a key without naming it (`SCRIPT EXISTS`, `OBJECT`, `MEMORY USAGE`).
+    public func client(forKey key: String) async throws -> RedisClient {
+        guard let cluster else { return self }
+        return try await cluster.client(forKey: key)
+    }
+
+    /// Pings every master (the one server outside cluster mode), concurrently: which answered and which
+    /// did not, for readiness and metrics.
+    public func nodeStatus() async -> [RedisNodeStatus] {
+        if let cluster { return await cluster.nodeStatus() }
+        let endpoint = RedisEndpoint(host: configuration.host, port: configuration.port)
+        do {
+            try await ping()
+            return [RedisNodeStatus(node: endpoint, slots: [], error: nil)]
+        } catch {
+            return [RedisNodeStatus(node: endpoint, slots: [], error: error as? RedisClientError ?? .unavailable("\(error)"))]
+        }
+    }
+
+    /// Reads the cluster's slot map again (nothing outside cluster mode); tests call it after moving
+    /// slots behind the client's back when they want no `MOVED`.
+    public func refreshSlotMap() async {
+        await cluster?.refresh(force: true)
+    }
+
     /// Closes every connection.
     public func close() async {
+        await cluster?.close()
         isClosed.withLockedValue { $0 = true }
         for slot in slots {
             let channel: (any Channel)? = slot.withLockedValue { state in

@@ -77,6 +77,9 @@ public struct RedisConfigurationError: Error, Sendable, Equatable, CustomStringC
 ///
 /// - `redis://[[user]:password@]host[:port][/db][?options]`: plain TCP.
 /// - `rediss://...`: the same over TLS.
+/// - `redis+cluster://[[user]:password@]host[:port][,host[:port]...][/][?options]`: seed nodes of a Redis
+///   Cluster (database 0 only); the client learns the slot map from them and routes every command to
+///   the master owning its keys' hash slot (`RedisCluster`). `rediss+cluster://` speaks TLS to every node.
 /// - `redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/master-name[/db][?options]`: the
 ///   hosts are sentinels (port 26379 unless given); the master they name for `master-name` is used, and
 ///   found again after a failover. `rediss+sentinel://` speaks TLS to the sentinels and to the servers.
@@ -122,6 +125,29 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
     public var connectTimeout: TimeAmount
     /// After a failed connect, calls fail at once for this long instead of waiting on a dead server.
     public var reconnectBackoff: TimeAmount
+    /// Nodes of a Redis Cluster to learn its slot map from; empty for a single server. With seeds the
+    /// client routes every command to the master owning its keys' hash slot (`RedisCluster`).
+    public var clusterSeeds: [RedisEndpoint] = []
+    /// In cluster mode, how many `MOVED`/`ASK` redirections (and `TRYAGAIN`/`CLUSTERDOWN` retries) one
+    /// command may follow before its last reply is returned as it is.
+    public var maximumRedirects = 5
+
+    /// Whether this configuration names a Redis Cluster.
+    public var isCluster: Bool { !clusterSeeds.isEmpty }
+
+    /// Where to connect: the seeds in cluster mode, else the one server.
+    public var endpoints: [RedisEndpoint] { isCluster ? clusterSeeds : [RedisEndpoint(host: host, port: port)] }
+
+    /// This configuration for one server at `endpoint` (a cluster node): same credentials, TLS and
+    /// timeouts; no seeds, no sentinels.
+    public func node(_ endpoint: RedisEndpoint) -> RedisConfiguration {
+        var node = self
+        node.host = endpoint.host
+        node.port = endpoint.port
+        node.clusterSeeds = []
+        node.sentinel = nil
+        return node
+    }
 
     /// A plain-TCP server named directly; set `username`, `tls`, `sentinel` and `clientName` afterwards.
     public init(host: String = "127.0.0.1", port: Int = 6379, password: String? = nil, database: Int = 0,
@@ -144,17 +170,20 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
         set { (host, port) = (newValue.host, newValue.port) }
     }
 
-    /// What errors call the server: `host:port`, or the master's name and its sentinels. No secrets.
+    /// What errors call the server: `host:port`, the cluster's seeds, or the master's name and its
+    /// sentinels. No secrets.
     public var serverDescription: String {
+        if isCluster { return "Redis Cluster of seeds \(clusterSeeds.map(\.description).joined(separator: ","))" }
         guard let sentinel else { return endpoint.description }
         return "master '\(sentinel.masterName)' of sentinels \(sentinel.endpoints.map(\.description).joined(separator: ","))"
     }
 
     /// The configuration without its secrets.
     public var description: String {
-        var text = "\(tls == nil ? "redis" : "rediss")\(sentinel == nil ? "" : "+sentinel")://"
+        var text = "\(tls == nil ? "redis" : "rediss")\(sentinel == nil ? "" : "+sentinel")\(isCluster ? "+cluster" : "")://"
         if username != nil || password != nil { text += "\(username ?? ""):***@" }
-        text += sentinel == nil ? endpoint.description : "\(serverDescription)"
+        text += isCluster ? clusterSeeds.map(\.description).joined(separator: ",")
+            : sentinel == nil ? endpoint.description : "\(serverDescription)"
         return text + "/\(database)"
     }
 
@@ -163,16 +192,19 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
     /// `RedisConnector.check(_:)` does.
     public init(url: String, environment: [String: String] = [:]) throws {
         self.init()
-        let schemes = ["redis://", "rediss://", "redis+sentinel://", "rediss+sentinel://"]
+        let schemes = ["redis://", "rediss://", "redis+sentinel://", "rediss+sentinel://", "redis+cluster://",
+            "rediss+cluster://"]
         guard let scheme = schemes.first(where: { url.hasPrefix($0) }) else {
             let given = url.split(separator: ":", maxSplits: 1).first.map { "'\($0)'" } ?? "nothing"
             throw RedisConfigurationError(
-                "REDIS_URL must start with redis://, rediss:// (TLS), redis+sentinel:// or rediss+sentinel:// (it starts with \(given))")
+                "REDIS_URL must start with redis://, rediss:// (TLS), redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel:// (it starts with \(given))")
         }
         let usesTLS = scheme.hasPrefix("rediss")
         let usesSentinel = scheme.contains("+sentinel")
+        let usesCluster = scheme.contains("+cluster")
         let form = usesSentinel
             ? "\(scheme)[[user]:password@]host[:port][,host[:port]...]/master-name[/db][?options]"
+            : usesCluster ? "\(scheme)[[user]:password@]host[:port][,host[:port]...][/][?options]"
             : "\(scheme)[[user]:password@]host[:port][/db][?options]"
         var rest = Substring(url.dropFirst(scheme.count))
 
@@ -214,7 +246,17 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
             let masterName = try Self.decode(name, what: "master name")
             if segments.count >= 2 { database = try Self.database(segments[1]) }
             sentinel = RedisSentinel(endpoints: endpoints, masterName: masterName)
+        } else if usesCluster {
+            let hosts = rest.split(separator: ",", omittingEmptySubsequences: false)
+            clusterSeeds = try hosts.map { try Self.endpoint($0, defaultPort: 6379, form: form) }
+            (host, port) = (clusterSeeds[0].host, clusterSeeds[0].port)
+            guard path.isEmpty || path == "0" else {
+                throw RedisConfigurationError("a Redis Cluster has only database 0; drop '/\(path)' from REDIS_URL")
+            }
         } else {
+            guard !rest.contains(",") else {
+                throw RedisConfigurationError("REDIS_URL names several hosts: use redis+cluster:// for a Redis Cluster")
+            }
             let endpoint = try Self.endpoint(rest, defaultPort: 6379, form: form)
             (host, port) = (endpoint.host, endpoint.port)
             guard !path.contains("/") else {

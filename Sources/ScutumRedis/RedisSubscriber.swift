@@ -6,7 +6,8 @@ import ServiceLifecycle
 /// A connection subscribed to Redis channels, delivering what is published on them as `events`.
 ///
 /// Runs as a `Service` (call `run()` once): connects through `RedisConnector` (TLS, authentication and
-/// database as the configuration says; behind Sentinel, to the current master), names itself
+/// database as the configuration says; behind Sentinel, to the current master; in cluster mode to the
+/// first seed node that answers: classic pub/sub is cluster-wide), names itself
 /// (`CLIENT SETNAME`) and `SUBSCRIBE`s. When the connection is lost (Redis
 /// restarted, the client killed) it reconnects with doubling back-off and subscribes again. Messages
 /// published while no connection was subscribed are lost, so each subscription is announced with a
@@ -118,10 +119,26 @@ public final class RedisSubscriber: Service, Sendable {
     }
 
     /// A connection opened by `RedisConnector` (TLS, AUTH, SELECT, CLIENT SETNAME done; behind Sentinel,
-    /// to the master), turned from request/reply into a stream of pushed values.
+    /// to the master; in cluster mode to the first seed node that answers, as `PUBLISH` reaches every
+    /// node of a Redis Cluster), turned from request/reply into a stream of pushed values.
     private func connect() async throws -> NIOAsyncChannel<RedisValue, ByteBuffer> {
-        let channel = try await RedisConnector(configuration: configuration, eventLoopGroup: group, logger: logger)
-            .connect(clientName: name).get()
+        let connector = RedisConnector(configuration: configuration, eventLoopGroup: group, logger: logger)
+        let channel: any Channel
+        if configuration.isCluster {
+            var opened: (any Channel)?
+            var lastError: (any Error)?
+            for endpoint in configuration.clusterSeeds where opened == nil {
+                do {
+                    opened = try await connector.connect(to: endpoint, clientName: name).get()
+                } catch {
+                    lastError = error
+                }
+            }
+            guard let opened else { throw lastError ?? RedisClientError.unavailable("no Redis node to subscribe on") }
+            channel = opened
+        } else {
+            channel = try await connector.connect(clientName: name).get()
+        }
         do {
             return try await channel.eventLoop.submit {
                 let operations = channel.pipeline.syncOperations

@@ -63,7 +63,8 @@ public struct ResponseCacheStore: Sendable {
 
     /// Deletes the entries of `scopes` (nil: every scope) for `model` (nil: every model) and answers
     /// how many there were. Walks the keyspace once with `SCAN` (never `KEYS`), unlinking each batch;
-    /// with several scopes the keys are matched against all of them in that one walk.
+    /// with several scopes the keys are matched against all of them in that one walk. In a Redis
+    /// Cluster every master's keyspace is walked.
     public func delete(scopes: [Scope]?, model: String?) async throws -> Int {
         if let scopes, scopes.isEmpty { return 0 }
         let tags = scopes.map { Set($0.map(\.tag)) }
@@ -72,24 +73,28 @@ public struct ResponseCacheStore: Sendable {
         let pattern = "\(Self.escapedForMatch(prefix))\(tagPattern):\(modelPattern):*"
         let prefixBytes = Array(prefix.utf8)
         var deleted = 0
-        var cursor = "0"
-        repeat {
-            let reply = try await redis.send(["SCAN", RedisArgument(cursor), "MATCH", RedisArgument(pattern),
-                "COUNT", RedisArgument(Self.scanCount)])
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keys = parts[1].array else {
-                throw RedisClientError.protocolError("SCAN answered with an unexpected reply")
-            }
-            cursor = next
-            let names = keys.compactMap { key -> [UInt8]? in
-                guard case .bulkString(let bytes) = key else { return nil }
-                guard let tags else { return bytes }
-                return tags.contains(Self.tag(ofKey: bytes, prefix: prefixBytes) ?? "") ? bytes : nil
-            }
-            if !names.isEmpty {
-                let removed = try await redis.send(["UNLINK"] + names.map { RedisArgument(bytes: $0) })
-                deleted += Int(removed.int ?? 0)
-            }
-        } while cursor != "0"
+        // A Redis Cluster's keyspace is split over its masters: each is scanned; `UNLINK` is routed by slot.
+        for server in try await redis.masters() {
+            var cursor = "0"
+            repeat {
+                let reply = try await server.send(["SCAN", RedisArgument(cursor), "MATCH", RedisArgument(pattern),
+                    "COUNT", RedisArgument(Self.scanCount)])
+                guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keys = parts[1].array
+                else {
+                    throw RedisClientError.protocolError("SCAN answered with an unexpected reply")
+                }
+                cursor = next
+                let names = keys.compactMap { key -> [UInt8]? in
+                    guard case .bulkString(let bytes) = key else { return nil }
+                    guard let tags else { return bytes }
+                    return tags.contains(Self.tag(ofKey: bytes, prefix: prefixBytes) ?? "") ? bytes : nil
+                }
+                if !names.isEmpty {
+                    let removed = try await redis.send(["UNLINK"] + names.map { RedisArgument(bytes: $0) })
+                    deleted += Int(removed.int ?? 0)
+                }
+            } while cursor != "0"
+        }
         return deleted
     }
 

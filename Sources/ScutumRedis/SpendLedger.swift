@@ -190,8 +190,15 @@ public struct SpendLedger: Sendable {
 
     /// Names the spend data this Redis holds: made (at random) by the first batch or check that finds
     /// it missing. A recorder that sees it change, or made anew, knows Redis lost its data since
-    /// (restarted empty, failed over without it): the stream with it.
-    public var epochKey: String { "\(namespace):spend:epoch" }
+    /// (restarted empty, failed over without it): the stream with it. It lives in the stream's hash
+    /// slot, so that in a Redis Cluster it is lost exactly when the stream is (the shard holding both);
+    /// only a namespace holding a `}` outside any `{hash tag}` cannot be given such a key.
+    public var epochKey: String {
+        let suffixed = stream + ":epoch"
+        // A stream with a hash tag keeps it; one without is hashed whole, so it becomes the tag.
+        if RedisHashSlot.slot(of: suffixed) == RedisHashSlot.slot(of: stream) || stream.contains("}") { return suffixed }
+        return "{\(stream)}:epoch"
+    }
 
     /// This Redis's spend epoch, made if missing.
     public func epoch() async throws -> String? {

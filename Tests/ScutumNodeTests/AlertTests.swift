@@ -249,7 +249,8 @@ struct AlertTests {
         }
     }
 
-    @Test("a node whose Redis is unreachable reports since when in its heartbeat")
+    @Test("a node whose Redis is unreachable reports since when in its heartbeat",
+        .disabled(if: TestEnvironment.redisIsCluster, "cuts one Redis server through a relay; a cluster client follows MOVED past it"))
     func registryReportsRedisOutage() async throws {
         let relay = try await TCPRelay.start(to: "127.0.0.1", port: try RedisConfiguration(url: TestEnvironment.redisURL).port)
         var configuration = try RedisConfiguration(url: "redis://127.0.0.1:\(relay.port)/0")

@@ -76,7 +76,8 @@ struct BudgetCounterTests {
         }
     }
 
-    @Test("Must show: flushes whose replies are lost after Redis applied them never double a counter")
+    @Test("Must show: flushes whose replies are lost after Redis applied them never double a counter",
+        .disabled(if: TestEnvironment.redisIsCluster, "relays one server; a cluster client follows MOVED past the relay"))
     func lostRepliesNeverDouble() async throws {
         try await withTestRedisKeys { redis, prefix in
             var configuration = TestEnvironment.redisConfiguration
@@ -267,7 +268,8 @@ struct BudgetCounterTests {
         }
     }
 
-    @Test("Must show: Redis emptied (FLUSHDB) after a key passed its budget: the key is still refused, and the counter is rebuilt from spend_logs")
+    @Test("Must show: Redis emptied (FLUSHDB) after a key passed its budget: the key is still refused, and the counter is rebuilt from spend_logs",
+        .disabled(if: TestEnvironment.redisIsCluster, "empties a database of its own; a Redis Cluster has only database 0"))
     func budgetSurvivesFlushedRedis() async throws {
         // A Redis database of its own: this test empties it.
         let base = TestEnvironment.redisConfiguration

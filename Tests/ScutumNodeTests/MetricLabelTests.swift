@@ -33,8 +33,7 @@ struct MetricLabelTests {
             try await settings.save(value)
             _ = try await eventually { gateway.node.platform.current.globalRateLimit == 0 ? true : nil }
             func namespaceKeys() async throws -> [String] {
-                try await redis.send(["KEYS", .init("\(gateway.node.configuration.redisNamespace)*")]).array?
-                    .compactMap(\.string) ?? []
+                try await redisKeys(matching: "\(gateway.node.configuration.redisNamespace)*", using: redis)
             }
             _ = try await gateway.request("/v1/chat/completions", key: key, body: Gateway.chat("warm up"))
             let keysBefore = try await namespaceKeys().count

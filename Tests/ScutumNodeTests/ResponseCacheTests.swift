@@ -34,8 +34,7 @@ struct ResponseCacheTests {
     static func stored(_ gateway: Gateway, _ count: Int) async throws {
         let pattern = "\(gateway.node.configuration.redisNamespace):rcache:*"
         let found = try await eventually(timeout: .seconds(5)) { () async throws -> Int? in
-            let reply = try await gateway.node.redis.send(["KEYS", RedisArgument(pattern)])
-            let keys = reply.array?.count ?? 0
+            let keys = try await redisKeys(matching: pattern, using: gateway.node.redis).count
             return keys >= count ? keys : nil
         }
         #expect(found == count, "entries in the cache")
@@ -202,7 +201,7 @@ struct ResponseCacheTests {
             // A loaded machine may take long enough that the entry is gone; only an early answer proves the hit.
             if ContinuousClock.now - stored < .seconds(2) { #expect(hit.header("x-scutum-cache") == "hit") }
             let key = "\(gateway.node.configuration.redisNamespace):rcache:*"
-            let ttl = try await gateway.node.redis.send(["KEYS", RedisArgument(key)]).array?.first?.string
+            let ttl = try await redisKeys(matching: key, using: gateway.node.redis).first
             let remaining = try await gateway.node.redis.send(["PTTL", RedisArgument(ttl ?? "")]).int ?? -1
             #expect(remaining <= 3000)
             try await Task.sleep(for: .milliseconds(3300))

@@ -57,14 +57,26 @@ struct TwoNodes {
         }
     }
 
+    /// Waits until `count` connections subscribe to `channel`: on the test Redis, or summed over the seed
+    /// nodes of a Redis Cluster (subscribers connect to a seed; `PUBSUB NUMSUB` counts one node's).
     static func waitForSubscribers(_ count: Int, on channel: String, redis: RedisClient) async throws {
+        let configuration = TestEnvironment.redisConfiguration
+        let nodes = configuration.isCluster ? configuration.endpoints.map { endpoint in
+            RedisClient(configuration: configuration.node(endpoint), logger: TestEnvironment.logger)
+        } : [redis]
         let deadline = ContinuousClock.now + .seconds(5)
+        var subscribed: Int64 = 0
         while ContinuousClock.now < deadline {
-            let reply = try await redis.send(["PUBSUB", "NUMSUB", RedisArgument(channel)])
-            if reply.array?.last?.int == Int64(count) { return }
+            subscribed = 0
+            for node in nodes {
+                let reply = try? await node.send(["PUBSUB", "NUMSUB", RedisArgument(channel)])
+                subscribed += reply?.array?.last?.int ?? 0
+            }
+            if subscribed == Int64(count) { break }
             try await Task.sleep(for: .milliseconds(5))
         }
-        Issue.record("\(count) subscribers never came on \(channel)")
+        if configuration.isCluster { for node in nodes { await node.close() } }
+        if subscribed != Int64(count) { Issue.record("\(count) subscribers never came on \(channel)") }
     }
 }
 
@@ -175,8 +187,7 @@ struct BreakerSyncTests {
     @Test("without Redis a node keeps what its board knew; its own failures cannot open anything")
     func redisDown() async throws {
         try await withRefusingPort { port in
-            var configuration = TestEnvironment.redisConfiguration
-            configuration.port = port
+            let configuration = TestEnvironment.redisConfiguration(port: port)
             let redis = RedisClient(configuration: configuration, logger: TestEnvironment.logger)
             let health = ProviderHealth(redis: redis, namespace: "scutum-test-down", threshold: 1)
             health.board.set("gpt", .open(remaining: .seconds(30)))

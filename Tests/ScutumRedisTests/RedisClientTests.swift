@@ -246,12 +246,14 @@ struct RedisClientTests {
                 .array([.null, .bulk("z")]),
             ]))
 
+            // One hash tag: a transaction's keys must share a slot in a Redis Cluster.
+            let (counter, missing) = ("{\(prefix)}t", "{\(prefix)}none")
             let replies = try await redis.pipeline([
                 ["MULTI"],
-                ["SET", RedisArgument(prefix + "t"), "1"],
-                ["INCR", RedisArgument(prefix + "t")],
-                ["LRANGE", RedisArgument(prefix + "none"), 0, -1],
-                ["GET", RedisArgument(prefix + "none")],
+                ["SET", RedisArgument(counter), "1"],
+                ["INCR", RedisArgument(counter)],
+                ["LRANGE", RedisArgument(missing), 0, -1],
+                ["GET", RedisArgument(missing)],
                 ["EXEC"],
             ])
             #expect(replies == [
@@ -259,6 +261,7 @@ struct RedisClientTests {
                 .simpleString("QUEUED"),
                 .array([.simpleString("OK"), .integer(2), .array([]), .null]),
             ])
+            try await redis.send(["DEL", RedisArgument(counter)])
         }
     }
 

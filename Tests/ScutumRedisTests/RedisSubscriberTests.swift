@@ -50,12 +50,18 @@ final class EventLog: Sendable {
     }
 }
 
-/// Closes the connection Redis knows by `name` (`CLIENT SETNAME`), as a restart or a network fault would.
+/// Closes the connection Redis knows by `name` (`CLIENT SETNAME`), as a restart or a network fault would;
+/// in a Redis Cluster on whichever master holds it.
 func killClient(named name: String, using redis: RedisClient) async throws {
-    let list = try #require(try await redis.send(["CLIENT", "LIST", "TYPE", "pubsub"]).string)
-    let line = try #require(list.split(separator: "\n").first { $0.split(separator: " ").contains("name=\(name)") })
-    let id = try #require(line.split(separator: " ").first { $0.hasPrefix("id=") }?.dropFirst(3))
-    try await redis.send(["CLIENT", "KILL", "ID", RedisArgument(String(id))])
+    for server in try await redis.masters() {
+        let list = try #require(try await server.send(["CLIENT", "LIST", "TYPE", "pubsub"]).string)
+        guard let line = list.split(separator: "\n").first(where: { $0.split(separator: " ").contains("name=\(name)") })
+        else { continue }
+        let id = try #require(line.split(separator: " ").first { $0.hasPrefix("id=") }?.dropFirst(3))
+        try await server.send(["CLIENT", "KILL", "ID", RedisArgument(String(id))])
+        return
+    }
+    Issue.record("no Redis node has a pub/sub connection named \(name)")
 }
 
 @Suite("Redis subscriber: messages, reconnects, refusals", .timeLimit(.minutes(1)))
@@ -111,8 +117,7 @@ struct RedisSubscriberTests {
     @Test("an unreachable Redis is retried with back-off, and stopping ends it at once")
     func unreachable() async throws {
         try await withRefusingPort { port in
-            var configuration = TestEnvironment.redisConfiguration
-            configuration.port = port
+            let configuration = TestEnvironment.redisConfiguration(port: port)
             let subscriber = RedisSubscriber(configuration: configuration, channels: ["scutum-test:nowhere"],
                 maximumBackoff: .seconds(30), logger: TestEnvironment.logger)
             let clock = ContinuousClock()

@@ -112,8 +112,7 @@ struct ResponseCacheStoreTests {
 
     @Test("an unreachable Redis is an error, not zero entries")
     func unreachable() async throws {
-        var configuration = TestEnvironment.redisConfiguration
-        configuration.port = 1
+        var configuration = TestEnvironment.redisConfiguration(port: 1)
         configuration.connectTimeout = .milliseconds(200)
         let redis = RedisClient(configuration: configuration, logger: TestEnvironment.logger)
         let store = ResponseCacheStore(redis: redis, namespace: "x")

@@ -12,18 +12,23 @@ public enum TestEnvironment {
     public static var databaseURL: String { required("SCUTUM_TEST_DATABASE_URL", what: "PostgreSQL") }
 
     /// `SCUTUM_TEST_REDIS_URL`: the test Redis, e.g. `redis://127.0.0.1:6379/0`; any form `REDIS_URL` takes
-    /// (`rediss://user:password@...` with `REDIS_TLS_CA_FILE`..., `redis+sentinel://...`).
+    /// (`rediss://user:password@...` with `REDIS_TLS_CA_FILE`..., `redis+sentinel://...`, a Redis Cluster
+    /// `redis+cluster://127.0.0.1:27000,127.0.0.1:27001/`): every Redis suite runs against any of them.
     public static var redisURL: String { required("SCUTUM_TEST_REDIS_URL", what: "Redis") }
 
     /// The test Redis as a client configuration, with timeouts generous enough for a loaded CI machine.
     /// TLS files and the sentinels' password come from the URL or, as for a node, from the process's
     /// `REDIS_TLS_*` and `REDIS_SENTINEL_*` variables.
     public static var redisConfiguration: RedisConfiguration {
+        testRedis(url: redisURL, variable: "SCUTUM_TEST_REDIS_URL")
+    }
+
+    private static func testRedis(url: String, variable: String) -> RedisConfiguration {
         do {
-            return try redisConfiguration(url: redisURL)
+            return try redisConfiguration(url: url)
         } catch {
             // The error names what is wrong without the password; the URL itself is not printed.
-            fatalError("SCUTUM_TEST_REDIS_URL is not a usable Redis URL: \(error)")
+            fatalError("\(variable) is not a usable Redis URL: \(error)")
         }
     }
 
@@ -38,6 +43,27 @@ public enum TestEnvironment {
         configuration.commandTimeout = .seconds(5)
         configuration.connectTimeout = .seconds(2)
         return configuration
+    }
+
+    /// Whether `SCUTUM_TEST_REDIS_URL` names a Redis Cluster (read without stopping the run when unset,
+    /// so that test traits may use it).
+    public static var redisIsCluster: Bool {
+        ProcessInfo.processInfo.environment["SCUTUM_TEST_REDIS_URL"].map { $0.hasPrefix("redis+cluster://") || $0.hasPrefix("rediss+cluster://") } == true
+    }
+
+    /// `redisConfiguration` for one server at `host:port` (a relay, a port that refuses): the test Redis's
+    /// credentials and timeouts, never cluster mode.
+    public static func redisConfiguration(host: String = "127.0.0.1", port: Int) -> RedisConfiguration {
+        redisConfiguration.node(RedisEndpoint(host: host, port: port))
+    }
+
+    /// `SCUTUM_TEST_REDIS_CLUSTER_URL`: a Redis Cluster for the cluster-only tests
+    /// (`deploy/local/redis-cluster.sh` starts one); nil when unset, and those tests are skipped.
+    public static var redisClusterConfiguration: RedisConfiguration? {
+        guard let url = ProcessInfo.processInfo.environment["SCUTUM_TEST_REDIS_CLUSTER_URL"], !url.isEmpty else {
+            return nil
+        }
+        return testRedis(url: url, variable: "SCUTUM_TEST_REDIS_CLUSTER_URL")
     }
 
     /// The repository's `sql/` directory, found from this file's location.

@@ -122,22 +122,26 @@ public func withTestRedisKeys<T>(
     return try outcome.get()
 }
 
-/// Deletes every key that starts with `prefix` (SCAN + UNLINK); `prefix` must hold no glob characters.
+/// Deletes every key that starts with `prefix` (SCAN + UNLINK; in a Redis Cluster, SCAN on every master,
+/// UNLINK routed by slot); `prefix` must hold no glob characters.
 public func deleteKeys(withPrefix prefix: String, using redis: RedisClient) async throws {
     precondition(!prefix.contains(where: { "*?[]\\".contains($0) }), "glob characters in key prefix \(prefix)")
-    var cursor = "0"
-    repeat {
-        let reply = try await redis.send(["SCAN", RedisArgument(cursor), "MATCH", RedisArgument(prefix + "*"), "COUNT", 1000])
-        guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keys = parts[1].array else {
-            throw RedisClientError.protocolError("unexpected SCAN reply \(reply)")
-        }
-        let arguments = keys.compactMap { key -> RedisArgument? in
-            if case .bulkString(let bytes) = key { return RedisArgument(bytes: bytes) }
-            return nil
-        }
-        if !arguments.isEmpty { try await redis.send(["UNLINK"] + arguments) }
-        cursor = next
-    } while cursor != "0"
+    for server in try await redis.masters() {
+        var cursor = "0"
+        repeat {
+            let reply = try await server.send(["SCAN", RedisArgument(cursor), "MATCH", RedisArgument(prefix + "*"),
+                "COUNT", 1000])
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keys = parts[1].array else {
+                throw RedisClientError.protocolError("unexpected SCAN reply \(reply)")
+            }
+            let arguments = keys.compactMap { key -> RedisArgument? in
+                if case .bulkString(let bytes) = key { return RedisArgument(bytes: bytes) }
+                return nil
+            }
+            if !arguments.isEmpty { try await redis.send(["UNLINK"] + arguments) }
+            cursor = next
+        } while cursor != "0"
+    }
 }
 
 extension DatabaseConfiguration {
@@ -148,4 +152,13 @@ extension DatabaseConfiguration {
         configuration.options.maximumConnections = maximumConnections
         return configuration
     }
+}
+
+/// The keys matching `pattern` (`KEYS`, on every master of a Redis Cluster), binary keys as UTF-8.
+public func redisKeys(matching pattern: String, using redis: RedisClient) async throws -> [String] {
+    var keys: [String] = []
+    for server in try await redis.masters() {
+        keys += try await server.send(["KEYS", RedisArgument(pattern)]).array?.compactMap(\.string) ?? []
+    }
+    return keys
 }

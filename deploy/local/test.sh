@@ -12,6 +12,7 @@ REDIS_PORT=26379
 GATEWAY_PORT=${SCUTUM_E2E_PORT:-4000}
 ADMIN_PORT=8086
 CONSOLE_PORT=5173
+REDIS_CLUSTER_PORT=27000
 LOGS="$ROOT/.data/test/logs"
 GATEWAY_PID=""
 
@@ -22,6 +23,7 @@ cleanup() {
     deploy/local/services.sh stop test "$PG_PORT" "$REDIS_PORT" || true
     deploy/local/redis-tls.sh stop "$ROOT/.data/test/redis-tls" 26480 2>/dev/null || true
     deploy/local/redis-sentinel.sh stop "$ROOT/.data/test/redis-sentinel" 26481 26482 26483 2>/dev/null || true
+    deploy/local/redis-cluster.sh stop "$ROOT/.data/redis-cluster" "$REDIS_CLUSTER_PORT" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 step() { printf '\n==> %s\n' "$*"; }
@@ -169,6 +171,26 @@ fi
 deploy/local/redis-sentinel.sh stop "$REDIS_SENTINEL_DIR" 26481 26482 26483 || true
 deploy/local/redis-tls.sh stop "$REDIS_TLS_DIR" 26480 || true
 # ---- end of Redis over TLS and Sentinel -----------------------------------------------------------------
+# --- Redis Cluster: the Redis suites against a 3-master cluster (with replicas), then the cluster's own tests.
+step "Redis Cluster: Redis suites and cluster tests against 3 masters + 3 replicas on :$REDIS_CLUSTER_PORT"
+redis_cluster_status=1
+if cluster_url=$(REPLICAS=1 deploy/local/redis-cluster.sh start "$ROOT/.data/redis-cluster" "$REDIS_CLUSTER_PORT"); then
+    # Suites whose Redis keys or scripts a CROSSSLOT or an unfollowed MOVED would fail (connection-level,
+    # relay and outage suites stay single-server: they cut one server on purpose).
+    cluster_suites='ScutumRedisTests\.(BreakerSyncTests|ParallelSlotTests|QuotaWindowTests|QuotaLeaseTests|RedisClientTests|RedisScriptTests|RedisSubscriberTests|ResponseCacheStoreTests|RedisHashSlotTests)|ScutumNodeTests\.(RateLimitTests|DeploymentLimitTests|BudgetCounterTests|SpendWriteBehindTests|ResponseCacheTests|ResponseCacheAdminTests|RealtimeTests|FallbackTests|ClusterBudgetTests|PlatformTests|AdminClusterTests|MetricsTests|HealthAndModelsTests|HotPathTests|SpendEndpointTests|AbandonedStreamTests)'
+    SCUTUM_TEST_REDIS_URL="$cluster_url" stdbuf -oL -eL swift test --skip-build --filter "$cluster_suites" 2>&1 \
+        | tee "$LOGS/swift-test-redis-cluster.log" | grep -E "Test run with|recorded an issue|✘"
+    suites_status=${PIPESTATUS[0]}
+    # Slot migrations, ASK, failovers and frozen masters (a gateway's readiness and /metrics naming the
+    # failing node): one test at a time, so they disturb no other.
+    SCUTUM_TEST_REDIS_CLUSTER_URL="$cluster_url" SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=1 \
+        stdbuf -oL -eL swift test --skip-build --filter 'ScutumRedisTests\.RedisClusterTests|ScutumNodeTests\.RedisClusterGatewayTests' 2>&1 \
+        | tee "$LOGS/swift-test-redis-cluster-own.log" | grep -E "Test run with|recorded an issue|✘"
+    own_status=${PIPESTATUS[0]}
+    [ "$suites_status" -eq 0 ] && [ "$own_status" -eq 0 ] && redis_cluster_status=0
+fi
+deploy/local/redis-cluster.sh stop "$ROOT/.data/redis-cluster" "$REDIS_CLUSTER_PORT" >/dev/null 2>&1
+# --- end Redis Cluster
 
 step "summary"
 grep -E "Test run with [0-9]+ tests" "$LOGS/swift-test.log" | tail -1
@@ -178,5 +200,6 @@ echo "fault drill: $(grep -E "^drill:" "$LOGS/pytest-drill.log" | tail -1); $(gr
 echo "console (browser): $(grep -E "[0-9]+ (passed|failed)|did not answer" "$LOGS/console-pytest.log" | tail -1)"
 echo "redis over TLS and Sentinel: $(grep -E "Test run with [0-9]+ tests|did not start" "$LOGS/swift-test-redis-tls.log" | tr '\n' ' ')"
 grep -E "^console screenshots:" "$LOGS/console-pytest.log" | tail -1
+echo "redis cluster: $(grep -hE "Test run with [0-9]+ tests" "$LOGS"/swift-test-redis-cluster*.log 2>/dev/null | tr '\n' ' ')"
 [ "$swift_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$deploy_status" -eq 0 ] && [ "$console_status" -eq 0 ] \
-    && [ "$drill_status" -eq 0 ] && [ "$redis_tls_status" -eq 0 ]
+    && [ "$drill_status" -eq 0 ] && [ "$redis_tls_status" -eq 0 ] && [ "$redis_cluster_status" -eq 0 ]

@@ -113,6 +113,10 @@ public final class ProxyMetrics: Sendable {
         MetricNameDescriptor(namespace: "scutum", metricName: "upstream_awaiting", unitName: "head",
             helpText: "Provider requests without a response head yet (answering, or waiting for a connection)")
     }
+    static var redisNodes: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scutum", metricName: "redis_node", unitName: "up",
+            helpText: "1 when the last readiness check reached the Redis node (every master of a Redis Cluster)")
+    }
     static var backends: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "scutum", metricName: "backend", unitName: "up",
             helpText: "1 when the last readiness check reached the backend (postgres, redis)")
@@ -299,6 +303,11 @@ public final class ProxyMetrics: Sendable {
     /// A queue whose depth `/metrics` reports (read when scraped).
     public func watchQueue(_ name: String, depth: @escaping @Sendable () -> Int) {
         queueSources.withLock { $0.append((name, depth)) }
+    }
+
+    /// Whether the last readiness check reached a Redis node (`host:port`; each master of a cluster).
+    public func redisNode(_ node: String, up: Bool) {
+        registry.makeGauge(descriptor: Self.redisNodes, labels: [("node", node)]).set(to: up ? 1.0 : 0.0)
     }
 
     /// Whether the last readiness check reached a backend.

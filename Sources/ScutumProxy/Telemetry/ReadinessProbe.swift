@@ -1,5 +1,6 @@
 import Logging
 import ScutumCore
+import ScutumRedis
 import Synchronization
 
 /// Checks the services a node needs to serve: PostgreSQL and Redis. Without Redis the node serves,
@@ -35,8 +36,8 @@ public struct ReadinessProbe: Sendable {
         let value = Mutex(false)
     }
 
-    /// The outcome of each check. `error` is safe to show on a public endpoint: `no answer within ...` or
-    /// `unavailable`, never the underlying error (whose text names hosts, ports and URLs); that goes to the log.
+    /// The outcome of each check. `error` is safe to show on a public endpoint: `no answer within ...`,
+    /// `unavailable`, or for a Redis Cluster `unavailable: 1 of 3 nodes (slots 0-5460)`, never the underlying error (whose text names hosts, ports and URLs); that goes to the log.
     public struct Report: Sendable {
         public var results: [(name: String, required: Bool, error: String?)]
         public var isReady: Bool { results.allSatisfy { $0.error == nil || !$0.required } }
@@ -64,6 +65,10 @@ public struct ReadinessProbe: Sendable {
                         return (index, nil)
                     } catch is DeadlineExceeded {
                         return (index, "no answer within \(timeout)")
+                    } catch let error as RedisNodesUnavailable where error.failing.contains(where: { !$0.slots.isEmpty }) {
+                        // Which shards of a Redis Cluster fail, by their slots (never their addresses).
+                        logger?.notice("readiness check failed", metadata: ["check": "\(check.name)", "error": "\(error)"])
+                        return (index, "unavailable: \(error.publicDescription)")
                     } catch {
                         logger?.notice("readiness check failed", metadata: ["check": "\(check.name)", "error": "\(error)"])
                         return (index, "unavailable")
