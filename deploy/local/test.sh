@@ -14,11 +14,16 @@ ADMIN_PORT=8086
 CONSOLE_PORT=5173
 LOGS="$ROOT/.data/test/logs"
 GATEWAY_PID=""
+SCALE_BOUNCER_PORT=26431
+SCALE_TLS_PG_PORT=25531
 
 cleanup() {
     if [ -n "$GATEWAY_PID" ] && kill -0 "$GATEWAY_PID" 2>/dev/null; then
         kill -TERM "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null
     fi
+    # Scale-out, PostgreSQL: PgBouncer and the TLS PostgreSQL (stopped here too if a step was cut short).
+    deploy/local/pgbouncer.sh stop .data/test "$PG_PORT" "$SCALE_BOUNCER_PORT" >/dev/null 2>&1 || true
+    deploy/local/pg-tls.sh stop .data/pgtls "$SCALE_TLS_PG_PORT" >/dev/null 2>&1 || true
     deploy/local/services.sh stop test "$PG_PORT" "$REDIS_PORT" || true
 }
 trap cleanup EXIT
@@ -136,6 +141,23 @@ SCUTUM_BIN="$ROOT/.build/debug/scutum" SCUTUM_ROOT="$ROOT" SCUTUM_E2E_LOGS="$LOG
     .venv/bin/python -m pytest -q -s Tests/drill 2>&1 | tee "$LOGS/pytest-drill.log"
 drill_status=${PIPESTATUS[0]}
 
+step "scale-out, PostgreSQL: three nodes through PgBouncer (transaction pooling); TLS verify-full (Tests/scale)"
+pg_scale_status=1
+if deploy/local/pgbouncer.sh start .data/test "$PG_PORT" "$SCALE_BOUNCER_PORT" >/dev/null \
+    && deploy/local/pg-tls.sh start .data/pgtls "$SCALE_TLS_PG_PORT" >/dev/null; then
+    # shellcheck disable=SC1091
+    . .data/test/pgbouncer.env
+    SCUTUM_BIN="$ROOT/.build/debug/scutum" SCALE_DATABASE_URL="$DATABASE_URL" PGBOUNCER_URL="$PGBOUNCER_URL" \
+        PG_TLS_DIR="$ROOT/.data/pgtls" REDIS_URL="$REDIS_URL" SCUTUM_E2E_LOGS="$LOGS" \
+        .venv/bin/python -m pytest -q Tests/scale/test_pgbouncer.py Tests/scale/test_postgres_tls.py 2>&1 \
+        | tee "$LOGS/pytest-pg-scale.log"
+    pg_scale_status=${PIPESTATUS[0]}
+else
+    echo "PgBouncer or the TLS PostgreSQL did not start" | tee "$LOGS/pytest-pg-scale.log" >&2
+fi
+deploy/local/pgbouncer.sh stop .data/test "$PG_PORT" "$SCALE_BOUNCER_PORT" >/dev/null 2>&1
+deploy/local/pg-tls.sh stop .data/pgtls "$SCALE_TLS_PG_PORT" >/dev/null 2>&1
+
 step "summary"
 grep -E "Test run with [0-9]+ tests" "$LOGS/swift-test.log" | tail -1
 grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest.log" | tail -1
@@ -143,5 +165,6 @@ grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest-deploy.log" | tail -1
 echo "fault drill: $(grep -E "^drill:" "$LOGS/pytest-drill.log" | tail -1); $(grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest-drill.log" | tail -1)"
 echo "console (browser): $(grep -E "[0-9]+ (passed|failed)|did not answer" "$LOGS/console-pytest.log" | tail -1)"
 grep -E "^console screenshots:" "$LOGS/console-pytest.log" | tail -1
+echo "scale-out, PostgreSQL (PgBouncer, TLS): $(grep -E "[0-9]+ (passed|failed)|did not start" "$LOGS/pytest-pg-scale.log" | tail -1)"
 [ "$swift_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$deploy_status" -eq 0 ] && [ "$console_status" -eq 0 ] \
-    && [ "$drill_status" -eq 0 ]
+    && [ "$drill_status" -eq 0 ] && [ "$pg_scale_status" -eq 0 ]
