@@ -172,10 +172,11 @@ public struct DatabaseConfiguration: Sendable {
         return configuration
     }
 
-    /// Where this configuration connects, safe for logs and messages (no password).
+    /// Where this configuration connects and how, safe for logs and messages (no password):
+    /// `127.0.0.1:5432 (database scutum, user scutum, sslmode=verify-full, sslrootcert=/ca.pem)`.
     public var endpointDescription: String {
-        var text = "\(username)@\(host):\(port)/\(database) sslmode=\(sslMode.rawValue)"
-        if let rootCertificatePath { text += " sslrootcert=\(rootCertificatePath)" }
-        return text
+        var text = "\(host):\(port) (database \(database), user \(username), sslmode=\(sslMode.rawValue)"
+        if let rootCertificatePath { text += ", sslrootcert=\(rootCertificatePath)" }
+        return text + ")"
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import PostgresNIO
 import ScutumCore
@@ -26,7 +27,7 @@ public struct DatabaseFailure: Error, CustomStringConvertible {
     /// Describes `error` from talking to the server `configuration` names.
     public init(_ error: any Error, configuration: DatabaseConfiguration) {
         let (reason, permanent) = Self.reason(error, configuration: configuration)
-        description = "PostgreSQL at \(configuration.host):\(configuration.port) (\(configuration.endpointDescription)): \(reason)"
+        description = "PostgreSQL at \(configuration.endpointDescription): \(reason)"
         isConfigurationProblem = permanent
     }
 
@@ -70,6 +71,16 @@ public struct DatabaseFailure: Error, CustomStringConvertible {
                 return ("TLS: \(error)", true)
             }
         }
+        if let error = error as? NIOConnectionError {
+            var parts = error.connectionErrors.map { failure -> String in
+                let detail = (failure.error as? IOError).map { "\(Self.strerror($0.errnoCode))" } ?? "\(failure.error)"
+                return "\(failure.target): \(detail)"
+            }
+            if parts.isEmpty, let dns = error.dnsAError ?? error.dnsAAAAError {
+                parts = ["the host name does not resolve (\(dns))"]
+            }
+            return ("could not connect: " + (parts.isEmpty ? "\(error)" : parts.joined(separator: "; ")), false)
+        }
         if let error = error as? IOError {
             return ("could not connect: \(error.description)", false)
         }
@@ -77,6 +88,11 @@ public struct DatabaseFailure: Error, CustomStringConvertible {
             return ("could not connect: \(error)", false)
         }
         return (String(describing: error), false)
+    }
+
+    /// The C library's text for an `errno` ("Connection refused").
+    static func strerror(_ code: CInt) -> String {
+        String(cString: Foundation.strerror(code))
     }
 }
 
@@ -136,7 +152,7 @@ extension DatabaseConfiguration {
             if failure.isConfigurationProblem { throw failure }
         }
         try await checkConnection(logger: logger, patience: .zero)
-        throw DatabaseFailure(description: "PostgreSQL at \(host):\(port) (\(endpointDescription)) accepts "
+        throw DatabaseFailure(description: "PostgreSQL at \(endpointDescription) accepts "
             + "connections, but none of this node's \(maximumConnections) pooled connections answered within "
             + "\(timeout / 2)", isConfigurationProblem: false)
     }

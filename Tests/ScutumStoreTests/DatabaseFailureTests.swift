@@ -63,7 +63,8 @@ struct DatabaseFailureTests {
             patience: .seconds(2))
         #expect(!failure.isConfigurationProblem)
         #expect(failure.description.hasPrefix("PostgreSQL at 127.0.0.1:9 "))
-        #expect(failure.description.contains("could not connect"))
+        #expect(failure.description.contains("could not connect: [IPv4]127.0.0.1/127.0.0.1:9: Connection refused"),
+            "\(failure)")
         #expect(clock.now - started >= .seconds(2))
     }
 }

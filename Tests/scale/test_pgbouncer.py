@@ -155,3 +155,37 @@ def test_a_key_revoked_on_one_node_is_refused_on_another(cluster):
         http("POST", b.proxy + "/v1/chat/completions", body, key["key"])[0]), 5, interval=0.1,
         message="node b refusing the revoked key")
     assert refused in (401, 403)
+
+
+def metric(node, line_start):
+    import urllib.request
+    with urllib.request.urlopen(node.proxy + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return next((line.split()[-1] for line in text.splitlines() if line.startswith(line_start)), None)
+
+
+def test_a_pooler_that_refuses_is_reported_by_readiness_metrics_and_log(cluster):
+    """Last: PgBouncer refuses the database for a while (DISABLE + KILL), then takes it back."""
+    node = cluster[0]
+    bouncer_admin(f"DISABLE {DATABASE}")
+    bouncer_admin(f"KILL {DATABASE}")
+    try:
+        def report():
+            status, body = http("GET", node.proxy + "/health/readiness")
+            return (status, body) if body["checks"]["postgres"] != "ok" else None
+        status, body = wait_for(report, 20, interval=0.5, message="readiness reporting postgres")
+        # Reached before: degraded, still serving its cached keys; the direct LISTEN connection is fine.
+        assert status == 200 and body["status"] == "degraded", body
+        assert body["checks"]["postgres"] == "unavailable" and body["checks"]["postgres_listen"] == "ok", body
+        assert float(metric(node, 'scutum_backend_up{backend="postgres"}')) == 0
+        assert float(metric(node, 'scutum_backend_up{backend="postgres_listen"}')) == 1
+        port = BOUNCER.rsplit(":", 1)[1].split("/")[0]
+        wait_for(lambda: f"PostgreSQL at 127.0.0.1:{port} (database {DATABASE}, user scutum, sslmode=prefer): "
+                 f'the server refused: database "{DATABASE}" is disabled' in node.log_text(), 10,
+                 message="the node's log naming the pooler and its reason")
+    finally:
+        bouncer_admin(f"ENABLE {DATABASE}")
+        bouncer_admin(f"RESUME {DATABASE}")
+    wait_for(lambda: http("GET", node.proxy + "/health/readiness")[1]["checks"]["postgres"] == "ok", 30,
+             interval=0.5, message="postgres ok again")
+    assert float(metric(node, 'scutum_backend_up{backend="postgres"}')) == 1

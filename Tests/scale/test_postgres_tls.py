@@ -70,6 +70,7 @@ def test_a_wrong_ca_is_refused_naming_the_certificate_problem():
     assert status != 0
     assert "certificate verify failed" in text, text
     assert f"sslrootcert={ca('wrong-ca.pem')}" in text, text
+    assert "user scutum" in text, text
     assert "PostgreSQL at 127.0.0.1:" in text, text
     assert seconds < 20, f"a certificate problem was retried for {seconds:.0f}s"
 
