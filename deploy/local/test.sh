@@ -152,6 +152,13 @@ if deploy/local/pgbouncer.sh start .data/test "$PG_PORT" "$SCALE_BOUNCER_PORT" >
         .venv/bin/python -m pytest -q Tests/scale/test_pgbouncer.py Tests/scale/test_postgres_tls.py 2>&1 \
         | tee "$LOGS/pytest-pg-scale.log"
     pg_scale_status=${PIPESTATUS[0]}
+    # The Admin API and spend suites with their databases (and nodes' pools) behind PgBouncer; the
+    # nodes' LISTEN goes to the server directly (DATABASE_LISTEN_URL).
+    SCUTUM_TEST_DATABASE_URL="$PGBOUNCER_URL" SCUTUM_TEST_LISTEN_DATABASE_URL="$DATABASE_URL" \
+        stdbuf -oL -eL swift test --skip-build \
+        --filter "ScutumAdminTests|SpendDurabilityTests|SpendEndpointTests|SpendWriteBehindTests|BudgetCounterTests" \
+        2>&1 | tee "$LOGS/swift-test-pgbouncer.log" | grep -E "Test run with|recorded an issue|[Ff]ail"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || pg_scale_status=1
 else
     echo "PgBouncer or the TLS PostgreSQL did not start" | tee "$LOGS/pytest-pg-scale.log" >&2
 fi
@@ -165,6 +172,6 @@ grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest-deploy.log" | tail -1
 echo "fault drill: $(grep -E "^drill:" "$LOGS/pytest-drill.log" | tail -1); $(grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest-drill.log" | tail -1)"
 echo "console (browser): $(grep -E "[0-9]+ (passed|failed)|did not answer" "$LOGS/console-pytest.log" | tail -1)"
 grep -E "^console screenshots:" "$LOGS/console-pytest.log" | tail -1
-echo "scale-out, PostgreSQL (PgBouncer, TLS): $(grep -E "[0-9]+ (passed|failed)|did not start" "$LOGS/pytest-pg-scale.log" | tail -1)"
+echo "scale-out, PostgreSQL (PgBouncer, TLS): $(grep -E "[0-9]+ (passed|failed)|did not start" "$LOGS/pytest-pg-scale.log" | tail -1); Admin API and spend suites through PgBouncer: $(grep -E "Test run with [0-9]+ tests" "$LOGS/swift-test-pgbouncer.log" 2>/dev/null | tail -1)"
 [ "$swift_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$deploy_status" -eq 0 ] && [ "$console_status" -eq 0 ] \
     && [ "$drill_status" -eq 0 ] && [ "$pg_scale_status" -eq 0 ]
