@@ -62,6 +62,21 @@ def test_nodes_go_through_pgbouncer_in_transaction_mode_and_listen_directly(clus
     assert listening == 3
 
 
+def test_one_leader_elected_through_the_pooler(cluster):
+    """The lease row and its fenced transactions need nothing beyond a transaction."""
+    def agreed():
+        views = []
+        for node in cluster:
+            status, body = http("GET", node.admin + "/api/v1/cluster", token=node.token())
+            assert status == 200, body
+            views.append(body)
+        leaders = {(view.get("leader") or {}).get("node_id") for view in views}
+        nodes = views[0]["nodes"]
+        return views[0] if len(leaders) == 1 and None not in leaders and len(nodes) == 3 else None
+    view = wait_for(agreed, 20, interval=0.5, message="three nodes agreeing on one leader")
+    assert [entry["role"] for entry in view["nodes"]].count("leader") == 1, view
+
+
 def test_migrations_ran_once_through_the_pooler(cluster):
     rows = direct("SELECT count(*), count(DISTINCT version), max(version) FROM schema_migrations")
     total, distinct, highest = (int(value) for value in rows.split("|"))

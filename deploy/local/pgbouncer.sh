@@ -74,7 +74,7 @@ default_pool_size = 40
 max_client_conn = 2000
 ; psql and JDBC send extra_float_digits at start-up; postgres-nio sends only user and database.
 ignore_startup_parameters = extra_float_digits
-; The tests read SHOW POOLS / SHOW CLIENTS in the admin console (database `pgbouncer`).
+; The tests read SHOW POOLS and SHOW CLIENTS in the admin console (database pgbouncer).
 admin_users = scutum
 logfile = $RUN/pgbouncer.log
 pidfile = $RUN/pgbouncer.pid
@@ -108,6 +108,8 @@ stop() {
         running && kill -KILL "$(cat "$RUN/pgbouncer.pid")"
         log "stopped"
     fi
+    # Its files hold the password: gone with it.
+    rm -rf "$RUN"
     rm -f "$DIR/pgbouncer.env"
 }
 

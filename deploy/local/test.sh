@@ -155,7 +155,7 @@ if deploy/local/pgbouncer.sh start .data/test "$PG_PORT" "$SCALE_BOUNCER_PORT" >
     # The Admin API and spend suites with their databases (and nodes' pools) behind PgBouncer; the
     # nodes' LISTEN goes to the server directly (DATABASE_LISTEN_URL).
     SCUTUM_TEST_DATABASE_URL="$PGBOUNCER_URL" SCUTUM_TEST_LISTEN_DATABASE_URL="$DATABASE_URL" \
-        stdbuf -oL -eL swift test --skip-build \
+        timeout 900 stdbuf -oL -eL swift test --skip-build \
         --filter "ScutumAdminTests|SpendDurabilityTests|SpendEndpointTests|SpendWriteBehindTests|BudgetCounterTests" \
         2>&1 | tee "$LOGS/swift-test-pgbouncer.log" | grep -E "Test run with|recorded an issue|[Ff]ail"
     [ "${PIPESTATUS[0]}" -eq 0 ] || pg_scale_status=1
