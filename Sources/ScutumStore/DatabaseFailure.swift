@@ -26,13 +26,16 @@ public struct DatabaseFailure: Error, CustomStringConvertible {
 
     /// Describes `error` from talking to the server `configuration` names.
     public init(_ error: any Error, configuration: DatabaseConfiguration) {
+        if let failure = error as? DatabaseFailure {
+            self = failure
+            return
+        }
         let (reason, permanent) = Self.reason(error, configuration: configuration)
         description = "PostgreSQL at \(configuration.endpointDescription): \(reason)"
         isConfigurationProblem = permanent
     }
 
     static func reason(_ error: any Error, configuration: DatabaseConfiguration) -> (String, Bool) {
-        if let failure = error as? DatabaseFailure { return (failure.description, failure.isConfigurationProblem) }
         if let error = error as? PSQLError {
             if error.code == .sslUnsupported {
                 return ("the server does not offer TLS, and sslmode=\(configuration.sslMode.rawValue) requires it", true)
@@ -40,7 +43,7 @@ public struct DatabaseFailure: Error, CustomStringConvertible {
             if let fields = error.serverInfo {
                 let state = fields[.sqlState] ?? "?"
                 let message = fields[.message] ?? "no message"
-                // 28xxx: authentication; 3D000: no such database; 08xxx: connection refused by the server.
+                // 28xxx: authentication; 3D000: no such database; 08004: the server rejected the connection.
                 let permanent = state.hasPrefix("28") || state == "3D000" || state == "08004"
                 return ("the server refused: \(message) (SQLSTATE \(state))", permanent)
             }
