@@ -87,6 +87,9 @@ let package = Package(
             dependencies: [
                 "ScutumCore", "ScutumGuardrails",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -311,7 +314,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ScutumStoreTests",
-            dependencies: ["ScutumStore", "ScutumTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["ScutumStore", "ScutumTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -41,8 +41,10 @@ public struct Invalidation: Sendable, Equatable, Decodable {
 
 /// Listens on the PostgreSQL channel `scutum_invalidate` and hands each change to `onChange`.
 ///
-/// Holds one pooled connection for the LISTEN. When the connection drops it reconnects with
-/// back-off and calls `onResync`, since changes made while it was away were not heard.
+/// Holds one connection of `client` for the LISTEN, so `client` must reach the server directly or
+/// through a pooler in session mode: a node whose `DATABASE_URL` is PgBouncer in transaction pooling
+/// gives it the `DATABASE_LISTEN_URL` client. When the connection drops it reconnects with back-off
+/// and calls `onResync`, since changes made while it was away were not heard.
 public struct InvalidationListener: Service {
     public static let channel = "scutum_invalidate"
 

@@ -75,6 +75,10 @@ public struct GatewayNode: Sendable {
 
         let postgres = PostgresClient(configuration: configuration.database.clientConfiguration,
             backgroundLogger: logger)
+        // LISTEN needs a session of its own: a direct connection when DATABASE_URL is a pooler.
+        let listenPostgres = configuration.listenDatabase.map {
+            PostgresClient(configuration: $0.clientConfiguration, backgroundLogger: logger)
+        }
         let redis = RedisClient(configuration: configuration.redis, logger: logger)
         let keyCache = KeyCache()
         let catalogHolder = CatalogHolder(resolvedCatalog)
@@ -118,8 +122,12 @@ public struct GatewayNode: Sendable {
             logger: logger)
         let loader = PlatformLoader(platform: platform, catalog: catalogHolder, baseCatalog: resolvedCatalog,
             postgres: postgres, logger: logger)
-        let readiness = ReadinessProbe(checks: [
-            .init(name: "postgres", onlyUntilFirstSuccess: true) { try await postgres.query("SELECT 1", logger: logger) },
+        let database = configuration.database
+        let backendTimeout = configuration.proxy.backendTimeout
+        var readinessChecks: [ReadinessProbe.Check] = [
+            .init(name: "postgres", onlyUntilFirstSuccess: true) {
+                try await database.readinessCheck(pool: postgres, timeout: backendTimeout, logger: logger)
+            },
             .init(name: "redis", required: false) {
                 // Every master of a Redis Cluster: which one fails shows in /metrics and the readiness body.
                 let nodes = await redis.nodeStatus()
@@ -127,7 +135,15 @@ public struct GatewayNode: Sendable {
                 let failing = nodes.filter { $0.error != nil }
                 if !failing.isEmpty { throw RedisNodesUnavailable(failing: failing, total: nodes.count) }
             },
-        ], timeout: configuration.proxy.backendTimeout, logger: logger)
+        ]
+        if let listenPostgres, let listenDatabase = configuration.listenDatabase {
+            // Without it the node serves, but hears no cache invalidations: degraded, not unready.
+            readinessChecks.append(.init(name: "postgres_listen", required: false) {
+                try await listenDatabase.readinessCheck(pool: listenPostgres, timeout: backendTimeout, logger: logger)
+            })
+        }
+        let readiness = ReadinessProbe(checks: readinessChecks, timeout: configuration.proxy.backendTimeout,
+            logger: logger)
         let guardrailEvents = GuardrailEventRecorder(store: GuardrailEventStore(client: postgres, logger: logger),
             logger: logger)
         let realtime = RealtimeRecorder(redis: redis, namespace: configuration.redisNamespace, logger: logger)
@@ -170,8 +186,13 @@ public struct GatewayNode: Sendable {
 
         let migrate = configuration.migrateOnStart
         let sqlDirectory = configuration.sqlDirectory
+        let listenDatabase = configuration.listenDatabase
         let preparedProxy = PreparedService(prepare: {
             if migrate {
+                // Says plainly why PostgreSQL cannot be used (certificate, TLS, password) instead
+                // of the pool's retrying in silence.
+                try await database.checkConnection(logger: logger)
+                try await listenDatabase?.checkConnection(logger: logger)
                 let migrations = try Migration.load(from: sqlDirectory)
                 try await MigrationRunner(client: postgres, logger: logger).migrate(migrations)
             }
@@ -179,10 +200,11 @@ public struct GatewayNode: Sendable {
         }, service: proxy)
 
         services.append(postgres)
+        if let listenPostgres { services.append(listenPostgres) }
         services.append(RedisService(client: redis))
         services.append(BreakerSync(health: providerHealth, configuration: configuration.redis, logger: logger))
         services.append(UpstreamHTTPService(http: http, lanes: proxyDependencies.lanes))
-        services.append(Self.invalidationListener(postgres: postgres, loader: loader, keyCache: keyCache,
+        services.append(Self.invalidationListener(postgres: listenPostgres ?? postgres, loader: loader, keyCache: keyCache,
             workflowWakeUps: workflowWakeUps, mcpWakeUps: mcpWakeUps, logger: logger))
         services.append(spend)
         services.append(liveSpend)

@@ -15,6 +15,10 @@ public struct NodeConfiguration: Sendable {
     public var variables: [String: String]
     public var proxy: ProxyConfiguration
     public var database: DatabaseConfiguration
+    /// A direct PostgreSQL connection for what needs a session of its own (LISTEN for cache
+    /// invalidations), from `DATABASE_LISTEN_URL`: set it when `DATABASE_URL` goes through a pooler
+    /// in transaction mode (PgBouncer), which cannot hold a LISTEN. Nil: `DATABASE_URL` serves both.
+    public var listenDatabase: DatabaseConfiguration?
     public var redis: RedisConfiguration
     public var upstreamTimeouts: UpstreamTimeouts
     /// HTTP/1.1 connections per provider host (`SCUTUM_UPSTREAM_MAX_CONNECTIONS_PER_HOST`, default 4096):
@@ -28,7 +32,7 @@ public struct NodeConfiguration: Sendable {
     public var litellm: LiteLLMConfig?
     /// The folder of numbered SQL migrations.
     public var sqlDirectory: String
-    /// Apply pending migrations at start-up (under the advisory lock).
+    /// Apply pending migrations at start-up (each under a transaction-scoped advisory lock).
     public var migrateOnStart: Bool
     /// How long a graceful shutdown may take (open streams drain) before work is cancelled.
     public var shutdownGracePeriod: Duration
@@ -136,6 +140,16 @@ public struct NodeConfiguration: Sendable {
             database.maximumConnections = try integer("SCUTUM_DATABASE_MAX_CONNECTIONS", default: 20, range: 1...1000)
         } catch {
             throw Invalid(description: "DATABASE_URL: \(error)")
+        }
+        do {
+            // One connection holds the LISTEN; the second answers the readiness check beside it.
+            listenDatabase = try value("DATABASE_LISTEN_URL").map { url in
+                var listen = try DatabaseConfiguration(url: url)
+                listen.maximumConnections = 2
+                return listen
+            }
+        } catch {
+            throw Invalid(description: "DATABASE_LISTEN_URL: \(error)")
         }
         do {
             // rediss:// and redis+sentinel:// too, TLS files and the sentinels' password from REDIS_TLS_* and

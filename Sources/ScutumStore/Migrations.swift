@@ -49,8 +49,10 @@ public enum MigrationError: Error, CustomStringConvertible {
     }
 }
 
-/// Applies pending migrations, each in its own transaction, under a PostgreSQL advisory lock so that
-/// several nodes starting at once apply each migration exactly once.
+/// Applies pending migrations, each in its own transaction under a transaction-scoped PostgreSQL
+/// advisory lock (`pg_advisory_xact_lock`), so that several nodes starting at once apply each
+/// migration exactly once. Nothing outlives a transaction (no session lock, no session setting),
+/// so migrations run as well through PgBouncer in transaction pooling as on a direct connection.
 public struct MigrationRunner: Sendable {
     /// The advisory lock key all nodes agree on ("scutum" in ASCII).
     static let lockKey: Int64 = 0x7363_7574_756D
@@ -66,52 +68,60 @@ public struct MigrationRunner: Sendable {
     @discardableResult
     public func migrate(_ migrations: [Migration]) async throws -> [Int] {
         try await client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
-            do {
-                let applied = try await apply(migrations, on: connection)
-                try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-                return applied
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-                throw error
+            try await locked(on: connection) {
+                try await connection.query(
+                    """
+                    CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version integer PRIMARY KEY,
+                        name text NOT NULL,
+                        applied_at timestamptz NOT NULL DEFAULT now()
+                    )
+                    """, logger: logger)
             }
+            var applied: [Int] = []
+            for migration in migrations {
+                let didApply = try await locked(on: connection) {
+                    // Read under the lock: another node may have applied it while this one waited.
+                    let rows = try await connection.query(
+                        "SELECT 1 FROM schema_migrations WHERE version = \(migration.version)", logger: logger)
+                    for try await _ in rows { return false }
+                    do {
+                        for statement in SQLScript.statements(migration.sql) {
+                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        }
+                        try await connection.query(
+                            "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
+                            logger: logger)
+                    } catch {
+                        throw MigrationError.failed(version: migration.version, name: migration.name,
+                            underlying: String(reflecting: error))
+                    }
+                    return true
+                }
+                if didApply {
+                    logger.info("applied migration",
+                        metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+                    applied.append(migration.version)
+                }
+            }
+            return applied
         }
     }
 
-    private func apply(_ migrations: [Migration], on connection: PostgresConnection) async throws -> [Int] {
-        try await connection.query(
-            """
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version integer PRIMARY KEY,
-                name text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            )
-            """, logger: logger)
-        var done: Set<Int> = []
-        for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger)
-            .decode(Int.self)
-        {
-            done.insert(version)
+    /// Runs `body` in one transaction holding the migration lock until its `COMMIT` or `ROLLBACK`.
+    @discardableResult
+    private func locked<T: Sendable>(on connection: PostgresConnection,
+        _ body: () async throws -> T) async throws -> T
+    {
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+            let result = try await body()
+            try await connection.query("COMMIT", logger: logger)
+            return result
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
         }
-        var applied: [Int] = []
-        for migration in migrations where !done.contains(migration.version) {
-            do {
-                try await connection.query("BEGIN", logger: logger)
-                for statement in SQLScript.statements(migration.sql) {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                }
-                try await connection.query(
-                    "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
-                    logger: logger)
-                try await connection.query("COMMIT", logger: logger)
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw MigrationError.failed(version: migration.version, name: migration.name,
-                    underlying: String(reflecting: error))
-            }
-            logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
-            applied.append(migration.version)
-        }
-        return applied
     }
 }

@@ -181,6 +181,8 @@ struct Admin: AsyncParsableCommand {
 func withPostgres<T: Sendable>(_ configuration: NodeConfiguration, logger: Logger,
     _ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T
 {
+    // A clear message (certificate, TLS, password) rather than a pool retrying in silence.
+    try await configuration.database.checkConnection(logger: logger)
     let client = PostgresClient(configuration: configuration.database.clientConfiguration, backgroundLogger: logger)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {

@@ -188,6 +188,12 @@ struct Gateway: Sendable {
         // Dozens of nodes run at once during the suite; a small pool each keeps PostgreSQL's
         // connection limit out of the way.
         configuration.database.maximumConnections = 8
+        if let url = TestEnvironment.listenDatabaseURL {
+            var listen = try DatabaseConfiguration(url: url)
+            listen.database = database.database
+            listen.maximumConnections = 2
+            configuration.listenDatabase = listen
+        }
         let catalog = try catalogYAML.map {
             try CatalogFile.parse($0).catalog(environment: [:], supportedKinds: Set(ProviderKind.allCases))
         }

@@ -11,6 +11,13 @@ public enum TestEnvironment {
     /// `SCUTUM_TEST_DATABASE_URL`: a PostgreSQL URL of a role that may `CREATE DATABASE`.
     public static var databaseURL: String { required("SCUTUM_TEST_DATABASE_URL", what: "PostgreSQL") }
 
+    /// `SCUTUM_TEST_LISTEN_DATABASE_URL` (optional): the PostgreSQL server itself, when
+    /// `SCUTUM_TEST_DATABASE_URL` is PgBouncer in transaction pooling; nodes under test then hold
+    /// their LISTEN there (`DATABASE_LISTEN_URL`), on the test's own database.
+    public static var listenDatabaseURL: String? {
+        ProcessInfo.processInfo.environment["SCUTUM_TEST_LISTEN_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// `SCUTUM_TEST_REDIS_URL`: the test Redis, e.g. `redis://127.0.0.1:6379/0`; any form `REDIS_URL` takes
     /// (`rediss://user:password@...` with `REDIS_TLS_CA_FILE`..., `redis+sentinel://...`, a Redis Cluster
     /// `redis+cluster://127.0.0.1:27000,127.0.0.1:27001/`): every Redis suite runs against any of them.

@@ -15,11 +15,16 @@ CONSOLE_PORT=5173
 REDIS_CLUSTER_PORT=27000
 LOGS="$ROOT/.data/test/logs"
 GATEWAY_PID=""
+SCALE_BOUNCER_PORT=26431
+SCALE_TLS_PG_PORT=25531
 
 cleanup() {
     if [ -n "$GATEWAY_PID" ] && kill -0 "$GATEWAY_PID" 2>/dev/null; then
         kill -TERM "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null
     fi
+    # Scale-out, PostgreSQL: PgBouncer and the TLS PostgreSQL (stopped here too if a step was cut short).
+    deploy/local/pgbouncer.sh stop .data/test "$PG_PORT" "$SCALE_BOUNCER_PORT" >/dev/null 2>&1 || true
+    deploy/local/pg-tls.sh stop .data/pgtls "$SCALE_TLS_PG_PORT" >/dev/null 2>&1 || true
     deploy/local/services.sh stop test "$PG_PORT" "$REDIS_PORT" || true
     deploy/local/redis-tls.sh stop "$ROOT/.data/test/redis-tls" 26480 2>/dev/null || true
     deploy/local/redis-sentinel.sh stop "$ROOT/.data/test/redis-sentinel" 26481 26482 26483 2>/dev/null || true
@@ -192,6 +197,30 @@ fi
 deploy/local/redis-cluster.sh stop "$ROOT/.data/redis-cluster" "$REDIS_CLUSTER_PORT" >/dev/null 2>&1
 # --- end Redis Cluster
 
+step "scale-out, PostgreSQL: three nodes through PgBouncer (transaction pooling); TLS verify-full (Tests/scale)"
+pg_scale_status=1
+if deploy/local/pgbouncer.sh start .data/test "$PG_PORT" "$SCALE_BOUNCER_PORT" >/dev/null \
+    && deploy/local/pg-tls.sh start .data/pgtls "$SCALE_TLS_PG_PORT" >/dev/null; then
+    # shellcheck disable=SC1091
+    . .data/test/pgbouncer.env
+    SCUTUM_BIN="$ROOT/.build/debug/scutum" SCALE_DATABASE_URL="$DATABASE_URL" PGBOUNCER_URL="$PGBOUNCER_URL" \
+        PG_TLS_DIR="$ROOT/.data/pgtls" REDIS_URL="$REDIS_URL" SCUTUM_E2E_LOGS="$LOGS" \
+        .venv/bin/python -m pytest -q Tests/scale/test_pgbouncer.py Tests/scale/test_postgres_tls.py 2>&1 \
+        | tee "$LOGS/pytest-pg-scale.log"
+    pg_scale_status=${PIPESTATUS[0]}
+    # The Admin API and spend suites with their databases (and nodes' pools) behind PgBouncer; the
+    # nodes' LISTEN goes to the server directly (DATABASE_LISTEN_URL).
+    SCUTUM_TEST_DATABASE_URL="$PGBOUNCER_URL" SCUTUM_TEST_LISTEN_DATABASE_URL="$DATABASE_URL" \
+        timeout 900 stdbuf -oL -eL swift test --skip-build \
+        --filter "ScutumAdminTests|SpendDurabilityTests|SpendEndpointTests|SpendWriteBehindTests|BudgetCounterTests" \
+        2>&1 | tee "$LOGS/swift-test-pgbouncer.log" | grep -E "Test run with|recorded an issue|[Ff]ail"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || pg_scale_status=1
+else
+    echo "PgBouncer or the TLS PostgreSQL did not start" | tee "$LOGS/pytest-pg-scale.log" >&2
+fi
+deploy/local/pgbouncer.sh stop .data/test "$PG_PORT" "$SCALE_BOUNCER_PORT" >/dev/null 2>&1
+deploy/local/pg-tls.sh stop .data/pgtls "$SCALE_TLS_PG_PORT" >/dev/null 2>&1
+
 step "summary"
 grep -E "Test run with [0-9]+ tests" "$LOGS/swift-test.log" | tail -1
 grep -E "[0-9]+ (passed|failed)" "$LOGS/pytest.log" | tail -1
@@ -201,5 +230,7 @@ echo "console (browser): $(grep -E "[0-9]+ (passed|failed)|did not answer" "$LOG
 echo "redis over TLS and Sentinel: $(grep -E "Test run with [0-9]+ tests|did not start" "$LOGS/swift-test-redis-tls.log" | tr '\n' ' ')"
 grep -E "^console screenshots:" "$LOGS/console-pytest.log" | tail -1
 echo "redis cluster: $(grep -hE "Test run with [0-9]+ tests" "$LOGS"/swift-test-redis-cluster*.log 2>/dev/null | tr '\n' ' ')"
+echo "scale-out, PostgreSQL (PgBouncer, TLS): $(grep -E "[0-9]+ (passed|failed)|did not start" "$LOGS/pytest-pg-scale.log" | tail -1); Admin API and spend suites through PgBouncer: $(grep -E "Test run with [0-9]+ tests" "$LOGS/swift-test-pgbouncer.log" 2>/dev/null | tail -1)"
 [ "$swift_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$deploy_status" -eq 0 ] && [ "$console_status" -eq 0 ] \
-    && [ "$drill_status" -eq 0 ] && [ "$redis_tls_status" -eq 0 ] && [ "$redis_cluster_status" -eq 0 ]
+    && [ "$drill_status" -eq 0 ] && [ "$redis_tls_status" -eq 0 ] && [ "$redis_cluster_status" -eq 0 ] \
+    && [ "$pg_scale_status" -eq 0 ]
