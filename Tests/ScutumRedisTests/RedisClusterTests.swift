@@ -66,10 +66,15 @@ struct RedisHashSlotTests {
         #expect(cluster.node(cluster.clusterSeeds[1]).port == 7001)
         #expect(try RedisConfiguration(url: "redis+cluster://127.0.0.1:7000").clusterSeeds.count == 1)
         #expect(try RedisConfiguration(url: "redis://127.0.0.1:6379/3").isCluster == false)
-        #expect(throws: RedisClientError.self) { try RedisConfiguration(url: "redis+cluster://127.0.0.1:7000/2") }
-        #expect(throws: RedisClientError.self) { try RedisConfiguration(url: "redis://a:1,b:2/0") }
-        #expect(throws: RedisClientError.self) { try RedisConfiguration(url: "redis+cluster://a:1,:2") }
-        #expect(throws: RedisClientError.self) { try RedisConfiguration(url: "rediss+cluster://a:1") }
+        #expect(throws: RedisConfigurationError.self) { try RedisConfiguration(url: "redis+cluster://127.0.0.1:7000/2") }
+        #expect(throws: RedisConfigurationError.self) { try RedisConfiguration(url: "redis://a:1,b:2/0") }
+        #expect(throws: RedisConfigurationError.self) { try RedisConfiguration(url: "redis+cluster://a:1,:2") }
+        // Over TLS, with an ACL user and a CA file: every node gets them.
+        let secure = try RedisConfiguration(url: "rediss+cluster://app:pw@a:1,b:2/?ca_file=/etc/ca.pem")
+        #expect(secure.isCluster && secure.tls?.caFile == "/etc/ca.pem" && secure.username == "app")
+        let node = secure.node(secure.clusterSeeds[1])
+        #expect(node.tls == secure.tls && node.username == "app" && node.password == "pw" && node.port == 2)
+        #expect(throws: RedisConfigurationError.self) { try RedisConfiguration(url: "redis+cluster://a:1?ca_file=/etc/ca.pem") }
     }
 
     @Test("the spend epoch lives in the spend stream's slot (lost with it, on one shard), hash-tagged namespace or not")
