@@ -14,6 +14,8 @@
 #               a full guardrail profile (scutum-guardrail-bench)
 #
 # BENCH_CACHE_ROW=0 leaves the cache-hit gateway out (a build without the response cache).
+# BENCH_REDIS_CLUSTER=0 leaves out the gateway with everything on against a local 3-master Redis Cluster
+# (ports from BENCH_REDIS_CLUSTER_PORT, default 27100; its rows count the cluster's commands and CPU).
 # BENCH_BASELINE_BIN=/dir (holding a `scutum` binary, and optionally its sql/ folder) measures every
 # gateway row for that build too, in the same run, side by side. BENCH_BIN=/dir skips the release
 # build and measures the binaries in /dir.
@@ -40,6 +42,9 @@ STREAMS_TIMEOUT=${BENCH_STREAMS_TIMEOUT:-15}
 BASELINE=${BENCH_BASELINE_BIN:-}
 FLOOR_SETTINGS=${BENCH_FLOOR_SETTINGS:-"{}"}
 CACHE_ROW=${BENCH_CACHE_ROW:-1}
+REDIS_CLUSTER=${BENCH_REDIS_CLUSTER:-1}
+REDIS_CLUSTER_PORT=${BENCH_REDIS_CLUSTER_PORT:-27100}
+REDIS_CLUSTER_URL=""
 LOGS="$ROOT/.data/bench/logs"
 RUN_DIR="$ROOT/.data/bench/run"
 PROXY_PORT=${BENCH_PROXY_PORT:-29201}
@@ -73,6 +78,7 @@ fi
 
 echo "==> PostgreSQL and Redis ($SERVICES: $PG_PORT, $REDIS_PORT), nginx on $UPSTREAM_PORT"
 start_services
+[ "$REDIS_CLUSTER" = 1 ] && start_redis_cluster
 PG_UNIT=$([ "$PG_COUNTER" = statements ] && echo "stmt" || echo "xact")
 start_upstream
 start_reference_proxy
@@ -84,6 +90,7 @@ declare -A GATEWAY_PORT GATEWAY_DB GATEWAY_REDIS_DB GATEWAY_SQL GATEWAY_BIN GATE
 GATEWAYS=(on)
 [ -n "$BASELINE" ] && GATEWAYS+=(base-on)
 [ "$CACHE_ROW" = 1 ] && GATEWAYS+=(cache)
+[ "$REDIS_CLUSTER" = 1 ] && GATEWAYS+=(cluster)
 GATEWAYS+=(off)
 [ -n "$BASELINE" ] && GATEWAYS+=(base-off)
 index=0
@@ -127,10 +134,13 @@ for kind in json sse; do
             "$connections" "$PROXY_PID" ""
         for name in "${GATEWAYS[@]}"; do
             EXPECT_CACHE_HIT=$([ "${GATEWAY_MODE[$name]}" = cache ] && echo 1 || echo 0)
+            # The cluster's rows count the cluster's commands and CPU; every other row the one Redis.
+            COUNTED_REDIS_PORTS=$([ "$name" = cluster ] && echo "$REDIS_CLUSTER_PORTS" || echo "$REDIS_PORT")
             measure "$kind-$connections-$name" "$(gateway_url "$name")" "${GATEWAY_KEY[$name]}" "$model" "$stream" \
                 "$connections" "${GATEWAY_PID[$name]}" "${GATEWAY_DB[$name]}"
         done
         EXPECT_CACHE_HIT=0
+        COUNTED_REDIS_PORTS=$REDIS_PORT
         print_group "$kind" "$connections"
     done
 done

@@ -22,13 +22,21 @@ process_tree() {
 }
 
 postgres_pids() { process_tree "$(head -1 "$PG_DATA/postmaster.pid" 2>/dev/null)"; }
-redis_pid() { cat "$ROOT/.data/$SERVICES/redis.pid" 2>/dev/null; }
+# The Redis servers a row counts: the bench's own, or the Redis Cluster's masters (COUNTED_REDIS_PORTS).
+redis_pid() {
+    local port
+    for port in ${COUNTED_REDIS_PORTS:-$REDIS_PORT}; do
+        if [ "$port" = "$REDIS_PORT" ]; then cat "$ROOT/.data/$SERVICES/redis.pid" 2>/dev/null
+        else cat "$RUN_DIR/redis-cluster/$port/redis.pid" 2>/dev/null; fi
+    done
+}
 nginx_pids() { process_tree "$NGINX_PID"; }
 
 # Commands Redis executed (those Lua scripts call included), leaving out the bench's own INFO.
 redis_commands() {
-    redis-cli -p "$REDIS_PORT" INFO commandstats | tr -d '\r' | awk -F'[:=,]' '
-        /^cmdstat_/ && $1 != "cmdstat_info" { total += $3 } END { printf "%.0f\n", total }'
+    local port
+    for port in ${COUNTED_REDIS_PORTS:-$REDIS_PORT}; do redis-cli -p "$port" INFO commandstats; done | tr -d '\r' \
+        | awk -F'[:=,]' '/^cmdstat_/ && $1 != "cmdstat_info" { total += $3 } END { printf "%.0f\n", total }'
 }
 
 redis_used_memory() {

@@ -34,6 +34,7 @@ print_added() {
 GATEWAY_LABEL_on="gateway, everything on"
 GATEWAY_LABEL_cache="gateway, on + cache hits"
 GATEWAY_LABEL_off="gateway, proxy floor"
+GATEWAY_LABEL_cluster="gateway, on a Redis Cluster"
 GATEWAY_LABEL_base_on="baseline, everything on"
 GATEWAY_LABEL_base_off="baseline, proxy floor"
 gateway_label() { local var="GATEWAY_LABEL_${1//-/_}"; echo "${!var}"; }
@@ -51,7 +52,7 @@ print_group() {
         print_row "$(gateway_label "$name")" "$kind-$connections-$name" "${base:+$kind-$connections-$base}"
     done
     print_added "added, nginx as a proxy" "$kind-$connections-proxy" "$kind-$connections-direct"
-    for name in on base-on cache; do
+    for name in on base-on cache cluster; do
         [ -n "${ROW_RPS[$kind-$connections-$name]:-}" ] || continue
         print_added "added, $(gateway_label "$name" | sed 's/, everything on//')" "$kind-$connections-$name" "$kind-$connections-direct"
     done

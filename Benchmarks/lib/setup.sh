@@ -99,7 +99,7 @@ gateway_env() {
     local name=$1
     GATEWAY_ENV=(PATH="$PATH" HOME="$HOME"
         DATABASE_URL="postgres://scutum:$PG_PASSWORD@127.0.0.1:$PG_PORT/${GATEWAY_DB[$name]}"
-        REDIS_URL="redis://127.0.0.1:$REDIS_PORT/${GATEWAY_REDIS_DB[$name]}"
+        REDIS_URL="$([ "$name" = cluster ] && echo "$REDIS_CLUSTER_URL" || echo "redis://127.0.0.1:$REDIS_PORT/${GATEWAY_REDIS_DB[$name]}")"
         SCUTUM_REDIS_NAMESPACE="bench-$name" SCUTUM_HOST=127.0.0.1 SCUTUM_PROXY_PORT="${GATEWAY_PORT[$name]}"
         SCUTUM_ADMIN_PORT=0 SCUTUM_CONSOLE_PORT=0 SCUTUM_API_KEY="$MASTER_KEY" SCUTUM_LOG_LEVEL=error
         SCUTUM_SHUTDOWN_GRACE_SECONDS=3
@@ -127,6 +127,16 @@ INSERT INTO model_overrides (model_name, rpm, tpm) VALUES
     ('gpt-5-mini', 2000000000, 2000000000), ('gpt-5-mini-stream', 2000000000, 2000000000),
     ('gpt-5-mini-slow', 2000000000, 2000000000);
 SQL
+}
+
+# "cluster": "on" against the Redis Cluster.
+seed_cluster() { seed_on "$@"; }
+
+# A Redis Cluster of 3 masters on loopback (deploy/local/redis-cluster.sh), for the "cluster" gateway.
+start_redis_cluster() {
+    REDIS_CLUSTER_URL=$(deploy/local/redis-cluster.sh start "$RUN_DIR/redis-cluster" "$REDIS_CLUSTER_PORT" 2>>"$LOGS/redis-cluster.log") \
+        || { echo "the Redis Cluster did not start:" >&2; cat "$LOGS/redis-cluster.log" >&2; exit 1; }
+    REDIS_CLUSTER_PORTS="$REDIS_CLUSTER_PORT $((REDIS_CLUSTER_PORT + 1)) $((REDIS_CLUSTER_PORT + 2))"
 }
 
 # "cache": "on" plus the response cache (default scope, default TTL). The bench's requests carry no
@@ -159,11 +169,11 @@ start_gateway() {
     local database=${GATEWAY_DB[$name]}
     require_free_port "${GATEWAY_PORT[$name]}"
     bench_psql -d scutum -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
-    redis-cli -p "$REDIS_PORT" -n "${GATEWAY_REDIS_DB[$name]}" FLUSHDB >/dev/null
+    [ "$name" = cluster ] || redis-cli -p "$REDIS_PORT" -n "${GATEWAY_REDIS_DB[$name]}" FLUSHDB >/dev/null
     gateway_env "$name"
     env -i "${GATEWAY_ENV[@]}" "$binary/scutum" migrate --env-file /dev/null > "$LOGS/migrate-$name.log" 2>&1 \
         || { cat "$LOGS/migrate-$name.log" >&2; exit 1; }
-    if [ "$mode" = on ] || [ "$mode" = cache ]; then
+    if [ "$mode" = on ] || [ "$mode" = cache ] || [ "$mode" = cluster ]; then
         GATEWAY_KEY[$name]=$(env -i "${GATEWAY_ENV[@]}" "$binary/scutum" keys create --alias "bench-$name" --env-file /dev/null)
         "seed_$mode" "$name" "$database" >/dev/null
     else
@@ -228,5 +238,6 @@ stop_everything() {
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
+    [ -n "${REDIS_CLUSTER_URL:-}" ] && deploy/local/redis-cluster.sh stop "$RUN_DIR/redis-cluster" "$REDIS_CLUSTER_PORT" >/dev/null 2>&1
     [ -n "${SERVICES:-}" ] && deploy/local/services.sh stop "$SERVICES" "$PG_PORT" "$REDIS_PORT" >/dev/null 2>&1 || true
 }
