@@ -165,7 +165,7 @@ if deploy/local/redis-tls.sh start "$REDIS_TLS_DIR" 26480 \
         timeout 300 stdbuf -oL -eL swift test --skip-build --filter \
             'ScutumRedisTests\.(RedisTLSTests|RedisSentinelTests|RedisURLTests|RedisClientTests|RedisConnectionTests|RedisScriptTests|RedisSubscriberTests|QuotaWindowTests|QuotaLeaseTests|ParallelSlotTests|BreakerSyncTests|ResponseCacheStoreTests)'
         redis_suites=$?
-        timeout 300 stdbuf -oL -eL swift test --skip-build --filter 'ScutumNodeTests\.(RateLimitTests|SpendWriteBehindTests)'
+        timeout 300 stdbuf -oL -eL swift test --skip-build --filter 'ScutumNodeTests\.(RateLimitTests|SpendWriteBehindTests|RedisSentinelGatewayTests)'
         node_suites=$?
         [ "$redis_suites" -eq 0 ] && [ "$node_suites" -eq 0 ]
     ) 2>&1 | tee "$LOGS/swift-test-redis-tls.log" | grep -E "Suite \"|Test run with|recorded an issue|[Ff]ail|sentinel failover:"
