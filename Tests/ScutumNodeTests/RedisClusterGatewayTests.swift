@@ -1,10 +1,8 @@
 import Foundation
-import PostgresNIO
 import ScutumCore
 import ScutumRedis
 import ScutumStore
 import ScutumTestSupport
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -84,64 +82,18 @@ struct RedisClusterGatewayTests {
             let admin = ClusterAdmin(configuration: configuration)
             let ledger = SpendLedger(redis: gateway.node.redis, namespace: gateway.node.configuration.redisNamespace)
             let streamSlot = RedisHashSlot.slot(of: ledger.stream)
-            let served = HotPathTests.Served()
-            let chaosDone = Flag()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for worker in 0..<4 {
-                    group.addTask {
-                        var index = 0
-                        // Until the chaos is over, and a little after.
-                        var after = 0
-                        while after < 20 {
-                            index += 1
-                            if chaosDone.isSet { after += 1 }
-                            let stream = (worker + index) % 3 == 0
-                            let result = try await gateway.request("/v1/chat/completions", key: key,
-                                body: Gateway.chat("reshard \(worker)-\(index)", stream: stream))
-                            if result.status == 200, let id = result.header("x-request-id") {
-                                served.ids.withLock { $0.append(id) }
-                            } else {
-                                served.failures.withLock { $0.append(result.status) }
-                            }
-                        }
-                    }
-                }
-                group.addTask {
-                    defer { chaosDone.set() }
-                    try await Task.sleep(for: .milliseconds(500))
-                    try await admin.move(slot: streamSlot)
-                    try await Task.sleep(for: .milliseconds(500))
-                    try await admin.failOver(slot: streamSlot)
-                    try await Task.sleep(for: .milliseconds(500))
-                    try await admin.move(slot: streamSlot)
-                    try await Task.sleep(for: .milliseconds(300))
-                }
-                try await group.waitForAll()
+            let load = SteadyLoad(gateway: gateway, key: key, label: "reshard")
+            let ids = try await load.run {
+                try await Task.sleep(for: .milliseconds(500))
+                try await admin.move(slot: streamSlot)
+                try await Task.sleep(for: .milliseconds(500))
+                try await admin.failOver(slot: streamSlot)
+                try await Task.sleep(for: .milliseconds(500))
+                try await admin.move(slot: streamSlot)
+                try await Task.sleep(for: .milliseconds(300))
             }
-            let ids = served.ids.withLock { $0 }
-            let failures = served.failures.withLock { $0 }
-            #expect(failures.isEmpty, "\(failures.count) failed, statuses \(Set(failures))")
             #expect(ids.count >= 80)
-            let client = gateway.node.postgres
-            let rows = try await eventually(timeout: .seconds(30)) { () async throws -> Int? in
-                let (count, _) = try await PlatformTests.count(client,
-                    "SELECT count(*)::int8, 0::float8 FROM spend_logs WHERE key_id = \(record.keyID) AND status = 200")
-                return count >= ids.count ? count : nil
-            }
-            #expect(rows == ids.count, "every request served has its spend row")
-            let stored = try await client.query(
-                "SELECT request_id FROM spend_logs WHERE key_id = \(record.keyID)", logger: TestEnvironment.logger)
-            var found: [String] = []
-            for try await id in stored.decode(String.self) { found.append(id) }
-            #expect(found.count == Set(found).count, "no request has two rows")
-            #expect(Set(found) == Set(ids))
+            try await load.expectOneSpendRowEach(ids, keyID: record.keyID)
         }
-    }
-
-    /// Set once by one task, read by others.
-    final class Flag: Sendable {
-        private let state = Mutex(false)
-        var isSet: Bool { state.withLock { $0 } }
-        func set() { state.withLock { $0 = true } }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import PostgresNIO
 import ScutumCore
 import ScutumRedis
 import ScutumStore
@@ -28,69 +27,30 @@ struct RedisSentinelGatewayTests {
             direct.username = sentinel.username
             direct.tls = configuration.tls
             let admin = RedisClient(configuration: direct, logger: TestEnvironment.logger)
-            let served = HotPathTests.Served()
-            let switched = RedisClusterGatewayTests.Flag()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for worker in 0..<4 {
-                    group.addTask {
-                        var index = 0
-                        var after = 0
-                        // Until the master has switched, and a little after.
-                        while after < 25 {
-                            index += 1
-                            if switched.isSet { after += 1 }
-                            let stream = (worker + index) % 3 == 0
-                            let result = try await gateway.request("/v1/chat/completions", key: key,
-                                body: Gateway.chat("sentinel \(worker)-\(index)", stream: stream))
-                            if result.status == 200, let id = result.header("x-request-id") {
-                                served.ids.withLock { $0.append(id) }
-                            } else {
-                                served.failures.withLock { $0.append(result.status) }
-                            }
-                        }
+            let load = SteadyLoad(gateway: gateway, key: key, label: "sentinel")
+            let ids = try await load.run(tail: 25) {
+                try await Task.sleep(for: .milliseconds(500))
+                // A sentinel still settling answers NOGOODSLAVE or INPROG for a moment.
+                let asked = ContinuousClock.now
+                while true {
+                    do {
+                        try await admin.send(["SENTINEL", "FAILOVER", RedisArgument(sentinel.masterName)])
+                        break
+                    } catch RedisClientError.server(let message) where ContinuousClock.now - asked < .seconds(20) {
+                        TestEnvironment.logger.info("failover refused for now: \(message)")
+                        try await Task.sleep(for: .milliseconds(250))
                     }
                 }
-                group.addTask {
-                    defer { switched.set() }
-                    try await Task.sleep(for: .milliseconds(500))
-                    // A sentinel still settling answers NOGOODSLAVE or INPROG for a moment.
-                    let asked = ContinuousClock.now
-                    while true {
-                        do {
-                            try await admin.send(["SENTINEL", "FAILOVER", RedisArgument(sentinel.masterName)])
-                            break
-                        } catch RedisClientError.server(let message) where ContinuousClock.now - asked < .seconds(20) {
-                            TestEnvironment.logger.info("failover refused for now: \(message)")
-                            try await Task.sleep(for: .milliseconds(250))
-                        }
-                    }
-                    while try await connector.resolveMaster() == before {
-                        try #require(ContinuousClock.now - asked < .seconds(30), "the sentinels never named a new master")
-                        try await Task.sleep(for: .milliseconds(50))
-                    }
-                    try await Task.sleep(for: .milliseconds(500))
+                while try await connector.resolveMaster() == before {
+                    try #require(ContinuousClock.now - asked < .seconds(30), "the sentinels never named a new master")
+                    try await Task.sleep(for: .milliseconds(50))
                 }
-                try await group.waitForAll()
+                try await Task.sleep(for: .milliseconds(500))
             }
             await admin.close()
             #expect(try await connector.resolveMaster() != before)
-            let ids = served.ids.withLock { $0 }
-            let failures = served.failures.withLock { $0 }
-            #expect(failures.isEmpty, "\(failures.count) failed, statuses \(Set(failures))")
             #expect(ids.count >= 100)
-            let client = gateway.node.postgres
-            let rows = try await eventually(timeout: .seconds(30)) { () async throws -> Int? in
-                let (count, _) = try await PlatformTests.count(client,
-                    "SELECT count(*)::int8, 0::float8 FROM spend_logs WHERE key_id = \(record.keyID) AND status = 200")
-                return count >= ids.count ? count : nil
-            }
-            #expect(rows == ids.count, "every request served has its spend row")
-            let stored = try await client.query(
-                "SELECT request_id FROM spend_logs WHERE key_id = \(record.keyID)", logger: TestEnvironment.logger)
-            var found: [String] = []
-            for try await id in stored.decode(String.self) { found.append(id) }
-            #expect(found.count == Set(found).count, "no request has two rows")
-            #expect(Set(found) == Set(ids))
+            try await load.expectOneSpendRowEach(ids, keyID: record.keyID)
         }
     }
 }
