@@ -28,11 +28,19 @@ public struct SpendLedger: Sendable {
     /// The stream older nodes buffer records in as JSON: still read and emptied, never written.
     public var legacyStream: String { "\(namespace):spend:log" }
 
+    /// Replicas that must hold a batch before `write` counts it as taken (`WAIT`), and how long to wait
+    /// for them. Behind Sentinel, 1: a master that was just replaced (its replica promoted, itself not yet
+    /// told) still takes writes, which the promoted replica never sees and the old master drops when it
+    /// rejoins; with `WAIT` they find no replica, and the batch is sent again, to the new master.
+    public var replicaAcknowledgements: Int
+    public var replicaWait: Duration = .milliseconds(100)
+
     public init(redis: RedisClient, namespace: String = "scutum", seedWindow: Duration = .seconds(60)) {
         self.redis = redis
         self.namespace = namespace
         self.writer = UUID().wire
         self.seedWindow = seedWindow
+        self.replicaAcknowledgements = redis.configuration.sentinel == nil ? 0 : 1
     }
 
     /// The counter of a budget's period containing `date`.
@@ -153,8 +161,16 @@ public struct SpendLedger: Sendable {
     /// again, by the same writer, before any later one: its counters will not count it twice). Also
     /// reads (or makes) the spend epoch (`epochKey`).
     public func write(_ batch: SpendBatch, recordsPerEntry: Int, writer: String? = nil) async throws -> WriteOutcome {
+        // WAIT last, in the same pipeline: it covers the writes this connection sent before it.
+        let waits = replicaAcknowledgements > 0
         let commands = commands(for: batch, recordsPerEntry: recordsPerEntry, writer: writer) + epochCommands()
+            + (waits ? [["WAIT", RedisArgument(replicaAcknowledgements), RedisArgument(Int(replicaWait / .milliseconds(1)))]] : [])
         var replies = try await redis.pipeline(commands)
+        if waits, let acknowledged = replies.last?.int, acknowledged < replicaAcknowledgements {
+            throw RedisClientError.unavailable(
+                "spend batch held by \(acknowledged) of \(replicaAcknowledgements) replicas within \(replicaWait) (a failover?); it is sent again")
+        }
+        if waits { replies.removeLast() }
         // A server that has not seen the script (restarted, flushed): load it and send those again.
         for _ in 0..<3 {
             let missing = replies.indices.filter { RedisScript.isNoScript(replies[$0]) }

@@ -176,11 +176,11 @@ struct Gateway: Sendable {
         ]
         // A TLS or Sentinel test Redis (`make test`'s TLS run) brings its CA, client certificate and sentinel
         // password as variables, as a node's environment would.
-        if redisURL.hasPrefix("rediss") || redisURL.contains("+sentinel") {
-            all.merge(ProcessInfo.processInfo.environment.filter {
-                $0.key.hasPrefix("REDIS_TLS_") || $0.key.hasPrefix("REDIS_SENTINEL_")
-            }) { _, new in new }
-        }
+        // Each only with its kind of URL: a node refuses REDIS_TLS_* beside a plain one.
+        let tls = redisURL.hasPrefix("rediss"), sentinel = redisURL.contains("+sentinel")
+        all.merge(ProcessInfo.processInfo.environment.filter {
+            (tls && $0.key.hasPrefix("REDIS_TLS_")) || (sentinel && $0.key.hasPrefix("REDIS_SENTINEL_"))
+        }) { _, new in new }
         all.merge(variables) { _, new in new }
         all["SCUTUM_REDIS_NAMESPACE"] = all["SCUTUM_REDIS_NAMESPACE"] ?? "test-\(database.database)"
         var configuration = try NodeConfiguration(variables: all)

@@ -77,12 +77,10 @@ struct RedisClusterGatewayTests {
         let configuration = try #require(TestEnvironment.redisClusterConfiguration)
         let url = try #require(ProcessInfo.processInfo.environment["SCUTUM_TEST_REDIS_CLUSTER_URL"])
         try await Gateway.with(redisURL: url) { gateway in
-            let (key, record) = try await gateway.keys.create(alias: "reshard",
-                settings: KeySettings(rpmLimit: 10_000_000, tpmLimit: 2_000_000_000))
+            let (load, keyID) = try await SteadyLoad.prepare(gateway, label: "reshard")
             let admin = ClusterAdmin(configuration: configuration)
             let ledger = SpendLedger(redis: gateway.node.redis, namespace: gateway.node.configuration.redisNamespace)
             let streamSlot = RedisHashSlot.slot(of: ledger.stream)
-            let load = SteadyLoad(gateway: gateway, key: key, label: "reshard")
             let ids = try await load.run {
                 try await Task.sleep(for: .milliseconds(500))
                 try await admin.move(slot: streamSlot)
@@ -93,7 +91,7 @@ struct RedisClusterGatewayTests {
                 try await Task.sleep(for: .milliseconds(300))
             }
             #expect(ids.count >= 80)
-            try await load.expectOneSpendRowEach(ids, keyID: record.keyID)
+            try await load.expectOneSpendRowEach(ids, keyID: keyID)
         }
     }
 }

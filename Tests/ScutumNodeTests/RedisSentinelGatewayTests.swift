@@ -18,8 +18,7 @@ struct RedisSentinelGatewayTests {
         let configuration = try TestEnvironment.redisConfiguration(url: url)
         let sentinel = try #require(configuration.sentinel)
         try await Gateway.with(redisURL: url) { gateway in
-            let (key, record) = try await gateway.keys.create(alias: "sentinel",
-                settings: KeySettings(rpmLimit: 10_000_000, tpmLimit: 2_000_000_000))
+            let (load, keyID) = try await SteadyLoad.prepare(gateway, label: "sentinel")
             let connector = RedisConnector(configuration: configuration)
             let before = try await connector.resolveMaster()
             var direct = RedisConfiguration(host: sentinel.endpoints[0].host, port: sentinel.endpoints[0].port,
@@ -27,30 +26,16 @@ struct RedisSentinelGatewayTests {
             direct.username = sentinel.username
             direct.tls = configuration.tls
             let admin = RedisClient(configuration: direct, logger: TestEnvironment.logger)
-            let load = SteadyLoad(gateway: gateway, key: key, label: "sentinel")
             let ids = try await load.run(tail: 25) {
                 try await Task.sleep(for: .milliseconds(500))
-                // A sentinel still settling answers NOGOODSLAVE or INPROG for a moment.
-                let asked = ContinuousClock.now
-                while true {
-                    do {
-                        try await admin.send(["SENTINEL", "FAILOVER", RedisArgument(sentinel.masterName)])
-                        break
-                    } catch RedisClientError.server(let message) where ContinuousClock.now - asked < .seconds(20) {
-                        TestEnvironment.logger.info("failover refused for now: \(message)")
-                        try await Task.sleep(for: .milliseconds(250))
-                    }
-                }
-                while try await connector.resolveMaster() == before {
-                    try #require(ContinuousClock.now - asked < .seconds(30), "the sentinels never named a new master")
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+                _ = try await forceSentinelFailover(sentinel: admin, masterName: sentinel.masterName,
+                    connector: connector, from: before)
                 try await Task.sleep(for: .milliseconds(500))
             }
             await admin.close()
             #expect(try await connector.resolveMaster() != before)
             #expect(ids.count >= 100)
-            try await load.expectOneSpendRowEach(ids, keyID: record.keyID)
+            try await load.expectOneSpendRowEach(ids, keyID: keyID)
         }
     }
 }

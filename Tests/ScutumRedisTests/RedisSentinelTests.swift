@@ -132,25 +132,9 @@ struct RedisSentinelTests {
             defer { shared.stop.store(true, ordering: .releasing) }
             try await Task.sleep(for: .milliseconds(200))
 
-            // Ask for the failover; a sentinel still settling answers NOGOODSLAVE or INPROG for a moment.
-            let asked = clock.now
-            while true {
-                do {
-                    try await admin.send(["SENTINEL", "FAILOVER", RedisArgument(try #require(configuration.sentinel).masterName)])
-                    break
-                } catch RedisClientError.server(let message) where clock.now - asked < .seconds(20) {
-                    TestEnvironment.logger.info("failover refused for now: \(message)")
-                    try await Task.sleep(for: .milliseconds(250))
-                }
-            }
-
-            // The sentinels name the new master...
-            var after = before
-            while after == before {
-                try #require(clock.now - asked < .seconds(30), "the sentinels never named a new master")
-                try await Task.sleep(for: .milliseconds(50))
-                after = try await connector.resolveMaster()
-            }
+            // Ask for the failover until the sentinels name a new master.
+            let after = try await forceSentinelFailover(sentinel: admin,
+                masterName: try #require(configuration.sentinel).masterName, connector: connector, from: before)
             let switched = clock.now
             let writtenAtSwitch = shared.written.load(ordering: .acquiring)
             // ... and the client's writes land there: the new master stopped replicating the old one when it
