@@ -17,14 +17,9 @@ struct HotPathTests {
     @Test("every successful request has exactly one spend row after a flush, under a 10-second load")
     func spendUnderLoad() async throws {
         try await Gateway.with { gateway in
-            let (key, record) = try await gateway.keys.create(alias: "load",
-                settings: KeySettings(rpmLimit: 10_000_000, tpmLimit: 2_000_000_000))
-            // No global limit either: this test is about the books, not the limits.
-            let settings = SettingsStore(client: gateway.node.postgres, logger: TestEnvironment.logger)
-            var value = try await settings.load()
-            if case .object(var fields) = value { fields["global_rate_limit"] = 0; value = .object(fields) }
-            try await settings.save(value)
-            _ = try await eventually { gateway.node.platform.current.globalRateLimit == 0 ? true : nil }
+            // A key and a gateway without limits the load could reach: this test is about the books.
+            let (load, keyID) = try await SteadyLoad.prepare(gateway, label: "load")
+            let key = load.key
             let served = Served()
             let end = ContinuousClock.now + .seconds(10)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -53,13 +48,13 @@ struct HotPathTests {
             let client = gateway.node.postgres
             let rows = try await eventually(timeout: .seconds(30)) { () async throws -> Int? in
                 let (count, _) = try await PlatformTests.count(client,
-                    "SELECT count(*)::int8, 0::float8 FROM spend_logs WHERE key_id = \(record.keyID) AND status = 200")
+                    "SELECT count(*)::int8, 0::float8 FROM spend_logs WHERE key_id = \(keyID) AND status = 200")
                 return count >= ids.count ? count : nil
             }
             #expect(rows == ids.count)
             // Exactly one row per request id, and no id missing.
             let stored = try await client.query(
-                "SELECT request_id FROM spend_logs WHERE key_id = \(record.keyID)", logger: TestEnvironment.logger)
+                "SELECT request_id FROM spend_logs WHERE key_id = \(keyID)", logger: TestEnvironment.logger)
             var found: [String] = []
             for try await id in stored.decode(String.self) { found.append(id) }
             #expect(found.count == Set(found).count)
