@@ -124,11 +124,7 @@ public final class ParallelSlots: Service, Sendable {
         let command: [RedisArgument] = ["EVALSHA", RedisArgument(Self.script.sha1), 1, RedisArgument(key(name)),
             RedisArgument(node), RedisArgument(change), RedisArgument(limit),
             RedisArgument(Int(staleAfter.wholeMilliseconds)), RedisArgument(minimum)]
-        var replies = try await redis.pipeline([command])
-        for _ in 0..<3 where replies.contains(where: RedisScript.isNoScript) {
-            _ = try await redis.pipeline([["SCRIPT", "LOAD", RedisArgument(Self.script.source)]])
-            replies = try await redis.pipeline([command])
-        }
+        let replies = try await redis.pipeline([command], loading: [Self.script])
         if case .error(let message) = replies[0] { throw RedisClientError.server(message) }
         guard let values = replies[0].array, values.count == 2, let held = values[0].int, let total = values[1].int else {
             throw RedisClientError.protocolError("unexpected slots reply \(replies[0])")

@@ -176,12 +176,7 @@ public struct ProviderHealth: Sendable {
     }
 
     func run(_ commands: [[RedisArgument]]) async throws -> [RedisValue] {
-        var replies = try await redis.pipeline(commands)
-        for _ in 0..<3 where replies.contains(where: RedisScript.isNoScript) {
-            _ = try await redis.pipeline([["SCRIPT", "LOAD", RedisArgument(Self.admitScript.source)],
-                ["SCRIPT", "LOAD", RedisArgument(Self.failureScript.source)]])
-            replies = try await redis.pipeline(commands)
-        }
+        let replies = try await redis.pipeline(commands, loading: [Self.admitScript, Self.failureScript])
         for reply in replies { if case .error(let message) = reply { throw RedisClientError.server(message) } }
         return replies
     }

@@ -132,11 +132,7 @@ public struct QuotaWindows: Sendable {
             }
             return command
         }
-        var replies = try await redis.pipeline(commands)
-        for _ in 0..<3 where replies.contains(where: RedisScript.isNoScript) {
-            _ = try await redis.pipeline([["SCRIPT", "LOAD", RedisArgument(Self.exchangeScript.source)]])
-            replies = try await redis.pipeline(commands)
-        }
+        let replies = try await redis.pipeline(commands, loading: [Self.exchangeScript])
         return try replies.map { reply in
             if case .error(let message) = reply { throw RedisClientError.server(message) }
             guard let values = reply.array, values.count == 4, let granted = values[0].int, let bucket = values[1].int,

@@ -90,6 +90,22 @@ public final class RedisClient: Sendable {
         return reply
     }
 
+    /// Sends a pipeline holding `EVALSHA`s of `scripts`; where the server had not seen a script
+    /// (restarted, flushed, or a cluster node promoted from a replica, which scripts are not copied
+    /// to), loads the scripts and sends again only the commands that got `NOSCRIPT`: the others ran,
+    /// and a script's effects must not happen twice.
+    public func pipeline(_ commands: [[RedisArgument]], loading scripts: [RedisScript]) async throws -> [RedisValue] {
+        var replies = try await pipeline(commands)
+        for _ in 0..<3 {
+            let missing = replies.indices.filter { RedisScript.isNoScript(replies[$0]) }
+            guard !missing.isEmpty else { break }
+            _ = try await pipeline(scripts.map { ["SCRIPT", "LOAD", RedisArgument($0.source)] })
+            let again = try await pipeline(missing.map { commands[$0] })
+            for (index, reply) in zip(missing, again) { replies[index] = reply }
+        }
+        return replies
+    }
+
     /// `PING`, for readiness.
     public func ping() async throws {
         let reply = try await send(["PING"])

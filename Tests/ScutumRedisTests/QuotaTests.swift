@@ -122,8 +122,19 @@ struct QuotaLeaseTests {
             let second = try await node.acquire([requests, tokens])
             #expect(second.count == 2)
             node.settle(second[1], actual: 10)
-            // 3 requests allowed; two used, the refused one gave its unit back.
-            _ = try await node.acquire([requests])
+            // 3 requests allowed; two used, the refused one gave its unit back. The unit goes back to
+            // Redis with the refiller's next pass, which a loaded machine can run after this acquire:
+            // until then the third is refused (taking nothing), so it is asked again for a while.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while true {
+                do {
+                    _ = try await node.acquire([requests])
+                    break
+                } catch let refusal as QuotaLeases.Refusal where ContinuousClock.now < deadline {
+                    #expect(refusal.refused.limit.id == requests.id)
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            }
             let refusal = await #expect(throws: QuotaLeases.Refusal.self) { _ = try await node.acquire([requests]) }
             #expect(refusal?.refused.limit.id == requests.id)
             #expect(refusal?.refused.remaining == 0)
@@ -217,11 +228,14 @@ struct QuotaLeaseTests {
             if let last = held.last, last.after - died < window {
                 #expect(held.count < 40 - 1 && held.count >= 40 - 1 - 10, "\(held.count) admitted")
             }
+            // While the dying node's units count (taken after `died`, counted at least one window), the
+            // survivor has at most the rest; in any window, never more than the limit.
+            #expect(held.filter { $0.after < died + window }.count <= 40 - 1)
             var heldWorst = 0
             for (start, _) in held {
                 heldWorst = max(heldWorst, held.filter { $0.before >= start && $0.after < start + window }.count)
             }
-            #expect(heldWorst <= 40 - 1, "a window admitted \(heldWorst)")
+            #expect(heldWorst <= 40, "a window admitted \(heldWorst)")
             // One window and the two extra buckets later, the whole limit is free again.
             try await Task.sleep(for: window + window / 30 + .milliseconds(100))
             // Each admission's instant lies between `before` and `after` (a round trip on a loaded
