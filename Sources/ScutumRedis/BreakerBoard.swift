@@ -16,18 +16,31 @@ public final class BreakerBoard: Sendable {
         case halfOpen
     }
 
+    /// A deployment's reading, and how many times this board has seen its breaker open after being
+    /// closed: a reader that polls can tell an opening (and closing) that happened between two looks.
+    public struct Status: Sendable, Equatable {
+        public var reading: Reading
+        public var openings: UInt64
+    }
+
     private enum Entry {
         case closed
         case open(until: ContinuousClock.Instant)
         case halfOpen
+
+        var isClosed: Bool {
+            if case .closed = self { true } else { false }
+        }
     }
 
     private struct Table {
         var entries: [String: (entry: Entry, changed: UInt64)] = [:]
+        var openings: [String: UInt64] = [:]
         var version: UInt64 = 0
 
         mutating func set(_ deployment: String, _ entry: Entry) {
             version &+= 1
+            if !entry.isClosed, entries[deployment]?.entry.isClosed ?? true { openings[deployment, default: 0] += 1 }
             entries[deployment] = (entry, version)
         }
     }
@@ -79,6 +92,14 @@ public final class BreakerBoard: Sendable {
     public func readings() -> [String: Reading] {
         let names = table.withLock { Array($0.entries.keys) }
         return Dictionary(uniqueKeysWithValues: zip(names, read(names)))
+    }
+
+    /// Every deployment on the board with its reading and openings.
+    public func statuses() -> [String: Status] {
+        let (names, openings) = table.withLock { (Array($0.entries.keys), $0.openings) }
+        return Dictionary(uniqueKeysWithValues: zip(names, read(names)).map { name, reading in
+            (name, Status(reading: reading, openings: openings[name] ?? 0))
+        })
     }
 
     /// Records what is known of a deployment now (a message, this node's own result).

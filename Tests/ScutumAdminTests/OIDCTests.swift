@@ -23,6 +23,15 @@ final class OIDCTestCounter: Sendable {
     func increment() { count.withLock { $0 += 1 } }
 }
 
+/// Which answer a fake JWKS gives, changed by the test.
+final class OIDCTestServed: Sendable {
+    private let state = Mutex(0)
+    var value: Int {
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
+    }
+}
+
 /// The mock upstream on a real port with its OIDC identity provider, and a relying party for it.
 struct OIDCFixture: Sendable {
     static let redirectURI = "http://127.0.0.1:1/sso/callback"
@@ -489,6 +498,41 @@ struct OIDCUnitTests {
         try await keySet.refresh(force: true)
         #expect(fetches.value == 3)
         try await keySet.refresh()
+        #expect(fetches.value == 3)
+    }
+
+    @Test("OIDC JWKS: a key the provider withdrew stops verifying once the cache is an hour old; a failed refetch keeps the cached keys")
+    func keySetMaximumAge() async throws {
+        let clock = OIDCTestClock()
+        let fetches = OIDCTestCounter()
+        let (old, new) = (P256.Signing.PrivateKey(), P256.Signing.PrivateKey())
+        let served = OIDCTestServed()
+        let keySet = OIDCKeySet(minimumRefetchInterval: 30, maximumAge: 3600, now: { clock.now }) {
+            () async throws(OIDCError) -> [JSONWebKey] in
+            fetches.increment()
+            switch served.value {
+            case 0: return [Self.jwk(old, kid: "old")]
+            case 1: throw OIDCError.providerUnreachable(what: "jwks", detail: "down")
+            default: return [Self.jwk(new, kid: "new")]
+            }
+        }
+        #expect(try await keySet.keys(kid: "old", algorithm: "ES256").count == 1)
+        clock.advance(3599)
+        #expect(try await keySet.keys(kid: "old", algorithm: "ES256").count == 1)
+        #expect(fetches.value == 1)
+        // An hour on, the provider is down: the cached keys are used, and asked for again 30 s later.
+        served.value = 1
+        clock.advance(1)
+        #expect(try await keySet.keys(kid: "old", algorithm: "ES256").count == 1)
+        #expect(try await keySet.keys(kid: "old", algorithm: "ES256").count == 1)
+        #expect(fetches.value == 2)
+        // Back, without the old key: it is refused from then on.
+        served.value = 2
+        clock.advance(30)
+        let error = await oidcError { () async throws(OIDCError) in _ = try await keySet.keys(kid: "old", algorithm: "ES256") }
+        #expect(error == .unknownKey(kid: "old"))
+        #expect(fetches.value == 3)
+        #expect(try await keySet.keys(kid: "new", algorithm: "ES256").count == 1)
         #expect(fetches.value == 3)
     }
 

@@ -17,6 +17,8 @@ struct RoleAccessTests {
         case ok
         /// Anything but 401, 403 and 404 (the route ran; its own checks may answer 422 or 503).
         case allowed
+        /// Anything but 401 and 403: let through to the route, which may not find what it was asked for.
+        case reached
         case forbidden
         case invisible
 
@@ -24,6 +26,7 @@ struct RoleAccessTests {
             switch self {
             case .ok: "ok"
             case .allowed: "allowed"
+            case .reached: "reached"
             case .forbidden: "403"
             case .invisible: "404"
             }
@@ -33,6 +36,7 @@ struct RoleAccessTests {
             switch self {
             case .ok: (200..<300).contains(status.code)
             case .allowed: ![401, 403, 404].contains(status.code)
+            case .reached: ![401, 403].contains(status.code)
             case .forbidden: status == .forbidden
             case .invisible: status == .notFound
             }
@@ -91,9 +95,14 @@ struct RoleAccessTests {
 
     typealias Row = (method: HTTPRequest.Method, path: String, body: JSONValue?, expected: [Outcome])
 
-    /// The table: each row's outcomes for admin, viewer, team A's admin and A's member.
+    /// The table: each row's outcomes for admin, viewer, team A's admin and A's member. DELETE rows
+    /// are called in the reverse order (the admin last), so that what they delete is there for the others.
     static func table(_ w: World) -> [Row] {
         let ok = Outcome.ok, no = Outcome.forbidden, hidden = Outcome.invisible, ran = Outcome.allowed
+        let reached = Outcome.reached
+        // An id nothing has: the routes of the platform's own resources answer 404 to admins and
+        // viewers, and 403 to team-scoped callers before looking.
+        let none = UUID().uuidString.lowercased()
         return [
             // Teams
             (.get, "/api/v1/teams", nil, [ok, ok, ok, ok]),
@@ -130,10 +139,22 @@ struct RoleAccessTests {
             (.post, "/api/v1/budgets", ["scope": "team", "scope_id": "A", "max_budget": 500], [ok, no, no, no]),
             (.post, "/api/v1/budgets", ["scope": "global", "max_budget": 5000], [ok, no, no, no]),
             (.put, "/api/v1/budgets/\(w.budgetOfTeamA)", ["max_budget": 50], [ok, no, no, no]),
+            // Team A's budget is $50 again: within it, and not above it.
+            (.post, "/api/v1/budgets", ["scope": "user", "scope_id": .string(w.users["memberA"]!), "max_budget": 50],
+                [ok, no, ok, no]),
+            (.post, "/api/v1/budgets", ["scope": "user", "scope_id": .string(w.users["memberA"]!), "max_budget": 51],
+                [ok, no, no, no]),
+            (.post, "/api/v1/budgets", ["scope": "key", "scope_id": .string(w.keyOfTeamA), "max_budget": 50.5],
+                [ok, no, no, hidden]),
             // Spend and guardrail events
             (.get, "/api/v1/spend/logs", nil, [ok, ok, ok, ok]),
             (.get, "/api/v1/spend/logs?team_id=B", nil, [ok, ok, hidden, hidden]),
             (.get, "/api/v1/spend/teams", nil, [ok, ok, ok, ok]),
+            (.get, "/api/v1/spend/keys", nil, [ok, ok, ok, ok]),
+            (.get, "/api/v1/spend/users", nil, [ok, ok, ok, ok]),
+            (.get, "/api/v1/spend/models", nil, [ok, ok, ok, ok]),
+            (.get, "/api/v1/spend/endpoints", nil, [ok, ok, ok, ok]),
+            (.get, "/api/v1/spend/logs?key_id=\(w.keyOfTeamB)&team_id=B", nil, [ok, ok, hidden, hidden]),
             (.get, "/api/v1/spend/dead-letters", nil, [ok, no, no, no]),
             (.get, "/api/v1/guardrail-events?team_id=A", nil, [ok, ok, ok, no]),
             (.get, "/api/v1/guardrail-events?team_id=B", nil, [ok, ok, hidden, hidden]),
@@ -143,26 +164,58 @@ struct RoleAccessTests {
             (.get, "/api/v1/users/\(w.users["memberA"]!)", nil, [ok, ok, ok, ok]),
             (.post, "/api/v1/users", ["email": "more@example.com"], [ok, no, no, no]),
             (.put, "/api/v1/users/\(w.users["memberA"]!)", ["name": "Dev"], [ok, no, no, no]),
+            (.put, "/api/v1/users/\(w.users["memberB"]!)", ["name": "Dev B"], [ok, no, hidden, hidden]),
+            (.put, "/api/v1/users/\(w.users["memberB"]!)", ["name": 7], [ran, no, hidden, hidden]),
+            (.delete, "/api/v1/users/\(none)", nil, [hidden, no, hidden, hidden]),
             // The platform's own resources
             (.get, "/api/v1/models", nil, [ok, ok, ok, ok]),
             (.put, "/api/v1/models/gpt-5-mini", ["rpm": 100], [ok, no, no, no]),
+            (.get, "/api/v1/models/gpt-5-mini", nil, [ok, ok, ok, ok]),
             (.get, "/api/v1/settings", nil, [ok, ok, no, no]),
+            (.get, "/api/v1/settings/schema", nil, [ok, ok, no, no]),
             (.put, "/api/v1/settings", ["maintenance_mode": false], [ok, no, no, no]),
             (.get, "/api/v1/routing-policies", nil, [ok, ok, no, no]),
             (.post, "/api/v1/routing-policies", [:], [ran, no, no, no]),
+            (.put, "/api/v1/routing-policies/\(none)", [:], [reached, no, no, no]),
+            (.delete, "/api/v1/routing-policies/\(none)", nil, [hidden, no, no, no]),
             (.get, "/api/v1/guardrails", nil, [ok, ok, no, no]),
+            (.get, "/api/v1/guardrails/\(none)", nil, [hidden, hidden, no, no]),
+            (.post, "/api/v1/guardrails", [:], [ran, no, no, no]),
+            (.put, "/api/v1/guardrails/\(none)", [:], [reached, no, no, no]),
+            (.delete, "/api/v1/guardrails/\(none)", nil, [hidden, no, no, no]),
+            (.post, "/api/v1/guardrails/\(none)/assign/A", nil, [reached, no, no, no]),
+            (.delete, "/api/v1/guardrails/\(none)/assign/A", nil, [reached, no, no, no]),
             (.get, "/api/v1/guardrail-assignments", nil, [ok, ok, no, no]),
             (.get, "/api/v1/workflows", nil, [ok, ok, no, no]),
+            (.get, "/api/v1/workflows/templates", nil, [ok, ok, no, no]),
+            (.get, "/api/v1/workflows/\(none)", nil, [hidden, hidden, no, no]),
+            (.post, "/api/v1/workflows", [:], [ran, no, no, no]),
+            (.put, "/api/v1/workflows/\(none)", [:], [reached, no, no, no]),
+            (.delete, "/api/v1/workflows/\(none)", nil, [hidden, no, no, no]),
             (.get, "/api/v1/workflow-executions", nil, [ok, ok, no, no]),
+            (.get, "/api/v1/workflow-executions/\(none)", nil, [hidden, hidden, no, no]),
+            (.post, "/api/v1/workflow-executions", [:], [ran, no, no, no]),
+            (.post, "/api/v1/workflow-executions/\(none)/cancel", nil, [reached, no, no, no]),
             (.get, "/api/v1/mcp-servers", nil, [ok, ok, no, no]),
+            (.get, "/api/v1/mcp-servers/\(none)", nil, [hidden, hidden, no, no]),
+            (.get, "/api/v1/mcp-servers/sync/preview", nil, [reached, reached, no, no]),
+            (.post, "/api/v1/mcp-servers", [:], [ran, no, no, no]),
+            (.put, "/api/v1/mcp-servers/\(none)", [:], [reached, no, no, no]),
+            (.post, "/api/v1/mcp-servers/\(none)/test", nil, [reached, no, no, no]),
+            (.delete, "/api/v1/mcp-servers/\(none)", nil, [hidden, no, no, no]),
             (.get, "/api/v1/cluster", nil, [ok, ok, no, no]),
             (.get, "/api/v1/metrics/realtime", nil, [ran, ran, no, no]),
             (.get, "/api/v1/alerts", nil, [ok, ok, no, no]),
             (.get, "/api/v1/audit-log", nil, [ok, ok, no, no]),
             (.delete, "/api/v1/cache", nil, [ran, no, no, no]),
             (.get, "/auth/me", nil, [ok, ok, ok, ok]),
-            // Last: the admin deletes B's key (and its budget).
+            // Last, what deletes: B's key budget, B's key (and its budget), B's member, a team budget, the teams.
+            (.delete, "/api/v1/budgets/\(w.budgetOfKeyB)", nil, [ok, no, hidden, hidden]),
             (.post, "/api/v1/keys/delete", ["key_ids": [.string(w.keyOfTeamB)]], [ok, no, hidden, hidden]),
+            (.delete, "/api/v1/users/\(w.users["memberB"]!)", nil, [ok, no, hidden, hidden]),
+            (.delete, "/api/v1/budgets/\(w.budgetOfTeamA)", nil, [ok, no, no, no]),
+            (.delete, "/api/v1/teams/B", nil, [ran, no, hidden, hidden]),
+            (.delete, "/api/v1/teams/A", nil, [ran, no, no, no]),
         ]
     }
 
@@ -171,7 +224,8 @@ struct RoleAccessTests {
         try await AdminFixture.withAPI { api, client in
             let world = try await Self.world(api, client)
             for row in Self.table(world) {
-                for (index, role) in World.roles.enumerated() {
+                let order = Array(World.roles.enumerated())
+                for (index, role) in row.method == .delete ? order.reversed() : order {
                     let reply = try await api.call(row.method, row.path, row.body, as: world.tokens[role])
                     let expected = row.expected[index]
                     #expect(expected.matches(reply.status),

@@ -1,7 +1,9 @@
+import AsyncHTTPClient
 import Foundation
 import PostgresNIO
 import ScutumCluster
 import ScutumCore
+import ScutumMock
 import ScutumRedis
 import ScutumStore
 import ScutumTestSupport
@@ -130,6 +132,70 @@ struct AlertTests {
         }
     }
 
+    @Test("a breaker that opens and closes between two looks of the monitor gets both alerts, in order")
+    func breakerBetweenLooks() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.serving { url in
+            try await withMigratedDatabase { client, database in
+                try await SettingsStore(client: client, logger: TestEnvironment.logger)
+                    .save(["alert_webhook_url": .string(url), "alert_webhook_format": "json"])
+                var variables = fastAlerts
+                variables["SCUTUM_ALERT_INTERVAL_MILLISECONDS"] = "8000"
+                try await Gateway.with(variables: variables, database: database) { gateway in
+                    // The term's first look has run once its leader change is recorded.
+                    let started = try await eventually(timeout: .seconds(10)) {
+                        try await gateway.alerts(query: "?kind=leader_changed").isEmpty ? nil : true
+                    }
+                    #expect(started == true)
+                    let before = ContinuousClock.now
+                    for _ in 0..<3 {
+                        let result = try await gateway.request("/v1/chat/completions", body: Gateway.chat(
+                            model: "primary-test", "[mock:status=503] [mock:fail_model=primary-upstream] hi"))
+                        #expect(result.status == 200)
+                    }
+                    #expect(gateway.node.breakers.reading("primary-test") != .closed)
+                    try await gateway.closeBreaker()
+                    #expect(gateway.node.breakers.reading("primary-test") == .closed)
+                    let quick = ContinuousClock.now - before < .seconds(7)
+                    let alerts = try await eventually(timeout: .seconds(20)) { () -> [[String: Any]]? in
+                        let listed = try await gateway.alerts().filter { ($0["kind"] as? String)?.hasPrefix("breaker_") == true }
+                        return listed.count >= 2 ? listed : nil
+                    }
+                    // Newest first: the closing follows the opening.
+                    let kinds = (alerts ?? []).map { $0["kind"] as? String ?? "" }
+                    #expect(kinds == ["breaker_closed", "breaker_opened"], "\(kinds), within one look: \(quick)")
+                    let delivered = try await eventually(timeout: .seconds(10)) { () -> [String]? in
+                        let kinds = receiver.acceptedObjects.compactMap { $0["kind"] as? String }.filter { $0.hasPrefix("breaker_") }
+                        return kinds.count == 2 ? kinds : nil
+                    }
+                    #expect(delivered == ["breaker_opened", "breaker_closed"])
+                }
+            }
+        }
+    }
+
+    @Test("a dispatcher whose node no longer leads sends nothing; one that leads sends what is due")
+    func dispatcherOnlyWhileLeading() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.serving { url in
+            try await withMigratedDatabase { client, _ in
+                let settings = SettingsStore(client: client, logger: TestEnvironment.logger)
+                try await settings.save(["alert_webhook_url": .string(url), "alert_webhook_format": "json"])
+                let store = AlertStore(client: client, logger: TestEnvironment.logger)
+                let id = try #require(try await store.record(AlertEvent(kind: .leaderChanged, subject: "node x",
+                    dedupKey: "leader_changed:test", message: "Node x leads.")))
+                let dispatcher = AlertDispatcher(store: store, settings: settings, client: HTTPClient.shared,
+                    timing: .init(interval: .milliseconds(100), timeout: .seconds(5)), logger: TestEnvironment.logger)
+                await dispatcher.pass(leads: { false })
+                #expect(receiver.accepted.isEmpty)
+                #expect(try await store.due().map(\.id) == [id])
+                await dispatcher.pass(leads: { true })
+                #expect(receiver.acceptedObjects.compactMap { $0["id"] as? Int } == [Int(id)])
+                #expect(try await store.due().isEmpty)
+            }
+        }
+    }
+
     @Test("the Slack format is {\"text\": ...}")
     func slackFormat() async throws {
         let receiver = WebhookReceiver()
@@ -249,6 +315,69 @@ struct AlertTests {
         }
     }
 
+    @Test("a node really cut off from PostgreSQL, then from Redis, is each an alert at the webhook, once",
+        .disabled(if: TestEnvironment.redisIsCluster || TestEnvironment.redisURL.hasPrefix("rediss"),
+            "cuts one plain Redis server through a relay"))
+    func realOutages() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.serving { url in
+            try await withMigratedDatabase { client, database in
+                try await SettingsStore(client: client, logger: TestEnvironment.logger)
+                    .save(["alert_webhook_url": .string(url), "alert_webhook_format": "json"])
+                let redis = TestEnvironment.redisConfiguration
+                let postgresRelay = try await TCPRelay.start(to: database.host, port: database.port)
+                let redisRelay = try await TCPRelay.start(to: redis.host, port: redis.port)
+                let relayed = {
+                    var relayed = database
+                    (relayed.host, relayed.port) = ("127.0.0.1", postgresRelay.port)
+                    return relayed
+                }()
+                let variables = fastAlerts.merging(["SCUTUM_REDIS_NAMESPACE": "test-outage-\(database.database)"]) { $1 }
+                let yaml = Gateway.catalogYAML(mockPort: 1)
+                try await Gateway.runNode(database: database, variables: variables, catalogYAML: yaml,
+                    mockLog: MockRequestLog()) { leader in
+                    _ = try #require(try await eventually(timeout: .seconds(10)) { leader.node.election.fence })
+                    try await Gateway.runNode(database: relayed, redisURL: "redis://127.0.0.1:\(redisRelay.port)/0",
+                        variables: variables, catalogYAML: yaml, mockLog: MockRequestLog()) { cut in
+                        let nodeID = cut.node.election.nodeID
+                        @Sendable func received(_ kind: String) -> [[String: Any]] {
+                            receiver.acceptedObjects.filter {
+                                $0["kind"] as? String == kind && $0["subject"] as? String == "node \(nodeID)"
+                            }
+                        }
+                        // Both heartbeats are in before anything is cut.
+                        let registry = NodeRegistry(redis: leader.node.redis, namespace: variables["SCUTUM_REDIS_NAMESPACE"]!,
+                            nodeID: "observer", logger: TestEnvironment.logger)
+                        let nodes = ClusterNodeStore(client: client, logger: TestEnvironment.logger)
+                        _ = try await eventually(timeout: .seconds(10)) { () async throws -> Bool? in
+                            let inPostgres = try await nodes.nodes(heardWithin: .seconds(2)).contains { $0.nodeID == nodeID }
+                            return try await registry.members()[nodeID] != nil && inPostgres ? true : nil
+                        }
+                        postgresRelay.cut()
+                        let postgres = try await eventually(timeout: .seconds(20)) { received("postgres_unreachable").first }
+                        #expect(postgres != nil, "no postgres_unreachable for \(nodeID): \(receiver.accepted)")
+                        #expect(received("redis_unreachable").isEmpty)
+                        postgresRelay.restore()
+                        // Heard from again in PostgreSQL before Redis goes.
+                        _ = try await eventually(timeout: .seconds(10)) { () async throws -> Bool? in
+                            try await nodes.nodes(heardWithin: .seconds(2)).contains { $0.nodeID == nodeID } ? true : nil
+                        }
+                        redisRelay.cut()
+                        let redisAlert = try await eventually(timeout: .seconds(20)) { received("redis_unreachable").first }
+                        #expect(redisAlert != nil, "no redis_unreachable for \(nodeID): \(receiver.accepted)")
+                        redisRelay.restore()
+                        // Further looks of the monitor send neither again.
+                        try await Task.sleep(for: .seconds(1))
+                        #expect(received("postgres_unreachable").count == 1)
+                        #expect(received("redis_unreachable").count == 1)
+                    }
+                }
+                await postgresRelay.stop()
+                await redisRelay.stop()
+            }
+        }
+    }
+
     @Test("a node whose Redis is unreachable reports since when in its heartbeat",
         .disabled(if: TestEnvironment.redisIsCluster, "cuts one Redis server through a relay; a cluster client follows MOVED past it"))
     func registryReportsRedisOutage() async throws {
@@ -275,6 +404,16 @@ struct AlertTests {
 
 @Suite("Alert conditions and retries")
 struct AlertConditionTests {
+    @Test("every kind in the Slack format: its title in bold, the message with &, < and > escaped")
+    func slackBodies() {
+        for kind in AlertKind.allCases {
+            let record = AlertRecord(id: 7, event: AlertEvent(kind: kind, subject: "s", dedupKey: "d",
+                message: "deployment <!channel> & co > 1"), createdAt: Date(), status: .pending)
+            #expect(record.webhookBody(.slack) == ["text": .string("*\(kind.title)*: deployment &lt;!channel&gt; &amp; co &gt; 1")])
+            #expect(record.webhookBody(.json)["message"] == "deployment <!channel> & co > 1")
+        }
+    }
+
     @Test("retries back off exponentially up to the cap, and stop after the last attempt")
     func backoff() {
         let timing = AlertDispatcher.Timing(retryBase: .seconds(1), retryCap: .seconds(10), maximumAttempts: 6)

@@ -53,3 +53,22 @@ struct TracingConfigurationTests {
         #expect(throws: NodeConfiguration.Invalid.self) { try ConsoleConfigurationTests.configuration(["SCUTUM_TRACING": "on"]) }
     }
 }
+
+/// `SCUTUM_MASTER_KEY_LOGIN`: whether the master key signs in to the Admin API and console.
+@Suite("Master-key sign-in configuration")
+struct MasterKeyLoginConfigurationTests {
+    @Test("on by default; true/false, 1/0 and yes/no in any case; anything else refused at start-up, naming it")
+    func parsing() throws {
+        #expect(try ConsoleConfigurationTests.configuration([:]).masterKeyLogin)
+        for (value, expected) in [("false", false), ("FALSE", false), ("0", false), ("no", false), ("true", true),
+            ("1", true), ("Yes", true)]
+        {
+            #expect(try ConsoleConfigurationTests.configuration(["SCUTUM_MASTER_KEY_LOGIN": value]).masterKeyLogin
+                == expected, "\(value)")
+        }
+        let error = #expect(throws: NodeConfiguration.Invalid.self) {
+            try ConsoleConfigurationTests.configuration(["SCUTUM_MASTER_KEY_LOGIN": "off-ish"])
+        }
+        #expect(error?.description == "SCUTUM_MASTER_KEY_LOGIN=off-ish must be true or false")
+    }
+}

@@ -9,11 +9,13 @@ struct AdminAuthMiddleware: RouterMiddleware {
     let authenticator: AdminAuthenticator
 
     /// The paths a team-scoped caller may reach, by prefix, with the methods allowed under each.
+    /// Writes to users pass so that the route answers 404 for a user the caller cannot see (and 403
+    /// for one they can: only admins change users).
     static let teamRoutes: [(prefix: String, writes: Bool)] = [
         ("/auth/me", false), ("/api/v1/keys", true), ("/api/v1/teams", true), ("/api/v1/budgets", true),
         ("/api/v1/spend/logs", false), ("/api/v1/spend/keys", false), ("/api/v1/spend/teams", false),
         ("/api/v1/spend/users", false), ("/api/v1/spend/models", false), ("/api/v1/spend/endpoints", false),
-        ("/api/v1/guardrail-events", false), ("/api/v1/users", false), ("/api/v1/models", false),
+        ("/api/v1/guardrail-events", false), ("/api/v1/users", true), ("/api/v1/models", false),
     ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)

@@ -45,12 +45,13 @@ struct UserRoutes {
 
     func update(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
+        // Another team's user is 404 before anything about the body is said.
+        var user = try await find(context)
+        guard principal.access == .admin else { throw AdminError.adminRequired }
         var fields = try await services.body(request)
         let email = fields.email("email")
         let input = UserInput(&fields)
         try fields.finish()
-        var user = try await find(context)
-        guard principal.access == .admin else { throw AdminError.adminRequired }
         user.email = email ?? user.email
         user = input.applied(to: user)
         guard let updated = try await store({ try await services.users.update(user) }) else { throw Self.userNotFound }

@@ -3,6 +3,7 @@ import Logging
 import ScutumCore
 import ScutumRedis
 import ScutumStore
+import Synchronization
 
 /// The leader's alert detection: every `interval` it reads budgets against live spend, keys
 /// expiring within `keyWindow`, every breaker on this node's board, and the nodes' heartbeats, and
@@ -33,12 +34,20 @@ public struct AlertMonitor: Sendable {
     let nodes: ClusterNodeStore
     let registry: NodeRegistry
     /// Every deployment's breaker as this node's board holds it.
-    let breakers: @Sendable () -> [String: BreakerBoard.Reading]
+    let breakers: @Sendable () -> [String: BreakerBoard.Status]
+    /// The breakers' openings at the last look, to tell an episode that began and ended between two.
+    let openingsSeen = OpeningsSeen()
+
+    /// Openings by deployment at the last look (the monitor is a value; this is its one piece of memory).
+    final class OpeningsSeen: Sendable {
+        /// Nil before the first look of this monitor: openings before it are history.
+        let state = Mutex<[String: UInt64]?>(nil)
+    }
     let timing: Timing
     let logger: Logger
 
     public init(store: AlertStore, budgets: BudgetStore, ledger: SpendLedger, keys: KeyStore, nodes: ClusterNodeStore,
-        registry: NodeRegistry, breakers: @escaping @Sendable () -> [String: BreakerBoard.Reading], timing: Timing,
+        registry: NodeRegistry, breakers: @escaping @Sendable () -> [String: BreakerBoard.Status], timing: Timing,
         logger: Logger)
     {
         self.store = store
@@ -84,22 +93,41 @@ public struct AlertMonitor: Sendable {
 
     /// A breaker that is open (or half-open) with no `breaker_opened` as its latest alert opened; one
     /// that is closed with `breaker_opened` as its latest closed. Kept in the table, so a new leader
-    /// carries on where the last one stopped.
+    /// carries on where the last one stopped. A breaker that opened and closed again between two looks
+    /// (the board counts openings) gets both alerts, in order.
     func breakerEvents() async throws -> [AlertEvent] {
-        let readings = breakers()
-        guard !readings.isEmpty else { return [] }
-        let latest = try await store.latestBySubject(of: [.breakerOpened, .breakerClosed])
+        let statuses = breakers()
+        // Taken as seen once the alerts are read (a failed read leaves them to the next look).
+        let seen = openingsSeen.state.withLock { $0 }
+        let latest = statuses.isEmpty ? [:] : try await store.latestBySubject(of: [.breakerOpened, .breakerClosed])
+        openingsSeen.state.withLock { $0 = statuses.mapValues(\.openings) }
         var events: [AlertEvent] = []
-        for (deployment, reading) in readings.sorted(by: { $0.key < $1.key }) {
+        for (deployment, status) in statuses.sorted(by: { $0.key < $1.key }) {
             let last = latest[deployment]
-            let isOpen = reading != .closed
+            let isOpen = status.reading != .closed
+            // Openings since the last look that the alerts do not show yet.
+            let missed = seen.map { status.openings > $0[deployment] ?? 0 } ?? false
             if isOpen, last?.kind != .breakerOpened {
                 events.append(AlertConditions.breaker(deployment, opened: true, episode: last?.id ?? 0))
             } else if !isOpen, let last, last.kind == .breakerOpened {
                 events.append(AlertConditions.breaker(deployment, opened: false, episode: last.id))
+            } else if !isOpen, missed {
+                await recordEpisode(deployment, after: last?.id ?? 0)
             }
         }
         return events
+    }
+
+    /// Records an opening and its closing, the closing following the opening's id.
+    private func recordEpisode(_ deployment: String, after episode: Int64) async {
+        do {
+            guard let opened = try await store.record(AlertConditions.breaker(deployment, opened: true, episode: episode))
+            else { return }
+            _ = try await store.record(AlertConditions.breaker(deployment, opened: false, episode: opened))
+            logger.notice("alert", metadata: ["kind": "breaker_opened and breaker_closed", "subject": "\(deployment)"])
+        } catch {
+            logger.warning("alert not recorded", metadata: ["subject": "\(deployment)", "error": "\(String(reflecting: error))"])
+        }
     }
 
     private func record(from source: String, _ detect: () async throws -> [AlertEvent]) async {

@@ -66,8 +66,15 @@ public struct AlertRecord: Sendable, Equatable {
                 "at": .string(Self.timestamp(createdAt)),
             ]
         case .slack:
-            ["text": .string("*\(event.kind.title)*: \(event.message)")]
+            ["text": .string("*\(event.kind.title)*: \(Self.slackEscaped(event.message))")]
         }
+    }
+
+    /// Text with Slack's three control characters escaped (`&`, `<`, `>`), so a name holding them
+    /// cannot become a link or a mention.
+    static func slackEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
     }
 
     /// The alert as the Admin API lists it.

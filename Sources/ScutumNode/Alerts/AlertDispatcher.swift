@@ -42,22 +42,27 @@ struct AlertDispatcher: Sendable {
     let timing: Timing
     let logger: Logger
 
-    /// Sends what is due every `interval` until cancelled (leadership lost, shutdown).
-    func run() async {
+    /// Sends what is due every `interval` until cancelled (leadership lost, shutdown). `leads` says
+    /// whether this node still leads by its own clock: asked before each delivery, so that a leader
+    /// whose term ran out (paused, cut off) stops sending before the next one starts. (A webhook is
+    /// still at-least-once across a handover: a delivery whose answer was lost is sent again. The
+    /// body's `id` lets a receiver drop the second.)
+    func run(leads: @escaping @Sendable () -> Bool = { true }) async {
         while !Task.isCancelled {
-            await pass()
+            await pass(leads: leads)
             do { try await Task.sleep(for: timing.interval) } catch { return }
         }
     }
 
-    /// Sends every alert due now.
-    func pass() async {
+    /// Sends every alert due now, while `leads` holds.
+    func pass(leads: @Sendable () -> Bool = { true }) async {
         do {
+            guard leads() else { return }
             let due = try await store.due()
             guard !due.isEmpty else { return }
             let settings = AlertSettings(settings: try await self.settings.load())
             for alert in due {
-                if Task.isCancelled { return }
+                if Task.isCancelled || !leads() { return }
                 try await deliver(alert, settings: settings)
             }
         } catch {

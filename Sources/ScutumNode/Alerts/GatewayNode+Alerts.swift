@@ -17,7 +17,7 @@ extension GatewayNode {
         let store = AlertStore(client: postgres, logger: logger)
         let monitor = AlertMonitor(store: store, budgets: BudgetStore(client: postgres, logger: logger), ledger: ledger,
             keys: KeyStore(client: postgres, logger: logger), nodes: ClusterNodeStore(client: postgres, logger: logger),
-            registry: registry, breakers: { board.readings() },
+            registry: registry, breakers: { board.statuses() },
             timing: .init(interval: configuration.interval, unreachableAfter: configuration.unreachableAfter),
             logger: logger)
         let dispatcher = AlertDispatcher(store: store, settings: SettingsStore(client: postgres, logger: logger),
@@ -29,8 +29,8 @@ extension GatewayNode {
             LeaderOnlyService(name: "alert monitor", election: election, logger: logger) { fence in
                 await monitor.run(fence: fence)
             },
-            LeaderOnlyService(name: "alert dispatcher", election: election, logger: logger) { _ in
-                await dispatcher.run()
+            LeaderOnlyService(name: "alert dispatcher", election: election, logger: logger) { fence in
+                await dispatcher.run(leads: { election.fence == fence })
             },
         ]
     }
