@@ -24,10 +24,19 @@ extension Gateway {
     static func withAlerts<T: Sendable>(url: String, format: String = "json",
         _ body: @escaping @Sendable (Gateway) async throws -> T) async throws -> T
     {
+        try await withAlertDatabase(url: url, format: format) { _, database in
+            try await Gateway.with(variables: fastAlerts, database: database, body)
+        }
+    }
+
+    /// A migrated database whose settings send alerts to `url` in `format`.
+    static func withAlertDatabase<T: Sendable>(url: String, format: String = "json",
+        _ body: @escaping @Sendable (PostgresClient, DatabaseConfiguration) async throws -> T) async throws -> T
+    {
         try await withMigratedDatabase { client, database in
             try await SettingsStore(client: client, logger: TestEnvironment.logger)
                 .save(["alert_webhook_url": .string(url), "alert_webhook_format": .string(format)])
-            return try await Gateway.with(variables: fastAlerts, database: database, body)
+            return try await body(client, database)
         }
     }
 
@@ -136,9 +145,7 @@ struct AlertTests {
     func breakerBetweenLooks() async throws {
         let receiver = WebhookReceiver()
         try await receiver.serving { url in
-            try await withMigratedDatabase { client, database in
-                try await SettingsStore(client: client, logger: TestEnvironment.logger)
-                    .save(["alert_webhook_url": .string(url), "alert_webhook_format": "json"])
+            try await Gateway.withAlertDatabase(url: url) { _, database in
                 var variables = fastAlerts
                 variables["SCUTUM_ALERT_INTERVAL_MILLISECONDS"] = "8000"
                 try await Gateway.with(variables: variables, database: database) { gateway in
@@ -178,9 +185,8 @@ struct AlertTests {
     func dispatcherOnlyWhileLeading() async throws {
         let receiver = WebhookReceiver()
         try await receiver.serving { url in
-            try await withMigratedDatabase { client, _ in
+            try await Gateway.withAlertDatabase(url: url) { client, _ in
                 let settings = SettingsStore(client: client, logger: TestEnvironment.logger)
-                try await settings.save(["alert_webhook_url": .string(url), "alert_webhook_format": "json"])
                 let store = AlertStore(client: client, logger: TestEnvironment.logger)
                 let id = try #require(try await store.record(AlertEvent(kind: .leaderChanged, subject: "node x",
                     dedupKey: "leader_changed:test", message: "Node x leads.")))
@@ -321,9 +327,7 @@ struct AlertTests {
     func realOutages() async throws {
         let receiver = WebhookReceiver()
         try await receiver.serving { url in
-            try await withMigratedDatabase { client, database in
-                try await SettingsStore(client: client, logger: TestEnvironment.logger)
-                    .save(["alert_webhook_url": .string(url), "alert_webhook_format": "json"])
+            try await Gateway.withAlertDatabase(url: url) { client, database in
                 let redis = TestEnvironment.redisConfiguration
                 let postgresRelay = try await TCPRelay.start(to: database.host, port: database.port)
                 let redisRelay = try await TCPRelay.start(to: redis.host, port: redis.port)
