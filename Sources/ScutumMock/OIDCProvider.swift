@@ -6,8 +6,8 @@ import Synchronization
 import _CryptoExtras
 
 /// An OpenID Connect identity provider for offline single sign-on: the authorization code flow with
-/// PKCE (S256 only), a login form instead of real accounts, RS256 id tokens, and a JWKS whose
-/// signing key tests can rotate.
+/// PKCE (S256 only), a login form instead of real accounts, RS256 (or, after a rotation that asks
+/// for it, ES256) id tokens, and a JWKS whose signing key tests can rotate.
 ///
 /// Routes (under `/oidc`, the issuer being the mock's base URL plus `/oidc` unless fixed at creation):
 /// - `GET /oidc/.well-known/openid-configuration`: the discovery document.
@@ -17,7 +17,7 @@ import _CryptoExtras
 ///   `client_id`/`client_secret` form fields, and `code_verifier` must match the code's challenge.
 ///   Codes are single-use: a code presented twice is refused the second time.
 /// - `GET /oidc/jwks`: the RSA public keys, each with its `kid`.
-/// - `POST /oidc/__mock/rotate?keep_previous=true|false`: rotates the signing key (test hook).
+/// - `POST /oidc/__mock/rotate?keep_previous=true|false&alg=RS256|ES256`: rotates the signing key (test hook).
 /// - `POST /oidc/__mock/groups` with `{"email": ..., "groups": [...]}`: sets a user's groups (test hook).
 ///
 /// Its state lives in a `Mutex`; the first signing key is generated on first use, so routers that
@@ -91,10 +91,47 @@ public final class OIDCProvider: Sendable {
         var expiresAt: Date
     }
 
-    /// An RSA key the provider signs with, and its key id.
+    /// A key the provider signs with (RSA for RS256, P-256 for ES256), and its key id.
     struct SigningKey {
+        enum Material {
+            case rsa(_RSA.Signing.PrivateKey)
+            case p256(P256.Signing.PrivateKey)
+        }
+
         var kid: String
-        var key: _RSA.Signing.PrivateKey
+        var material: Material
+
+        /// The JWS `alg` this key signs with.
+        var algorithm: String {
+            switch material {
+            case .rsa: "RS256"
+            case .p256: "ES256"
+            }
+        }
+
+        /// The signature over `input`: PKCS#1 v1.5 over SHA-256, or ES256's raw r||s.
+        func sign(_ input: Data) -> Data {
+            switch material {
+            case .rsa(let key):
+                // With a key generated here these cannot fail short of memory exhaustion.
+                (try? key.signature(for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5))
+                    .map { Data($0.rawRepresentation) } ?? Data()
+            case .p256(let key):
+                (try? key.signature(for: input)).map { Data($0.rawRepresentation) } ?? Data()
+            }
+        }
+
+        /// The public key as a JWK.
+        var jwk: String? {
+            switch material {
+            case .rsa(let key):
+                guard let primitives = try? key.publicKey.getKeyPrimitives() else { return nil }
+                return #"{"kty":"RSA","use":"sig","alg":"RS256","kid":\#(JSONText.quote(kid)),"n":"\#(OIDCProvider.base64URL(primitives.modulus))","e":"\#(OIDCProvider.base64URL(primitives.publicExponent))"}"#
+            case .p256(let key):
+                let point = key.publicKey.rawRepresentation
+                return #"{"kty":"EC","use":"sig","alg":"ES256","crv":"P-256","kid":\#(JSONText.quote(kid)),"x":"\#(OIDCProvider.base64URL(point.prefix(32)))","y":"\#(OIDCProvider.base64URL(point.suffix(32)))"}"#
+            }
+        }
     }
 
     struct State {
@@ -141,14 +178,15 @@ public final class OIDCProvider: Sendable {
 
     /// Replaces the signing key with a new one under a new `kid` and returns that kid. With
     /// `keepPrevious`, earlier keys stay in the JWKS (up to `retainedKeys` in all), so tokens they
-    /// signed still verify; without it only the new key is published.
+    /// signed still verify; without it only the new key is published. `ecdsa` makes the new key a
+    /// P-256 one that signs ES256 (RS256 otherwise).
     @discardableResult
-    public func rotateSigningKey(keepPrevious: Bool = true) -> String {
-        let fresh = Self.newKey()
+    public func rotateSigningKey(keepPrevious: Bool = true, ecdsa: Bool = false) -> String {
+        let fresh = ecdsa ? SigningKey(kid: JSONText.randomID(8), material: .p256(P256.Signing.PrivateKey())) : Self.newKey()
         return state.withLock { state in
             Self.ensureKey(&state)
             state.generation += 1
-            let key = SigningKey(kid: "mock-\(state.generation)-\(fresh.kid)", key: fresh.key)
+            let key = SigningKey(kid: "mock-\(state.generation)-\(fresh.kid)", material: fresh.material)
             state.keys = keepPrevious ? Array((state.keys + [key]).suffix(retainedKeys)) : [key]
             return key.kid
         }
@@ -175,25 +213,22 @@ public final class OIDCProvider: Sendable {
         }
     }
 
-    /// `claims` signed with RS256 by the current key (or the published key `keyID`), as the token
+    /// `claims` signed by the current key (or the published key `keyID`), as the token
     /// endpoint would sign them; tests use it to build expired, early or misaddressed tokens.
     public func signIDToken(_ claims: IDTokenClaims, keyID: String? = nil) -> String {
         signJWS(header: nil, payload: idTokenPayload(claims), keyID: keyID)
     }
 
-    /// A compact JWS over `payload` signed with RS256 by the current key (or `keyID`). The header is
-    /// `{"alg":"RS256","kid":...,"typ":"JWT"}` unless `header` gives its JSON text verbatim.
+    /// A compact JWS over `payload` signed by the current key (or `keyID`). The header is
+    /// `{"alg":<the key's>,"kid":...,"typ":"JWT"}` unless `header` gives its JSON text verbatim.
     public func signJWS(header: String?, payload: String, keyID: String? = nil) -> String {
         let signer = state.withLock { state -> SigningKey in
             Self.ensureKey(&state)
             return state.keys.last { $0.kid == keyID } ?? state.keys[state.keys.count - 1]
         }
-        let headerJSON = header ?? #"{"alg":"RS256","kid":\#(JSONText.quote(signer.kid)),"typ":"JWT"}"#
+        let headerJSON = header ?? #"{"alg":"\#(signer.algorithm)","kid":\#(JSONText.quote(signer.kid)),"typ":"JWT"}"#
         let input = Self.base64URL(Data(headerJSON.utf8)) + "." + Self.base64URL(Data(payload.utf8))
-        // PKCS#1 v1.5 over SHA-256 with a key generated here cannot fail short of memory exhaustion.
-        let signature = (try? signer.key.signature(for: SHA256.hash(data: Data(input.utf8)), padding: .insecurePKCS1v1_5))
-            .map { Data($0.rawRepresentation) } ?? Data()
-        return input + "." + Self.base64URL(signature)
+        return input + "." + Self.base64URL(signer.sign(Data(input.utf8)))
     }
 
     /// The JWKS document.
@@ -202,10 +237,7 @@ public final class OIDCProvider: Sendable {
             Self.ensureKey(&state)
             return state.keys
         }
-        let entries = keys.compactMap { key -> String? in
-            guard let primitives = try? key.key.publicKey.getKeyPrimitives() else { return nil }
-            return #"{"kty":"RSA","use":"sig","alg":"RS256","kid":\#(JSONText.quote(key.kid)),"n":"\#(Self.base64URL(primitives.modulus))","e":"\#(Self.base64URL(primitives.publicExponent))"}"#
-        }
+        let entries = keys.compactMap(\.jwk)
         return #"{"keys":[\#(entries.joined(separator: ","))]}"#
     }
 
@@ -238,7 +270,8 @@ public final class OIDCProvider: Sendable {
         router.post("/oidc/__mock/rotate") { [self] request, _ in
             _ = try await MockUpstream.record(request, log: log)
             let keep = request.uri.queryParameters.get("keep_previous") != "false"
-            return MockResponses.json(#"{"kid":\#(JSONText.quote(rotateSigningKey(keepPrevious: keep)))}"#)
+            let ecdsa = request.uri.queryParameters.get("alg") == "ES256"
+            return MockResponses.json(#"{"kid":\#(JSONText.quote(rotateSigningKey(keepPrevious: keep, ecdsa: ecdsa)))}"#)
         }
         router.post("/oidc/__mock/groups") { [self] request, _ in
             let bytes = try await MockUpstream.record(request, log: log)
@@ -262,7 +295,7 @@ public final class OIDCProvider: Sendable {
         {"issuer":\(JSONText.quote(issuer)),"authorization_endpoint":\(JSONText.quote(issuer + "/authorize")),\
         "token_endpoint":\(JSONText.quote(issuer + "/token")),"jwks_uri":\(JSONText.quote(issuer + "/jwks")),\
         "response_types_supported":["code"],"subject_types_supported":["public"],\
-        "id_token_signing_alg_values_supported":["RS256"],"scopes_supported":["openid","email","profile","groups"],\
+        "id_token_signing_alg_values_supported":["RS256","ES256"],"scopes_supported":["openid","email","profile","groups"],\
         "token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post"],\
         "grant_types_supported":["authorization_code"],"code_challenge_methods_supported":["S256"],\
         "claims_supported":["iss","sub","aud","exp","iat","nonce","email","name",\(JSONText.quote(groupsClaim))]}
@@ -458,7 +491,7 @@ public final class OIDCProvider: Sendable {
         guard state.keys.isEmpty else { return }
         let fresh = newKey()
         state.generation = 1
-        state.keys = [SigningKey(kid: "mock-1-\(fresh.kid)", key: fresh.key)]
+        state.keys = [SigningKey(kid: "mock-1-\(fresh.kid)", material: fresh.material)]
     }
 
     /// A fresh RSA-2048 key and a random kid suffix.
@@ -467,7 +500,7 @@ public final class OIDCProvider: Sendable {
         guard let key = try? _RSA.Signing.PrivateKey(keySize: .bits2048) else {
             fatalError("RSA-2048 key generation failed")
         }
-        return SigningKey(kid: JSONText.randomID(8), key: key)
+        return SigningKey(kid: JSONText.randomID(8), material: .rsa(key))
     }
 
     static func base64URL(_ data: Data) -> String {

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import ScutumAdmin
 import ScutumCore
 import ScutumMock
@@ -293,6 +294,44 @@ struct OIDCKeyRotationTests {
             // The previous key was kept: its tokens still verify, from the cache.
             _ = try await client.verifier.verify(first, nonce: "nonce-1")
             #expect(await keys.fetchCount == 2)
+        }
+    }
+
+    @Test("OIDC: the provider rotates to an ES256 (P-256) key: the whole flow signs in with it, RS256 tokens of the kept key still verify")
+    func rotationToES256() async throws {
+        try await OIDCFixture.with { fixture in
+            let client = try await fixture.client()
+            let rsa = fixture.provider.signIDToken(fixture.claims())
+            _ = try await client.verifier.verify(rsa, nonce: "nonce-1")
+            // Through the mock's own hook, as a test driving it over HTTP would.
+            @Sendable func text(_ method: HTTPMethod, _ path: String) async throws -> String {
+                var request = HTTPClientRequest(url: fixture.issuer + path)
+                request.method = method
+                let response = try await fixture.http.execute(request, timeout: .seconds(10))
+                return String(buffer: try await response.body.collect(upTo: 1 << 20))
+            }
+            let rotated = try await text(.POST, "/__mock/rotate?alg=ES256")
+            #expect(rotated.contains(fixture.provider.currentKeyID))
+            let jwks = try await text(.GET, "/jwks")
+            #expect(jwks.contains(#""kty":"EC""#) && jwks.contains(#""crv":"P-256""#) && jwks.contains(#""kty":"RSA""#))
+            fixture.clock.advance(31)
+            let request = client.authorizationRequest()
+            let callback = try await fixture.logIn(request, email: "grace@example.com")
+            let claims = try await client.completeLogin(callbackQuery: callback, request: request)
+            #expect(claims.email == "grace@example.com")
+            let es256 = fixture.provider.signIDToken(fixture.claims())
+            let header = try #require(Base64URL.decode(String(es256.split(separator: ".")[0])))
+            #expect(String(decoding: header, as: UTF8.self).contains(#""alg":"ES256""#))
+            _ = try await client.verifier.verify(es256, nonce: "nonce-1")
+            _ = try await client.verifier.verify(rsa, nonce: "nonce-1")
+            // An ES256 token whose signature is another P-256 key's is refused.
+            let parts = es256.split(separator: ".")
+            let forged = parts[0] + "." + parts[1] + "." + Base64URL.encode(
+                Array(try P256.Signing.PrivateKey().signature(for: Array((parts[0] + "." + parts[1]).utf8)).rawRepresentation))
+            let refused = await oidcError { () async throws(OIDCError) in
+                _ = try await client.verifier.verify(String(forged), nonce: "nonce-1")
+            }
+            #expect(refused == .invalidSignature)
         }
     }
 
