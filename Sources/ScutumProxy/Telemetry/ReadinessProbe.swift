@@ -64,6 +64,8 @@ public struct ReadinessProbe: Sendable {
                         try await withDeadline(timeout) { try await check.run() }
                         return (index, nil)
                     } catch is DeadlineExceeded {
+                        logger?.notice("readiness check gave no answer in time",
+                            metadata: ["check": "\(check.name)", "timeout": "\(timeout)"])
                         return (index, "no answer within \(timeout)")
                     } catch let error as RedisNodesUnavailable where error.failing.contains(where: { !$0.slots.isEmpty }) {
                         // Which shards of a Redis Cluster fail, by their slots (never their addresses).
