@@ -21,6 +21,11 @@ public final class BreakerBoard: Sendable {
     public struct Status: Sendable, Equatable {
         public var reading: Reading
         public var openings: UInt64
+
+        public init(reading: Reading, openings: UInt64) {
+            self.reading = reading
+            self.openings = openings
+        }
     }
 
     private enum Entry {

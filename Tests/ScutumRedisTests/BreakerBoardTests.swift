@@ -34,6 +34,22 @@ struct BreakerBoardTests {
         #expect(board.readings() == ["a": .closed, "b": .closed, "c": .open])
     }
 
+    @Test("openings count each time a breaker leaves closed: not a re-open from half-open, not a repeat")
+    func openings() {
+        let board = BreakerBoard()
+        _ = board.read(["a"])
+        #expect(board.statuses() == ["a": .init(reading: .closed, openings: 0)])
+        board.set("a", .open(remaining: .seconds(30)))
+        board.set("a", .open(remaining: .seconds(29)))
+        board.set("a", .halfOpen)
+        board.set("a", .open(remaining: .seconds(30)))
+        #expect(board.statuses()["a"] == .init(reading: .open, openings: 1))
+        board.set("a", .closed)
+        board.set("a", .halfOpen)
+        board.set("b", .open(remaining: .seconds(30)))
+        #expect(board.statuses() == ["a": .init(reading: .halfOpen, openings: 2), "b": .init(reading: .open, openings: 1)])
+    }
+
     @Test("the version moves with every change and not with plain reads")
     func version() {
         let board = BreakerBoard()
