@@ -95,7 +95,15 @@ public final class RedisClient: Sendable {
     /// to), loads the scripts and sends again only the commands that got `NOSCRIPT`: the others ran,
     /// and a script's effects must not happen twice.
     public func pipeline(_ commands: [[RedisArgument]], loading scripts: [RedisScript]) async throws -> [RedisValue] {
-        var replies = try await pipeline(commands)
+        try await resendingNoScript(commands, replies: try await pipeline(commands), loading: scripts)
+    }
+
+    /// `replies` of `commands` with those that were `NOSCRIPT` replaced by the replies of sending
+    /// them again after loading `scripts` (at most three times); see `pipeline(_:loading:)`.
+    public func resendingNoScript(_ commands: [[RedisArgument]], replies: [RedisValue], loading scripts: [RedisScript])
+        async throws -> [RedisValue]
+    {
+        var replies = replies
         for _ in 0..<3 {
             let missing = replies.indices.filter { RedisScript.isNoScript(replies[$0]) }
             guard !missing.isEmpty else { break }

@@ -172,13 +172,7 @@ public struct SpendLedger: Sendable {
         }
         if waits { replies.removeLast() }
         // A server that has not seen the script (restarted, flushed): load it and send those again.
-        for _ in 0..<3 {
-            let missing = replies.indices.filter { RedisScript.isNoScript(replies[$0]) }
-            guard !missing.isEmpty else { break }
-            _ = try await redis.pipeline([["SCRIPT", "LOAD", RedisArgument(SpendScripts.charge.source)]])
-            let again = try await redis.pipeline(missing.map { commands[$0] })
-            for (index, reply) in zip(missing, again) { replies[index] = reply }
-        }
+        replies = try await redis.resendingNoScript(commands, replies: replies, loading: [SpendScripts.charge])
         var outcome = WriteOutcome()
         for (index, increment) in batch.increments.enumerated() {
             switch replies[index] {
