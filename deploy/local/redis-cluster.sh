@@ -7,6 +7,10 @@
 #
 #   REPLICAS=1 deploy/local/redis-cluster.sh start .data/redis-cluster 27000
 #
+# Each node's cluster bus listens on PORT-10000 (not Redis's default PORT+10000, which for ports above
+# 22768 lands in the range the kernel hands out to outgoing connections, where a busy machine's client
+# socket can hold it and the node fails to start). A start that fails is tried once more from empty nodes.
+#
 # After `start`, DIR/url holds the client URL: redis+cluster://127.0.0.1:FIRST_PORT,...,127.0.0.1:FIRST_PORT+2/
 # (what REDIS_URL or SCUTUM_TEST_REDIS_URL take). No persistence: a stopped cluster starts empty.
 set -euo pipefail
@@ -19,6 +23,9 @@ REPLICAS=${REPLICAS:-0}
 NODES=3
 [ "$REPLICAS" = 1 ] && NODES=6
 log() { printf '[redis-cluster] %s\n' "$*" >&2; }
+
+# The bus port option for a node on $1 (see the header); Redis's default below 11024.
+bus_port() { [ "$1" -ge 11024 ] && echo "--cluster-port $(($1 - 10000))"; true; }
 
 ports() { seq "$FIRST_PORT" $((FIRST_PORT + ${1:-$NODES} - 1)); }
 
@@ -38,7 +45,7 @@ stop() {
     done
 }
 
-start() {
+start_once() {
     command -v redis-server >/dev/null || { log "redis-server is not installed (apt-get install -y redis-server)"; exit 1; }
     # Whatever an earlier run left: a cluster is created from empty nodes only.
     stop
@@ -47,7 +54,7 @@ start() {
     for port in $(ports); do
         mkdir -p "$DIR/$port"
         redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
-            --cluster-config-file "$DIR/$port/nodes.conf" --cluster-node-timeout 2000 \
+            --cluster-config-file "$DIR/$port/nodes.conf" --cluster-node-timeout 2000 $(bus_port "$port") \
             --save '' --appendonly no --daemonize yes --dir "$DIR/$port" \
             --pidfile "$DIR/$port/redis.pid" --logfile "$DIR/$port/redis.log"
     done
@@ -86,6 +93,13 @@ start() {
     echo "$url" >"$DIR/url"
     log "cluster_state:ok on ports $FIRST_PORT-$((FIRST_PORT + NODES - 1)): $url"
     echo "$url"
+}
+
+start() {
+    if ! (start_once); then
+        log "retrying once from empty nodes"
+        start_once
+    fi
 }
 
 case "$ACTION" in

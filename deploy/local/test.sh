@@ -179,7 +179,9 @@ deploy/local/redis-tls.sh stop "$REDIS_TLS_DIR" 26480 || true
 # --- Redis Cluster: the Redis suites against a 3-master cluster (with replicas), then the cluster's own tests.
 step "Redis Cluster: Redis suites and cluster tests against 3 masters + 3 replicas on :$REDIS_CLUSTER_PORT"
 redis_cluster_status=1
-if cluster_url=$(REPLICAS=1 deploy/local/redis-cluster.sh start "$ROOT/.data/redis-cluster" "$REDIS_CLUSTER_PORT"); then
+rm -f "$LOGS"/swift-test-redis-cluster*.log
+if cluster_url=$(REPLICAS=1 deploy/local/redis-cluster.sh start "$ROOT/.data/redis-cluster" "$REDIS_CLUSTER_PORT" \
+    2> >(tee "$LOGS/redis-cluster-start.log" >&2)); then
     # Suites whose Redis keys or scripts a CROSSSLOT or an unfollowed MOVED would fail (connection-level,
     # relay and outage suites stay single-server: they cut one server on purpose).
     cluster_suites='ScutumRedisTests\.(BreakerSyncTests|ParallelSlotTests|QuotaWindowTests|QuotaLeaseTests|RedisClientTests|RedisScriptTests|RedisSubscriberTests|ResponseCacheStoreTests|RedisHashSlotTests)|ScutumNodeTests\.(RateLimitTests|DeploymentLimitTests|BudgetCounterTests|SpendWriteBehindTests|ResponseCacheTests|ResponseCacheAdminTests|RealtimeTests|FallbackTests|ClusterBudgetTests|PlatformTests|AdminClusterTests|MetricsTests|HealthAndModelsTests|HotPathTests|SpendEndpointTests|AbandonedStreamTests)'
@@ -192,7 +194,15 @@ if cluster_url=$(REPLICAS=1 deploy/local/redis-cluster.sh start "$ROOT/.data/red
         stdbuf -oL -eL swift test --skip-build --filter 'ScutumRedisTests\.RedisClusterTests|ScutumNodeTests\.RedisClusterGatewayTests' 2>&1 \
         | tee "$LOGS/swift-test-redis-cluster-own.log" | grep -E "Test run with|recorded an issue|✘"
     own_status=${PIPESTATUS[0]}
+    # A run that ends without its summary (a crash) says so in the summary below.
+    for log in "$LOGS/swift-test-redis-cluster.log" "$LOGS/swift-test-redis-cluster-own.log"; do
+        grep -qE "Test run with [0-9]+ tests" "$log" \
+            || echo "Test run with 0 tests: $(basename "$log") ended without a summary: $(tail -2 "$log" | tr '\n' ' ')" >>"$log"
+    done
     [ "$suites_status" -eq 0 ] && [ "$own_status" -eq 0 ] && redis_cluster_status=0
+else
+    echo "Test run with 0 tests: the Redis Cluster did not start: $(tail -4 "$LOGS/redis-cluster-start.log" | tr '\n' ' ')" \
+        >"$LOGS/swift-test-redis-cluster.log"
 fi
 deploy/local/redis-cluster.sh stop "$ROOT/.data/redis-cluster" "$REDIS_CLUSTER_PORT" >/dev/null 2>&1
 # --- end Redis Cluster
