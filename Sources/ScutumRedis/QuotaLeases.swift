@@ -186,6 +186,9 @@ final class Lease: Sendable {
         var request: QuotaRequest
         /// Units of the request itself within `want` (0 for a refill).
         var forRequest: Int
+        /// Whether it asks for a lease beyond the request's units (then it is the lease's one
+        /// exchange in flight that may: `State.leasing`).
+        var leases: Bool
     }
 
     enum Upkeep {
@@ -201,7 +204,10 @@ final class Lease: Sendable {
         var expires = ContinuousClock.Instant.now
         /// Units to give back to (negative) or add to (positive) buckets, sent with the next exchange.
         var adjustments: [Int64: Int] = [:]
-        var refilling = false
+        /// An exchange asking for a lease is in flight (the loop's refill, or a request's exchange):
+        /// at most one at a time, so requests arriving together on a dry lease do not each take a
+        /// lease, which would strand several leases' units at once and refuse other nodes early.
+        var leasing = false
         /// Units taken since the last pass, and the demand estimate (units per second).
         var taken = 0
         var rate = 0.0
@@ -236,29 +242,31 @@ final class Lease: Sendable {
                 state.window = limit.window
                 state.margin = QuotaWindows.bucketWidth(limit.window) / 3
             }
-            let low = !state.refilling && (state.units * 2 < state.target || state.expires - now < state.margin)
+            let low = !state.leasing && (state.units * 2 < state.target || state.expires - now < state.margin)
             return (QuotaLeases.Ticket(limit: limit, bucket: state.bucket, units: limit.cost), low)
         }
     }
 
     /// The exchange for a request that the lease could not serve: its own units, plus a new lease
-    /// where allowed; the rest of the current lease goes back.
+    /// where allowed and no other exchange is asking for one; the rest of the current lease goes back.
     func plan(for limit: RateLimit, nodes: Int, now: ContinuousClock.Instant) -> Plan {
         state.withLock { state in
             state.limit = limit
             Self.returnRest(&state)
             state.target = Self.target(limit: limit, nodes: nodes, state: state)
+            let leases = !state.leasing && state.target > 0
+            if leases { state.leasing = true }
             let adjustments = state.adjustments
             state.adjustments = [:]
-            return Plan(request: QuotaRequest(limit: limit, want: limit.cost + state.target, minimum: limit.cost,
-                adjustments: adjustments), forRequest: limit.cost)
+            return Plan(request: QuotaRequest(limit: limit, want: limit.cost + (leases ? state.target : 0),
+                minimum: limit.cost, adjustments: adjustments), forRequest: limit.cost, leases: leases)
         }
     }
 
     /// What the loop should do with this lease now.
     func upkeep(nodes: Int, now: ContinuousClock.Instant, releasing: Bool) -> Upkeep {
         state.withLock { state in
-            guard let limit = state.limit, !state.refilling else { return .nothing }
+            guard let limit = state.limit, !state.leasing else { return .nothing }
             let elapsed = now - state.lastPass
             if elapsed > .milliseconds(5) {
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -281,11 +289,11 @@ final class Lease: Sendable {
                 return state.units == 0 && now - state.lastUse > limit.window ? .forget : .nothing
             }
             // A refill keeps the current lease usable until the new one arrives (`received`).
-            state.refilling = refill
+            state.leasing = refill
             let adjustments = state.adjustments
             state.adjustments = [:]
             return .exchange(Plan(request: QuotaRequest(limit: limit, want: refill ? state.target : 0, minimum: 0,
-                adjustments: adjustments), forRequest: 0))
+                adjustments: adjustments), forRequest: 0, leases: refill))
         }
     }
 
@@ -294,7 +302,7 @@ final class Lease: Sendable {
         -> QuotaLeases.Ticket?
     {
         state.withLock { state in
-            if plan.forRequest == 0 { state.refilling = false }
+            if plan.leases { state.leasing = false }
             state.utilization = limit.limit > 0 ? Double(grant.used) / Double(limit.limit) : 1
             let granted = grant.granted
             guard plan.forRequest == 0 || granted >= plan.forRequest else { return nil }
@@ -314,7 +322,7 @@ final class Lease: Sendable {
     /// The exchange failed (Redis unreachable): its adjustments wait for the next one.
     func failed(_ plan: Plan) {
         state.withLock { state in
-            if plan.forRequest == 0 { state.refilling = false }
+            if plan.leases { state.leasing = false }
             for (bucket, units) in plan.request.adjustments { state.adjustments[bucket, default: 0] += units }
         }
     }
@@ -333,7 +341,7 @@ final class Lease: Sendable {
 
     func isIdle(now: ContinuousClock.Instant) -> Bool {
         state.withLock { state in
-            state.units == 0 && state.adjustments.isEmpty && !state.refilling
+            state.units == 0 && state.adjustments.isEmpty && !state.leasing
                 && now - state.lastUse > (state.limit?.window ?? .seconds(60))
         }
     }

@@ -142,6 +142,29 @@ struct QuotaLeaseTests {
         }
     }
 
+    @Test("requests arriving together on a dry lease: one exchange asks for a lease, the others take only their own units")
+    func oneLeaseInFlight() async throws {
+        try await withTestRedis { redis in
+            let windows = QuotaWindows(redis: redis, namespace: "test-ql-\(UUID().uuidString.prefix(8))")
+            // No refill loop: what Redis counts is what the requests' own exchanges took.
+            let node = QuotaLeases(windows: windows, liveNodes: { 3 })
+            let tokens = RateLimit(LimitID(.key("burst"), .tokens), limit: 100_000, cost: 272)
+            // Requests that found the lease dry: the lease learns their typical cost (a lease is two
+            // requests' worth while no demand has been measured).
+            for _ in 0..<60 { #expect(node.take([tokens]) == nil) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<16 { group.addTask { _ = try await node.acquire([tokens]) } }
+                try await group.waitForAll()
+            }
+            let used = try await windows.exchange([QuotaRequest(limit: tokens, want: 0, minimum: 0)])[0].used
+            // Each exchange that asks for a lease asks for 2 requests' worth here (no demand measured
+            // yet); before, every one of the 16 did, and 16 leases' units stood counted at once (in a
+            // three-node burst that held a 100,000-token limit's window full while it was a third used).
+            #expect(used >= 16 * 272)
+            #expect(used <= 16 * 272 + 2 * 272, "\(used) units counted for 16 requests of 272")
+        }
+    }
+
     @Test("three nodes driving a key at twice its limit for two windows: never more than the limit in any window, and no fewer than the documented bound")
     func threeNodesAtTwiceTheLimit() async throws {
         let window = Duration.seconds(2)
