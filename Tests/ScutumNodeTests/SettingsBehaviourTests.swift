@@ -29,11 +29,13 @@ struct SettingsBehaviourTests {
                 let result = try await gateway.request("/v1/chat/completions", body: Gateway.chat(model: model, "hi"))
                 return (result.status, try? result.json["model"] as? String)
             }
+            // Each policy reaches the node with its own reload: wait for both (the redirect can arrive first).
             let on = try await eventually(timeout: .seconds(5)) { () async throws -> Bool? in
-                try await served("gpt-test").1 == "gpt-test-2" ? true : nil
+                let redirected = try await served("gpt-test").1 == "gpt-test-2"
+                let grouped = try await served("cheap-switch").0 == 200
+                return redirected && grouped ? true : nil
             }
-            #expect(on == true)
-            #expect(try await served("cheap-switch").0 == 200)
+            #expect(on == true, "the conditional redirect and the policy's group did not both apply")
 
             try await Self.put(gateway, token: token, #"{"enable_routing_policies":false}"#)
             let off = try await eventually(timeout: .seconds(5)) { () async throws -> Bool? in
